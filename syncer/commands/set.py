@@ -1,0 +1,125 @@
+"""`syncer set NAME --org ORG`: one secret into every matching repository, environment, or the org."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import structlog
+
+from ..discover import select_repos
+from ..exits import Exit, UsageError
+from ..github import errors
+from ..github.api import Repo
+from ..model import App, Action, Op, OrgSelection, Outcome, Result, Scope, SecretValue, Visibility
+from ..names import secret_name_problem
+from ..observe import redact
+from ..observe.progress import Progress
+from ..observe.summary import Summary, summarize
+from ..runtime import Run, Settings, connect
+from ..sources import Source, SourceError, parse_source, read_source
+
+log = structlog.get_logger("syncer.set")
+
+
+@dataclass(frozen=True)
+class SetRequest:
+    name: str
+    org: str
+    source: Source | None
+    repos: tuple[str, ...] = ()
+    env: str | None = None
+    org_level: bool = False
+    visibility: Visibility = "private"
+    app: App = "actions"
+    include_archived: bool = False
+    dry_run: bool = False
+
+
+def parse_request(name: str, org: str, value_from: str | None, **options: object) -> SetRequest:
+    """A checked request, or UsageError listing every problem; reads nothing yet."""
+    problems = []
+    if (problem := secret_name_problem(name)) is not None:
+        problems.append(problem)
+    source = None
+    if not value_from:
+        problems.append("--value-from is required (env:VAR, file:PATH or -); "
+                        "a value is never taken from the command line")
+    else:
+        try:
+            source = parse_source(value_from)
+        except SourceError as exc:
+            problems.append(str(exc))
+    if options.get("org_level") and options.get("env"):
+        problems.append("--org-level and --env cannot be combined")
+    if options.get("env") and options.get("app", "actions") != "actions":
+        problems.append("environment secrets exist for Actions only")
+    if problems or source is None:
+        raise UsageError("; ".join(problems))
+    return SetRequest(name=name.upper(), org=org, source=source, **options)  # type: ignore[arg-type]
+
+
+def plan_writes(request: SetRequest, repos: list[Repo]) -> list[Action]:
+    """The writes a request means for the selected repositories. Pure."""
+    if request.org_level:
+        selection = OrgSelection(request.visibility, tuple(sorted(r.id for r in repos))
+                                 if request.visibility == "selected" else ())
+        return [Action(Op.PUT, Scope.of_org(request.org, request.app), request.name, selection)]
+    if request.env:
+        return [Action(Op.PUT, Scope.of_env(request.org, r.name, request.env, r.id), request.name)
+                for r in repos]
+    return [Action(Op.PUT, Scope.of_repo(request.org, r.name, request.app, r.id), request.name)
+            for r in repos]
+
+
+def read_value(source: Source) -> SecretValue:
+    """The value to write, read before any request so a bad source costs nothing."""
+    try:
+        value = read_source(source)
+    except SourceError as exc:
+        raise UsageError(str(exc)) from None
+    redact.register(value.reveal())
+    return value
+
+
+async def run_set(request: SetRequest, value: SecretValue, settings: Settings, token: str, *,
+                  show_progress: bool | None = None) -> tuple[int, Summary]:
+    started = time.monotonic()
+    async with connect(settings, token) as run:
+        actions = await _targets(run, request)
+        if request.dry_run:
+            for action in actions:
+                print(f"would put {action.name} in {action.scope}")
+            log.info("dry_run", secret=request.name, targets=len(actions))
+            return Exit.OK, _summary(run, [], started)
+        progress = Progress(len(actions), enabled=show_progress)
+        try:
+            outcomes = await run.engine(progress).run(actions, lambda _: value)
+        finally:
+            progress.close()
+        summary = _summary(run, outcomes, started)
+    log.info("summary", secret=request.name, **summary.as_event())
+    failed = any(o.result in (Result.FAILED, Result.SKIPPED) for o in outcomes)
+    return (Exit.FAILED if failed else Exit.OK), summary
+
+
+async def _targets(run: Run, request: SetRequest) -> list[Action]:
+    needs_repos = not request.org_level or request.visibility == "selected"
+    repos: list[Repo] = []
+    if needs_repos:
+        try:
+            repos = select_repos([r async for r in run.api.org_repos(request.org)], request.repos,
+                                 include_archived=request.include_archived)
+        except errors.NotFound as exc:
+            raise UsageError(exc.message) from None
+        if not repos:
+            wanted = " ".join(f"--repos {p!r}" for p in request.repos) or "(all)"
+            raise UsageError(f"no repository of {request.org} matches {wanted}")
+    return plan_writes(request, repos)
+
+
+def _summary(run: Run, outcomes: list[Outcome], started: float) -> Summary:
+    pacing = run.client.pacer.stats
+    return summarize(outcomes, requests=pacing.requests, retries=run.client.stats.retries,
+                     waits=pacing.waits, wait_seconds=pacing.wait_seconds,
+                     seconds=time.monotonic() - started)

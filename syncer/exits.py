@@ -1,0 +1,27 @@
+"""Exit codes (documented in the README) and the errors that map onto them."""
+
+from __future__ import annotations
+
+import enum
+
+
+class Exit(enum.IntEnum):
+    OK = 0  # everything in sync / every write done
+    FAILED = 1  # some targets failed or were not written; the rest are done
+    USAGE = 2  # bad arguments, config or input; nothing was written
+    AUTH = 3  # no token, or the token was rejected
+    LOCKED = 4  # another run holds the lock
+    INTERRUPTED = 130  # SIGINT
+    TERMINATED = 143  # SIGTERM
+
+
+class UsageError(Exception):
+    """Bad input, found before anything was written."""
+
+    exit_code = Exit.USAGE
+
+
+class AuthError(Exception):
+    """No usable credentials."""
+
+    exit_code = Exit.AUTH

@@ -1,0 +1,102 @@
+"""GitHub's secrets endpoints as plain-data calls: the engine's and discovery's view of GitHub."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from ..keys import PublicKey
+from ..model import OrgSelection, Scope
+from . import errors, routes
+from .client import GitHubClient
+from .sansio import Response
+
+
+@dataclass(frozen=True, slots=True)
+class Repo:
+    name: str
+    id: int
+    archived: bool = False
+    fork: bool = False
+    private: bool = True
+    topics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SecretInfo:
+    """What GitHub tells about a secret; never its value."""
+
+    name: str
+    created_at: str | None
+    updated_at: str | None
+    visibility: str | None = None
+
+
+def parse_repo(item: dict[str, Any]) -> Repo:
+    return Repo(
+        name=item["name"],
+        id=int(item["id"]),
+        archived=bool(item.get("archived")),
+        fork=bool(item.get("fork")),
+        private=bool(item.get("private", True)),
+        topics=tuple(item.get("topics") or ()),
+    )
+
+
+def parse_secret(item: dict[str, Any]) -> SecretInfo:
+    return SecretInfo(item["name"], item.get("created_at"), item.get("updated_at"),
+                      item.get("visibility"))
+
+
+def put_body(sealed: str, key_id: str, selection: OrgSelection | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"encrypted_value": sealed, "key_id": key_id}
+    if selection is not None:
+        body["visibility"] = selection.visibility
+        if selection.visibility == "selected":
+            body["selected_repository_ids"] = list(selection.repository_ids)
+    return body
+
+
+class SecretsAPI:
+    def __init__(self, client: GitHubClient) -> None:
+        self.client = client
+
+    async def org_repos(self, org: str) -> AsyncIterator[Repo]:
+        try:
+            async for item in self.client.paginate(routes.org_repos(org) + "?type=all"):
+                yield parse_repo(item)
+        except errors.NotFound as exc:
+            raise errors.NotFound(404, f"organization {org} not found or token lacks access",
+                                  method=exc.method, path=exc.path) from exc
+
+    async def repo(self, org: str, name: str) -> Repo:
+        return parse_repo((await self.client.request("GET", routes.repo(org, name))).data)
+
+    async def environments(self, org: str, repo: str) -> list[str]:
+        return [e["name"] async for e in
+                self.client.paginate(routes.environments(org, repo), "environments")]
+
+    async def public_key(self, scope: Scope, previous: PublicKey | None = None) -> PublicKey:
+        etag = previous.etag if previous else None
+        response = await self.client.request("GET", routes.public_key(scope), etag=etag)
+        if response.status == 304 and previous is not None:
+            return previous
+        return PublicKey(response.data["key_id"], response.data["key"], response.etag)
+
+    async def secrets(self, scope: Scope) -> list[SecretInfo]:
+        return [parse_secret(s) async for s in
+                self.client.paginate(routes.secrets_root(scope), "secrets")]
+
+    async def put_secret(self, scope: Scope, name: str, sealed: str, key_id: str,
+                         selection: OrgSelection | None = None) -> Response:
+        """PUT a sealed value; the status says created (201) or updated (204)."""
+        body = put_body(sealed, key_id, selection)
+        return await self.client.request("PUT", routes.secret(scope, name), json=body)
+
+    async def delete_secret(self, scope: Scope, name: str) -> Response:
+        return await self.client.request("DELETE", routes.secret(scope, name))
+
+    async def selected_repository_ids(self, scope: Scope, name: str) -> list[int]:
+        return [int(r["id"]) async for r in
+                self.client.paginate(routes.selected_repositories(scope, name), "repositories")]

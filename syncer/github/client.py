@@ -1,0 +1,163 @@
+"""The aiohttp session: the one place syncer sends HTTP to GitHub.
+
+Send layers, outermost first, each with one concern:
+  request()        retries around the whole exchange (retry.py), reports waits
+  _send_paced()    waits for a place under the token's limits (pacing.py), learns the budget
+  _send_once()     one HTTP exchange; aiohttp's exceptions become ours in one place
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import structlog
+from tenacity import RetryCallState
+
+from .. import __version__
+from . import errors, sansio
+from .pacing import Pacer
+from .retry import RetryPolicy, retrying
+
+log = structlog.get_logger("syncer.github")
+
+DEFAULT_API_URL = "https://api.github.com"
+USER_AGENT = f"syncer/{__version__}"
+
+
+@dataclass
+class ClientStats:
+    retries: int = 0
+
+
+class GitHubClient:
+    def __init__(
+        self,
+        api_url: str,
+        token: str,
+        *,
+        pacer: Pacer | None = None,
+        retry: RetryPolicy = RetryPolicy(),
+        timeout: float = 30.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self._headers = sansio.request_headers(token, USER_AGENT)
+        self.pacer = pacer or Pacer()
+        self._retry = retry
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
+        self._session: aiohttp.ClientSession | None = None
+        self.stats = ClientStats()
+
+    async def __aenter__(self) -> GitHubClient:
+        connector = aiohttp.TCPConnector(limit=0, ssl=self._ssl)
+        self._session = aiohttp.ClientSession(
+            connector=connector, timeout=self._timeout, headers=self._headers,
+            skip_auto_headers=("Accept-Encoding",),
+        )
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def request(
+        self, method: str, path: str, *, json: Any = None, etag: str | None = None
+    ) -> sansio.Response:
+        """Send one request, retrying what is worth retrying; raise its typed error otherwise."""
+        url = path if path.startswith(("http://", "https://")) else self.api_url + path
+        where = _path_of(url)
+        async for attempt in retrying(self._retry, before_sleep=self._on_retry(method, where)):
+            with attempt:
+                response = await self._send_paced(method, url, where, json, etag)
+        number = attempt.retry_state.attempt_number
+        return response if number == 1 else replace(response, attempts=number)
+
+    async def paginate(self, path: str, key: str | None = None) -> AsyncIterator[Any]:
+        """Every item of a listing, following the Link header's rel="next" page by page.
+
+        `key` names the array inside an object answer ({"total_count", "secrets": [...]});
+        None for answers that are arrays themselves.
+        """
+        url: str | None = path + ("&" if "?" in path else "?") + "per_page=100"
+        while url is not None:
+            response = await self.request("GET", url)
+            items = response.data if key is None else (response.data or {}).get(key, [])
+            for item in items or ():
+                yield item
+            url = response.next_url
+
+    async def _send_paced(
+        self, method: str, url: str, where: str, json: Any, etag: str | None
+    ) -> sansio.Response:
+        async with self.pacer.slot(method):
+            response = await self._send_once(method, url, where, json, etag)
+        self.pacer.observe(response.rate_limit)
+        return response
+
+    async def _send_once(
+        self, method: str, url: str, where: str, json: Any, etag: str | None
+    ) -> sansio.Response:
+        assert self._session is not None, "use the client as an async context manager"
+        headers = {"If-None-Match": etag} if etag else None
+        with _translate_aiohttp_errors(method, where):
+            async with self._session.request(method, url, json=json, headers=headers) as resp:
+                body = await resp.read()
+                status, raw_headers = resp.status, resp.headers
+        lowered = sansio.lower_keys(raw_headers)
+        try:
+            return sansio.decipher(status, lowered, body, method=method, path=where)
+        except errors.HTTPError as exc:
+            self.pacer.observe(sansio.RateLimit.from_headers(lowered))
+            raise exc
+
+    def _on_retry(self, method: str, where: str) -> Any:
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            if exc is None:
+                return
+            self.stats.retries += 1
+            wait = state.next_action.sleep if state.next_action else 0.0
+            if isinstance(exc, errors.SecondaryRateLimited):
+                self.pacer.pause(wait, "secondary rate limit")
+            elif isinstance(exc, errors.RateLimited):
+                self.pacer.pause(wait, "primary rate limit")
+            log.warning("retry", method=method, path=where, attempt=state.attempt_number,
+                        reason=_reason(exc), wait_s=round(wait, 3))
+        return before_sleep
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, errors.HTTPError):
+        return f"{exc.status} {type(exc).__name__}"
+    return type(exc).__name__
+
+
+def _path_of(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+@contextmanager
+def _translate_aiohttp_errors(method: str, where: str) -> Iterator[None]:
+    """aiohttp's and asyncio's exceptions become ours here, most specific first."""
+    try:
+        yield
+    except aiohttp.ClientConnectorCertificateError as exc:
+        raise errors.TLSError(
+            f"{method} {where}: TLS certificate of {exc.host} not trusted ({exc.certificate_error})"
+        ) from exc
+    except aiohttp.ClientSSLError as exc:
+        raise errors.TLSError(f"{method} {where}: TLS handshake failed ({exc})") from exc
+    except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        raise errors.TransportError(f"{method} {where}: timed out") from exc
+    except aiohttp.ClientError as exc:
+        raise errors.TransportError(f"{method} {where}: {type(exc).__name__}") from exc

@@ -1,0 +1,97 @@
+"""Typed errors for everything GitHub (or the network on the way) can answer.
+
+GitHubError
+├── TransportError                 connection refused/reset/dropped, timeout    retry with backoff
+└── HTTPError (status, message)
+    ├── ServerError                5xx                                           retry with backoff
+    ├── RateLimited                primary limit spent: wait until `reset_at`
+    ├── SecondaryRateLimited       secondary limit: wait `retry_after`, then back off
+    ├── AuthFailed                 401: the token is no good; stop the whole run
+    ├── Forbidden                  403 without rate-limit signs: fail that target
+    ├── NotFound                   404: fail that target
+    ├── Conflict                   409: fail that target
+    └── Invalid                    422: fail that target
+        └── KeyMismatch            422 "improperly encrypted": re-fetch the key once, re-encrypt
+
+Callers branch on the type and on the fields each error carries; the message never contains a
+request body, so a secret cannot leak through a traceback.
+"""
+
+from __future__ import annotations
+
+
+class GitHubError(Exception):
+    """Anything that went wrong talking to GitHub."""
+
+    #: Worth another attempt of the same request after some wait.
+    retryable: bool = False
+
+
+class TransportError(GitHubError):
+    """The request got no HTTP answer: connection refused, reset, dropped, or timed out."""
+
+    retryable = True
+
+
+class HTTPError(GitHubError):
+    def __init__(self, status: int, message: str, *, method: str = "", path: str = "") -> None:
+        self.status = status
+        self.message = message
+        self.method = method
+        self.path = path
+        where = f"{method} {path}: " if method else ""
+        super().__init__(f"{where}{status} {message}".strip())
+
+
+class ServerError(HTTPError):
+    retryable = True
+
+
+class RateLimited(HTTPError):
+    """The primary (hourly) budget is spent until `reset_at` (epoch seconds)."""
+
+    retryable = True
+
+    def __init__(self, status: int, message: str, *, reset_at: float, **kw: str) -> None:
+        super().__init__(status, message, **kw)
+        self.reset_at = reset_at
+
+
+class SecondaryRateLimited(HTTPError):
+    """GitHub's secondary limit; `retry_after` seconds when GitHub said, else None."""
+
+    retryable = True
+
+    def __init__(self, status: int, message: str, *, retry_after: float | None, **kw: str) -> None:
+        super().__init__(status, message, **kw)
+        self.retry_after = retry_after
+
+
+class AuthFailed(HTTPError):
+    pass
+
+
+class Forbidden(HTTPError):
+    pass
+
+
+class NotFound(HTTPError):
+    pass
+
+
+class Conflict(HTTPError):
+    pass
+
+
+class Invalid(HTTPError):
+    pass
+
+
+class KeyMismatch(Invalid):
+    """The value was not sealed with the scope's current public key (stale or rotated key)."""
+
+
+class TLSError(TransportError):
+    """The server's certificate was not trusted; retrying will not change that."""
+
+    retryable = False

@@ -1,0 +1,159 @@
+"""Stay under GitHub's limits before GitHub has to say so.
+
+One Pacer per token: a points budget per minute (GET 1 point, writes 5, as GitHub counts the
+secondary limit), a cap on requests in flight, a shared pause when GitHub does signal a limit,
+and primary-budget tracking from the x-ratelimit-* headers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import anyio
+import structlog
+from aiolimiter import AsyncLimiter
+
+from .sansio import RateLimit
+
+MAX_CONCURRENCY = 100  # GitHub's secondary limit on requests in flight
+DEFAULT_POINTS_PER_MINUTE = 870  # a margin under GitHub's 900
+_BURST_FRACTION = 0.03  # bucket size as a share of the minute's budget; see points_limiter()
+_SLOW_DOWN_BELOW = 0.10  # spread the last 10% of the primary budget until its reset
+
+log = structlog.get_logger("syncer.pacing")
+
+
+def request_points(method: str) -> int:
+    return 1 if method.upper() in ("GET", "HEAD", "OPTIONS") else 5
+
+
+def points_limiter(points_per_minute: float, minute: float) -> AsyncLimiter:
+    """A leaky bucket that never lets more than the budget through in any sliding minute.
+
+    A bucket of capacity C drained at r points a minute admits at most C + r in any minute, so
+    C is a small share of the budget (at least one write) and r the rest of it.
+    """
+    capacity = max(5.0, points_per_minute * _BURST_FRACTION)
+    drain_per_minute = max(points_per_minute - capacity, 1.0)
+    return AsyncLimiter(capacity, capacity * minute / drain_per_minute)
+
+
+class BudgetSpent(Exception):
+    """The primary budget is spent and the caller asked not to wait for its reset."""
+
+    def __init__(self, reset_at: float) -> None:
+        reset = time.strftime("%H:%M:%S", time.localtime(reset_at))
+        super().__init__(f"rate limit budget spent until {reset}")
+        self.reset_at = reset_at
+
+
+@dataclass
+class PacingStats:
+    requests: int = 0
+    points: int = 0
+    waits: int = 0
+    wait_seconds: float = 0.0
+
+
+class Pacer:
+    def __init__(
+        self,
+        *,
+        points_per_minute: float | None = DEFAULT_POINTS_PER_MINUTE,
+        concurrency: int = 16,
+        minute: float = 60.0,
+        wait_for_reset: bool = True,
+        on_wait: Callable[[str, float], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not 1 <= concurrency <= MAX_CONCURRENCY:
+            raise ValueError(f"concurrency must be between 1 and {MAX_CONCURRENCY}")
+        self._points = points_limiter(points_per_minute, minute) if points_per_minute else None
+        self._in_flight = anyio.CapacityLimiter(concurrency)
+        self._paused_until = 0.0
+        self._next_send_at = 0.0
+        self._rate: RateLimit | None = None
+        self._wait_for_reset = wait_for_reset
+        self._on_wait = on_wait
+        self._clock = clock
+        self.minute = minute
+        self.stats = PacingStats()
+
+    @asynccontextmanager
+    async def slot(self, method: str) -> AsyncIterator[None]:
+        """Hold a place for one request: after any pause, within budget and concurrency."""
+        await self._respect_pause()
+        await self._respect_primary()
+        points = request_points(method)
+        if self._points is not None:
+            await self._points.acquire(points)
+        async with self._in_flight:
+            self.stats.requests += 1
+            self.stats.points += points
+            if self._rate is not None:
+                self._rate = _spend_one(self._rate)
+            yield
+
+    def pause(self, seconds: float, reason: str) -> None:
+        """Hold every request of this token for `seconds` (GitHub signalled a limit)."""
+        now = self._clock()
+        until = now + seconds
+        if until <= self._paused_until:
+            return
+        already_paused = self._paused_until > now
+        self._paused_until = until
+        if not already_paused:
+            self._note_wait(reason, seconds)
+
+    def observe(self, rate: RateLimit | None) -> None:
+        """Learn the primary budget from an answer's headers."""
+        if rate is None:
+            return
+        current = self._rate
+        if current is None or rate.reset_at > current.reset_at or rate.remaining < current.remaining:
+            self._rate = rate
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        return self._rate
+
+    async def _respect_pause(self) -> None:
+        while (delay := self._paused_until - self._clock()) > 0:
+            await anyio.sleep(delay)
+
+    async def _respect_primary(self) -> None:
+        rate = self._rate
+        if rate is None:
+            return
+        now = self._clock()
+        left = rate.reset_at - now
+        if left <= 0:
+            return
+        if rate.remaining <= 0:
+            if not self._wait_for_reset:
+                raise BudgetSpent(rate.reset_at)
+            self.pause(left + 1.0, "primary rate limit")
+            await self._respect_pause()
+            return
+        if rate.remaining < rate.limit * _SLOW_DOWN_BELOW:
+            # Spread what is left over the time left, one request after another.
+            send_at = max(now, self._next_send_at)
+            self._next_send_at = send_at + left / rate.remaining
+            await anyio.sleep(send_at - now)
+
+    def _note_wait(self, reason: str, seconds: float) -> None:
+        self.stats.waits += 1
+        self.stats.wait_seconds += seconds
+        log.warning("rate_limit_wait", reason=reason, wait_s=round(seconds, 3),
+                    until=time.strftime("%H:%M:%S", time.localtime(self._clock() + seconds)))
+        if self._on_wait is not None:
+            self._on_wait(reason, seconds)
+
+
+def _spend_one(rate: RateLimit) -> RateLimit:
+    return RateLimit(rate.limit, max(0, rate.remaining - 1), rate.used + 1, rate.reset_at,
+                     rate.resource)
+

@@ -1,0 +1,57 @@
+"""URL paths for each scope kind and secret type, relative to the API base URL."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from ..model import Scope
+
+
+def _q(part: str) -> str:
+    return quote(part, safe="")
+
+
+def secrets_root(scope: Scope, *, legacy_env: bool = False) -> str:
+    """The `.../secrets` collection of a scope.
+
+    `legacy_env` picks the older Enterprise Server form of environment routes,
+    `/repositories/{repository_id}/environments/...`, which needs the repository id.
+    """
+    if scope.kind == "org":
+        return f"/orgs/{_q(scope.org)}/{scope.app}/secrets"
+    if scope.kind == "repo":
+        return f"/repos/{_q(scope.org)}/{_q(scope.repo or '')}/{scope.app}/secrets"
+    env = _q(scope.env or "")
+    if legacy_env:
+        if scope.repo_id is None:
+            raise ValueError(f"{scope}: the older environment routes need the repository id")
+        return f"/repositories/{scope.repo_id}/environments/{env}/secrets"
+    return f"/repos/{_q(scope.org)}/{_q(scope.repo or '')}/environments/{env}/secrets"
+
+
+def public_key(scope: Scope, *, legacy_env: bool = False) -> str:
+    return f"{secrets_root(scope, legacy_env=legacy_env)}/public-key"
+
+
+def secret(scope: Scope, name: str, *, legacy_env: bool = False) -> str:
+    return f"{secrets_root(scope, legacy_env=legacy_env)}/{_q(name)}"
+
+
+def selected_repositories(scope: Scope, name: str) -> str:
+    return f"{secret(scope, name)}/repositories"
+
+
+def org_repos(org: str) -> str:
+    return f"/orgs/{_q(org)}/repos"
+
+
+def repo(org: str, name: str) -> str:
+    return f"/repos/{_q(org)}/{_q(name)}"
+
+
+def environments(org: str, name: str) -> str:
+    return f"/repos/{_q(org)}/{_q(name)}/environments"
+
+
+def organization_secrets_of_repo(org: str, name: str) -> str:
+    return f"/repos/{_q(org)}/{_q(name)}/actions/organization-secrets"

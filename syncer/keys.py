@@ -1,0 +1,62 @@
+"""Each scope's public key, fetched once per run and shared by every write to that scope.
+
+Concurrent first uses of a scope wait on a single fetch. A key GitHub rejected (422 on PUT) is
+fetched again, once, by whichever writer notices first; the others get the new key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
+
+from .model import Scope
+
+
+@dataclass(frozen=True, slots=True)
+class PublicKey:
+    key_id: str
+    key: str  # base64, as GitHub sends it
+    etag: str | None = None
+
+
+Fetch = Callable[[Scope, "PublicKey | None"], Awaitable[PublicKey]]
+
+
+class KeyCache:
+    def __init__(self, fetch: Fetch, known: dict[Scope, PublicKey] | None = None) -> None:
+        """`fetch(scope, previous)` gets a scope's key; `known` seeds keys remembered elsewhere."""
+        self._fetch = fetch
+        self._known: dict[Scope, PublicKey] = dict(known or {})
+        self._pending: dict[Scope, asyncio.Future[PublicKey]] = {}
+        self.fetches = 0
+
+    async def get(self, scope: Scope) -> PublicKey:
+        key = self._known.get(scope)
+        return key if key is not None else await self._fetch_once(scope, None)
+
+    async def refresh(self, scope: Scope, stale: PublicKey) -> PublicKey:
+        """A key other than `stale`: the one another writer already fetched, or a fresh one."""
+        key = self._known.get(scope)
+        if key is not None and key.key_id != stale.key_id:
+            return key
+        self._known.pop(scope, None)
+        return await self._fetch_once(scope, stale)
+
+    def known(self) -> dict[Scope, PublicKey]:
+        return dict(self._known)
+
+    async def _fetch_once(self, scope: Scope, previous: PublicKey | None) -> PublicKey:
+        pending = self._pending.get(scope)
+        if pending is None:
+            self.fetches += 1
+            pending = asyncio.ensure_future(self._fetch(scope, previous))
+            self._pending[scope] = pending
+            pending.add_done_callback(partial(self._settle, scope))
+        return await asyncio.shield(pending)
+
+    def _settle(self, scope: Scope, future: asyncio.Future[PublicKey]) -> None:
+        del self._pending[scope]
+        if not future.cancelled() and future.exception() is None:
+            self._known[scope] = future.result()

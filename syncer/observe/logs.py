@@ -1,0 +1,38 @@
+"""structlog configured once, at the edge: JSON lines for machines, key=value for people."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Literal, TextIO
+
+import structlog
+
+from . import redact
+
+LogFormat = Literal["auto", "json", "console"]
+LEVELS = ("debug", "info", "warning", "error")
+
+
+def configure(fmt: LogFormat = "auto", level: str = "info", stream: TextIO | None = None) -> None:
+    """Log to `stream` (stderr): key=value on a terminal, JSON lines otherwise or when asked."""
+    out = stream or sys.stderr
+    as_json = fmt == "json" or (fmt == "auto" and not out.isatty())
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer() if as_json
+        else structlog.dev.ConsoleRenderer(colors=False, pad_event=0)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            redact.processor,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            getattr(logging, level.upper(), logging.INFO)),
+        logger_factory=structlog.PrintLoggerFactory(out),
+        cache_logger_on_first_use=False,
+    )

@@ -1,0 +1,104 @@
+"""Where secret values come from: env:VAR, file:PATH, - (stdin), cmd:COMMAND, generate:N.
+
+A value is never taken from the command line itself, where every user of the machine could
+read it in the process list. Errors name the source, never the value.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shlex
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from .model import SecretValue
+from .names import value_problem
+
+KINDS = ("env", "file", "cmd", "generate")
+SYNTAX = "env:VAR, file:PATH, cmd:COMMAND, generate:N or - (standard input)"
+
+
+class SourceError(ValueError):
+    """A value source that is malformed, or cannot be read."""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    kind: str  # env | file | cmd | generate | stdin
+    arg: str = ""
+
+    def __str__(self) -> str:
+        return "-" if self.kind == "stdin" else f"{self.kind}:{self.arg}"
+
+
+def parse_source(spec: str) -> Source:
+    """The source `spec` names, or SourceError explaining the expected syntax."""
+    if spec == "-":
+        return Source("stdin")
+    kind, sep, arg = spec.partition(":")
+    if not sep or kind not in KINDS or not arg:
+        raise SourceError(f"value source {spec!r} is not one of {SYNTAX}")
+    if kind == "generate" and not (arg.isdigit() and 16 <= int(arg) <= 4096):
+        raise SourceError(f"generate:{arg}: N must be a whole number of bytes from 16 to 4096")
+    if kind == "cmd" and not _split(arg):
+        raise SourceError(f"cmd:{arg}: empty command")
+    return Source(kind, arg)
+
+
+def read_source(source: Source, *, environ: Mapping[str, str] | None = None,
+                stdin: BinaryIO | None = None) -> SecretValue:
+    """The value behind `source`, checked against GitHub's size rules."""
+    raw = _read(source, os.environ if environ is None else environ, stdin)
+    problem = value_problem(raw)
+    if problem:
+        raise SourceError(f"{source}: {problem}")
+    return SecretValue(raw)
+
+
+def generate(n_bytes: int) -> SecretValue:
+    """A random value from `n_bytes` random bytes, URL-safe base64 without padding."""
+    return SecretValue(secrets.token_urlsafe(n_bytes).encode("ascii"))
+
+
+def _read(source: Source, environ: Mapping[str, str], stdin: BinaryIO | None) -> bytes:
+    if source.kind == "env":
+        if source.arg not in environ:
+            raise SourceError(f"env:{source.arg}: environment variable {source.arg} is not set")
+        return environ[source.arg].encode()
+    if source.kind == "file":
+        try:
+            with open(os.path.expanduser(source.arg), "rb") as f:
+                return f.read()
+        except OSError as exc:
+            raise SourceError(f"file:{source.arg}: {exc.strerror or exc}") from None
+    if source.kind == "stdin":
+        stream = stdin if stdin is not None else sys.stdin.buffer
+        if stream.isatty():
+            raise SourceError("-: standard input is a terminal; pipe the value in")
+        return stream.read()
+    if source.kind == "generate":
+        return generate(int(source.arg)).reveal()
+    return _run(source.arg)
+
+
+def _run(command: str) -> bytes:
+    """Output of `command`, run without a shell; one trailing newline dropped, as $(...) does."""
+    try:
+        done = subprocess.run(_split(command), capture_output=True, check=False, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise SourceError(f"cmd:{command}: could not run ({type(exc).__name__})") from None
+    if done.returncode != 0:
+        raise SourceError(f"cmd:{command}: exited with status {done.returncode}")
+    out = done.stdout
+    return out[:-1] if out.endswith(b"\n") else out
+
+
+def _split(command: str) -> list[str]:
+    try:
+        return shlex.split(command)
+    except ValueError as exc:
+        raise SourceError(f"cmd:{command}: {exc}") from None

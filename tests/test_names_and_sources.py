@@ -1,0 +1,87 @@
+"""Secret-name rules and value sources, checked before any request."""
+
+import io
+import sys
+
+import pytest
+
+from syncer.model import SecretValue
+from syncer.names import MAX_VALUE_BYTES, secret_name_problem, value_problem
+from syncer.sources import SourceError, parse_source, read_source
+
+
+@pytest.mark.parametrize("name", ["API_KEY", "a", "_x1", "Deploy_Token_2"])
+def test_good_names(name: str) -> None:
+    """Letters, digits and underscores, not starting with a digit or GITHUB_."""
+    assert secret_name_problem(name) is None
+
+
+@pytest.mark.parametrize("name,why", [
+    ("GITHUB_X", "GITHUB_"), ("github_token", "GITHUB_"), ("1ABC", "digit"),
+    ("A-B", "letters, digits"), ("", "empty"), ("A B", "letters, digits"),
+])
+def test_bad_names(name: str, why: str) -> None:
+    """Each rule GitHub enforces has its own message."""
+    problem = secret_name_problem(name)
+    assert problem is not None and why in problem
+
+
+def test_value_size_rules() -> None:
+    """Empty and over-48-KB values are refused without quoting the value."""
+    assert value_problem(b"x" * MAX_VALUE_BYTES) is None
+    too_big = value_problem(b"s3cr3t" * 10000)
+    assert too_big is not None and "s3cr3t" not in too_big
+    assert value_problem(b"") is not None
+
+
+def test_secret_value_never_shows_itself() -> None:
+    """repr, str and format of a SecretValue are masked."""
+    v = SecretValue(b"hunter2")
+    assert "hunter2" not in repr(v) + str(v) + f"{v}" + f"{[v]}"
+    assert v.reveal() == b"hunter2"
+
+
+def test_sources_parse() -> None:
+    """Each source kind parses; anything else is refused with the syntax."""
+    assert str(parse_source("env:X")) == "env:X"
+    assert parse_source("-").kind == "stdin"
+    for bad in ("plain-value", "env:", "http:x", "generate:x", "generate:1"):
+        with pytest.raises(SourceError):
+            parse_source(bad)
+
+
+def test_env_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    """env:VAR reads the variable; a missing one is named."""
+    assert read_source(parse_source("env:V"), environ={"V": "abc"}).reveal() == b"abc"
+    with pytest.raises(SourceError, match="V is not set"):
+        read_source(parse_source("env:V"), environ={})
+
+
+def test_file_source(tmp_path) -> None:
+    """file:PATH reads bytes exactly; a missing file is named."""
+    f = tmp_path / "v"
+    f.write_bytes(b"line\n")
+    assert read_source(parse_source(f"file:{f}")).reveal() == b"line\n"
+    with pytest.raises(SourceError, match="No such file"):
+        read_source(parse_source(f"file:{tmp_path / 'nope'}"))
+
+
+def test_stdin_source() -> None:
+    """- reads standard input."""
+    assert read_source(parse_source("-"), stdin=io.BytesIO(b"piped")).reveal() == b"piped"
+    with pytest.raises(SourceError, match="empty"):
+        read_source(parse_source("-"), stdin=io.BytesIO(b""))
+
+
+def test_cmd_source_runs_without_shell() -> None:
+    """cmd: runs argv directly (no shell) and drops one trailing newline; failures give the status only."""
+    value = read_source(parse_source(f"cmd:{sys.executable} -c \"print('out $HOME')\""))
+    assert value.reveal() == b"out $HOME"
+    with pytest.raises(SourceError, match="status 3"):
+        read_source(parse_source(f"cmd:{sys.executable} -c \"import sys; print('s3cret'); sys.exit(3)\""))
+
+
+def test_generate_source() -> None:
+    """generate:N makes a fresh URL-safe value each time."""
+    a, b = (read_source(parse_source("generate:32")).reveal() for _ in range(2))
+    assert a != b and len(a) >= 32
