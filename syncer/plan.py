@@ -1,0 +1,134 @@
+"""Desired × Actual × State → Plan. Pure: no I/O, no clock.
+
+For each secret the config wants in a scope:
+- absent on GitHub                                   → create
+- present, our fingerprint, GitHub's updated_at not newer than what we recorded after our
+  last write, same visibility and selection         → unchanged (no write)
+- present, our fingerprint, but GitHub's updated_at newer → drifted (someone changed it): rewrite
+- present otherwise (new value, or never written by us) → update
+Secrets GitHub has that the config does not declare, in scopes the config manages, are pruned
+only when asked, and only under the prune prefix when one is set.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from .model import Action, Op, OrgSelection, Scope
+
+#: Seconds GitHub's updated_at may run ahead of the Date of our own write's answer
+#: (different servers' clocks) before we call it someone else's change.
+DRIFT_TOLERANCE_S = 5
+
+
+class Change(enum.Enum):
+    CREATE = "create"
+    UPDATE = "update"
+    DRIFTED = "drifted"
+    UNCHANGED = "unchanged"
+    PRUNE = "prune"
+    MISSING_TARGET = "missing target"
+
+
+WRITES = (Change.CREATE, Change.UPDATE, Change.DRIFTED, Change.PRUNE)
+
+
+@dataclass(frozen=True, slots=True)
+class Desired:
+    scope: Scope
+    name: str
+    fingerprint: str
+    selection: OrgSelection | None = None  # org secrets only
+    value_key: int = 0  # which value to write (index of the declaring [[secret]])
+
+
+@dataclass(frozen=True, slots=True)
+class Existing:
+    updated_at: str | None
+    selection: OrgSelection | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Remembered:
+    """What the state file knows of our last write there."""
+
+    fingerprint: str
+    updated_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanItem:
+    change: Change
+    scope: Scope
+    name: str
+    desired: Desired | None = None
+    why: str = ""
+
+    def action(self) -> Action:
+        op = Op.DELETE if self.change is Change.PRUNE else Op.PUT
+        selection = self.desired.selection if self.desired else None
+        return Action(op, self.scope, self.name, selection, self.change.value)
+
+
+Actual = Mapping[Scope, Mapping[str, Existing] | None]  # None: the scope does not exist
+Memory = Callable[[Scope, str], Remembered | None]
+
+
+def make_plan(desired: Iterable[Desired], actual: Actual, remembered: Memory, *,
+              prune: bool = False, prune_prefix: str | None = None) -> list[PlanItem]:
+    plan: list[PlanItem] = []
+    declared: dict[Scope, set[str]] = {}
+    for want in desired:
+        declared.setdefault(want.scope, set()).add(want.name)
+        plan.append(_decide(want, actual.get(want.scope), remembered(want.scope, want.name)))
+    if prune:
+        plan.extend(_prunes(actual, declared, prune_prefix))
+    return plan
+
+
+def _decide(want: Desired, existing_in_scope: Mapping[str, Existing] | None,
+            memory: Remembered | None) -> PlanItem:
+    item = lambda change, why="": PlanItem(change, want.scope, want.name, want, why)  # noqa: E731
+    if existing_in_scope is None:
+        missing = "environment" if want.scope.kind == "env" else "scope"
+        return item(Change.MISSING_TARGET, f"{missing} {want.scope} does not exist")
+    existing = existing_in_scope.get(want.name)
+    if existing is None:
+        return item(Change.CREATE)
+    if memory is None:
+        return item(Change.UPDATE, "not written by syncer before")
+    if memory.fingerprint != want.fingerprint:
+        return item(Change.UPDATE, "value changed")
+    if _newer(existing.updated_at, memory.updated_at):
+        return item(Change.DRIFTED, f"changed on GitHub at {existing.updated_at}")
+    if want.selection is not None and existing.selection != want.selection:
+        return item(Change.UPDATE, "visibility or selected repositories changed")
+    return item(Change.UNCHANGED)
+
+
+def _prunes(actual: Actual, declared: Mapping[Scope, set[str]],
+            prefix: str | None) -> Iterable[PlanItem]:
+    for scope, names in declared.items():
+        for name in sorted((actual.get(scope) or {}).keys() - names):
+            if prefix is None or name.startswith(prefix.upper()):
+                yield PlanItem(Change.PRUNE, scope, name, why="not declared in the config")
+
+
+def _newer(github: str | None, ours: str | None) -> bool:
+    if github is None or ours is None:
+        return False
+    return (_parse(github) - _parse(ours)).total_seconds() > DRIFT_TOLERANCE_S
+
+
+def _parse(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def counts(plan: Iterable[PlanItem]) -> dict[str, int]:
+    result = {c.value: 0 for c in Change}
+    for item in plan:
+        result[item.change.value] += 1
+    return result

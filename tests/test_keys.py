@@ -1,0 +1,78 @@
+"""The public-key cache: one fetch per scope, shared; one re-fetch on a rejected key."""
+
+import anyio
+import pytest
+
+from syncer.keys import KeyCache, PublicKey
+from syncer.model import Scope
+
+A = Scope.of_repo("acme", "a")
+B = Scope.of_repo("acme", "b")
+
+
+class CountingFetch:
+    def __init__(self, fail_first: bool = False) -> None:
+        self.calls: list[tuple[Scope, PublicKey | None]] = []
+        self.fail_first = fail_first
+
+    async def __call__(self, scope: Scope, previous: PublicKey | None) -> PublicKey:
+        self.calls.append((scope, previous))
+        number = len(self.calls)
+        await anyio.sleep(0.01)
+        if self.fail_first and number == 1:
+            raise RuntimeError("transient")
+        return PublicKey(f"id{number}", "k")
+
+
+@pytest.mark.anyio
+async def test_concurrent_first_uses_share_one_fetch() -> None:
+    """Fifty writers to one scope cause one fetch; another scope gets its own."""
+    fetch = CountingFetch()
+    cache = KeyCache(fetch)
+    got: list[PublicKey] = []
+
+    async def use(scope: Scope) -> None:
+        got.append(await cache.get(scope))
+
+    async with anyio.create_task_group() as tg:
+        for i in range(50):
+            tg.start_soon(use, A if i % 2 else B)
+    assert sorted(s.repo for s, _ in fetch.calls) == ["a", "b"]
+    assert len({k.key_id for k in got}) == 2
+
+
+@pytest.mark.anyio
+async def test_refresh_once_for_many_writers_with_the_same_stale_key() -> None:
+    """Writers that all saw the stale key get one new key between them."""
+    fetch = CountingFetch()
+    cache = KeyCache(fetch)
+    stale = await cache.get(A)
+    fresh: list[PublicKey] = []
+
+    async def refresh() -> None:
+        fresh.append(await cache.refresh(A, stale))
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(10):
+            tg.start_soon(refresh)
+    assert len(fetch.calls) == 2 and fetch.calls[1] == (A, stale)
+    assert {k.key_id for k in fresh} == {"id2"}
+    assert (await cache.get(A)).key_id == "id2"
+
+
+@pytest.mark.anyio
+async def test_failed_fetch_is_not_cached() -> None:
+    """A failed fetch is raised to its waiters and tried again on the next use."""
+    cache = KeyCache(CountingFetch(fail_first=True))
+    with pytest.raises(RuntimeError):
+        await cache.get(A)
+    assert (await cache.get(A)).key_id == "id2"
+
+
+@pytest.mark.anyio
+async def test_known_keys_need_no_fetch() -> None:
+    """Keys remembered from an earlier run are used without a GET."""
+    fetch = CountingFetch()
+    cache = KeyCache(fetch, known={A: PublicKey("old", "k")})
+    assert (await cache.get(A)).key_id == "old"
+    assert fetch.calls == []

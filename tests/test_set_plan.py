@@ -1,0 +1,52 @@
+"""Which repositories `syncer set` writes to, and what it asks for: pure decisions."""
+
+import pytest
+
+from syncer.commands.set import parse_request, plan_writes
+from syncer.discover import select_repos
+from syncer.exits import UsageError
+from syncer.github.api import Repo
+from syncer.model import Op
+
+REPOS = [Repo("api", 1), Repo("web", 2), Repo("Api-Legacy", 3, archived=True),
+         Repo("api-fork", 4, fork=True), Repo("svc-a", 5)]
+
+
+def test_archived_are_skipped_unless_asked() -> None:
+    """Archived repositories are read-only on GitHub: skipped by default."""
+    assert [r.name for r in select_repos(REPOS)] == ["api", "api-fork", "svc-a", "web"]
+    assert "Api-Legacy" in [r.name for r in select_repos(REPOS, include_archived=True)]
+
+
+def test_globs_are_case_insensitive_and_repeatable() -> None:
+    """--repos patterns match like GitHub names: case-insensitively; several patterns add up."""
+    picked = select_repos(REPOS, ["API*", "svc-?"], include_archived=True)
+    assert [r.name for r in picked] == ["api", "api-fork", "Api-Legacy", "svc-a"]
+
+
+def test_plan_repo_env_and_org_level() -> None:
+    """One PUT per repository, per environment, or one org secret carrying its selection."""
+    repos = select_repos(REPOS, ["api", "web"])
+    base = dict(name="tok", org="acme", value_from="env:X")
+    repo_actions = plan_writes(parse_request(**base), repos)
+    assert [str(a.scope) for a in repo_actions] == ["acme/api", "acme/web"]
+    assert all(a.op is Op.PUT and a.name == "TOK" for a in repo_actions)
+    env_actions = plan_writes(parse_request(**base, env="prod"), repos)
+    assert [str(a.scope) for a in env_actions] == ["acme/api:prod", "acme/web:prod"]
+    org = plan_writes(parse_request(**base, org_level=True, visibility="selected"), repos)
+    assert len(org) == 1 and org[0].selection is not None
+    assert org[0].selection.repository_ids == (1, 2)
+
+
+@pytest.mark.parametrize("kwargs,why", [
+    (dict(name="GITHUB_X", value_from="env:X"), "GITHUB_"),
+    (dict(name="1ABC", value_from="env:X"), "digit"),
+    (dict(name="A-B", value_from="env:X"), "letters"),
+    (dict(name="OK", value_from=None), "--value-from is required"),
+    (dict(name="OK", value_from="hunter2"), "not one of"),
+    (dict(name="OK", value_from="env:X", env="e", org_level=True), "cannot be combined"),
+])
+def test_bad_requests_are_refused(kwargs: dict, why: str) -> None:
+    """Each bad input has a specific message."""
+    with pytest.raises(UsageError, match=why):
+        parse_request(org="acme", **kwargs)
