@@ -1,0 +1,269 @@
+"""Endpoint handlers: (world, call) -> reply. No aiohttp here.
+
+Each handler reads path parameters, query and JSON body from a ``Call``, applies GitHub's
+rules to the ``World`` and returns a ``Reply`` (or raises ``ApiError``). The HTTP layer adds
+authentication, limits, faults, ETags/304 and headers around them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from . import rules, views
+from .limits import RateView
+from .routes import Route
+from .rules import ApiError
+from .views import Urls
+from .world import Org, Repo, SecretScope, World
+
+
+@dataclass(slots=True)
+class Call:
+    method: str
+    path: str  # as requested (percent-encoded), without the query string, prefix included
+    params: Mapping[str, str]
+    query: Mapping[str, str]
+    body: Any
+    urls: Urls
+    rate: RateView | None = None
+
+
+@dataclass(slots=True)
+class Reply:
+    status: int
+    body: Any = None  # JSON-able; None for 204
+    headers: dict[str, str] = field(default_factory=dict)
+    encoded: bytes | None = None  # the body already serialized (set by the HTTP layer)
+
+
+NO_CONTENT: Final = 204
+ARCHIVED: Final = "Repository was archived so is read-only."
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _paged(call: Call, items: Sequence[Any]) -> tuple[list[Any], dict[str, str], int]:
+    page = rules.page_of(call.query, len(items))
+    chosen = list(items[page.start : page.stop])
+    link = rules.link_header(call.urls.web, call.path, call.query, page)
+    headers = {"Link": link} if link else {}
+    return chosen, headers, len(items)
+
+
+def _repo(world: World, call: Call) -> Repo:
+    if "repository_id" in call.params and "owner" not in call.params:
+        return world.repo_by_id(call.params["repository_id"])
+    return world.repo(call.params["owner"], call.params["repo"])
+
+
+def _writable(repo: Repo) -> Repo:
+    """Stricter reading: an archived repository is read-only for secrets too (403)."""
+    if repo.archived:
+        raise ApiError(403, ARCHIVED)
+    return repo
+
+
+def _scope(world: World, call: Call, level: str, app: str, *, write: bool = False) -> SecretScope:
+    if level == "org":
+        return world.org(call.params["org"]).scopes[app]
+    repo = _repo(world, call)
+    if write:
+        _writable(repo)
+    if level == "repo":
+        return repo.scopes[app]
+    return repo.environment(call.params["environment_name"]).scope
+
+
+def _secret_list_body(call: Call, secrets: Sequence[Any], render: Any) -> Reply:
+    chosen, headers, total = _paged(call, secrets)
+    return Reply(200, {"total_count": total, "secrets": [render(s) for s in chosen]}, headers)
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+def list_secrets(world: World, call: Call, level: str, app: str) -> Reply:
+    scope = _scope(world, call, level, app)
+    if level == "org":
+        org = world.org(call.params["org"])
+        return _secret_list_body(
+            call, scope.listing(), lambda s: views.org_secret_json(s, org, app, call.urls)
+        )
+    return _secret_list_body(call, scope.listing(), lambda s: views.secret_json(s, call.urls))
+
+
+def public_key(world: World, call: Call, level: str, app: str) -> Reply:
+    return Reply(200, _scope(world, call, level, app).key.as_json())
+
+
+def get_secret(world: World, call: Call, level: str, app: str) -> Reply:
+    scope = _scope(world, call, level, app)
+    secret = scope.require(call.params["secret_name"])
+    if level == "org":
+        org = world.org(call.params["org"])
+        return Reply(200, views.org_secret_json(secret, org, app, call.urls))
+    return Reply(200, views.secret_json(secret, call.urls))
+
+
+def put_secret(world: World, call: Call, level: str, app: str) -> Reply:
+    """201 ``{}`` when created, 204 when updated (OpenAPI)."""
+    scope = _scope(world, call, level, app, write=True)
+    org: Org | None = world.org(call.params["org"]) if level == "org" else None
+    put = rules.parse_secret_put(
+        call.body, org_level=level == "org", string_ids=app != "codespaces"
+    )
+    created = world.put_secret(scope, call.params["secret_name"], put, org)
+    return Reply(201, {}) if created else Reply(NO_CONTENT)
+
+
+def delete_secret(world: World, call: Call, level: str, app: str) -> Reply:
+    scope = _scope(world, call, level, app, write=True)
+    if not scope.delete(scope.require(call.params["secret_name"]).name):
+        raise rules.not_found()
+    return Reply(NO_CONTENT)
+
+
+# --------------------------------------------------------------------------- selected repositories
+
+
+def _org_secret(world: World, call: Call, app: str) -> tuple[Org, Any]:
+    org = world.org(call.params["org"])
+    return org, org.scopes[app].require(call.params["secret_name"])
+
+
+def list_selected(world: World, call: Call, app: str) -> Reply:
+    """409 unless the secret's visibility is ``selected`` (stricter reading for GET)."""
+    _, secret = _org_secret(world, call, app)
+    repos = world.selected_repos(secret)
+    chosen, headers, total = _paged(call, repos)
+    body = {
+        "total_count": total,
+        "repositories": [views.minimal_repo_json(r, call.urls) for r in chosen],
+    }
+    return Reply(200, body, headers)
+
+
+def set_selected(world: World, call: Call, app: str) -> Reply:
+    org, secret = _org_secret(world, call, app)
+    ids = rules.parse_selected_repos_body(call.body)
+    world.set_selection(org, secret, ids)
+    return Reply(NO_CONTENT)
+
+
+def add_selected(world: World, call: Call, app: str) -> Reply:
+    org, secret = _org_secret(world, call, app)
+    world.add_to_selection(org, secret, call.params["repository_id"])
+    return Reply(NO_CONTENT)
+
+
+def remove_selected(world: World, call: Call, app: str) -> Reply:
+    org, secret = _org_secret(world, call, app)
+    world.remove_from_selection(org, secret, call.params["repository_id"])
+    return Reply(NO_CONTENT)
+
+
+def repo_org_secrets(world: World, call: Call) -> Reply:
+    repo = _repo(world, call)
+    return _secret_list_body(call, world.org_secrets_visible_to(repo), _plain_secret)
+
+
+def _plain_secret(secret: Any) -> dict[str, Any]:
+    return {
+        "name": secret.name,
+        "created_at": rules.iso(secret.created_at),
+        "updated_at": rules.iso(secret.updated_at),
+    }
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def org_repos(world: World, call: Call) -> Reply:
+    org = world.org(call.params["org"])
+    query = rules.repo_query(call.query)
+    chosen, headers, _ = _paged(call, org.listing(query))
+    return Reply(200, [views.minimal_repo_json(r, call.urls) for r in chosen], headers)
+
+
+def get_repo(world: World, call: Call) -> Reply:
+    return Reply(200, views.full_repo_json(_repo(world, call), call.urls))
+
+
+def environments(world: World, call: Call) -> Reply:
+    repo = _repo(world, call)
+    envs = list(repo.envs.values())
+    chosen, headers, total = _paged(call, envs)
+    body = {
+        "total_count": total,
+        "environments": [views.environment_json(e, call.urls) for e in chosen],
+    }
+    return Reply(200, body, headers)
+
+
+def rate_limit(world: World, call: Call) -> Reply:
+    """``GET /rate_limit``; does not count against the primary budget (GitHub docs)."""
+    assert call.rate is not None
+    core = {
+        "limit": call.rate.limit,
+        "remaining": call.rate.remaining,
+        "reset": call.rate.reset,
+        "used": call.rate.used,
+    }
+    search = {"limit": 30, "remaining": 30, "reset": call.rate.reset, "used": 0}
+    graphql = {"limit": 5000, "remaining": 5000, "reset": call.rate.reset, "used": 0}
+    return Reply(
+        200, {"resources": {"core": core, "search": search, "graphql": graphql}, "rate": core}
+    )
+
+
+# --------------------------------------------------------------------------- the route table
+
+
+def _secret_routes(prefix: str, level: str, app: str, **flags: bool) -> list[Route]:
+    base = f"{prefix}/secrets"
+    one = f"{base}/{{secret_name}}"
+    args = (level, app)
+    return [
+        Route("GET", base, list_secrets, args, **flags),
+        Route("GET", f"{base}/public-key", public_key, args, **flags),
+        Route("GET", one, get_secret, args, **flags),
+        Route("PUT", one, put_secret, args, **flags),
+        Route("DELETE", one, delete_secret, args, **flags),
+    ]
+
+
+def _selected_routes(app: str, **flags: bool) -> list[Route]:
+    base = f"/orgs/{{org}}/{app}/secrets/{{secret_name}}/repositories"
+    return [
+        Route("GET", base, list_selected, (app,), **flags),
+        Route("PUT", base, set_selected, (app,), **flags),
+        Route("PUT", f"{base}/{{repository_id}}", add_selected, (app,), **flags),
+        Route("DELETE", f"{base}/{{repository_id}}", remove_selected, (app,), **flags),
+    ]
+
+
+def build_routes() -> list[Route]:
+    routes: list[Route] = []
+    for app in rules.APPS:
+        flags = {"dotcom_only": app == "codespaces"}
+        routes += _secret_routes(f"/orgs/{{org}}/{app}", "org", app, **flags)
+        routes += _selected_routes(app, **flags)
+        routes += _secret_routes(f"/repos/{{owner}}/{{repo}}/{app}", "repo", app, **flags)
+    routes += _secret_routes(
+        "/repos/{owner}/{repo}/environments/{environment_name}", "env", "actions",
+        owner_repo_env=True,
+    )
+    routes += _secret_routes(
+        "/repositories/{repository_id}/environments/{environment_name}", "env", "actions"
+    )
+    routes += [
+        Route("GET", "/repos/{owner}/{repo}/actions/organization-secrets", repo_org_secrets),
+        Route("GET", "/orgs/{org}/repos", org_repos),
+        Route("GET", "/repos/{owner}/{repo}", get_repo),
+        Route("GET", "/repos/{owner}/{repo}/environments", environments),
+        Route("GET", "/rate_limit", rate_limit),
+    ]
+    return routes

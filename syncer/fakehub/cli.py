@@ -1,0 +1,130 @@
+"""``python -m syncer.fakehub`` / ``syncer fakehub ...``: run a fakehub until SIGINT/SIGTERM.
+
+On start it prints, and flushes, ``GITHUB_API_URL=...`` and ``GITHUB_TOKEN=...`` (and
+``FAKEHUB_ADMIN_TOKEN=...`` when an admin token is set), one per line, once listening.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import signal
+import ssl
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from .faults import Faults
+from .hub import FakeHub
+from .limits import Limits
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="fakehub", description="A local imitation of GitHub's secrets REST API."
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    p.add_argument("--org", action="append", dest="orgs", metavar="ORG",
+                   help="organisation to create (repeatable; default: acme)")
+    p.add_argument("--repos", type=int, default=10, metavar="N", help="repositories per org")
+    p.add_argument("--envs", default="production,staging",
+                   help="comma-separated environments of every repository ('' for none)")
+    p.add_argument("--token", default=None, help="accepted token (default: a random one)")
+    p.add_argument("--admin-token", default=None,
+                   help="enables GET /_fakehub/state with this bearer token")
+    p.add_argument("--latency-ms", type=float, default=0.0)
+    p.add_argument("--jitter-ms", type=float, default=0.0)
+    p.add_argument("--error-rate", type=float, default=0.0)
+    p.add_argument("--drop-rate", type=float, default=0.0)
+    p.add_argument("--slow-rate", type=float, default=0.0)
+    p.add_argument("--slow-seconds", type=float, default=30.0)
+    p.add_argument("--points-per-minute", type=int, default=None)
+    p.add_argument("--max-concurrent", type=int, default=None)
+    p.add_argument("--time-scale", type=float, default=1.0)
+    p.add_argument("--primary-limit", type=int, default=None)
+    p.add_argument("--primary-remaining", type=int, default=None)
+    p.add_argument("--primary-reset-seconds", type=float, default=3600.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--legacy-env-routes-only", action="store_true",
+                   help="answer 404 on /repos/{owner}/{repo}/environments/.../secrets")
+    p.add_argument("--tls-cert", default=None, help="PEM certificate: serve HTTPS")
+    p.add_argument("--tls-key", default=None, help="PEM private key for --tls-cert")
+    return p
+
+
+def hub_from_args(args: argparse.Namespace) -> FakeHub:
+    limits = Limits(
+        primary_limit=args.primary_limit,
+        primary_remaining=args.primary_remaining,
+        primary_reset_seconds=args.primary_reset_seconds,
+        points_per_minute=args.points_per_minute,
+        max_concurrent=args.max_concurrent,
+        time_scale=args.time_scale,
+    )
+    faults = Faults(
+        latency_ms=args.latency_ms,
+        jitter_ms=args.jitter_ms,
+        error_rate=args.error_rate,
+        drop_rate=args.drop_rate,
+        slow_rate=args.slow_rate,
+        slow_seconds=args.slow_seconds,
+        seed=args.seed,
+    )
+    hub = FakeHub(
+        tokens=(args.token,),
+        limits=limits,
+        faults=faults,
+        admin_token=args.admin_token,
+        legacy_env_routes_only=args.legacy_env_routes_only,
+    )
+    envs = tuple(e.strip() for e in args.envs.split(",") if e.strip())
+    for org in args.orgs or ["acme"]:
+        hub.add_org(org)
+        hub.add_repos(org, args.repos, environments=envs)
+    return hub
+
+
+def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
+    if cert is None and key is None:
+        return None
+    if cert is None:
+        raise ValueError("--tls-key needs --tls-cert")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+async def run(hub: FakeHub, args: argparse.Namespace, out: TextIO) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        async with hub.serve(args.host, args.port, tls_context(args.tls_cert, args.tls_key)) as url:
+            lines = [f"GITHUB_API_URL={url}", f"GITHUB_TOKEN={args.token}"]
+            if args.admin_token:
+                lines.append(f"FAKEHUB_ADMIN_TOKEN={args.admin_token}")
+            out.write("\n".join(lines) + "\n")
+            out.flush()
+            await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.token is None:
+        args.token = "ghp_" + secrets.token_hex(18)
+    if args.repos < 0:
+        parser.error("--repos must not be negative")
+    try:
+        hub = hub_from_args(args)
+        asyncio.run(run(hub, args, sys.stdout))
+    except (OSError, ValueError) as exc:
+        print(f"fakehub: {exc}", file=sys.stderr)
+        return 1
+    return 0

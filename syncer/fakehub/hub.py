@@ -1,0 +1,495 @@
+"""FakeHub: the Python face of fakehub (world building, inspection, counters, serving)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import ssl as ssl_module
+import threading
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from . import rules
+from .api import build_routes
+from .app import Front, serve_front
+from .faults import FaultPlan, Faults
+from .limits import Limits, RateLimiter
+from .routes import Router
+from .rules import ApiError, iso
+from .world import Clock, Org, Secret, SecretScope, World, utc_now
+
+_ROUTER = Router(build_routes())
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One recorded request/answer pair (``FakeHub(record=True)``)."""
+
+    method: str
+    template: str
+    path: str
+    query: dict[str, str]
+    request_json: Any
+    status: int
+    response_headers: dict[str, str]
+    response_json: Any
+
+
+class FakeHub:
+    """A local imitation of GitHub's secrets REST API.
+
+    Every token may access every organisation. Scopes are given by keyword:
+    ``org="acme"``, ``repo="acme/api"`` or ``repo="acme/api", env="production"``, with
+    ``app`` one of ``actions`` (default), ``dependabot``, ``codespaces``.
+    """
+
+    def __init__(
+        self,
+        tokens: Iterable[str] = ("tok",),
+        limits: Limits | None = None,
+        faults: Faults | None = None,
+        admin_token: str | None = None,
+        record: bool = False,
+        *,
+        legacy_env_routes_only: bool = False,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.world = World(clock)
+        self.router = _ROUTER
+        self.admin_token = admin_token
+        self.record = record
+        self.legacy_env_routes_only = legacy_env_routes_only
+        self._tokens: set[str] = set(tokens)
+        self._stats_lock = threading.Lock()
+        self._calls: Counter[tuple[str, str]] = Counter()
+        self._violations: Counter[str] = Counter()
+        self._exchanges: list[Exchange] = []
+        self._limits = limits or Limits()
+        self._limiter = RateLimiter(self._limits)
+        self._faults = faults or Faults()
+        self._fault_plan = FaultPlan(self._faults)
+
+    # ------------------------------------------------------------------ configuration
+
+    @property
+    def limits(self) -> Limits:
+        return self._limits
+
+    @limits.setter
+    def limits(self, value: Limits) -> None:
+        """Replacing the limits starts every token afresh (new windows, nothing in flight)."""
+        self._limits = value
+        self._limiter = RateLimiter(value)
+
+    @property
+    def faults(self) -> Faults:
+        return self._faults
+
+    @faults.setter
+    def faults(self, value: Faults) -> None:
+        """Replacing the faults restarts the random sequence from ``value.seed``."""
+        self._faults = value
+        self._fault_plan = FaultPlan(value)
+
+    def add_token(self, token: str) -> None:
+        self._tokens.add(token)
+
+    def _has_token(self, token: str) -> bool:
+        return token in self._tokens
+
+    # ------------------------------------------------------------------ building the world
+
+    def add_org(self, name: str) -> None:
+        with self.world.lock:
+            self.world.add_org(name)
+
+    def add_repo(
+        self,
+        org: str,
+        name: str,
+        *,
+        archived: bool = False,
+        fork: bool = False,
+        private: bool = True,
+        topics: Iterable[str] = (),
+        environments: Iterable[str] = ("production",),
+    ) -> int:
+        """Create a repository (and its organisation when new); returns its id."""
+        with self.world.lock:
+            return self.world.add_repo(
+                org,
+                name,
+                archived=archived,
+                fork=fork,
+                private=private,
+                topics=topics,
+                environments=environments,
+            ).id
+
+    def add_repos(
+        self,
+        org: str,
+        count: int,
+        *,
+        environments: Iterable[str] = ("production",),
+        private: bool = True,
+        start: int = 1,
+    ) -> list[int]:
+        """``count`` repositories named ``repo-0001`` ... (zero-padded to at least 4 digits)."""
+        envs = tuple(environments)
+        width = max(4, len(str(start + count - 1)))
+        return [
+            self.add_repo(org, f"repo-{i:0{width}d}", environments=envs, private=private)
+            for i in range(start, start + count)
+        ]
+
+    def add_environment(self, org: str, repo: str, name: str) -> None:
+        with self.world.lock:
+            self.world.add_environment(self._lookup(lambda: self.world.repo(org, repo)), name)
+
+    def repo_id(self, full_name: str) -> int:
+        owner, name = _split_full_name(full_name)
+        with self.world.lock:
+            return self._lookup(lambda: self.world.repo(owner, name)).id
+
+    # ------------------------------------------------------------------ secrets
+
+    def _scope(
+        self, org: str | None, repo: str | None, env: str | None, app: str
+    ) -> tuple[SecretScope, Org | None]:
+        if app not in rules.APPS:
+            raise ValueError(f"app must be one of {rules.APPS}")
+        if (org is None) == (repo is None):
+            raise ValueError("give exactly one of org= or repo=")
+        if org is not None:
+            if env is not None:
+                raise ValueError("env= needs repo=, not org=")
+            found = self._lookup(lambda: self.world.org(org))
+            return found.scopes[app], found
+        assert repo is not None
+        owner, name = _split_full_name(repo)
+        found_repo = self._lookup(lambda: self.world.repo(owner, name))
+        if env is None:
+            return found_repo.scopes[app], found_repo.org
+        if app != "actions":
+            raise ValueError("environment secrets exist for actions only")
+        return self._lookup(lambda: found_repo.environment(env)).scope, found_repo.org
+
+    @staticmethod
+    def _lookup(get: Callable[[], _T]) -> _T:
+        try:
+            return get()
+        except ApiError:
+            raise KeyError("no such organisation, repository or environment") from None
+
+    def set_secret(
+        self,
+        name: str,
+        value: bytes,
+        *,
+        org: str | None = None,
+        repo: str | None = None,
+        env: str | None = None,
+        app: str = "actions",
+        visibility: str | None = None,
+        selected: Iterable[int | str] | None = None,
+        updated_at: datetime | None = None,
+    ) -> None:
+        """Store a secret directly (as if someone changed it by hand); bumps ``updated_at``.
+
+        Org secrets: ``visibility`` defaults to ``selected`` when ``selected`` (repository
+        names or ids) is given, else ``all``.
+        """
+        with self.world.lock:
+            scope, owner = self._scope(org, repo, env, app)
+            self.world.force_secret(
+                scope,
+                owner if scope.kind == "org" else None,
+                name,
+                value,
+                visibility=visibility,
+                selected=selected,
+                updated_at=updated_at,
+            )
+
+    def _secret(
+        self, name: str, org: str | None, repo: str | None, env: str | None, app: str
+    ) -> Secret | None:
+        scope, _ = self._scope(org, repo, env, app)
+        return scope.get(name)
+
+    def plaintext(
+        self,
+        name: str,
+        *,
+        org: str | None = None,
+        repo: str | None = None,
+        env: str | None = None,
+        app: str = "actions",
+    ) -> bytes | None:
+        """The decrypted value stored for the secret, or None when there is none."""
+        with self.world.lock:
+            found = self._secret(name, org, repo, env, app)
+            return None if found is None else found.value
+
+    def secret(
+        self,
+        name: str,
+        *,
+        org: str | None = None,
+        repo: str | None = None,
+        env: str | None = None,
+        app: str = "actions",
+    ) -> dict[str, Any] | None:
+        """Metadata: name, created_at/updated_at (ISO strings as in the API), visibility and
+        selected_repository_ids (org secrets; else None), key_id the value was stored under.
+        """
+        with self.world.lock:
+            found = self._secret(name, org, repo, env, app)
+            return None if found is None else _describe(found)
+
+    def secret_names(
+        self,
+        *,
+        org: str | None = None,
+        repo: str | None = None,
+        env: str | None = None,
+        app: str = "actions",
+    ) -> list[str]:
+        with self.world.lock:
+            scope, _ = self._scope(org, repo, env, app)
+            return [s.name for s in scope.listing()]
+
+    def delete_secret(
+        self,
+        name: str,
+        *,
+        org: str | None = None,
+        repo: str | None = None,
+        env: str | None = None,
+        app: str = "actions",
+    ) -> bool:
+        """Remove a secret; True when there was one."""
+        with self.world.lock:
+            scope, _ = self._scope(org, repo, env, app)
+            return scope.delete(name)
+
+    def rotate_key(
+        self,
+        *,
+        org: str | None = None,
+        repo: str | None = None,
+        env: str | None = None,
+        app: str = "actions",
+    ) -> str:
+        """Give the scope a new key pair and key_id (returned); the old key_id now gets 422."""
+        with self.world.lock:
+            scope, _ = self._scope(org, repo, env, app)
+            return scope.rotate().key_id
+
+    def public_key(
+        self,
+        *,
+        org: str | None = None,
+        repo: str | None = None,
+        env: str | None = None,
+        app: str = "actions",
+    ) -> tuple[str, str]:
+        """The scope's current ``(key_id, base64 public key)``."""
+        with self.world.lock:
+            scope, _ = self._scope(org, repo, env, app)
+            return scope.key.key_id, scope.key.public_b64
+
+    # ------------------------------------------------------------------ counters
+
+    def _count_call(self, method: str, template: str) -> None:
+        with self._stats_lock:
+            self._calls[(method, template)] += 1
+
+    def _count_violation(self, kind: str) -> None:
+        with self._stats_lock:
+            self._violations[kind] += 1
+
+    def _record(
+        self,
+        method: str,
+        template: str,
+        path: str,
+        query: dict[str, str],
+        request_json: Any,
+        status: int,
+        headers: dict[str, str],
+        response_json: Any,
+    ) -> None:
+        exchange = Exchange(
+            method, template, path, query, request_json, status, headers, response_json
+        )
+        with self._stats_lock:
+            self._exchanges.append(exchange)
+
+    @property
+    def calls(self) -> Counter[tuple[str, str]]:
+        """A snapshot: (METHOD, OpenAPI path template) -> requests that reached routing.
+
+        Includes 304s, errors and faults; requests to unknown paths count under
+        ``"<unmatched>"``; the admin endpoint is not counted.
+        """
+        with self._stats_lock:
+            return Counter(self._calls)
+
+    @property
+    def violations(self) -> Counter[str]:
+        """A snapshot: ``primary``, ``secondary_points``, ``secondary_concurrency`` -> count."""
+        with self._stats_lock:
+            return Counter(self._violations)
+
+    @property
+    def exchanges(self) -> list[Exchange]:
+        with self._stats_lock:
+            return list(self._exchanges)
+
+    def count(self, method: str | None = None, path: str | None = None) -> int:
+        """Requests matching ``method`` and/or ``path`` (an OpenAPI template)."""
+        with self._stats_lock:
+            return sum(
+                n
+                for (m, t), n in self._calls.items()
+                if (method is None or m == method.upper()) and (path is None or t == path)
+            )
+
+    def reset_counters(self) -> None:
+        """Forget calls, violations and recorded exchanges."""
+        with self._stats_lock:
+            self._calls.clear()
+            self._violations.clear()
+            self._exchanges.clear()
+
+    def state(self) -> dict[str, Any]:
+        """Everything the admin endpoint reveals (plaintexts base64-encoded)."""
+        with self._stats_lock:
+            calls = {f"{m} {t}": n for (m, t), n in sorted(self._calls.items())}
+            violations = dict(self._violations)
+        with self.world.lock:
+            secrets = list(_all_secrets(self.world))
+        return {"calls": calls, "violations": violations, "secrets": secrets}
+
+    # ------------------------------------------------------------------ serving
+
+    @contextlib.asynccontextmanager
+    async def serve(
+        self, host: str = "127.0.0.1", port: int = 0, ssl: ssl_module.SSLContext | None = None
+    ) -> AsyncIterator[str]:
+        """Serve on ``host:port`` (0: any free port); yields ``http(s)://host:port``.
+
+        GitHub.com paths are at ``/``, Enterprise Server paths under ``/api/v3/``.
+        """
+        async with serve_front(Front(self), host, port, ssl) as url:
+            yield url
+
+    @contextlib.contextmanager
+    def serve_in_thread(
+        self, host: str = "127.0.0.1", port: int = 0, ssl: ssl_module.SSLContext | None = None
+    ) -> Iterator[str]:
+        """Like ``serve`` with the server on its own event loop in a background thread."""
+        server = _ThreadedServer(self, host, port, ssl)
+        url = server.start()
+        try:
+            yield url
+        finally:
+            server.stop()
+
+
+class _ThreadedServer:
+    """Runs ``FakeHub.serve`` in a thread; readiness and start-up errors cross back."""
+
+    def __init__(
+        self, hub: FakeHub, host: str, port: int, ssl: ssl_module.SSLContext | None
+    ) -> None:
+        self._hub, self._host, self._port, self._ssl = hub, host, port, ssl
+        self._ready = threading.Event()
+        self._url: str | None = None
+        self._error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._run, name="fakehub", daemon=True)
+
+    def start(self, timeout: float = 10.0) -> str:
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise TimeoutError("fakehub did not start in time")
+        if self._error is not None:
+            self._thread.join()
+            raise self._error
+        assert self._url is not None
+        return self._url
+
+    def stop(self) -> None:
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(stop.set)
+        self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # noqa: BLE001 - handed to the starting thread
+            if not self._ready.is_set():
+                self._error = exc
+                self._ready.set()
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        async with self._hub.serve(self._host, self._port, self._ssl) as url:
+            self._url = url
+            self._ready.set()
+            await self._stop.wait()
+
+
+def _split_full_name(full_name: str) -> tuple[str, str]:
+    owner, sep, name = full_name.partition("/")
+    if not sep or not owner or not name or "/" in name:
+        raise ValueError(f"repository must be given as 'owner/name', not {full_name!r}")
+    return owner, name
+
+
+def _describe(secret: Secret) -> dict[str, Any]:
+    return {
+        "name": secret.name,
+        "created_at": iso(secret.created_at),
+        "updated_at": iso(secret.updated_at),
+        "visibility": secret.visibility,
+        "selected_repository_ids": None if secret.selected is None else sorted(secret.selected),
+        "key_id": secret.key_id,
+    }
+
+
+def _all_secrets(world: World) -> Iterator[dict[str, Any]]:
+    for org in world.orgs.values():
+        for app, scope in org.scopes.items():
+            for s in scope.listing():
+                yield _state_row(app, org.name, None, None, s)
+        for repo in org.repos.values():
+            for app, scope in repo.scopes.items():
+                for s in scope.listing():
+                    yield _state_row(app, org.name, repo.name, None, s)
+            for env in repo.envs.values():
+                for s in env.scope.listing():
+                    yield _state_row("actions", org.name, repo.name, env.name, s)
+
+
+def _state_row(
+    app: str, org: str, repo: str | None, env: str | None, secret: Secret
+) -> dict[str, Any]:
+    row = {"app": app, "org": org, "repo": repo, "env": env}
+    described = _describe(secret)
+    del described["key_id"]
+    row.update(described)
+    row["plaintext_b64"] = base64.b64encode(secret.value).decode("ascii")
+    return row

@@ -1,0 +1,387 @@
+"""GitHub's rules as pure functions: names, request bodies, pagination, ETags, error bodies.
+
+Nothing here performs I/O or knows about aiohttp; every function maps plain values to plain
+values so the rules can be read (and tested) on their own.
+
+Where GitHub does not document a behaviour, the stricter reading is taken and the function's
+docstring says so.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+from urllib.parse import urlencode
+
+APPS: Final = ("actions", "dependabot", "codespaces")
+VISIBILITIES: Final = ("all", "private", "selected")
+
+MAX_VALUE_BYTES: Final = 48 * 1024
+MAX_ORG_SECRETS: Final = 1000
+MAX_REPO_SECRETS: Final = 100
+MAX_ENV_SECRETS: Final = 100
+
+DEFAULT_PER_PAGE: Final = 30
+MAX_PER_PAGE: Final = 100
+
+DOCS: Final = "https://docs.github.com/rest"
+BASE64_PATTERN: Final = (
+    "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$"
+)
+_BASE64_RE: Final = re.compile(BASE64_PATTERN)
+_NAME_RE: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+IMPROPERLY_ENCRYPTED: Final = (
+    "Bad request - validation failed due to an improperly encrypted secret"
+)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class ApiError(Exception):
+    """An answer GitHub gives instead of doing what was asked (status >= 400)."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        errors: Sequence[Mapping[str, Any]] = (),
+        *,
+        documentation_url: str = DOCS,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(status, message)
+        self.status = status
+        self.message = message
+        self.errors = tuple(errors)
+        self.documentation_url = documentation_url
+        self.headers: dict[str, str] = dict(headers or {})
+
+    def body(self) -> dict[str, Any]:
+        """GitHub's error shape: message, documentation_url, errors (when any), status."""
+        out: dict[str, Any] = {"message": self.message, "documentation_url": self.documentation_url}
+        if self.errors:
+            out["errors"] = [dict(e) for e in self.errors]
+        out["status"] = str(self.status)
+        return out
+
+
+def not_found() -> ApiError:
+    return ApiError(404, "Not Found")
+
+
+def bad_credentials() -> ApiError:
+    return ApiError(401, "Bad credentials")
+
+
+def invalid_request(detail: str) -> ApiError:
+    """GitHub's JSON-schema failures read ``Invalid request.\\n\\n<detail>``."""
+    return ApiError(422, f"Invalid request.\n\n{detail}")
+
+
+def validation_failed(resource: str, field: str, message: str, code: str = "custom") -> ApiError:
+    """The ``Validation Failed`` form GitHub uses for semantic (not schema) failures."""
+    return ApiError(
+        422,
+        "Validation Failed",
+        ({"resource": resource, "code": code, "field": field, "message": message},),
+    )
+
+
+# --------------------------------------------------------------------------- names & values
+
+
+def normalize_name(name: str) -> str:
+    """Secret names are case-insensitive; GitHub stores and returns them upper-case."""
+    return name.upper()
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` is not a valid secret name, or None when it is.
+
+    Rules (GitHub docs): only ``[A-Za-z0-9_]``, must not start with a digit, must not start
+    with ``GITHUB_`` (compared case-insensitively, as names are case-insensitive).
+    """
+    if not name:
+        return "Secret name is required."
+    if not _NAME_RE.match(name):
+        if name[0].isdigit():
+            return "Secret names must not start with a number."
+        return (
+            "Secret names can only contain alphanumeric characters ([a-z], [A-Z], [0-9]) "
+            "or underscores (_). Spaces are not allowed."
+        )
+    if name.upper().startswith("GITHUB_"):
+        return "Secret names must not start with GITHUB_."
+    return None
+
+
+def check_name(name: str) -> str:
+    """Return the canonical (upper-case) name or raise a 422."""
+    problem = name_problem(name)
+    if problem is not None:
+        raise validation_failed("Secret", "name", problem)
+    return normalize_name(name)
+
+
+def value_problem(plaintext: bytes) -> str | None:
+    """Secrets hold at most 48 KB (48 * 1024 bytes) of plaintext."""
+    if len(plaintext) > MAX_VALUE_BYTES:
+        return f"Secret value is too large: at most {MAX_VALUE_BYTES} bytes (48 KB) are allowed."
+    return None
+
+
+# --------------------------------------------------------------------------- PUT bodies
+
+
+@dataclass(frozen=True, slots=True)
+class SecretPut:
+    """A validated secret PUT body (ciphertext not yet opened)."""
+
+    ciphertext: bytes
+    key_id: str
+    visibility: str | None = None
+    selected_repository_ids: tuple[int, ...] | None = None
+
+
+def _json_repr(value: Any) -> str:
+    return json.dumps(value)
+
+
+def _require_string(body: Mapping[str, Any], field: str) -> str:
+    if field not in body or body[field] is None:
+        raise invalid_request(f'"{field}" wasn\'t supplied.')
+    value = body[field]
+    if not isinstance(value, str):
+        raise invalid_request(f"For 'properties/{field}', {_json_repr(value)} is not a string.")
+    return value
+
+
+def decode_encrypted_value(value: str) -> bytes:
+    """Base64 text as GitHub checks it: the schema's pattern first, then decoding."""
+    if not _BASE64_RE.match(value):
+        escaped = BASE64_PATTERN.replace("/", "\\/")
+        raise invalid_request(f"{value} does not match /{escaped}/.")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):  # pragma: no cover - the pattern already excludes these
+        raise ApiError(422, IMPROPERLY_ENCRYPTED) from None
+
+
+def parse_secret_put(body: Any, *, org_level: bool, string_ids: bool = True) -> SecretPut:
+    """Validate a secret PUT body.
+
+    Stricter readings (undocumented):
+    - ``encrypted_value`` and ``key_id`` are required at every level, although the org-level
+      schemas only require ``visibility`` (GitHub answers ``"key_id" wasn't supplied``).
+    - ``selected_repository_ids`` present at all (even ``[]``) with a visibility other than
+      ``selected`` is a 422 ("You can only provide a list of repository ids when the
+      visibility is set to selected").
+    - On org level, string items in ``selected_repository_ids`` (allowed by the Actions and
+      Dependabot schemas, hence ``string_ids``; Codespaces takes integers only) must be
+      decimal integers.
+    """
+    if not isinstance(body, dict):
+        raise invalid_request("Invalid input: an object is expected.")
+    visibility: str | None = None
+    if org_level:
+        raw_vis = _require_string(body, "visibility")
+        if raw_vis not in VISIBILITIES:
+            raise invalid_request(
+                f"For 'properties/visibility', {_json_repr(raw_vis)} is not one of "
+                '["all", "private", "selected"].'
+            )
+        visibility = raw_vis
+    encrypted = _require_string(body, "encrypted_value")
+    key_id = _require_string(body, "key_id")
+    ciphertext = decode_encrypted_value(encrypted)
+    selected: tuple[int, ...] | None = None
+    if org_level and "selected_repository_ids" in body:
+        selected = parse_repository_ids(body["selected_repository_ids"], allow_strings=string_ids)
+        if visibility != "selected":
+            raise validation_failed(
+                "Secret",
+                "selected_repository_ids",
+                "You can only provide a list of repository ids when the visibility is set "
+                "to selected.",
+            )
+    return SecretPut(ciphertext, key_id, visibility, selected)
+
+
+def parse_repository_ids(raw: Any, *, allow_strings: bool) -> tuple[int, ...]:
+    """An array of repository ids (integers; decimal strings where the schema allows them)."""
+    field = "selected_repository_ids"
+    if not isinstance(raw, list):
+        raise invalid_request(f"For 'properties/{field}', {_json_repr(raw)} is not an array.")
+    out: list[int] = []
+    for item in raw:
+        if isinstance(item, bool):
+            raise invalid_request(f"For 'items', {_json_repr(item)} is not an integer.")
+        if isinstance(item, int):
+            out.append(item)
+        elif allow_strings and isinstance(item, str) and item.isdigit():
+            out.append(int(item))
+        else:
+            raise invalid_request(f"For 'items', {_json_repr(item)} is not an integer.")
+    return tuple(dict.fromkeys(out))
+
+
+def parse_selected_repos_body(body: Any) -> tuple[int, ...]:
+    """Body of ``PUT .../{secret_name}/repositories``: ``selected_repository_ids`` required."""
+    if not isinstance(body, dict):
+        raise invalid_request("Invalid input: an object is expected.")
+    if "selected_repository_ids" not in body:
+        raise invalid_request('"selected_repository_ids" wasn\'t supplied.')
+    return parse_repository_ids(body["selected_repository_ids"], allow_strings=False)
+
+
+# --------------------------------------------------------------------------- time
+
+
+def iso(ts: datetime) -> str:
+    """ISO-8601 UTC with second precision, as GitHub writes timestamps."""
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def whole_second(ts: datetime) -> datetime:
+    """GitHub keeps second precision; all stored timestamps are truncated to that."""
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return ts.astimezone(UTC).replace(microsecond=0)
+
+
+# --------------------------------------------------------------------------- pagination
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def start(self) -> int:
+        return (self.page - 1) * self.per_page
+
+    @property
+    def stop(self) -> int:
+        return self.start + self.per_page
+
+    @property
+    def last(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _positive_int(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    raw = raw.strip()
+    if not raw.isdigit():
+        return None
+    value = int(raw)
+    return value if value >= 1 else None
+
+
+def page_of(query: Mapping[str, str], total: int) -> Page:
+    """``per_page`` defaults to 30 and is clamped to 100; ``page`` counts from 1.
+
+    Missing, non-numeric or non-positive values fall back to the defaults, as GitHub does.
+    """
+    per_page = _positive_int(query.get("per_page")) or DEFAULT_PER_PAGE
+    per_page = min(per_page, MAX_PER_PAGE)
+    page = _positive_int(query.get("page")) or 1
+    return Page(page, per_page, total)
+
+
+def link_header(origin: str, raw_path: str, query: Mapping[str, str], page: Page) -> str | None:
+    """GitHub's ``Link`` header: ``prev``, ``next``, ``last``, ``first`` as they apply.
+
+    ``origin`` is ``scheme://host[:port]``; ``raw_path`` the request's (percent-encoded)
+    path including any ``/api/v3`` prefix; other query parameters are kept.
+
+    First page: next + last. Middle: prev + next + last + first. Last page: prev + first.
+    None when everything fits on one page (and the client asked for page 1).
+    """
+    rels: list[tuple[int, str]] = []
+    if page.page > 1:
+        rels.append((min(page.page - 1, page.last), "prev"))
+    if page.page < page.last:
+        rels.append((page.page + 1, "next"))
+        rels.append((page.last, "last"))
+    if page.page > 1:
+        rels.append((1, "first"))
+    if not rels:
+        return None
+    parts = []
+    for number, rel in rels:
+        params = {k: v for k, v in query.items() if k != "page"}
+        params["page"] = str(number)
+        parts.append(f'<{origin}{raw_path}?{urlencode(params)}>; rel="{rel}"')
+    return ", ".join(parts)
+
+
+# --------------------------------------------------------------------------- ETags
+
+
+def etag_for(body: bytes) -> str:
+    """A weak ETag over the serialized body, the form GitHub uses for JSON answers."""
+    return 'W/"' + hashlib.sha256(body).hexdigest()[:40] + '"'
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 weak comparison against an ``If-None-Match`` list (``*`` matches anything)."""
+    if not if_none_match:
+        return False
+    wanted = etag.removeprefix("W/")
+    for candidate in if_none_match.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate.removeprefix("W/") == wanted:
+            return True
+    return False
+
+
+# --------------------------------------------------------------------------- repository filters
+
+
+REPO_TYPES: Final = ("all", "public", "private", "forks", "sources", "member")
+REPO_SORTS: Final = ("created", "updated", "pushed", "full_name")
+DIRECTIONS: Final = ("asc", "desc")
+
+
+@dataclass(frozen=True, slots=True)
+class RepoQuery:
+    type: str = "all"
+    sort: str = "created"
+    direction: str = "desc"
+
+
+def _enum_param(query: Mapping[str, str], name: str, allowed: Sequence[str], default: str) -> str:
+    value = query.get(name)
+    if value is None:
+        return default
+    if value not in allowed:
+        listed = ", ".join(f'"{a}"' for a in allowed)
+        raise invalid_request(f"For '{name}', {_json_repr(value)} is not one of [{listed}].")
+    return value
+
+
+def repo_query(query: Mapping[str, str]) -> RepoQuery:
+    """``GET /orgs/{org}/repos`` parameters.
+
+    ``direction`` defaults to ``asc`` for ``full_name`` and ``desc`` otherwise (OpenAPI
+    description). Stricter reading: a value outside the documented enums is a 422.
+    """
+    rtype = _enum_param(query, "type", REPO_TYPES, "all")
+    sort = _enum_param(query, "sort", REPO_SORTS, "created")
+    direction = _enum_param(
+        query, "direction", DIRECTIONS, "asc" if sort == "full_name" else "desc"
+    )
+    return RepoQuery(rtype, sort, direction)

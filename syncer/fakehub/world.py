@@ -1,0 +1,514 @@
+"""The data model of fakehub: organisations, repositories, environments, secrets and keys.
+
+Pure Python state plus the rules that change it; no HTTP. Everything is indexed (orgs and
+repositories by lower-cased name, repositories by id, secrets by upper-cased name) so that
+no request costs a scan over all repositories.
+
+Timestamps are whole seconds (GitHub's precision). So that ``updated_at`` changes on every
+successful write, as the brief requires, a write within the same second as the previous one
+moves ``updated_at`` one second past it (a documented fakehub choice; GitHub itself only has
+second precision and would repeat the value).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets as _secrets
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import count
+from typing import Final
+
+from nacl.exceptions import CryptoError
+from nacl.public import PrivateKey, SealedBox
+
+from . import rules
+from .rules import ApiError, RepoQuery, SecretPut
+
+Clock = Callable[[], datetime]
+ONE_SECOND: Final = timedelta(seconds=1)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --------------------------------------------------------------------------- keys
+
+
+class _KeyIds:
+    """Numeric key ids like GitHub's (18 digits), unique within the process."""
+
+    _lock = threading.Lock()
+    _counter = count(_secrets.randbelow(10**16) + 10**17, 7919)
+
+    @classmethod
+    def next(cls) -> str:
+        with cls._lock:
+            return str(next(cls._counter))
+
+
+@dataclass(slots=True)
+class KeyPair:
+    """One scope's X25519 key pair; the public-key answer is serialized once."""
+
+    key_id: str
+    private: PrivateKey
+    box: SealedBox[PrivateKey]
+    public_b64: str
+
+    @classmethod
+    def generate(cls) -> KeyPair:
+        private = PrivateKey.generate()
+        public_b64 = base64.b64encode(bytes(private.public_key)).decode("ascii")
+        return cls(_KeyIds.next(), private, SealedBox(private), public_b64)
+
+    def as_json(self) -> dict[str, str]:
+        return {"key_id": self.key_id, "key": self.public_b64}
+
+    def open(self, ciphertext: bytes) -> bytes | None:
+        """The plaintext of a sealed box made with this key, or None."""
+        try:
+            return self.box.decrypt(ciphertext)
+        except (CryptoError, ValueError, TypeError):
+            return None
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+@dataclass(slots=True)
+class Secret:
+    name: str
+    value: bytes
+    created_at: datetime
+    updated_at: datetime
+    key_id: str | None
+    visibility: str | None = None  # org level only
+    selected: set[int] | None = None  # org level only, when visibility == "selected"
+
+
+class SecretScope:
+    """The secrets of one (level, app) pair and its own key pair, created on first use."""
+
+    __slots__ = ("_items", "_key", "_sorted", "app", "kind", "limit")
+
+    def __init__(self, kind: str, app: str, limit: int) -> None:
+        self.kind = kind  # "org" | "repo" | "env"
+        self.app = app
+        self.limit = limit
+        self._items: dict[str, Secret] = {}
+        self._sorted: list[Secret] | None = None
+        self._key: KeyPair | None = None
+
+    @property
+    def key(self) -> KeyPair:
+        if self._key is None:
+            self._key = KeyPair.generate()
+        return self._key
+
+    def rotate(self) -> KeyPair:
+        self._key = KeyPair.generate()
+        return self._key
+
+    def get(self, name: str) -> Secret | None:
+        return self._items.get(rules.normalize_name(name))
+
+    def require(self, name: str) -> Secret:
+        found = self.get(name)
+        if found is None:
+            raise rules.not_found()
+        return found
+
+    def store(self, secret: Secret) -> None:
+        if secret.name not in self._items:
+            self._sorted = None
+        self._items[secret.name] = secret
+
+    def delete(self, name: str) -> bool:
+        removed = self._items.pop(rules.normalize_name(name), None)
+        if removed is not None:
+            self._sorted = None
+        return removed is not None
+
+    def listing(self) -> list[Secret]:
+        """Secrets ordered by name (GitHub lists them alphabetically)."""
+        if self._sorted is None:
+            self._sorted = sorted(self._items.values(), key=lambda s: s.name)
+        return self._sorted
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Secret]:
+        return iter(list(self._items.values()))
+
+
+# --------------------------------------------------------------------------- orgs, repos, envs
+
+
+@dataclass(slots=True)
+class Environment:
+    id: int
+    name: str
+    repo: Repo
+    created_at: datetime
+    scope: SecretScope
+
+
+@dataclass(slots=True, eq=False)
+class Repo:
+    id: int
+    name: str
+    org: Org
+    private: bool
+    archived: bool
+    fork: bool
+    topics: tuple[str, ...]
+    created_at: datetime
+    serial: int  # creation order within the world; breaks ties between equal timestamps
+    scopes: dict[str, SecretScope]
+    envs: dict[str, Environment] = field(default_factory=dict)  # lower-cased name -> env
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.org.name}/{self.name}"
+
+    def environment(self, name: str) -> Environment:
+        env = self.envs.get(name.lower())
+        if env is None:
+            raise rules.not_found()
+        return env
+
+
+@dataclass(slots=True, eq=False)
+class Org:
+    id: int
+    name: str
+    scopes: dict[str, SecretScope]
+    repos: dict[str, Repo] = field(default_factory=dict)  # lower-cased name -> repo
+    version: int = 0  # bumped when the set of repositories changes
+    _listing_cache: dict[tuple[int, RepoQuery], list[Repo]] = field(default_factory=dict)
+
+    def repo(self, name: str) -> Repo:
+        found = self.repos.get(name.lower())
+        if found is None:
+            raise rules.not_found()
+        return found
+
+    def listing(self, query: RepoQuery) -> list[Repo]:
+        """Repositories filtered by ``type`` and ordered by ``sort``/``direction``; cached."""
+        key = (self.version, query)
+        cached = self._listing_cache.get(key)
+        if cached is not None:
+            return cached
+        chosen = [r for r in self.repos.values() if _type_matches(r, query.type)]
+        if query.sort == "full_name":
+            chosen.sort(key=lambda r: (r.full_name.lower(), r.serial))
+        else:  # created / updated / pushed: fakehub repos are never pushed to or updated
+            chosen.sort(key=lambda r: (r.created_at, r.serial))
+        if query.direction == "desc":
+            chosen.reverse()
+        if len(self._listing_cache) > 64:
+            self._listing_cache.clear()
+        self._listing_cache[key] = chosen
+        return chosen
+
+
+def _type_matches(repo: Repo, rtype: str) -> bool:
+    if rtype == "public":
+        return not repo.private
+    if rtype == "private":
+        return repo.private
+    if rtype == "forks":
+        return repo.fork
+    if rtype == "sources":
+        return not repo.fork
+    return True  # all, member
+
+
+def _app_scopes(kind: str, limit: int) -> dict[str, SecretScope]:
+    return {app: SecretScope(kind, app, limit) for app in rules.APPS}
+
+
+# --------------------------------------------------------------------------- the world
+
+
+class World:
+    """All state of one fakehub. Callers hold ``lock`` around every call (see FakeHub)."""
+
+    def __init__(self, clock: Clock = utc_now) -> None:
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.orgs: dict[str, Org] = {}
+        self.repos_by_id: dict[int, Repo] = {}
+        self._org_ids = count(9_000_001)
+        self._repo_ids = count(700_000_001)
+        self._env_ids = count(160_000_001)
+        self._serial = count(1)
+
+    # ---- time
+
+    def now(self) -> datetime:
+        return rules.whole_second(self.clock())
+
+    def _bumped(self, previous: datetime | None) -> datetime:
+        now = self.now()
+        if previous is not None and now <= previous:
+            return previous + ONE_SECOND
+        return now
+
+    # ---- building
+
+    def add_org(self, name: str) -> Org:
+        key = name.lower()
+        if key in self.orgs:
+            return self.orgs[key]
+        org = Org(next(self._org_ids), name, _app_scopes("org", rules.MAX_ORG_SECRETS))
+        self.orgs[key] = org
+        return org
+
+    def add_repo(
+        self,
+        org_name: str,
+        name: str,
+        *,
+        archived: bool = False,
+        fork: bool = False,
+        private: bool = True,
+        topics: Iterable[str] = (),
+        environments: Iterable[str] = (),
+    ) -> Repo:
+        org = self.add_org(org_name) if org_name.lower() not in self.orgs else self.org(org_name)
+        if name.lower() in org.repos:
+            raise ValueError(f"repository {org.name}/{name} already exists")
+        repo = Repo(
+            id=next(self._repo_ids),
+            name=name,
+            org=org,
+            private=private,
+            archived=archived,
+            fork=fork,
+            topics=tuple(topics),
+            created_at=self.now(),
+            serial=next(self._serial),
+            scopes=_app_scopes("repo", rules.MAX_REPO_SECRETS),
+        )
+        org.repos[name.lower()] = repo
+        org.version += 1
+        self.repos_by_id[repo.id] = repo
+        for env in environments:
+            self.add_environment(repo, env)
+        return repo
+
+    def add_environment(self, repo: Repo, name: str) -> Environment:
+        existing = repo.envs.get(name.lower())
+        if existing is not None:
+            return existing
+        env = Environment(
+            next(self._env_ids),
+            name,
+            repo,
+            self.now(),
+            SecretScope("env", "actions", rules.MAX_ENV_SECRETS),
+        )
+        repo.envs[name.lower()] = env
+        return env
+
+    # ---- lookups (404 when absent)
+
+    def org(self, name: str) -> Org:
+        found = self.orgs.get(name.lower())
+        if found is None:
+            raise rules.not_found()
+        return found
+
+    def repo(self, owner: str, name: str) -> Repo:
+        return self.org(owner).repo(name)
+
+    def repo_by_id(self, repo_id: int | str) -> Repo:
+        try:
+            found = self.repos_by_id.get(int(repo_id))
+        except ValueError:
+            found = None
+        if found is None:
+            raise rules.not_found()
+        return found
+
+    # ---- secrets
+
+    def put_secret(self, scope: SecretScope, name: str, put: SecretPut, org: Org | None) -> bool:
+        """Apply a validated PUT. True when the secret was created, False when updated.
+
+        Order of checks: name, key id, decryption, size, selected repositories, count limit.
+        A ``key_id`` that is not the scope's current one (stale after rotation, or from
+        another scope) is answered like an undecryptable value: GitHub's text for that case
+        is not documented, and this is the reading that forces a client to re-fetch the key.
+        """
+        canonical = rules.check_name(name)
+        key = scope.key
+        if put.key_id != key.key_id:
+            raise ApiError(422, rules.IMPROPERLY_ENCRYPTED)
+        plaintext = key.open(put.ciphertext)
+        if plaintext is None:
+            raise ApiError(422, rules.IMPROPERLY_ENCRYPTED)
+        problem = rules.value_problem(plaintext)
+        if problem is not None:
+            raise rules.validation_failed("Secret", "encrypted_value", problem)
+        selected: set[int] | None = None
+        if put.visibility == "selected":
+            assert org is not None
+            selected = self._checked_selection(org, put.selected_repository_ids or ())
+        existing = scope.get(canonical)
+        if existing is None and len(scope) >= scope.limit:
+            raise rules.validation_failed(
+                "Secret", "name", f"A {scope.kind} can have at most {scope.limit} secrets."
+            )
+        updated = self._bumped(existing.updated_at if existing else None)
+        scope.store(
+            Secret(
+                name=canonical,
+                value=plaintext,
+                created_at=existing.created_at if existing else updated,
+                updated_at=updated,
+                key_id=key.key_id,
+                visibility=put.visibility,
+                selected=selected,
+            )
+        )
+        return existing is None
+
+    def _checked_selection(self, org: Org, ids: Iterable[int]) -> set[int]:
+        """Repository ids must belong to the organisation (stricter reading: else 422)."""
+        chosen = set(ids)
+        unknown = sorted(i for i in chosen if self._org_repo(org, i) is None)
+        if unknown:
+            raise rules.validation_failed(
+                "Secret",
+                "selected_repository_ids",
+                "Unknown repository ids: " + ", ".join(str(i) for i in unknown),
+                code="invalid",
+            )
+        return chosen
+
+    def _org_repo(self, org: Org, repo_id: int) -> Repo | None:
+        repo = self.repos_by_id.get(repo_id)
+        return repo if repo is not None and repo.org is org else None
+
+    def set_selection(self, org: Org, secret: Secret, ids: Iterable[int]) -> None:
+        _require_selected(secret)
+        secret.selected = self._checked_selection(org, ids)
+
+    def add_to_selection(self, org: Org, secret: Secret, repo_id: int | str) -> None:
+        _require_selected(secret)
+        repo = self._org_repo(org, _as_int(repo_id))
+        if repo is None:
+            raise rules.validation_failed(
+                "Secret", "repository_id", f"Unknown repository id: {repo_id}", code="invalid"
+            )
+        assert secret.selected is not None
+        secret.selected.add(repo.id)
+
+    def remove_from_selection(self, org: Org, secret: Secret, repo_id: int | str) -> None:
+        _require_selected(secret)
+        repo = self._org_repo(org, _as_int(repo_id))
+        if repo is None:
+            raise rules.validation_failed(
+                "Secret", "repository_id", f"Unknown repository id: {repo_id}", code="invalid"
+            )
+        assert secret.selected is not None
+        secret.selected.discard(repo.id)
+
+    def selected_repos(self, secret: Secret) -> list[Repo]:
+        _require_selected(secret)
+        assert secret.selected is not None
+        return [self.repos_by_id[i] for i in sorted(secret.selected) if i in self.repos_by_id]
+
+    def org_secrets_visible_to(self, repo: Repo) -> list[Secret]:
+        """Org Actions secrets a repository can use.
+
+        ``all``: every repository; ``private``: private (and internal) repositories;
+        ``selected``: the repositories listed.
+        """
+        return [s for s in repo.org.scopes["actions"].listing() if visible_to(s, repo)]
+
+    # ---- direct manipulation (the Python API; bypasses HTTP)
+
+    def force_secret(
+        self,
+        scope: SecretScope,
+        org: Org | None,
+        name: str,
+        value: bytes,
+        *,
+        visibility: str | None,
+        selected: Iterable[int | str] | None,
+        updated_at: datetime | None,
+    ) -> Secret:
+        problem = rules.name_problem(name)
+        if problem is not None:
+            raise ValueError(f"invalid secret name {name!r}: {problem}")
+        canonical = rules.normalize_name(name)
+        existing = scope.get(canonical)
+        if scope.kind == "org":
+            assert org is not None
+            if visibility is None:
+                visibility = "selected" if selected is not None else "all"
+            if visibility not in rules.VISIBILITIES:
+                raise ValueError(f"visibility must be one of {rules.VISIBILITIES}")
+        elif visibility is not None or selected is not None:
+            raise ValueError("visibility and selected apply to organisation secrets only")
+        chosen: set[int] | None = None
+        if visibility == "selected":
+            assert org is not None
+            chosen = {self._resolve_repo_ref(org, ref) for ref in (selected or ())}
+        stamp = (
+            rules.whole_second(updated_at)
+            if updated_at is not None
+            else self._bumped(existing.updated_at if existing else None)
+        )
+        created = existing.created_at if existing else stamp
+        secret = Secret(
+            canonical, bytes(value), min(created, stamp), stamp, scope.key.key_id, visibility, chosen
+        )
+        scope.store(secret)
+        return secret
+
+    def _resolve_repo_ref(self, org: Org, ref: int | str) -> int:
+        if isinstance(ref, int):
+            if self._org_repo(org, ref) is None:
+                raise ValueError(f"no repository with id {ref} in {org.name}")
+            return ref
+        return org.repo(ref.split("/")[-1]).id
+
+
+def visible_to(secret: Secret, repo: Repo) -> bool:
+    if secret.visibility == "all":
+        return True
+    if secret.visibility == "private":
+        return repo.private
+    return secret.selected is not None and repo.id in secret.selected
+
+
+def _require_selected(secret: Secret) -> None:
+    if secret.visibility != "selected":
+        raise ApiError(
+            409,
+            "The visibility of this secret is not set to selected. Selected repositories can "
+            "only be managed when visibility is 'selected'.",
+        )
+
+
+def _as_int(raw: int | str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise rules.not_found() from None
+
+
+def dumps(obj: object) -> bytes:
+    """Compact JSON, the serialization used for every fakehub answer."""
+    return json.dumps(obj, separators=(",", ":")).encode()
