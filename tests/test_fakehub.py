@@ -472,6 +472,27 @@ async def test_enterprise_prefix_and_no_codespaces_there() -> None:
     assert hub.plaintext("C", repo="acme/api") is None
 
 
+async def test_graphql_maps_repository_names_to_ids_like_gh_needs() -> None:
+    """POST /graphql (and /api/graphql) resolves aliased repository(owner:, name:) to
+    databaseId, with NOT_FOUND errors for unknown names; other queries are refused."""
+    hub = make_hub()
+    query = (
+        'query MapRepositoryNames { repo_000: repository(owner: "acme", name: "api") '
+        '{ databaseId } repo_001: repository(owner: "acme", name: "nope") { databaseId } }'
+    )
+    async with running(hub) as s:
+        async with s.post("/api/graphql", json={"query": query}) as r:
+            body = await r.json()
+        assert body["data"] == {"repo_000": {"databaseId": hub.repo_id("acme/api")},
+                                "repo_001": None}
+        assert body["errors"][0]["type"] == "NOT_FOUND"
+        assert body["errors"][0]["path"] == ["repo_001"]
+        async with s.post("/graphql", json={"query": "{ viewer { login } }"}) as r:
+            body = await r.json()
+        assert "data" not in body and body["errors"]
+    assert hub.count("POST", "/graphql") == 2
+
+
 # --------------------------------------------------------------------------- limits
 
 

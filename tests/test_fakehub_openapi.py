@@ -93,6 +93,8 @@ async def drive_everything(d: Driver, hub: FakeHub) -> None:
     await d.call("GET", "/repos/acme/api/actions/secrets/public-key",
                  headers={"If-None-Match": tag})  # 304
     await d.call("GET", "/repos/acme/old")
+    query = 'query { a: repository(owner: "acme", name: "api") { databaseId } }'
+    await d.call("POST", "/graphql", json={"query": query})
     await d.call("GET", "/orgs/acme/repos", headers={"Authorization": "Bearer wrong"})  # 401
 
 

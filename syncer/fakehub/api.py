@@ -7,6 +7,8 @@ authentication, limits, faults, ETags/304 and headers around them.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -219,6 +221,47 @@ def rate_limit(world: World, call: Call) -> Reply:
     )
 
 
+# --------------------------------------------------------------------------- GraphQL (gh's one query)
+
+_GQL_STRING = r'"((?:[^"\\]|\\.)*)"'
+_GQL_REPOSITORY = re.compile(
+    r"(?:(\w+)\s*:\s*)?repository\s*\(\s*owner\s*:\s*" + _GQL_STRING
+    + r"\s*,\s*name\s*:\s*" + _GQL_STRING + r"\s*\)\s*\{\s*databaseId\s*\}"
+)
+_GQL_ENVELOPE = re.compile(r"^\s*(?:query\s*\w*\s*)?\{(?P<body>.*)\}\s*$", re.DOTALL)
+
+
+def graphql(world: World, call: Call) -> Reply:
+    """Just enough GraphQL for gh: ``repository(owner:, name:) { databaseId }`` selections
+    (aliased or not), which ``gh secret set --org --repos`` uses to map names to ids.
+
+    Anything else is answered with a GraphQL error rather than guessed at.
+    """
+    query = call.body.get("query") if isinstance(call.body, dict) else None
+    envelope = _GQL_ENVELOPE.match(query) if isinstance(query, str) else None
+    if envelope is None or _GQL_REPOSITORY.sub("", envelope["body"]).strip():
+        message = "fakehub answers only repository(owner:, name:) { databaseId } queries"
+        return Reply(200, {"errors": [{"message": message}]})
+    data: dict[str, Any] = {}
+    errors: list[dict[str, Any]] = []
+    for found in _GQL_REPOSITORY.finditer(envelope["body"]):
+        alias = found[1] or "repository"
+        owner, name = json.loads(f'"{found[2]}"'), json.loads(f'"{found[3]}"')
+        try:
+            data[alias] = {"databaseId": world.repo(owner, name).id}
+        except ApiError:
+            data[alias] = None
+            errors.append(
+                {
+                    "type": "NOT_FOUND",
+                    "path": [alias],
+                    "locations": [],
+                    "message": f"Could not resolve to a Repository with the name '{owner}/{name}'.",
+                }
+            )
+    return Reply(200, {"data": data, **({"errors": errors} if errors else {})})
+
+
 # --------------------------------------------------------------------------- the route table
 
 
@@ -265,5 +308,6 @@ def build_routes() -> list[Route]:
         Route("GET", "/repos/{owner}/{repo}", get_repo),
         Route("GET", "/repos/{owner}/{repo}/environments", environments),
         Route("GET", "/rate_limit", rate_limit),
+        Route("POST", "/graphql", graphql),
     ]
     return routes

@@ -13,6 +13,7 @@ from typing import Any, Final
 from urllib.parse import unquote
 
 GHES_PREFIX: Final = "/api/v3"
+GHES_GRAPHQL: Final = "/api/graphql"  # Enterprise Server's GraphQL lives beside /api/v3
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,8 @@ class Match:
 
 def split_prefix(raw_path: str) -> tuple[str, bool]:
     """Strip the Enterprise Server prefix; returns (path, was_prefixed)."""
+    if raw_path == GHES_GRAPHQL:
+        return "/graphql", True
     if raw_path == GHES_PREFIX or raw_path.startswith(GHES_PREFIX + "/"):
         return raw_path[len(GHES_PREFIX) :] or "/", True
     return raw_path, False
