@@ -393,6 +393,21 @@ async def test_401_bad_credentials() -> None:
             assert r.status == 200
 
 
+async def test_user_agent_required_and_api_version_checked() -> None:
+    """No User-Agent is 403 (GitHub rejects such requests); an X-GitHub-Api-Version GitHub
+    does not have is 400; 2022-11-28 is accepted."""
+    hub = make_hub()
+    async with running(hub) as s:
+        async with s.get(REPO, skip_auto_headers=["User-Agent"]) as r:
+            assert r.status == 403
+            assert "User-Agent" in (await r.json())["message"]
+        async with s.get(REPO, headers={"X-GitHub-Api-Version": "2021-01-01"}) as r:
+            assert r.status == 400
+            assert "2021-01-01" in (await r.json())["message"]
+        headers = {"X-GitHub-Api-Version": "2022-11-28", "Accept": "application/vnd.github+json"}
+        assert await status_of(s, "GET", REPO, headers=headers) == 200
+
+
 async def test_404_for_unknown_org_repo_environment_secret_and_path() -> None:
     """Unknown org, repo, environment, secret or path: 404 Not Found in GitHub's shape."""
     hub = make_hub()
@@ -516,10 +531,14 @@ async def test_primary_exhaustion_and_reset_at_compressed_time() -> None:
 
 
 async def test_almost_spent_token() -> None:
-    """primary_remaining starts a token with only that much left."""
-    hub = make_hub(limits=Limits(primary_limit=5000, primary_remaining=1))
+    """primary_remaining starts a token with only that much left (limit 5000 if not given)."""
+    hub = make_hub(limits=Limits(primary_remaining=1))
     async with running(hub) as s:
-        assert await status_of(s, "GET", REPO) == 200
+        async with s.get(REPO) as r:
+            assert r.status == 200
+            assert r.headers["x-ratelimit-limit"] == "5000"
+            assert r.headers["x-ratelimit-remaining"] == "0"
+            assert r.headers["x-ratelimit-used"] == "5000"
         assert await status_of(s, "GET", REPO) == 403
 
 

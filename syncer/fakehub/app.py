@@ -1,7 +1,8 @@
 """The aiohttp edge: one catch-all handler that runs a request through GitHub's pipeline.
 
-Pipeline per request: route -> count -> faults (drop/error) -> authentication -> limits ->
-handler (under the world lock) -> ETag/304 -> delay -> headers -> answer.
+Pipeline per request: route -> count -> drop fault -> User-Agent, API version and token
+checks -> limits -> error fault or handler (under the world lock) -> ETag/304 -> delay ->
+headers -> answer.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from .hub import FakeHub
 
 ADMIN_PATH: Final = "/_fakehub/state"
+API_VERSIONS: Final = frozenset({"2022-11-28", "2026-03-10"})
 UNMATCHED: Final = "<unmatched>"
 JSON_TYPE: Final = "application/json; charset=utf-8"
 _BODY_METHODS: Final = frozenset({"PUT", "POST", "PATCH", "DELETE"})
@@ -73,11 +75,14 @@ class Front:
         if decision.drop:
             return self._drop(request)
 
-        token = bearer(request.headers.get("Authorization"))
         limiter = hub._limiter
-        if token is None or not hub._has_token(token):
-            reply, view = Reply(401, rules.bad_credentials().body()), limiter.view(None)
+        token = bearer(request.headers.get("Authorization"))
+        refusal = _refusal(request, token is not None and hub._has_token(token))
+        if refusal is not None:
+            view = limiter.view(None) if refusal.status == 401 else limiter.view(token)
+            reply = Reply(refusal.status, refusal.body())
             return await self._answer(request, method, template, None, reply, view, decision.delay)
+        assert token is not None
 
         try:
             admission, view = limiter.admit(
@@ -97,8 +102,12 @@ class Front:
             elif match is None:
                 reply = Reply(404, rules.not_found().body())
             else:
-                request_json = await self._read_json(request)
-                reply = self._dispatch(request, match, raw_path, request_json, view)
+                try:
+                    request_json = await self._read_json(request)
+                except ApiError as exc:
+                    reply = Reply(exc.status, exc.body())
+                else:
+                    reply = self._dispatch(request, match, raw_path, request_json, view)
             if reply.status == 200 and method in ("GET", "HEAD"):
                 refund = self._conditional(request, reply)
             if decision.delay:
@@ -214,6 +223,29 @@ class Front:
         if bearer(request.headers.get("Authorization")) != hub.admin_token:
             return _json_response(401, rules.bad_credentials().body())
         return _json_response(200, hub.state())
+
+
+def _refusal(request: web.Request, authenticated: bool) -> ApiError | None:
+    """What GitHub refuses before looking at the request itself.
+
+    - No ``User-Agent``: 403 (documented: requests without one are rejected).
+    - An ``X-GitHub-Api-Version`` GitHub does not have: 400.
+    - No or an unknown token: 401 Bad credentials.
+    """
+    if not request.headers.get("User-Agent"):
+        return ApiError(
+            403,
+            "Request forbidden by administrative rules. Please make sure your request has a "
+            "User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api"
+            "#user-agent-required). Check https://developer.github.com for other possible "
+            "causes.",
+        )
+    version = request.headers.get("X-GitHub-Api-Version")
+    if version is not None and version not in API_VERSIONS:
+        return ApiError(400, f"API version {version} is not supported.")
+    if not authenticated:
+        return rules.bad_credentials()
+    return None
 
 
 class _Dropped(Exception):

@@ -17,6 +17,7 @@ Choices where GitHub is not documented:
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -54,6 +55,13 @@ class Limits:
             raise ValueError("time_scale must be positive")
         if self.primary_reset_seconds <= 0:
             raise ValueError("primary_reset_seconds must be positive")
+
+    @property
+    def effective_primary_limit(self) -> int | None:
+        """``primary_remaining`` alone implies GitHub's usual 5000 requests per window."""
+        if self.primary_limit is None and self.primary_remaining is not None:
+            return UNLIMITED_REPORTED
+        return self.primary_limit
 
     @property
     def window(self) -> float:
@@ -121,6 +129,7 @@ class RateLimiter:
         self._monotonic = monotonic
         self._wall = wall
         self._tokens: dict[str, _TokenState] = {}
+        self._lock = threading.Lock()  # one hub may be served from several threads
 
     # ---- state
 
@@ -141,29 +150,29 @@ class RateLimiter:
 
     def _budget(self, state: _TokenState) -> int | None:
         lim = self.limits
-        if lim.primary_limit is None:
+        limit = lim.effective_primary_limit
+        if limit is None:
             return None
         if state.first_window and lim.primary_remaining is not None:
-            return min(lim.primary_limit, max(0, lim.primary_remaining))
-        return lim.primary_limit
+            return min(limit, max(0, lim.primary_remaining))
+        return limit
 
     def view(self, token: str | None) -> RateView:
         """The rate-limit headers for ``token`` (None: an unauthenticated caller)."""
         if token is None:
             return RateView(60, 60, 0, math.ceil(self._wall() + 3600))
-        state = self._state(token)
-        return self._view(state)
+        with self._lock:
+            return self._view(self._state(token))
 
     def _view(self, state: _TokenState) -> RateView:
         reset = math.ceil(state.window_start_wall + self.limits.primary_window)
-        lim = self.limits
-        if lim.primary_limit is None:
+        limit = self.limits.effective_primary_limit
+        if limit is None:
             return RateView(UNLIMITED_REPORTED, UNLIMITED_REPORTED, 0, reset)
         budget = self._budget(state)
         assert budget is not None
         remaining = max(0, budget - state.used)
-        used = lim.primary_limit - remaining
-        return RateView(lim.primary_limit, remaining, used, reset)
+        return RateView(limit, remaining, limit - remaining, reset)
 
     # ---- admission
 
@@ -172,6 +181,10 @@ class RateLimiter:
 
         Returns the admission and the headers to send (after charging).
         """
+        with self._lock:
+            return self._admit(token, method, counts_primary)
+
+    def _admit(self, token: str, method: str, counts_primary: bool) -> tuple[Admission, RateView]:
         state = self._state(token)
         lim = self.limits
         budget = self._budget(state)
@@ -193,11 +206,12 @@ class RateLimiter:
 
     def release(self, admission: Admission, *, refund: bool) -> RateView:
         """The request is answered; ``refund`` gives back its primary charge (a 304)."""
-        state = self._state(admission.token)
-        state.in_flight = max(0, state.in_flight - 1)
-        if refund and admission.charged and state.used > 0:
-            state.used -= 1
-        return self._view(state)
+        with self._lock:
+            state = self._state(admission.token)
+            state.in_flight = max(0, state.in_flight - 1)
+            if refund and admission.charged and state.used > 0:
+                state.used -= 1
+            return self._view(state)
 
     def _points_wait(self, state: _TokenState, cost: int, allowed: int) -> float | None:
         now = self._monotonic()
