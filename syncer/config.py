@@ -1,0 +1,896 @@
+"""The config file: TOML → frozen dataclasses, with every problem found in one pass.
+
+`load_config` checks the whole file before anything talks to GitHub and raises one
+`ConfigError` listing every problem with its file, line and key path (`secret[2].repos.match`),
+never just the first. It reads no secret value: value sources are only checked for syntax, so a
+config loads on a machine where the variables and files it names are absent. `read_values` is
+the separate step that reads them, again reporting every unreadable source at once.
+
+No message ever quotes a secret value: a literal value written where a source belongs, a token
+pasted into `token_env`, a password in `api_url` are all refused without being repeated.
+
+`config.example.toml` documents every key. Key paths count `[[secret]]` tables from 0, like the
+indexes of `Config.secrets` and the keys `read_values` returns.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import math
+import re
+import tomllib
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, fields
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .exits import UsageError
+from .github.pacing import DEFAULT_POINTS_PER_MINUTE, MAX_CONCURRENCY
+from .model import APPS, SecretValue
+from .names import secret_name_problem
+from .sources import Source, SourceError, parse_source, read_source
+
+__all__ = [
+    "PRIVATE_KEY_KINDS", "VALUE_KINDS", "VISIBILITIES",
+    "AppAuth", "Config", "ConfigError", "GitHubConfig", "OrgTarget", "Problem", "RepoSelector",
+    "SecretSpec", "SyncConfig",
+    "api_url_problem", "check_source", "duplicate_problems", "is_loopback", "key_path",
+    "load_config", "locate_keys", "parse_config", "read_values", "target_problems",
+    "unknown_key_message",
+]
+
+VISIBILITIES: tuple[str, ...] = ("all", "private", "selected")
+VALUE_KINDS: tuple[str, ...] = ("env", "file", "cmd", "generate")
+PRIVATE_KEY_KINDS: tuple[str, ...] = ("file", "env")
+
+
+# ---------------------------------------------------------------------------------------------
+# The data model
+
+
+@dataclass(frozen=True, slots=True)
+class AppAuth:
+    """GitHub App credentials: the app's id, where its private key is, and optionally which
+    installation (otherwise looked up per org)."""
+
+    app_id: int
+    private_key: Source
+    installation_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GitHubConfig:
+    api_url: str | None = None  # None: the runtime's default ($GITHUB_API_URL or api.github.com)
+    org: str | None = None
+    token_env: str | None = None  # None: the runtime's default variables
+    ca_bundle: str | None = None
+    allow_insecure_http: bool = False
+    app: AppAuth | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncConfig:
+    concurrency: int = 16
+    points_per_minute: float = DEFAULT_POINTS_PER_MINUTE  # 0: no pacing
+    wait_for_reset: bool = True
+    state: str | None = None  # None: the state module's default
+    prune: bool = False
+    prune_prefix: str | None = None  # upper-cased, as GitHub returns names
+    create_environments: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OrgTarget:
+    """The org-level secret: its visibility and, when `selected`, which repositories see it."""
+
+    visibility: str
+    selected_repos: tuple[str, ...] = ()
+
+    def selects(self, name: str) -> bool:
+        """Whether repository `name` is among `selected_repos` (names or globs, any case)."""
+        return _matches_any(name, self.selected_repos)
+
+
+@dataclass(frozen=True, slots=True)
+class RepoSelector:
+    """Which repositories of the org get a repository (or environment) secret.
+
+    A repository is selected when every condition given holds: its name matches one of `match`
+    and none of `exclude` (globs, case-insensitive), `regex` finds a match in it (re.search,
+    case as written), it has every one of `topics`, and it is archived or a fork only if those
+    are included.
+    """
+
+    match: tuple[str, ...] = ("*",)
+    regex: str | None = None
+    topics: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    include_archived: bool = False
+    include_forks: bool = False
+
+    def selects(self, name: str, *, archived: bool, fork: bool, topics: Sequence[str]) -> bool:
+        if archived and not self.include_archived:
+            return False
+        if fork and not self.include_forks:
+            return False
+        if not _matches_any(name, self.match) or _matches_any(name, self.exclude):
+            return False
+        if self.regex is not None and re.search(self.regex, name) is None:
+            return False
+        have = {t.lower() for t in topics}
+        return all(t.lower() in have for t in self.topics)
+
+
+@dataclass(frozen=True, slots=True)
+class SecretSpec:
+    """One `[[secret]]`: a name, where its value comes from, and where it is written."""
+
+    name: str  # upper-cased
+    value: Source
+    app: str
+    org: str
+    org_target: OrgTarget | None
+    repos: RepoSelector | None
+    environments: tuple[str, ...]  # non-empty: environment secrets in the `repos` repositories
+    line: int | None = None  # of the [[secret]] header
+
+    @property
+    def writes_repo_secrets(self) -> bool:
+        return self.repos is not None and not self.environments
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: str
+    github: GitHubConfig
+    sync: SyncConfig
+    secrets: tuple[SecretSpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    file: str
+    line: int | None
+    key: str  # a key path such as "secret[2].repos.match"; "" for the file as a whole
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+
+
+class ConfigError(UsageError):
+    """Every problem found in a config file (or its value sources), one per line in str()."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry points
+
+
+def load_config(path: str | Path) -> Config:
+    """The config in `path`, or ConfigError with every problem found.
+
+    Relative `file:` sources, `ca_bundle` and `state` are taken relative to the file's folder.
+    """
+    file = str(path)
+    try:
+        text = Path(path).expanduser().read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        problem = Problem(file, None, "", f"cannot read: {exc.strerror or exc}")
+        raise ConfigError([problem]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([Problem(file, None, "", f"not UTF-8 text (byte {exc.start})")]) from None
+    return parse_config(text, file, base_dir=Path(path).expanduser().absolute().parent)
+
+
+def parse_config(text: str, path: str = "<config>", *,
+                 base_dir: str | Path | None = None) -> Config:
+    """The config in `text` (`path` only names it in messages), or ConfigError with every problem.
+
+    Relative paths are taken relative to `base_dir`, or left as written when it is None.
+    """
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([_syntax_problem(exc, text, path)]) from None
+    found = _Problems(path, locate_keys(text))
+    config = _config(found, raw, path, None if base_dir is None else Path(base_dir))
+    if found.problems:
+        raise ConfigError(sorted(found.problems, key=lambda p: (p.line is None, p.line or 0)))
+    return config
+
+
+def read_values(config: Config, environ: Mapping[str, str] | None = None,
+                ) -> dict[tuple[int, str], SecretValue]:
+    """Each secret's value, keyed by (index in config.secrets, name).
+
+    Raises ConfigError naming every source that cannot be read (unset variable, unreadable file,
+    failing command, empty or oversized value); no message contains a value. A source used by
+    several secrets is read once (one command run, one consistent value), except `generate:N`,
+    which makes a fresh value for each secret.
+    """
+    values: dict[tuple[int, str], SecretValue] = {}
+    problems: list[Problem] = []
+    done: dict[Source, SecretValue | SourceError] = {}
+    for index, spec in enumerate(config.secrets):
+        got = done[spec.value] if spec.value in done else _read(spec.value, environ)
+        if spec.value.kind != "generate":
+            done[spec.value] = got
+        if isinstance(got, SourceError):
+            problems.append(Problem(config.path, spec.line, key_path("secret", index, "value"),
+                                    str(got)))
+        else:
+            values[(index, spec.name)] = got
+    if problems:
+        raise ConfigError(problems)
+    return values
+
+
+def _read(source: Source, environ: Mapping[str, str] | None) -> SecretValue | SourceError:
+    try:
+        return read_source(source, environ=environ)
+    except SourceError as exc:
+        return exc
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure checks, usable on their own
+
+
+def key_path(*parts: str | int) -> str:
+    """`key_path("secret", 2, "repos")` → "secret[2].repos"."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def is_loopback(host: str) -> bool:
+    """localhost, 127.0.0.0/8 or ::1 (also written as an IPv4-mapped IPv6 address)."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host.lower().rstrip(".") == "localhost"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped.is_loopback
+    return ip.is_loopback
+
+
+def api_url_problem(url: str, allow_insecure_http: bool = False) -> str | None:
+    """Why `url` cannot be the API base URL, or None. Never repeats credentials found in it."""
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        return ("must not contain a user name or password (not repeated here); "
+                "name the token's environment variable in token_env")
+    try:
+        parts.port  # noqa: B018 — raises ValueError on a bad port
+    except ValueError:
+        return f"{url!r} has an invalid port"
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return (f"{url!r} is not an http(s) URL; expected https://api.github.com "
+                "or, for Enterprise Server, https://HOST/api/v3")
+    if parts.query or parts.fragment:
+        return f"{url!r} must not have a query or fragment"
+    if parts.scheme == "http" and not allow_insecure_http and not is_loopback(parts.hostname):
+        return ("plain http:// would send the token unencrypted; use https://, "
+                "or set allow_insecure_http = true (loopback addresses are always allowed)")
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Locating keys in the raw text (tomllib gives no line numbers)
+
+KeyPath = tuple[str | int, ...]
+
+_HEADER = re.compile(r"\s*(\[\[?)([^\[\]]*)\]\]?\s*(?:#.*)?$")
+_KEY_PART = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')"""
+_KEY = re.compile(rf"\s*({_KEY_PART}(?:\s*\.\s*{_KEY_PART})*)\s*=")
+
+
+def locate_keys(text: str) -> dict[KeyPath, int]:
+    """Best-effort line (1-based) of each table header and key in TOML `text`.
+
+    Paths index arrays of tables from 0: the third `[[secret]]` header is ("secret", 2) and its
+    `[secret.repos]` table ("secret", 2, "repos"). Keys inside inline tables and values spanning
+    lines are not located; look up their closest located parent instead (see _Problems.line_of).
+    """
+    where: dict[KeyPath, int] = {}
+    arrays: dict[tuple[str, ...], int] = {}  # [[header]] counts by unindexed name path
+    table: KeyPath = ()
+    depth, open_string = 0, ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        start = 0
+        if depth == 0 and not open_string:
+            if header := _HEADER.match(line):
+                names = tuple(_key_parts(header.group(2)))
+                if header.group(1) == "[[":
+                    arrays[names] = arrays.get(names, 0) + 1
+                table = _indexed(names, arrays)
+                where.setdefault(table, number)
+                continue
+            if key := _KEY.match(line):
+                where.setdefault(table + tuple(_key_parts(key.group(1))), number)
+                start = key.end()
+        depth, open_string = _scan(line, start, depth, open_string)
+    return where
+
+
+def _key_parts(dotted: str) -> list[str]:
+    return [p[1:-1] if p[:1] in "\"'" else p for p in re.findall(_KEY_PART, dotted)]
+
+
+def _indexed(names: tuple[str, ...], arrays: Mapping[tuple[str, ...], int]) -> KeyPath:
+    path: list[str | int] = []
+    for i, name in enumerate(names):
+        path.append(name)
+        if count := arrays.get(names[: i + 1]):
+            path.append(count - 1)
+    return tuple(path)
+
+
+def _scan(line: str, i: int, depth: int, open_string: str) -> tuple[int, str]:
+    """Bracket depth and open multi-line string after `line`; strings and comments skipped."""
+    while i < len(line):
+        if open_string:
+            end = line.find(open_string, i)
+            if end < 0:
+                break
+            i, open_string = end + 3, ""
+        elif line[i] == "#":
+            break
+        elif line.startswith(('"""', "'''"), i):
+            i, open_string = i + 3, line[i:i + 3]
+        elif line[i] == '"':
+            i = _after_basic_string(line, i + 1)
+        elif line[i] == "'":
+            end = line.find("'", i + 1)
+            i = len(line) if end < 0 else end + 1
+        else:
+            depth += (line[i] in "[{") - (line[i] in "]}")
+            i += 1
+    return max(depth, 0), open_string
+
+
+def _after_basic_string(line: str, i: int) -> int:
+    while i < len(line):
+        if line[i] == "\\":
+            i += 2
+        elif line[i] == '"':
+            return i + 1
+        else:
+            i += 1
+    return i
+
+
+_AT = re.compile(r"\s*\(at (?:line (\d+), column \d+|end of document)\)$")
+_ORG_TABLE_LINE = re.compile(r"\s*(\[\s*secret\s*\.\s*org\s*\]|org\s*=\s*\{)")
+_ORG_STRING_LINE = re.compile(r"\s*org\s*=\s*[\"']")
+_SECRET_HEADER_LINE = re.compile(r"\s*\[\[\s*secret\s*\]\]")
+
+
+def _syntax_problem(exc: tomllib.TOMLDecodeError, text: str, file: str) -> Problem:
+    """tomllib's message with its position turned into a line (tomllib quotes no values)."""
+    message = str(exc).splitlines()[0] if str(exc) else "invalid TOML"
+    line: int | None = getattr(exc, "lineno", None)
+    if at := _AT.search(message):
+        message = message[: at.start()]
+        if line is None:
+            line = int(at.group(1)) if at.group(1) else max(1, len(text.splitlines()))
+    if line and _org_string_and_table(text.splitlines(), line):
+        message += ("; a [[secret]] cannot have both org = \"NAME\" and a [secret.org] table: "
+                    "write the organisation as owner = \"NAME\"")
+    return Problem(file, line, "", f"TOML syntax: {message}")
+
+
+def _org_string_and_table(lines: Sequence[str], line: int) -> bool:
+    """Whether `line` opens an org table in a [[secret]] that already has org = "NAME"."""
+    if line > len(lines) or not _ORG_TABLE_LINE.match(lines[line - 1]):
+        return False
+    for previous in reversed(lines[: line - 1]):
+        if _SECRET_HEADER_LINE.match(previous):
+            return False
+        if _ORG_STRING_LINE.match(previous):
+            return True
+    return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking the parsed mapping: each function adds its problems and returns what it could build
+
+
+class _Problems:
+    def __init__(self, file: str, where: Mapping[KeyPath, int]) -> None:
+        self.file = file
+        self.where = where
+        self.problems: list[Problem] = []
+
+    def add(self, path: KeyPath, message: str) -> None:
+        self.problems.append(Problem(self.file, self.line_of(path), key_path(*path), message))
+
+    def line_of(self, path: KeyPath) -> int | None:
+        """Line of `path`, or of its closest located parent."""
+        while path:
+            if path in self.where:
+                return self.where[path]
+            path = path[:-1]
+        return None
+
+
+_TOP_KEYS = ("github", "sync", "secret")
+_GITHUB_KEYS = ("api_url", "org", "token_env", "ca_bundle", "allow_insecure_http", "app")
+_APP_KEYS = ("app_id", "private_key", "installation_id")
+_SYNC_KEYS = tuple(f.name for f in fields(SyncConfig))
+_SECRET_KEYS = ("name", "value", "app", "owner", "org", "repos", "environments")
+_ORG_KEYS = ("visibility", "selected_repos")
+_REPOS_KEYS = tuple(f.name for f in fields(RepoSelector))
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ORG_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_PREFIX = re.compile(r"[A-Za-z0-9_]+")
+_TOKEN_PREFIXES = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")
+
+
+def _config(p: _Problems, raw: Mapping[str, Any], file: str, base: Path | None) -> Config:
+    _unknown_keys(p, raw, (), _TOP_KEYS)
+    github_table = _table(p, raw, (), "github") or {}
+    github = _github(p, github_table, base)
+    # A wrong or misspelt [github].org is reported once, not again for every secret.
+    org_reported = github.org is None and _mentions_org(github_table)
+    sync = _sync(p, _table(p, raw, (), "sync") or {}, base)
+    raw_secrets = raw.get("secret", [])
+    if not isinstance(raw_secrets, list):
+        p.add(("secret",), "must be an array of tables: write each secret as [[secret]]")
+        raw_secrets = []
+    built = [(i, _secret(p, entry, i, github.org, org_reported, base))
+             for i, entry in enumerate(raw_secrets)]
+    specs = [(i, spec) for i, spec in built if spec is not None]
+    for index, message in duplicate_problems(specs):
+        p.add(("secret", index), message)
+    return Config(file, github, sync, tuple(spec for _, spec in specs))
+
+
+def _mentions_org(github: Mapping[str, Any]) -> bool:
+    """Whether [github] has an org key, or a misspelling of it (already reported)."""
+    return any(difflib.get_close_matches(key.lower(), _GITHUB_KEYS, n=1, cutoff=0.6) == ["org"]
+               for key in github)
+
+
+def _github(p: _Problems, table: Mapping[str, Any], base: Path | None) -> GitHubConfig:
+    path: KeyPath = ("github",)
+    _unknown_keys(p, table, path, _GITHUB_KEYS)
+    insecure = _bool(p, table, path, "allow_insecure_http", False)
+    api_url = _string(p, table, path, "api_url")
+    if api_url is not None:
+        if problem := api_url_problem(api_url, insecure):
+            p.add((*path, "api_url"), problem)
+        api_url = api_url.rstrip("/")
+    token_env = _string(p, table, path, "token_env")
+    if token_env is not None and (problem := _token_env_problem(token_env)):
+        p.add((*path, "token_env"), problem)
+    ca_bundle = _string(p, table, path, "ca_bundle")
+    app_table = _table(p, table, path, "app")
+    return GitHubConfig(
+        api_url=api_url,
+        org=_org_name(p, table, path, "org"),
+        token_env=token_env,
+        ca_bundle=None if ca_bundle is None else _local_path(ca_bundle, base),
+        allow_insecure_http=insecure,
+        app=None if app_table is None else _app(p, app_table, (*path, "app"), base),
+    )
+
+
+def _token_env_problem(name: str) -> str | None:
+    if name.startswith(_TOKEN_PREFIXES):
+        return ("looks like a token itself (not repeated here); token_env takes the NAME of the "
+                "environment variable holding the token. If that token is real, revoke it")
+    if not _ENV_NAME.fullmatch(name):
+        return "must be the name of an environment variable (letters, digits and underscores)"
+    return None
+
+
+def _app(p: _Problems, table: Mapping[str, Any], path: KeyPath,
+         base: Path | None) -> AppAuth | None:
+    _unknown_keys(p, table, path, _APP_KEYS)
+    app_id = _int(p, table, path, "app_id", low=1, required=True)
+    private_key = _source(p, table, path, "private_key", PRIVATE_KEY_KINDS, base)
+    installation_id = _int(p, table, path, "installation_id", low=1)
+    if app_id is None or private_key is None:
+        return None
+    return AppAuth(app_id, private_key, installation_id)
+
+
+def _sync(p: _Problems, table: Mapping[str, Any], base: Path | None) -> SyncConfig:
+    path: KeyPath = ("sync",)
+    default = SyncConfig()
+    _unknown_keys(p, table, path, _SYNC_KEYS)
+    state = _string(p, table, path, "state")
+    prefix = _string(p, table, path, "prune_prefix")
+    if prefix is not None and not _PREFIX.fullmatch(prefix):
+        p.add((*path, "prune_prefix"), "may only contain letters, digits and underscores, "
+              "as secret names do")
+    concurrency = _int(p, table, path, "concurrency", low=1, high=MAX_CONCURRENCY)
+    points = _number(p, table, path, "points_per_minute", low=0)
+    return SyncConfig(
+        concurrency=default.concurrency if concurrency is None else concurrency,
+        points_per_minute=default.points_per_minute if points is None else points,
+        wait_for_reset=_bool(p, table, path, "wait_for_reset", default.wait_for_reset),
+        state=None if state is None else _local_path(state, base),
+        prune=_bool(p, table, path, "prune", default.prune),
+        prune_prefix=None if prefix is None else prefix.upper(),
+        create_environments=_bool(p, table, path, "create_environments",
+                                  default.create_environments),
+    )
+
+
+def _secret(p: _Problems, raw: object, index: int, default_org: str | None, org_reported: bool,
+            base: Path | None) -> SecretSpec | None:
+    """One [[secret]], or None when it has problems (all of them added to `p`)."""
+    path: KeyPath = ("secret", index)
+    if not isinstance(raw, dict):
+        p.add(path, f"must be a table ([[secret]]), not {_type_name(raw)}")
+        return None
+    before = len(p.problems)
+    _unknown_keys(p, raw, path, _SECRET_KEYS)
+    name = _string(p, raw, path, "name", required=True)
+    if name is not None and (problem := secret_name_problem(name)):
+        p.add((*path, "name"), problem)
+    value = _source(p, raw, path, "value", VALUE_KINDS, base)
+    app = _choice(p, raw, path, "app", APPS, "actions")
+    org = _secret_org(p, raw, path, default_org, org_reported)
+    org_table = raw.get("org")
+    org_target = _org_target(p, org_table, (*path, "org")) if isinstance(org_table, dict) else None
+    repos_table = _table(p, raw, path, "repos")
+    repos = None if repos_table is None else _repos(p, repos_table, (*path, "repos"))
+    environments = _environments(p, raw, path)
+    for key, message in target_problems(raw, app):
+        p.add((*path, *key), message)
+    if len(p.problems) > before or name is None or value is None or org is None or app is None:
+        return None
+    return SecretSpec(name=name.upper(), value=value, app=app, org=org, org_target=org_target,
+                      repos=repos, environments=environments, line=p.line_of(path))
+
+
+def target_problems(secret: Mapping[str, Any],
+                    app: str | None) -> list[tuple[tuple[str, ...], str]]:
+    """(key within the [[secret]], message) for targets missing or not fitting together."""
+    found: list[tuple[tuple[str, ...], str]] = []
+    if "environments" in secret and "repos" not in secret:
+        found.append((("environments",), ("environment secrets need a [secret.repos] table "
+                      "choosing the repositories whose environments get them")))
+    if "environments" in secret and app not in (None, "actions"):
+        found.append((("environments",), ("environment secrets exist for GitHub Actions only, "
+                      f"and this secret's app is {app!r}")))
+    if not isinstance(secret.get("org"), dict) and not {"repos", "environments"} & set(secret):
+        found.append(((), ("has no target: add a [secret.org] table (org secret), a "
+                      "[secret.repos] table (repository secrets) or environments with "
+                      "[secret.repos] (environment secrets)")))
+    return found
+
+
+def _secret_org(p: _Problems, raw: Mapping[str, Any], path: KeyPath,
+                default_org: str | None, org_reported: bool) -> str | None:
+    """owner = "NAME", or org = "NAME" (a string; a table there is the org target)."""
+    owner = _org_name(p, raw, path, "owner")
+    org_value = raw.get("org")
+    named = None
+    if isinstance(org_value, str):
+        named = _org_name(p, raw, path, "org")
+        if owner is not None:
+            p.add((*path, "org"), "give the organisation once: owner = \"NAME\" or org = \"NAME\"")
+    elif org_value is not None and not isinstance(org_value, dict):
+        p.add((*path, "org"), f"must be a table ([secret.org], the org-level secret) or a string "
+              f"naming the organisation, not {_type_name(org_value)}")
+    org = owner or named or default_org
+    if org is None and not org_reported and "owner" not in raw and not isinstance(org_value, str):
+        p.add(path, "no organisation: set org in [github], or owner = \"NAME\" in this [[secret]]")
+    return org
+
+
+def _org_target(p: _Problems, table: Mapping[str, Any], path: KeyPath) -> OrgTarget | None:
+    _unknown_keys(p, table, path, _ORG_KEYS)
+    visibility = _choice(p, table, path, "visibility", VISIBILITIES, None)
+    selected = _patterns(p, table, path, "selected_repos")
+    if selected is not None and visibility not in (None, "selected"):
+        p.add((*path, "selected_repos"), f"only applies with visibility = \"selected\", "
+              f"and visibility is {visibility!r}")
+    if visibility is None:
+        return None
+    return OrgTarget(visibility, selected or ())
+
+
+def _repos(p: _Problems, table: Mapping[str, Any], path: KeyPath) -> RepoSelector:
+    _unknown_keys(p, table, path, _REPOS_KEYS)
+    default = RepoSelector()
+    match = _patterns(p, table, path, "match")
+    if match == ():
+        p.add((*path, "match"), "is empty and would select no repository; "
+              "leave it out to mean every repository ([\"*\"])")
+    regex = _string(p, table, path, "regex")
+    if regex is not None and (problem := _regex_problem(regex)):
+        p.add((*path, "regex"), problem)
+    return RepoSelector(
+        match=match or default.match,
+        regex=regex,
+        topics=tuple(t.lower() for t in _str_list(p, table, path, "topics") or ()),
+        exclude=_patterns(p, table, path, "exclude") or (),
+        include_archived=_bool(p, table, path, "include_archived", default.include_archived),
+        include_forks=_bool(p, table, path, "include_forks", default.include_forks),
+    )
+
+
+def _regex_problem(regex: str) -> str | None:
+    try:
+        re.compile(regex)
+    except re.error as exc:
+        return f"is not a valid regular expression: {exc}"
+    return None
+
+
+def _environments(p: _Problems, raw: Mapping[str, Any], path: KeyPath) -> tuple[str, ...]:
+    names = _str_list(p, raw, path, "environments")
+    if names is None:
+        return ()
+    if not names:
+        p.add((*path, "environments"), "is empty; leave it out to write repository secrets")
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name.lower() in seen:
+            p.add((*path, "environments", i), f"environment {name!r} is listed twice")
+        seen.add(name.lower())
+    return names
+
+
+def _patterns(p: _Problems, table: Mapping[str, Any], path: KeyPath,
+              key: str) -> tuple[str, ...] | None:
+    """Repository names or globs, which never contain "/" (they are names within the org)."""
+    patterns = _str_list(p, table, path, key)
+    for i, pattern in enumerate(patterns or ()):
+        if "/" in pattern:
+            p.add((*path, key, i), f"{pattern!r}: repository patterns are names within the "
+                  "organisation, without \"ORG/\"")
+    return patterns
+
+
+def _source(p: _Problems, table: Mapping[str, Any], path: KeyPath, key: str,
+            kinds: Sequence[str], base: Path | None) -> Source | None:
+    if key in table and not isinstance(table[key], str):
+        # Never echoed: a literal value of the wrong type is still a value.
+        p.add((*path, key), f"must be a string naming a source ({_syntax(kinds)}), "
+              f"not {_type_name(table[key])}")
+        return None
+    spec = _string(p, table, path, key, required=True)
+    if spec is None:
+        return None
+    checked = check_source(spec, kinds)
+    if isinstance(checked, str):
+        p.add((*path, key), checked)
+        return None
+    if checked.kind == "file":
+        return Source("file", _local_path(checked.arg, base))
+    return checked
+
+
+def check_source(spec: str, kinds: Sequence[str] = VALUE_KINDS) -> Source | str:
+    """The source `spec` names, or why it is not one of `kinds`.
+
+    Text that is not a source at all is never repeated: it may be the secret value itself.
+    """
+    kind, sep, arg = spec.partition(":")
+    if spec == "-":
+        return f"standard input (-) is for the command line; in a config file use {_syntax(kinds)}"
+    if not sep or kind not in VALUE_KINDS:
+        return (f"is not a value source: expected {_syntax(kinds)}. A secret value itself never "
+                "belongs in the config file (and is not repeated here)")
+    if kind not in kinds:
+        return f"{kind}: sources cannot be used here; use {_syntax(kinds)}"
+    if kind == "env" and not _ENV_NAME.fullmatch(arg):
+        return f"{spec!r}: env: takes the name of an environment variable (letters, digits, _)"
+    try:
+        return parse_source(spec)
+    except SourceError as exc:
+        return str(exc)
+
+
+def _syntax(kinds: Sequence[str]) -> str:
+    forms = {"env": "env:VAR", "file": "file:PATH", "cmd": "cmd:COMMAND", "generate": "generate:N"}
+    names = [forms[k] for k in kinds]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _local_path(value: str, base: Path | None) -> str:
+    path = Path(value).expanduser()
+    return str(path if path.is_absolute() or base is None else base / path)
+
+
+def _org_name(p: _Problems, table: Mapping[str, Any], path: KeyPath, key: str) -> str | None:
+    name = _string(p, table, path, key)
+    if name is not None and not _ORG_NAME.fullmatch(name):
+        p.add((*path, key), f"{name!r} is not an organisation name (like acme, without "
+              "https://github.com/ or a repository)")
+        return None
+    return name
+
+
+# ---------------------------------------------------------------------------------------------
+# Typed getters: each adds a problem and returns None (or the default) when the value is wrong.
+
+
+def _unknown_keys(p: _Problems, table: Mapping[str, Any], path: KeyPath,
+                  allowed: Sequence[str]) -> None:
+    for key in table:
+        if key not in allowed:
+            p.add((*path, key), unknown_key_message(key, allowed))
+
+
+def unknown_key_message(key: str, allowed: Sequence[str]) -> str:
+    """"unknown key 'visiblity'; did you mean 'visibility'?", else the keys that are known."""
+    close = difflib.get_close_matches(key.lower(), allowed, n=1, cutoff=0.6)
+    if close:
+        return f"unknown key {key!r}; did you mean {close[0]!r}?"
+    return f"unknown key {key!r}; known keys here: {', '.join(allowed)}"
+
+
+def _type_name(value: object) -> str:
+    names: dict[type, str] = {bool: "a boolean", int: "an integer", float: "a number",
+                              str: "a string", list: "a list", dict: "a table"}
+    return names.get(type(value), "a date or time")
+
+
+def _table(p: _Problems, table: Mapping[str, Any], path: KeyPath,
+           key: str) -> dict[str, Any] | None:
+    value = table.get(key)
+    if value is None or isinstance(value, dict):
+        return value
+    p.add((*path, key), f"must be a table ([{key_path(*path, key)}]), not {_type_name(value)}")
+    return None
+
+
+def _string(p: _Problems, table: Mapping[str, Any], path: KeyPath, key: str, *,
+            required: bool = False) -> str | None:
+    if key not in table:
+        if required:
+            p.add((*path, key), "is required")
+        return None
+    value = table[key]
+    if not isinstance(value, str):
+        p.add((*path, key), f"must be a string, not {_type_name(value)}")
+        return None
+    if not value.strip():
+        p.add((*path, key), "must not be empty")
+        return None
+    return value
+
+
+def _choice(p: _Problems, table: Mapping[str, Any], path: KeyPath, key: str,
+            choices: Sequence[str], default: str | None) -> str | None:
+    value = _string(p, table, path, key, required=default is None)
+    if value is None:
+        return default if key not in table else None
+    if value not in choices:
+        close = difflib.get_close_matches(value.lower(), choices, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        p.add((*path, key), f"{value!r} is not one of {', '.join(choices)}{hint}")
+        return None
+    return value
+
+
+def _bool(p: _Problems, table: Mapping[str, Any], path: KeyPath, key: str, default: bool) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        p.add((*path, key), f"must be true or false, not {_type_name(value)}")
+        return default
+    return value
+
+
+def _int(p: _Problems, table: Mapping[str, Any], path: KeyPath, key: str, *, low: int,
+         high: int | None = None, required: bool = False) -> int | None:
+    if key not in table:
+        if required:
+            p.add((*path, key), "is required")
+        return None
+    value = table[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        p.add((*path, key), f"must be a whole number, not {_type_name(value)}")
+        return None
+    if value < low or (high is not None and value > high):
+        bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+        p.add((*path, key), f"{value} is out of range: must be {bounds}")
+        return None
+    return value
+
+
+def _number(p: _Problems, table: Mapping[str, Any], path: KeyPath, key: str, *,
+            low: float) -> float | None:
+    if key not in table:
+        return None
+    value = table[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        p.add((*path, key), f"must be a number, not {_type_name(value)}")
+        return None
+    if not math.isfinite(value) or value < low:
+        p.add((*path, key), f"{value} is out of range: must be a finite number, at least {low:g}")
+        return None
+    return float(value)
+
+
+def _str_list(p: _Problems, table: Mapping[str, Any], path: KeyPath,
+              key: str) -> tuple[str, ...] | None:
+    if key not in table:
+        return None
+    value = table[key]
+    if not isinstance(value, list):
+        p.add((*path, key), f"must be a list of strings, not {_type_name(value)}")
+        return None
+    good = True
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not item.strip():
+            what = "an empty string" if isinstance(item, str) else _type_name(item)
+            p.add((*path, key, i), f"must be a non-empty string, not {what}")
+            good = False
+    return tuple(value) if good else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Duplicates that can be seen without asking GitHub
+
+
+def duplicate_problems(specs: Sequence[tuple[int, SecretSpec]]) -> list[tuple[int, str]]:
+    """(index, message) for each secret that surely writes the same place as an earlier one.
+
+    Same org, app, target kind and name, and for repository and environment targets selectors
+    that surely overlap (see _surely_overlap): two values would overwrite each other every run.
+    """
+    found: list[tuple[int, str]] = []
+    for n, (index, spec) in enumerate(specs):
+        for earlier_index, earlier in specs[:n]:
+            if where := _same_target(earlier, spec):
+                line = f" (line {earlier.line})" if earlier.line else ""
+                message = (f"{spec.name} is already written to {where} by "
+                           f"secret[{earlier_index}]{line}; the two values would overwrite "
+                           "each other on every run")
+                found.append((index, message))
+                break
+    return found
+
+
+def _same_target(a: SecretSpec, b: SecretSpec) -> str | None:
+    if a.name != b.name or a.org.lower() != b.org.lower() or a.app != b.app:
+        return None
+    suffix = "" if a.app == "actions" else f" ({a.app})"
+    if a.org_target and b.org_target:
+        return f"the org secret of {b.org}{suffix}"
+    if not (a.repos and b.repos and _surely_overlap(a.repos, b.repos)):
+        return None
+    if a.writes_repo_secrets and b.writes_repo_secrets:
+        return f"the repository secrets of the same repositories of {b.org}{suffix}"
+    common = sorted({e.lower() for e in a.environments} & {e.lower() for e in b.environments})
+    if common:
+        return f"environment {common[0]!r} of the same repositories of {b.org}"
+    return None
+
+
+def _surely_overlap(a: RepoSelector, b: RepoSelector) -> bool:
+    """Identical match lists, or both matching "*", with no regex or topics narrowing either.
+
+    Differing `exclude` lists still overlap in practice; a regex or topics may well split the
+    repositories in two (one value for some, another for the rest), so those are not flagged.
+    """
+    if a.regex or b.regex or a.topics or b.topics:
+        return False
+    ma, mb = {m.lower() for m in a.match}, {m.lower() for m in b.match}
+    return ma == mb or ("*" in ma and "*" in mb)
+
+
+def _matches_any(name: str, patterns: Collection[str]) -> bool:
+    lowered = name.lower()
+    return any(fnmatchcase(lowered, p.lower()) for p in patterns)
