@@ -41,7 +41,8 @@ def parse_source(spec: str) -> Source:
         return Source("stdin")
     kind, sep, arg = spec.partition(":")
     if not sep or kind not in KINDS or not arg:
-        raise SourceError(f"value source {spec!r} is not one of {SYNTAX}")
+        # Not echoed: what was typed here may be the secret itself.
+        raise SourceError(f"the value source must be one of {SYNTAX}")
     if kind == "generate" and not (arg.isdigit() and 16 <= int(arg) <= 4096):
         raise SourceError(f"generate:{arg}: N must be a whole number of bytes from 16 to 4096")
     if kind == "cmd" and not _split(arg):

@@ -46,8 +46,9 @@ def test_sources_parse() -> None:
     assert str(parse_source("env:X")) == "env:X"
     assert parse_source("-").kind == "stdin"
     for bad in ("plain-value", "env:", "http:x", "generate:x", "generate:1"):
-        with pytest.raises(SourceError):
+        with pytest.raises(SourceError) as info:
             parse_source(bad)
+        assert "plain-value" not in str(info.value)
 
 
 def test_env_source(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -43,7 +43,7 @@ def test_plan_repo_env_and_org_level() -> None:
     (dict(name="1ABC", value_from="env:X"), "digit"),
     (dict(name="A-B", value_from="env:X"), "letters"),
     (dict(name="OK", value_from=None), "--value-from is required"),
-    (dict(name="OK", value_from="hunter2"), "not one of"),
+    (dict(name="OK", value_from="hunter2"), "must be one of"),
     (dict(name="OK", value_from="env:X", env="e", org_level=True), "cannot be combined"),
 ])
 def test_bad_requests_are_refused(kwargs: dict, why: str) -> None:
