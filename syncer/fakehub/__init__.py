@@ -2,7 +2,20 @@
 Codespaces secrets (aiohttp.web), with real sealed-box keys, rate limits and fault injection.
 
 It imports nothing from the rest of ``syncer``: it is an independent witness of GitHub's
-behaviour, derived from GitHub's documentation and OpenAPI description.
+behaviour, derived from GitHub's documentation and OpenAPI description, not from the client.
+
+    hub = FakeHub(tokens=("tok",), limits=Limits(), faults=Faults(), record=True)
+    hub.add_repos("acme", 500, environments=("production", "staging"))
+    hub.set_secret("TOKEN", b"v", org="acme", selected=["repo-0001"])
+    async with hub.serve() as url:          # or: with hub.serve_in_thread() as url
+        ...                                 # url + "/..." (github.com) or url + "/api/v3/..."
+    hub.plaintext("TOKEN", repo="acme/repo-0001")   # what a client stored, decrypted
+    hub.count("PUT"), hub.violations, hub.exchanges
+
+Modules: ``rules`` (GitHub's rules as pure functions), ``world`` (data model), ``views``
+(JSON shapes), ``api`` (endpoint handlers), ``routes`` (template trie), ``limits``,
+``faults``, ``app`` (the aiohttp edge), ``hub`` (this API), ``cli`` (``python -m
+syncer.fakehub``).
 """
 
 from .faults import Faults

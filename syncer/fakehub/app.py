@@ -77,12 +77,13 @@ class Front:
 
         limiter = hub._limiter
         token = bearer(request.headers.get("Authorization"))
-        refusal = _refusal(request, token is not None and hub._has_token(token))
-        if refusal is not None:
-            view = limiter.view(None) if refusal.status == 401 else limiter.view(token)
+        authenticated = token is not None and hub._has_token(token)
+        refusal = _refusal(request, authenticated)
+        if refusal is not None or token is None:
+            assert refusal is not None
+            view = limiter.view(token if authenticated else None)
             reply = Reply(refusal.status, refusal.body())
             return await self._answer(request, method, template, None, reply, view, decision.delay)
-        assert token is not None
 
         try:
             admission, view = limiter.admit(
@@ -96,21 +97,14 @@ class Front:
         request_json: Any = None
         refund = False
         try:
-            if decision.error_status is not None:
+            if decision.error_status is not None:  # fails before anything is applied
                 status = decision.error_status
                 reply = Reply(status, ApiError(status, error_message(status)).body())
-            elif match is None:
-                reply = Reply(404, rules.not_found().body())
             else:
-                try:
-                    request_json = await self._read_json(request)
-                except ApiError as exc:
-                    reply = Reply(exc.status, exc.body())
-                else:
-                    reply = self._dispatch(request, match, raw_path, request_json, view)
+                request_json, reply = await self._reply(request, match, raw_path, view)
             if reply.status == 200 and method in ("GET", "HEAD"):
                 refund = self._conditional(request, reply)
-            if decision.delay:
+            if decision.delay:  # in flight (for max_concurrent) while delayed
                 await asyncio.sleep(decision.delay)
         finally:
             view = limiter.release(admission, refund=refund)
@@ -127,6 +121,18 @@ class Front:
         if match.route.owner_repo_env and self.hub.legacy_env_routes_only:
             return None
         return match
+
+    async def _reply(
+        self, request: web.Request, match: Match | None, raw_path: str, view: RateView
+    ) -> tuple[Any, Reply]:
+        """The request's JSON body (None when there is none) and the handler's reply."""
+        if match is None:
+            return None, Reply(404, rules.not_found().body())
+        try:
+            request_json = await self._read_json(request)
+        except ApiError as exc:
+            return None, Reply(exc.status, exc.body())
+        return request_json, self._dispatch(request, match, raw_path, request_json, view)
 
     async def _read_json(self, request: web.Request) -> Any:
         if request.method not in _BODY_METHODS or not request.can_read_body:
