@@ -1,0 +1,494 @@
+"""The run journal: every completed write, recorded as it happens, so a killed run can resume.
+
+Format: an append-only file of JSON lines, one record per line, each ending in its own CRC-32:
+
+    {"t":"start","v":1,"run":"20240611T101500Z-1a2b3c4d","inputs":"…","at":"…","crc":"89abcdef"}
+    {"t":"write","run":"…","app":"actions","scope":"acme/api","name":"TOKEN","fp":"hmac-sha256:…",
+     "outcome":"updated","status":204,"crc":"…"}
+    {"t":"resume","run":"…","at":"…","crc":"…"}
+    {"t":"end","run":"…","why":"finished","at":"…","crc":"…"}
+
+The CRC is over the line with its `"crc"` member removed (`body[:-1] + ',"crc":"%08x"}'`), so
+every line is still plain JSON for `jq`. Values never appear: a write carries the keyed
+fingerprint from `State.fingerprint`, and `record()` refuses anything that is not one.
+
+Why JSON lines and not SQLite in WAL mode
+- Group commit is explicit and exactly as specified. `record()` is one `write(2)` of one line on
+  an O_APPEND descriptor: when it returns the bytes are in the kernel, so a process kill (SIGKILL,
+  SIGTERM, a crash) at any instant loses nothing that returned. A background thread fsyncs at most
+  every `sync_interval` (0.1 s) when something was written, and `close()`/`finish()` fsync
+  before returning, so power loss costs at most the last ~100 ms of records — writes a resumed
+  run then simply repeats (a PUT of the same value is harmless). SQLite's closest setting
+  (`synchronous=NORMAL`) only syncs at checkpoints, an interval we would not control.
+- Corruption is detectable per record. A torn last line or a flipped byte anywhere in a line
+  fails that line's CRC and only that line is skipped; the rest is used. SQLite keeps no page
+  checksums by default, so a flipped byte in a page can go unnoticed or make the whole database
+  unreadable ("database disk image is malformed").
+- The journal is small and short-lived (compacted when a run finishes) and read once per run, a
+  linear scan is all the querying it needs; a text file can be inspected with `tail` and `jq`.
+- Costs accepted: compaction rewrites the file (rare, at finish), and we write the locking and
+  torn-tail handling ourselves (below) instead of inheriting SQLite's.
+
+Durability details
+- An open journal holds flock() on path + ".lock" (with its pid, as the state lock does): a
+  second opener gets `state.LockHeld` at once. The lock file never moves, so compaction and
+  moving aside can replace the journal itself without a window for another writer.
+- A torn final line (power loss or a kill mid-write) is reported in `problems`, never trusted,
+  and a newline is appended after it so the resumed run's records start on a line of their own.
+- A file with content but not one valid record is moved aside (path + ".corrupt-<UTC time>") and
+  a fresh journal started; nothing is deleted.
+- Compaction (at `finish()` when the file exceeds `compact_bytes` or had problems) keeps only the
+  valid records of unfinished runs, through a temp file, fsync, `os.replace`, fsync of the dir.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import json
+import os
+import secrets
+import tempfile
+import threading
+import warnings
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, BinaryIO, Self
+
+from .model import Result
+from .state import acquire_lock, default_state_path, is_fingerprint, release_lock, utc_now
+
+JOURNAL_VERSION = 1
+COMPLETED_OUTCOMES = frozenset({Result.CREATED.value, Result.UPDATED.value, Result.DELETED.value})
+SYNC_INTERVAL = 0.1  # seconds between group-commit fsyncs
+COMPACT_BYTES = 1 << 20  # finish() compacts a journal larger than this
+MAX_PROBLEMS = 50  # messages kept in Journal.problems; the rest are summarized in one line
+
+Completed = tuple[str, str, str, str]  # (app, scope, name, fingerprint)
+
+_CRC_OPEN = b',"crc":"'
+_TRAILER = len(_CRC_OPEN) + 8 + 2  # ,"crc":"xxxxxxxx"}
+
+
+class JournalCorrupt(UserWarning):
+    """Damaged journal records were skipped (issued with `warnings.warn`; a run goes on)."""
+
+
+class JournalError(Exception):
+    """The journal cannot be written (disk full, I/O error) or is used after it was closed."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One write as done: where, the value's keyed fingerprint ("" for a delete), how it went."""
+
+    scope: str
+    app: str
+    name: str
+    fingerprint: str
+    outcome: str  # a model.Result value: "created", "updated", "deleted", "failed", ...
+    status: int | None
+
+
+def default_journal_path(state_path: Path | None = None) -> Path:
+    """`<state file>.journal`, beside the state file."""
+    state_path = state_path or default_state_path()
+    return state_path.with_name(state_path.name + ".journal")
+
+
+# -- one line ----------------------------------------------------------------------------------
+
+def encode_line(fields: dict[str, Any]) -> bytes:
+    body = json.dumps(fields, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    return body[:-1] + b'%s%08x"}\n' % (_CRC_OPEN, zlib.crc32(body))
+
+
+def decode_line(raw: bytes) -> dict[str, Any] | str:
+    """The record on one line (with its newline), or why it cannot be trusted."""
+    if not raw.endswith(b"\n"):
+        return "torn record (no end of line), ignored"
+    line = raw[:-1]
+    if len(line) <= _TRAILER or line[-_TRAILER:-10] != _CRC_OPEN or line[-2:] != b'"}':
+        return "damaged record (no checksum), skipped"
+    body = line[:-_TRAILER] + b"}"
+    if line[-10:-2] != b"%08x" % zlib.crc32(body):  # exact text: "B" for "b" is damage too
+        return "damaged record (checksum mismatch), skipped"
+    try:
+        record = json.loads(body)
+    except ValueError:
+        return "damaged record (checksum matches but not JSON), skipped"
+    return record if _well_formed(record) else "malformed record, skipped"
+
+
+def _well_formed(record: Any) -> bool:
+    if not isinstance(record, dict) or not isinstance(record.get("run"), str):
+        return False
+    kind = record.get("t")
+    if kind == "start":
+        return isinstance(record.get("inputs"), str) and record.get("v") == JOURNAL_VERSION
+    if kind == "write":
+        texts = ("app", "scope", "name", "fp", "outcome")
+        strings = all(isinstance(record.get(k), str) for k in texts)
+        status = record.get("status")
+        return strings and (status is None or type(status) is int)
+    return kind in ("resume", "end")
+
+
+# -- reading a whole journal -------------------------------------------------------------------
+
+@dataclass
+class _Run:
+    inputs_id: str
+    order: int
+    finished: bool = False
+
+
+@dataclass
+class _Scan:
+    """What one pass over the file found; `done` holds completed writes of `inputs_id`'s runs."""
+
+    runs: dict[str, _Run] = field(default_factory=dict)
+    done: dict[str, set[Completed]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    bad_lines: int = 0
+    good_lines: int = 0
+    torn_tail: bool = False
+
+    def complain(self, number: int, why: str) -> None:
+        self.bad_lines += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(f"line {number}: {why}")
+
+    def summary(self) -> list[str]:
+        hidden = self.bad_lines - len(self.problems)
+        return self.problems + ([f"... and {hidden} more damaged lines"] if hidden > 0 else [])
+
+
+def _lines(handle: BinaryIO) -> Iterator[tuple[int, bytes, dict[str, Any] | str]]:
+    handle.seek(0)
+    for number, raw in enumerate(handle, 1):
+        yield number, raw, decode_line(raw)
+
+
+def _scan(handle: BinaryIO, inputs_id: str | None) -> _Scan:
+    scan = _Scan()
+    for number, raw, record in _lines(handle):
+        if isinstance(record, str):
+            scan.complain(number, record)
+            scan.torn_tail = not raw.endswith(b"\n")
+            continue
+        scan.good_lines += 1
+        _apply(scan, record, inputs_id)
+    return scan
+
+
+def _apply(scan: _Scan, record: dict[str, Any], inputs_id: str | None) -> None:
+    run_id, kind = record["run"], record["t"]
+    if kind == "start":
+        scan.runs[run_id] = _Run(record["inputs"], len(scan.runs))
+        return
+    run = scan.runs.get(run_id)
+    if run is None:  # its start line was lost: nothing of this run can be attributed
+        return
+    if kind == "end":
+        run.finished = True
+    elif kind == "write" and run.inputs_id == inputs_id and record["outcome"] in COMPLETED_OUTCOMES:
+        done = scan.done.setdefault(run_id, set())
+        done.add((record["app"], record["scope"], record["name"], record["fp"]))
+
+
+# -- files and locks ---------------------------------------------------------------------------
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _make_private_dir(directory: Path) -> None:
+    if not directory.is_dir():
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(directory, 0o700)
+
+
+def _lock_path(path: Path) -> Path:
+    return path.with_name(path.name + ".lock")
+
+
+def _open_append(path: Path) -> int:
+    try:
+        return os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise JournalError(f"cannot open the journal {path}: {exc.strerror}") from exc
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Temp files of a compaction that crashed (only called under the lock)."""
+    for temp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _aside_path(path: Path) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    candidate = path.with_name(f"{path.name}.corrupt-{stamp}")
+    number = 1
+    while candidate.exists():
+        candidate = path.with_name(f"{path.name}.corrupt-{stamp}-{number}")
+        number += 1
+    return candidate
+
+
+def _new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(4)
+
+
+class _GroupCommit:
+    """fsyncs `fd` from a background thread at most every `interval` seconds, when dirty."""
+
+    def __init__(self, fd: int, interval: float) -> None:
+        self._fd = fd
+        self._interval = interval
+        self._dirty = False
+        self._error: OSError | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="journal-fsync", daemon=True)
+        self._thread.start()
+
+    def mark(self) -> None:
+        self._dirty = True
+
+    def error(self) -> OSError | None:
+        return self._error
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval):
+            if self._dirty:
+                self._dirty = False
+                try:
+                    os.fsync(self._fd)
+                except OSError as exc:
+                    self._error = exc
+                    return
+
+
+# -- the journal -------------------------------------------------------------------------------
+
+class Journal:
+    """One run's journal over a shared file. Build with `Journal.open`; not thread-safe."""
+
+    def __init__(self, path: Path, fd: int, lock_fd: int, inputs_id: str, run_id: str,
+                 resumed: bool, completed: set[Completed], problems: list[str], *,
+                 sync_interval: float, compact_bytes: int) -> None:
+        self.path = path
+        self.inputs_id = inputs_id
+        self.run_id = run_id
+        self.resumed = resumed
+        self.problems = problems
+        self._fd: int | None = fd
+        self._lock_fd = lock_fd
+        self._completed = completed
+        self._compact_bytes = compact_bytes
+        self._broken: str | None = None
+        self._group = _GroupCommit(fd, sync_interval)
+
+    @classmethod
+    def open(cls, path: str | Path, inputs_id: str, *, fresh: bool = False,
+             sync_interval: float = SYNC_INTERVAL, compact_bytes: int = COMPACT_BYTES) -> Journal:
+        """Resume the latest unfinished run of `inputs_id` in `path` (unless `fresh`), or start one.
+
+        Older unfinished runs of the same inputs (and, with `fresh`, the latest too) are marked
+        superseded and never resumed. Damaged lines are skipped and listed in `problems`.
+        """
+        path = Path(path)
+        _make_private_dir(path.parent)
+        lock_fd = acquire_lock(_lock_path(path))
+        fd = -1
+        try:
+            _remove_stale_temps(path)
+            fd, scan, problems = _read_or_move_aside(path, inputs_id)
+            if scan.torn_tail:
+                _write_all(fd, b"\n")
+            run_id, resumed, completed = _choose_run(fd, scan, inputs_id, fresh)
+            os.fsync(fd)
+            _fsync_dir(path.parent)
+        except BaseException:
+            if fd >= 0:
+                os.close(fd)
+            release_lock(lock_fd)
+            raise
+        if problems:
+            warnings.warn(f"journal {path}: {len(problems)} problem(s), skipped: {problems[0]}",
+                          JournalCorrupt, stacklevel=2)
+        return cls(path, fd, lock_fd, inputs_id, run_id, resumed, completed, problems,
+                   sync_interval=sync_interval, compact_bytes=compact_bytes)
+
+    def completed(self) -> set[Completed]:
+        """(app, scope, name, fingerprint) of each write this run completed, before and since now.
+
+        Only outcomes in COMPLETED_OUTCOMES count (created, updated, deleted); failures do not.
+        """
+        return set(self._completed)
+
+    def record(self, entry: Entry) -> None:
+        """Append `entry`; on return it survives a kill of this process (power loss: ~100 ms later).
+
+        The fingerprint must come from State.fingerprint ("" for a delete); all else is refused.
+        """
+        fd = self._writable()
+        _check_entry(entry)
+        line = encode_line({"t": "write", "run": self.run_id, "app": entry.app,
+                            "scope": entry.scope, "name": entry.name, "fp": entry.fingerprint,
+                            "outcome": entry.outcome, "status": entry.status})
+        try:
+            _write_all(fd, line)
+        except OSError as exc:
+            self._broken = f"an earlier append failed ({exc.strerror})"
+            raise JournalError(f"cannot append to the journal {self.path}: {exc.strerror}") from exc
+        self._group.mark()
+        if entry.outcome in COMPLETED_OUTCOMES:
+            self._completed.add((entry.app, entry.scope, entry.name, entry.fingerprint))
+
+    def finish(self) -> None:
+        """Mark the run finished (never resumed again), compact the file if due, and close."""
+        fd = self._writable()
+        try:
+            _write_all(fd, encode_line({"t": "end", "run": self.run_id, "why": "finished",
+                                        "at": utc_now()}))
+            os.fsync(fd)
+        except OSError as exc:
+            self._release(fd)
+            raise JournalError(f"could not mark the run finished in {self.path} ({exc.strerror}); "
+                               "the next run with the same inputs resumes it") from exc
+        try:
+            if self.problems or os.fstat(fd).st_size > self._compact_bytes:
+                _compact(self.path, fd)
+        except OSError as exc:
+            raise JournalError(f"the run is marked finished in {self.path}, but compacting the "
+                               f"journal failed ({exc.strerror}); it is intact") from exc
+        finally:
+            self._release(fd)
+
+    def close(self) -> None:
+        """Flush and fsync; the run stays resumable. Idempotent."""
+        if self._fd is None:
+            return
+        fd = self._fd
+        self._group.stop()
+        try:
+            os.fsync(fd)
+        finally:
+            self._release(fd)
+        if (error := self._group.error()) is not None:
+            raise JournalError(f"a background fsync of {self.path} failed ({error.strerror}); "
+                               "records from the last ~100 ms may not survive a power loss")
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def _release(self, fd: int) -> None:
+        self._group.stop()  # before the fd closes: the fsync thread must never see it reused
+        self._fd = None
+        os.close(fd)
+        release_lock(self._lock_fd)
+
+    def _writable(self) -> int:
+        if self._fd is None:
+            raise JournalError(f"the journal {self.path} is closed")
+        if self._broken is None and (error := self._group.error()) is not None:
+            self._broken = f"a background fsync failed ({error.strerror})"
+        if self._broken is not None:
+            raise JournalError(f"the journal {self.path} cannot be trusted: {self._broken}")
+        return self._fd
+
+
+def _check_entry(entry: Entry) -> None:
+    """Refuse an entry whose fingerprint could be a value (and never echo it)."""
+    if entry.fingerprint and not is_fingerprint(entry.fingerprint):
+        raise ValueError(f"refusing to journal {entry.scope} {entry.name}: the fingerprint is not "
+                         "an hmac-sha256 fingerprint from State.fingerprint")
+    if not entry.outcome:
+        raise ValueError(f"journal entry for {entry.scope} {entry.name} has no outcome")
+
+
+def _read_or_move_aside(path: Path, inputs_id: str) -> tuple[int, _Scan, list[str]]:
+    """Open and scan the journal; content without one valid record is moved aside, start anew."""
+    fd = _open_append(path)
+    try:
+        with open(fd, "rb", closefd=False) as handle:
+            scan = _scan(handle, inputs_id)
+    except BaseException:
+        os.close(fd)
+        raise
+    if scan.good_lines or not scan.bad_lines:
+        return fd, scan, scan.summary()
+    os.close(fd)
+    aside = _aside_path(path)
+    os.rename(path, aside)
+    problem = (f"the journal could not be read at all ({scan.bad_lines} damaged lines, no valid "
+               f"record); moved it aside to {aside}")
+    return _open_append(path), _Scan(), [problem]
+
+
+def _choose_run(fd: int, scan: _Scan, inputs_id: str,
+                fresh: bool) -> tuple[str, bool, set[Completed]]:
+    """(run_id, resumed, completed): resume the latest unfinished run, superseding older ones."""
+    unfinished = sorted((r.order, run_id) for run_id, r in scan.runs.items()
+                        if r.inputs_id == inputs_id and not r.finished)
+    resume = None if fresh or not unfinished else unfinished.pop()[1]
+    for _, stale in unfinished:
+        superseded = {"t": "end", "run": stale, "why": "superseded", "at": utc_now()}
+        _write_all(fd, encode_line(superseded))
+    if resume is not None:
+        _write_all(fd, encode_line({"t": "resume", "run": resume, "at": utc_now()}))
+        return resume, True, set(scan.done.get(resume, set()))
+    run_id = _new_run_id()
+    _write_all(fd, encode_line({"t": "start", "v": JOURNAL_VERSION, "run": run_id,
+                                "inputs": inputs_id, "at": utc_now()}))
+    return run_id, False, set()
+
+
+def _compact(path: Path, fd: int) -> None:
+    """Rewrite the journal with only the valid records of unfinished runs (under our lock)."""
+    with open(fd, "rb", closefd=False) as handle:
+        runs = _scan(handle, None).runs
+        keep = {run_id for run_id, run in runs.items() if not run.finished}
+        temp_fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with open(temp_fd, "wb") as out:
+                out.writelines(_kept_lines(_lines(handle), keep))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+            raise
+    _fsync_dir(path.parent)
+
+
+def _kept_lines(lines: Iterable[tuple[int, bytes, dict[str, Any] | str]],
+                keep: set[str]) -> Iterator[bytes]:
+    for _, raw, record in lines:
+        if not isinstance(record, str) and record["run"] in keep:
+            yield raw
