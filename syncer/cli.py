@@ -80,9 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="syncer", description="Keep GitHub Actions secrets in sync across whole organisations.")
     parser.add_argument("--version", action="version", version=f"syncer {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    common, conn = _common_options(), _connection_options()
-
-    p = sub.add_parser("set", parents=[common, conn], help="set one secret across an org",
+    # Each subcommand gets its own copies: argparse shares parent actions, defaults included.
+    p = sub.add_parser("set", parents=[_common_options(), _connection_options()], help="set one secret across an org",
                        description="Set one secret in every matching repository of an org "
                        "(or in an environment of each, or once at org level).")
     p.add_argument("name", metavar="NAME")
@@ -99,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--include-archived", action="store_true")
     p.add_argument("--dry-run", action="store_true", help="list the targets, write nothing")
 
-    d = sub.add_parser("demo", parents=[common], help="a self-contained demo against a local fakehub")
+    d = sub.add_parser("demo", parents=[_common_options()], help="a self-contained demo against a local fakehub")
     d.add_argument("--repos", type=_positive_int, default=200, help="repositories (default 200)")
     d.set_defaults(log_level="warning")  # the live count and summary tell the story
 

@@ -8,19 +8,18 @@ and primary-budget tracking from the x-ratelimit-* headers.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import anyio
 import structlog
-from aiolimiter import AsyncLimiter
 
 from .sansio import RateLimit
 
 MAX_CONCURRENCY = 100  # GitHub's secondary limit on requests in flight
 DEFAULT_POINTS_PER_MINUTE = 870  # a margin under GitHub's 900
-_BURST_FRACTION = 0.03  # bucket size as a share of the minute's budget; see points_limiter()
 _SLOW_DOWN_BELOW = 0.10  # spread the last 10% of the primary budget until its reset
 
 log = structlog.get_logger("syncer.pacing")
@@ -30,15 +29,44 @@ def request_points(method: str) -> int:
     return 1 if method.upper() in ("GET", "HEAD", "OPTIONS") else 5
 
 
-def points_limiter(points_per_minute: float, minute: float) -> AsyncLimiter:
-    """A leaky bucket that never lets more than the budget through in any sliding minute.
+class SlidingWindow:
+    """Admit points so that no sliding window of `minute` seconds holds more than `budget`.
 
-    A bucket of capacity C drained at r points a minute admits at most C + r in any minute, so
-    C is a small share of the budget (at least one write) and r the rest of it.
+    This is GitHub's rule itself, so a short run goes out at once and a long one settles at
+    exactly the budget. (A leaky bucket either lets twice the budget through in some minute,
+    when its capacity is a whole minute's budget, or smooths short runs needlessly.)
+    Waiters are served first come, first served.
     """
-    capacity = max(5.0, points_per_minute * _BURST_FRACTION)
-    drain_per_minute = max(points_per_minute - capacity, 1.0)
-    return AsyncLimiter(capacity, capacity * minute / drain_per_minute)
+
+    def __init__(self, budget: float, minute: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.budget = budget
+        self.minute = minute
+        self._clock = clock
+        self._sent: deque[tuple[float, int]] = deque()
+        self._in_window = 0
+        self._turn = anyio.Lock()
+
+    async def acquire(self, points: int) -> None:
+        async with self._turn:
+            while (delay := self._delay(points)) > 0:
+                await anyio.sleep(delay)
+            self._sent.append((self._clock(), points))
+            self._in_window += points
+
+    def _delay(self, points: int) -> float:
+        """Seconds until `points` fit, after forgetting what left the window. Pure but for now."""
+        now = self._clock()
+        while self._sent and self._sent[0][0] <= now - self.minute:
+            self._in_window -= self._sent.popleft()[1]
+        excess = self._in_window + points - self.budget
+        if excess <= 0:
+            return 0.0
+        for sent_at, sent_points in self._sent:  # when enough old points have left the window
+            excess -= sent_points
+            if excess <= 0:
+                return sent_at + self.minute - now
+        return self.minute  # asks for more than the whole budget: never happens with GitHub's costs
 
 
 class BudgetSpent(Exception):
@@ -71,7 +99,7 @@ class Pacer:
     ) -> None:
         if not 1 <= concurrency <= MAX_CONCURRENCY:
             raise ValueError(f"concurrency must be between 1 and {MAX_CONCURRENCY}")
-        self._points = points_limiter(points_per_minute, minute) if points_per_minute else None
+        self._points = SlidingWindow(points_per_minute, minute) if points_per_minute else None
         self._in_flight = anyio.CapacityLimiter(concurrency)
         self._paused_until = 0.0
         self._next_send_at = 0.0

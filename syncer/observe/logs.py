@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Literal, TextIO
+from typing import Any, Literal, TextIO
 
 import structlog
 
@@ -14,9 +14,22 @@ LogFormat = Literal["auto", "json", "console"]
 LEVELS = ("debug", "info", "warning", "error")
 
 
+class _CurrentStderr:
+    """Whatever sys.stderr is when a line is written (it may be replaced after configuration)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure(fmt: LogFormat = "auto", level: str = "info", stream: TextIO | None = None) -> None:
     """Log to `stream` (stderr): key=value on a terminal, JSON lines otherwise or when asked."""
-    out = stream or sys.stderr
+    out: Any = stream or _CurrentStderr()
     as_json = fmt == "json" or (fmt == "auto" and not out.isatty())
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer() if as_json

@@ -1,0 +1,161 @@
+"""`syncer set` end to end: the CLI against fakehub over loopback TCP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from openapi_check import validate_exchanges
+from syncer.fakehub import FakeHub
+from helpers import TOKEN, fakehub_process, run_cli, syncer_process
+
+VALUE = "canary-value-9b1e4c7f"
+
+
+@pytest.fixture
+def hub() -> FakeHub:
+    hub = FakeHub(tokens=(TOKEN,), record=True)
+    hub.add_org("acme")
+    hub.add_repos("acme", 30, environments=("production",))
+    hub.add_repo("acme", "old-thing", archived=True)
+    return hub
+
+
+@pytest.fixture
+def url(hub: FakeHub) -> Iterator[str]:
+    with hub.serve_in_thread() as url:
+        yield url
+
+
+def env_for(url: str) -> dict[str, str]:
+    return {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "SECRET_SRC": VALUE}
+
+
+def test_set_writes_every_repo_once_with_one_key_get_each(hub, url, monkeypatch, capsys) -> None:
+    """One key GET and one PUT per repository; archived repos skipped; every value decrypts."""
+    code = run_cli(["set", "deploy_key", "--org", "acme", "--value-from", "env:SECRET_SRC"],
+                   env_for(url), monkeypatch)
+    assert code == 0
+    repos = [f"acme/repo-{i:04d}" for i in range(1, 31)]
+    assert all(hub.plaintext("DEPLOY_KEY", repo=r) == VALUE.encode() for r in repos)
+    assert hub.plaintext("DEPLOY_KEY", repo="acme/old-thing") is None
+    assert hub.count("GET", "/repos/{owner}/{repo}/actions/secrets/public-key") == 30
+    assert hub.count("PUT", "/repos/{owner}/{repo}/actions/secrets/{secret_name}") == 30
+    out, err = capsys.readouterr()
+    assert VALUE not in out + err and TOKEN not in out + err
+    assert "created 30" in err
+
+
+def test_every_exchange_matches_githubs_openapi(hub, url, monkeypatch) -> None:
+    """syncer's requests and fakehub's answers in a run validate against the OpenAPI description."""
+    for args in (["--repos", "repo-000*"], ["--env", "production", "--repos", "repo-001*"],
+                 ["--org-level", "--visibility", "selected", "--repos", "repo-002*"]):
+        assert run_cli(["set", "X", "--org", "acme", "--value-from", "env:SECRET_SRC", *args],
+                       env_for(url), monkeypatch) == 0
+    assert len(hub.exchanges) > 40
+    assert validate_exchanges(hub.exchanges) == []
+
+
+def test_env_and_org_level(hub, url, monkeypatch) -> None:
+    """--env writes each matched repo's environment; --org-level one org secret with selection."""
+    assert run_cli(["set", "E", "--org", "acme", "--value-from", "env:SECRET_SRC", "--env",
+                    "production", "--repos", "repo-000[1-3]"], env_for(url), monkeypatch) == 0
+    assert hub.plaintext("E", repo="acme/repo-0002", env="production") == VALUE.encode()
+    assert hub.plaintext("E", repo="acme/repo-0004", env="production") is None
+    assert run_cli(["set", "O", "--org", "acme", "--value-from", "env:SECRET_SRC", "--org-level",
+                    "--visibility", "selected", "--repos", "repo-001*"], env_for(url),
+                   monkeypatch) == 0
+    secret = hub.secret("O", org="acme")
+    assert secret is not None and secret["visibility"] == "selected"
+    assert sorted(secret["selected_repository_ids"]) == sorted(
+        hub.repo_id(f"acme/repo-{i:04d}") for i in range(10, 20))
+    assert hub.plaintext("O", org="acme") == VALUE.encode()
+
+
+def test_missing_environment_fails_alone(hub, url, monkeypatch, capsys) -> None:
+    """A repo without the environment fails with a clear reason; the others succeed; exit 1."""
+    hub.add_repo("acme", "no-envs", environments=())
+    code = run_cli(["set", "E", "--org", "acme", "--value-from", "env:SECRET_SRC", "--env",
+                    "production"], env_for(url), monkeypatch)
+    assert code == 1
+    assert hub.plaintext("E", repo="acme/repo-0030", env="production") == VALUE.encode()
+    err = capsys.readouterr().err
+    assert "environment 'production' not found in acme/no-envs" in err
+
+
+def test_dry_run_writes_nothing(hub, url, monkeypatch, capsys) -> None:
+    """--dry-run lists the targets and sends no write."""
+    code = run_cli(["set", "X", "--org", "acme", "--value-from", "env:SECRET_SRC", "--dry-run"],
+                   env_for(url), monkeypatch)
+    assert code == 0
+    assert hub.count("PUT") == 0 and hub.count("DELETE") == 0
+    assert capsys.readouterr().out.count("would put X in acme/repo-") == 30
+
+
+@pytest.mark.parametrize("args,message", [
+    (["GITHUB_X", "--value-from", "env:SECRET_SRC"], "must not start with GITHUB_"),
+    (["1ABC", "--value-from", "env:SECRET_SRC"], "must not start with a digit"),
+    (["A-B", "--value-from", "env:SECRET_SRC"], "letters, digits and underscores"),
+    (["OK", "--value-from", "env:EMPTY"], "secret value is empty"),
+    (["OK", "--value-from", "env:HUGE"], "GitHub allows at most 49152"),
+    (["OK", "--value-from", "env:NOPE"], "environment variable NOPE is not set"),
+    (["OK", "--value-from", "file:/nonexistent/v"], "No such file"),
+])
+def test_bad_input_exit_2_before_any_request(hub, url, monkeypatch, capsys, args, message) -> None:
+    """Bad names and values get one clear line and exit 2; fakehub sees no request at all."""
+    env = {**env_for(url), "EMPTY": "", "HUGE": "x" * 50_000}
+    code = run_cli(["set", *args, "--org", "acme"], env, monkeypatch)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and err[0].startswith("syncer: error:") and message in err[0]
+    assert hub.count() == 0
+
+
+def test_unknown_org(hub, url, monkeypatch, capsys) -> None:
+    """An org GitHub answers 404 for is named with the likely causes; exit 2, nothing written."""
+    code = run_cli(["set", "OK", "--org", "nope", "--value-from", "env:SECRET_SRC"],
+                   env_for(url), monkeypatch)
+    assert code == 2
+    assert "organization nope not found or token lacks access" in capsys.readouterr().err
+    assert hub.count("PUT") == 0
+
+
+def test_no_token_is_an_auth_error(hub, url, monkeypatch, capsys) -> None:
+    """Without GITHUB_TOKEN or GH_TOKEN: exit 3, naming both variables."""
+    code = run_cli(["set", "OK", "--org", "acme", "--value-from", "env:SECRET_SRC"],
+                   {"GITHUB_API_URL": url, "SECRET_SRC": VALUE}, monkeypatch)
+    assert code == 3
+    err = capsys.readouterr().err
+    assert "GITHUB_TOKEN" in err and "GH_TOKEN" in err
+
+
+def test_stdin_value_as_a_real_process(hub, url) -> None:
+    """`--value-from -` reads the value piped into a real syncer process; logs are JSON lines."""
+    done = syncer_process(["set", "PIPED", "--org", "acme", "--value-from", "-", "--repos",
+                           "repo-0001"], {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN},
+                          stdin=b"piped-canary-77")
+    assert done.returncode == 0, done.stderr
+    assert hub.plaintext("PIPED", repo="acme/repo-0001") == b"piped-canary-77"
+    assert b"piped-canary-77" not in done.stdout + done.stderr
+    assert b'"event": "write"' in done.stderr and b'"event": "summary"' in done.stderr
+
+
+@pytest.mark.slow
+def test_500_repos_against_a_running_syncer_fakehub() -> None:
+    """`syncer set` against `syncer fakehub --repos 500` in their own processes: all 500 written,
+    exactly one public-key GET and one PUT per repository."""
+    with fakehub_process("--org", "acme", "--repos", "500", "--envs", "production,staging") as fh:
+        done = syncer_process(
+            ["set", "BULK", "--org", "acme", "--value-from", "env:V", "--concurrency", "32",
+             "--points-per-minute", "0"],
+            {"GITHUB_API_URL": fh.url, "GITHUB_TOKEN": fh.token, "V": VALUE})
+        assert done.returncode == 0, done.stderr[-2000:]
+        state = fh.state()
+    calls = state["calls"]
+    assert calls["GET /repos/{owner}/{repo}/actions/secrets/public-key"] == 500
+    assert calls["PUT /repos/{owner}/{repo}/actions/secrets/{secret_name}"] == 500
+    import base64
+    values = {(s["repo"], s["name"]): base64.b64decode(s["plaintext_b64"])
+              for s in state["secrets"]}
+    assert len(values) == 500 and set(values.values()) == {VALUE.encode()}
