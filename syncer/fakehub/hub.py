@@ -65,6 +65,9 @@ class FakeHub:
         self.record = record
         self.legacy_env_routes_only = legacy_env_routes_only
         self._tokens: set[str] = set(tokens)
+        #: Test hook, called as each request reaches routing with (method, template, how many
+        #: such requests so far); it runs on the server's thread before the request is handled.
+        self.on_request: Callable[[str, str, int], None] | None = None
         self._stats_lock = threading.Lock()
         self._calls: Counter[tuple[str, str]] = Counter()
         self._violations: Counter[str] = Counter()
@@ -98,6 +101,10 @@ class FakeHub:
 
     def add_token(self, token: str) -> None:
         self._tokens.add(token)
+
+    def revoke_token(self, token: str) -> None:
+        """From now on the token is answered 401, as GitHub does for a revoked token."""
+        self._tokens.discard(token)
 
     def _has_token(self, token: str) -> bool:
         return token in self._tokens
@@ -310,6 +317,9 @@ class FakeHub:
     def _count_call(self, method: str, template: str) -> None:
         with self._stats_lock:
             self._calls[(method, template)] += 1
+            count = self._calls[(method, template)]
+        if self.on_request is not None:
+            self.on_request(method, template, count)
 
     def _count_violation(self, kind: str) -> None:
         with self._stats_lock:

@@ -7,6 +7,7 @@ and primary-budget tracking from the x-ratelimit-* headers.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -35,7 +36,10 @@ class SlidingWindow:
     This is GitHub's rule itself, so a short run goes out at once and a long one settles at
     exactly the budget. (A leaky bucket either lets twice the budget through in some minute,
     when its capacity is a whole minute's budget, or smooths short runs needlessly.)
-    Waiters are served first come, first served.
+
+    A request is counted from admission, but its place in the window is dated when its answer
+    arrives: GitHub dates it on arrival, which is later than our send, so dating it by the send
+    would free its points here before GitHub does. Waiters are served first come, first served.
     """
 
     def __init__(self, budget: float, minute: float = 60.0,
@@ -43,30 +47,40 @@ class SlidingWindow:
         self.budget = budget
         self.minute = minute
         self._clock = clock
-        self._sent: deque[tuple[float, int]] = deque()
-        self._in_window = 0
+        self._sent: deque[list[float]] = deque()  # [answered at (inf while in flight), points]
+        self._in_window = 0.0
         self._turn = anyio.Lock()
 
-    async def acquire(self, points: int) -> None:
+    async def acquire(self, points: int) -> list[float]:
+        """Wait for room for `points`; hand the returned entry to `settle` once answered."""
         async with self._turn:
             while (delay := self._delay(points)) > 0:
                 await anyio.sleep(delay)
-            self._sent.append((self._clock(), points))
+            entry = [math.inf, float(points)]
+            self._sent.append(entry)
             self._in_window += points
+            return entry
+
+    def settle(self, entry: list[float]) -> None:
+        entry[0] = self._clock()
 
     def _delay(self, points: int) -> float:
-        """Seconds until `points` fit, after forgetting what left the window. Pure but for now."""
+        """Seconds until `points` fit, after forgetting what left the window."""
         now = self._clock()
         while self._sent and self._sent[0][0] <= now - self.minute:
             self._in_window -= self._sent.popleft()[1]
         excess = self._in_window + points - self.budget
         if excess <= 0:
             return 0.0
-        for sent_at, sent_points in self._sent:  # when enough old points have left the window
+        latest = -math.inf  # entries leave in order, so a prefix leaves when its latest does
+        for answered_at, sent_points in self._sent:
+            latest = max(latest, answered_at)
             excess -= sent_points
             if excess <= 0:
-                return sent_at + self.minute - now
-        return self.minute  # asks for more than the whole budget: never happens with GitHub's costs
+                break
+        if latest == math.inf:  # waiting on answers still in flight: look again shortly
+            return self.minute / 60
+        return latest + self.minute - now
 
 
 class BudgetSpent(Exception):
@@ -103,6 +117,7 @@ class Pacer:
         self._in_flight = anyio.CapacityLimiter(concurrency)
         self._paused_until = 0.0
         self._next_send_at = 0.0
+        self._spreading_until = 0.0
         self._rate: RateLimit | None = None
         self._wait_for_reset = wait_for_reset
         self._on_wait = on_wait
@@ -116,14 +131,17 @@ class Pacer:
         await self._respect_pause()
         await self._respect_primary()
         points = request_points(method)
-        if self._points is not None:
-            await self._points.acquire(points)
-        async with self._in_flight:
-            self.stats.requests += 1
-            self.stats.points += points
-            if self._rate is not None:
-                self._rate = _spend_one(self._rate)
-            yield
+        entry = await self._points.acquire(points) if self._points is not None else None
+        try:
+            async with self._in_flight:
+                self.stats.requests += 1
+                self.stats.points += points
+                if self._rate is not None:
+                    self._rate = _spend_one(self._rate)
+                yield
+        finally:
+            if entry is not None:
+                self._points.settle(entry)  # type: ignore[union-attr]
 
     def pause(self, seconds: float, reason: str) -> None:
         """Hold every request of this token for `seconds` (GitHub signalled a limit)."""
@@ -166,8 +184,12 @@ class Pacer:
             self.pause(left + 1.0, "primary rate limit")
             await self._respect_pause()
             return
-        if rate.remaining < rate.limit * _SLOW_DOWN_BELOW:
+        if self._wait_for_reset and rate.remaining < rate.limit * _SLOW_DOWN_BELOW:
             # Spread what is left over the time left, one request after another.
+            if self._spreading_until != rate.reset_at:
+                self._spreading_until = rate.reset_at
+                self._note_wait(f"primary budget low ({rate.remaining} left): spreading "
+                                "requests until the reset", left)
             send_at = max(now, self._next_send_at)
             self._next_send_at = send_at + left / rate.remaining
             await anyio.sleep(send_at - now)

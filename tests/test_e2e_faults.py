@@ -1,0 +1,166 @@
+"""Rate limits, retries and faults end to end: every write finishes, nothing is throttled."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import TOKEN, run_cli
+from syncer.fakehub import FakeHub, Faults, Limits
+from syncer.model import Action, Op, Result, Scope, SecretValue
+from syncer.runtime import Settings, connect
+
+VALUE = b"fault-canary-31337"
+
+
+def make_hub(repos: int, **kw) -> FakeHub:
+    hub = FakeHub(tokens=(TOKEN,), **kw)
+    hub.add_org("acme")
+    hub.add_repos("acme", repos)
+    return hub
+
+
+def cli_env(url: str) -> dict[str, str]:
+    return {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "V": VALUE.decode()}
+
+
+def all_written(hub: FakeHub, n: int, name: str = "S") -> bool:
+    return all(hub.plaintext(name, repo=f"acme/repo-{i:04d}") == VALUE for i in range(1, n + 1))
+
+
+@pytest.mark.slow
+def test_5xx_and_dropped_connections_lose_no_write(monkeypatch, capsys) -> None:
+    """1,000 repos with 5% random 5xx and 1% dropped connections: all written, exit 0,
+    and the summary counts the retries."""
+    hub = make_hub(1000, faults=Faults(error_rate=0.05, drop_rate=0.01, seed=7))
+    with hub.serve_in_thread() as url:
+        code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V", "--concurrency",
+                        "64", "--points-per-minute", "0"], cli_env(url), monkeypatch)
+    assert code == 0
+    assert all_written(hub, 1000)
+    err = capsys.readouterr().err
+    retries = int(err.split(" retries")[0].rsplit(", ", 1)[-1])
+    assert retries >= 50  # ~6% of ~2,010 requests failed once
+    assert '"event": "retry"' in err
+
+
+def test_secondary_limit_is_never_hit_when_pacing(monkeypatch) -> None:
+    """fakehub enforcing 900 points/min (time-scale 60) and 100 in flight: zero violations."""
+    hub = make_hub(300, limits=Limits(points_per_minute=900, max_concurrent=100, time_scale=60))
+    with hub.serve_in_thread() as url:
+        code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V", "--concurrency",
+                        "100", "--time-scale", "60"], cli_env(url), monkeypatch)
+    assert code == 0 and all_written(hub, 300)
+    assert hub.violations == {}
+
+
+def test_secondary_limit_signalled_is_waited_out(monkeypatch, capsys) -> None:
+    """Without pacing, fakehub's 403 secondary limits are honoured (retry-after) and every
+    write still lands; the waits are logged and counted."""
+    hub = make_hub(100, limits=Limits(points_per_minute=200, time_scale=60))
+    with hub.serve_in_thread() as url:
+        code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V",
+                        "--points-per-minute", "0", "--time-scale", "60"], cli_env(url),
+                       monkeypatch)
+    assert code == 0 and all_written(hub, 100)
+    assert hub.violations["secondary_points"] > 0
+    err = capsys.readouterr().err
+    assert '"event": "rate_limit_wait"' in err and '"reason": "secondary rate limit"' in err
+
+
+def test_spent_primary_budget_waits_for_reset(monkeypatch, capsys) -> None:
+    """A token with 50 requests left: syncer spreads them until the (compressed) reset instead
+    of running into the limit, says so, and finishes."""
+    hub = make_hub(40, limits=Limits(primary_limit=5000, primary_remaining=50,
+                                     primary_reset_seconds=2))
+    with hub.serve_in_thread() as url:
+        code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V",
+                        "--points-per-minute", "0"], cli_env(url), monkeypatch)
+    assert code == 0 and all_written(hub, 40)
+    err = capsys.readouterr().err
+    assert '"event": "rate_limit_wait"' in err and "primary budget low (" in err
+    assert hub.violations.get("primary", 0) == 0
+
+
+def test_no_wait_stops_cleanly_and_lists_what_was_not_written(monkeypatch, capsys) -> None:
+    """With --no-wait a spent budget stops the run: exit 1, unwritten targets listed."""
+    hub = make_hub(40, limits=Limits(primary_limit=5000, primary_remaining=50,
+                                     primary_reset_seconds=3600))
+    with hub.serve_in_thread() as url:
+        code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V", "--no-wait",
+                        "--points-per-minute", "0"], cli_env(url), monkeypatch)
+    assert code == 1
+    written = sum(hub.plaintext("S", repo=f"acme/repo-{i:04d}") == VALUE for i in range(1, 41))
+    err = capsys.readouterr().err
+    assert 0 < written < 40
+    assert f"not written {40 - written}" in err
+    assert "not written: S in acme/repo-" in err and "rate limit budget spent" in err
+
+
+def test_token_revoked_mid_run_stops_everything(monkeypatch, capsys) -> None:
+    """A 401 mid-run stops the whole run at once with 'token rejected' and exit 3: no request
+    is sent after the in-flight ones fail."""
+    hub = make_hub(300)
+
+    def revoke_after_50_puts(method: str, template: str, count: int) -> None:
+        if method == "PUT" and count == 50:
+            hub.revoke_token(TOKEN)
+
+    hub.on_request = revoke_after_50_puts
+    with hub.serve_in_thread() as url:
+        code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V", "--concurrency",
+                        "16", "--points-per-minute", "0"], cli_env(url), monkeypatch)
+    assert code == 3
+    assert "token rejected" in capsys.readouterr().err
+    # After the revocation only requests already under way (at most the concurrency) arrive.
+    assert hub.count() <= 3 + 2 * 50 + 16 * 2
+
+
+@pytest.mark.anyio
+async def test_404_repo_fails_alone() -> None:
+    """A repository that vanished fails alone; the rest succeed."""
+    hub = make_hub(20)
+    async with hub.serve() as url, connect(Settings(api_url=url, points_per_minute=0),
+                                           TOKEN) as run:
+        scopes = [Scope.of_repo("acme", f"repo-{i:04d}") for i in range(1, 21)]
+        scopes.insert(7, Scope.of_repo("acme", "vanished"))
+        actions = [Action(Op.PUT, s, "S") for s in scopes]
+        outcomes = await run.engine().run(actions, lambda _: SecretValue(VALUE))
+    failed = [o for o in outcomes if o.result is Result.FAILED]
+    assert [str(o.action.scope) for o in failed] == ["acme/vanished"]
+    assert "not found" in (failed[0].error or "")
+    assert all_written(hub, 20)
+
+
+@pytest.mark.anyio
+async def test_key_rotated_mid_run_refetched_once() -> None:
+    """Keys rotated after syncer fetched them: each affected write re-fetches once and lands
+    sealed with the new key; no value is stored under a stale key."""
+    hub = make_hub(30)
+    async with hub.serve() as url, connect(Settings(api_url=url, points_per_minute=0),
+                                           TOKEN) as run:
+        scopes = [Scope.of_repo("acme", f"repo-{i:04d}") for i in range(1, 31)]
+        for scope in scopes:
+            await run.keys.get(scope)
+        rotated = {f"acme/repo-{i:04d}": hub.rotate_key(repo=f"acme/repo-{i:04d}")
+                   for i in range(1, 11)}
+        outcomes = await run.engine().run([Action(Op.PUT, s, "S") for s in scopes],
+                                          lambda _: SecretValue(VALUE))
+    assert all(o.result is Result.CREATED for o in outcomes)
+    assert all_written(hub, 30)
+    key_gets = hub.count("GET", "/repos/{owner}/{repo}/actions/secrets/public-key")
+    assert key_gets == 30 + 10
+    for repo, key_id in rotated.items():
+        assert hub.secret("S", repo=repo)["key_id"] == key_id
+
+
+def test_spent_budget_answered_403_is_waited_out(monkeypatch, capsys) -> None:
+    """A budget already at zero (403, x-ratelimit-remaining 0): syncer waits until
+    x-ratelimit-reset, logs the wait, and then writes everything."""
+    hub = make_hub(10, limits=Limits(primary_limit=5000, primary_remaining=0,
+                                     primary_reset_seconds=1))
+    with hub.serve_in_thread() as url:
+        code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V",
+                        "--points-per-minute", "0"], cli_env(url), monkeypatch)
+    assert code == 0 and all_written(hub, 10)
+    assert hub.violations["primary"] >= 1
+    assert '"reason": "primary rate limit"' in capsys.readouterr().err
