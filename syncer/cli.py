@@ -5,17 +5,25 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from contextlib import nullcontext
+from typing import Any
 
 import anyio
+import structlog
 
 from . import __version__
 from .engine import RunAborted
 from .exits import AuthError, Exit, UsageError
 from .github.pacing import DEFAULT_POINTS_PER_MINUTE, MAX_CONCURRENCY
 from .model import APPS
-from .observe import logs
+from .config import Config, api_url_problem, load_config, read_values
+from .observe import logs, redact
 from .observe.summary import render
+from .plan import Change
 from .runtime import Settings, api_url_from, find_token
+from .state import LockHeld, State, StateError, default_state_path
+
+log = structlog.get_logger("syncer.cli")
 
 
 def _concurrency(text: str) -> int:
@@ -56,17 +64,20 @@ def _common_options() -> argparse.ArgumentParser:
 
 
 def _connection_options() -> argparse.ArgumentParser:
+    """Options that override the config file's [github] and [sync] settings (see FLAG_TO_CONFIG)."""
     conn = argparse.ArgumentParser(add_help=False)
     g = conn.add_argument_group("GitHub")
     g.add_argument("--api-url", help="API base URL (default: $GITHUB_API_URL or https://api.github.com; "
                    "Enterprise Server: https://HOST/api/v3)")
+    g.add_argument("--token-env", metavar="NAME",
+                   help="environment variable holding the token (default: GITHUB_TOKEN, then GH_TOKEN)")
     g.add_argument("--ca-bundle", metavar="PEM", help="trust this CA bundle (private CA)")
-    g.add_argument("--concurrency", type=_concurrency, default=16,
+    g.add_argument("--concurrency", type=_concurrency,
                    help=f"targets in progress at once (default 16, at most {MAX_CONCURRENCY})")
-    g.add_argument("--points-per-minute", type=_non_negative, default=DEFAULT_POINTS_PER_MINUTE,
+    g.add_argument("--points-per-minute", type=_non_negative,
                    help=f"pace requests under GitHub's secondary limit (default {DEFAULT_POINTS_PER_MINUTE}; "
                    "0 turns pacing off, e.g. on an Enterprise Server with limits off)")
-    g.add_argument("--no-wait", action="store_true",
+    g.add_argument("--no-wait", action="store_const", const=True,
                    help="when the hourly rate limit is spent, stop and list what was not written "
                    "instead of waiting for the reset")
     g.add_argument("--timeout", type=_non_negative, default=30.0, help="seconds per request (default 30)")
@@ -75,13 +86,26 @@ def _connection_options() -> argparse.ArgumentParser:
     return conn
 
 
+def _config_options(*, prune: bool) -> argparse.ArgumentParser:
+    cfg = argparse.ArgumentParser(add_help=False)
+    cfg.add_argument("-c", "--config", required=True, metavar="FILE", help="the TOML config")
+    cfg.add_argument("--state", metavar="PATH", help="state file (default: [sync].state, else "
+                     "$XDG_STATE_HOME/syncer/state.json)")
+    if prune:
+        cfg.add_argument("--prune", action="store_true",
+                         help="also delete undeclared secrets in the scopes the config manages")
+    return cfg
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="syncer", description="Keep GitHub Actions secrets in sync across whole organisations.")
     parser.add_argument("--version", action="version", version=f"syncer {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
     # Each subcommand gets its own copies: argparse shares parent actions, defaults included.
-    p = sub.add_parser("set", parents=[_common_options(), _connection_options()], help="set one secret across an org",
+    p = sub.add_parser("set", parents=[_common_options(), _connection_options()],
+                       help="set one secret across an org",
                        description="Set one secret in every matching repository of an org "
                        "(or in an environment of each, or once at org level).")
     p.add_argument("name", metavar="NAME")
@@ -98,6 +122,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--include-archived", action="store_true")
     p.add_argument("--dry-run", action="store_true", help="list the targets, write nothing")
 
+    pl = sub.add_parser("plan", parents=[_common_options(), _connection_options(),
+                                         _config_options(prune=True)],
+                        help="show what apply would change (never writes)")
+    pl.add_argument("--format", choices=("text", "json"), default="text",
+                    help="text for people, json for machines (stdout)")
+    sub.add_parser("apply", parents=[_common_options(), _connection_options(),
+                                     _config_options(prune=True)],
+                   help="make GitHub match the config; write only what differs")
+
     d = sub.add_parser("demo", parents=[_common_options()], help="a self-contained demo against a local fakehub")
     d.add_argument("--repos", type=_positive_int, default=200, help="repositories (default 200)")
     d.set_defaults(log_level="warning")  # the live count and summary tell the story
@@ -106,14 +139,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def settings_from(args: argparse.Namespace) -> Settings:
+#: Each connection flag, and where the config file keeps the same setting.
+FLAG_TO_CONFIG: dict[str, tuple[str, str]] = {
+    "api_url": ("github", "api_url"),
+    "ca_bundle": ("github", "ca_bundle"),
+    "token_env": ("github", "token_env"),
+    "concurrency": ("sync", "concurrency"),
+    "points_per_minute": ("sync", "points_per_minute"),
+    "no_wait": ("sync", "wait_for_reset"),  # inverted
+}
+
+
+def effective(args: argparse.Namespace, config: Config | None, flag: str) -> Any:
+    """A flag's value if given, else the config file's, else None (the built-in default)."""
+    value = getattr(args, flag, None)
+    if value is not None:
+        return value
+    if config is None:
+        return None
+    section, field = FLAG_TO_CONFIG[flag]
+    found = getattr(getattr(config, section), field)
+    return (not found) if flag == "no_wait" else found
+
+
+def settings_from(args: argparse.Namespace, config: Config | None = None) -> Settings:
+    defaults = Settings()
+    allow_http = bool(config and config.github.allow_insecure_http)
+    api_url = api_url_from(effective(args, config, "api_url"))
+    if (problem := api_url_problem(api_url, allow_http)) is not None:
+        raise UsageError(f"api_url: {problem}")
+    concurrency = effective(args, config, "concurrency")
+    points = effective(args, config, "points_per_minute")
     return Settings(
-        api_url=api_url_from(args.api_url),
-        concurrency=args.concurrency,
-        points_per_minute=args.points_per_minute,
-        wait_for_reset=not args.no_wait,
+        api_url=api_url,
+        concurrency=defaults.concurrency if concurrency is None else concurrency,
+        points_per_minute=defaults.points_per_minute if points is None else points,
+        wait_for_reset=not effective(args, config, "no_wait"),
         timeout=args.timeout,
-        ca_bundle=args.ca_bundle,
+        ca_bundle=effective(args, config, "ca_bundle"),
         minute=60.0 / args.time_scale if args.time_scale else 60.0,
     )
 
@@ -130,6 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(anyio.run(_dispatch, args))
     except UsageError as exc:
         return _fail(str(exc), Exit.USAGE)
+    except StateError as exc:
+        return _fail(str(exc), Exit.USAGE)
+    except LockHeld as exc:
+        return _fail(str(exc), Exit.LOCKED)
     except AuthError as exc:
         return _fail(str(exc), Exit.AUTH)
     except RunAborted as exc:
@@ -139,24 +206,59 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _dispatch(args: argparse.Namespace) -> int:
+    show_progress = False if args.quiet else None
     if args.command == "demo":
         from .commands.demo import run_demo
 
-        return await run_demo(args.repos, show_progress=False if args.quiet else None)
+        return await run_demo(args.repos, show_progress=show_progress)
+    if args.command in ("plan", "apply"):
+        return await _sync(args, show_progress)
     from .commands import set as set_command
 
     request = set_command.parse_request(
         args.name, args.org, args.value_from, repos=tuple(args.repos), env=args.env,
         org_level=args.org_level, visibility=args.visibility, app=args.app,
         include_archived=args.include_archived, dry_run=args.dry_run)
-    token = find_token()
+    settings = settings_from(args)
+    token = find_token(args.token_env)
     assert request.source is not None
     value = set_command.read_value(request.source)
-    code, summary = await set_command.run_set(request, value, settings_from(args), token,
-                                              show_progress=False if args.quiet else None)
+    code, summary = await set_command.run_set(request, value, settings, token,
+                                              show_progress=show_progress)
     if not request.dry_run:
         print(render(summary), file=sys.stderr)
     return code
+
+
+async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
+    from .commands.sync import run_sync
+    from .observe.planview import plan_json, plan_text
+
+    config = load_config(args.config)
+    values = read_values(config)
+    for value in values.values():
+        redact.register(value.reveal())
+    settings = settings_from(args, config)
+    token = find_token(effective(args, config, "token_env"))
+    state = State.open(args.state or config.sync.state or default_state_path())
+    for warning in state.warnings:
+        log.warning("state", message=warning)
+    apply = args.command == "apply"
+    with state.lock() if apply else nullcontext():
+        result = await run_sync(config, values, settings, token, state, apply=apply,
+                                prune=args.prune, show_progress=show_progress)
+    if not apply:
+        print(plan_json(result.plan) if args.format == "json" else plan_text(result.plan))
+        return int(result.exit_code)
+    changed = [i for i in result.plan if i.change is not Change.UNCHANGED]
+    if changed:
+        print(plan_text(changed), file=sys.stderr)
+    assert result.summary is not None
+    drifted = sum(i.change is Change.DRIFTED for i in result.plan)
+    log.info("summary", drifted=drifted, unchanged=len(result.plan) - len(changed),
+             **result.summary.as_event())
+    print(render(result.summary), file=sys.stderr)
+    return int(result.exit_code)
 
 
 def _fail(message: str, code: Exit) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import anyio
 import structlog
@@ -18,6 +18,7 @@ from .crypto import Sealer
 from .github import errors
 from .github.api import SecretsAPI
 from .github.pacing import BudgetSpent
+from .github.sansio import Response
 from .keys import KeyCache
 from .model import Action, Op, Outcome, Result, SecretValue
 
@@ -73,10 +74,10 @@ class Engine:
         try:
             if action.op is Op.DELETE:
                 response = await self.api.delete_secret(action.scope, action.name)
-                status, attempts, result = response.status, response.attempts, Result.DELETED
+                result = Result.DELETED
             else:
-                status, attempts = await self._put(action, value_for(action))
-                result = Result.CREATED if status == 201 else Result.UPDATED
+                response = await self._put(action, value_for(action))
+                result = Result.CREATED if response.status == 201 else Result.UPDATED
         except BudgetSpent as exc:
             self._stop_reason = f"not written: {exc}"
             return Outcome(action, Result.SKIPPED, error=self._stop_reason)
@@ -85,23 +86,23 @@ class Engine:
         except errors.GitHubError as exc:
             return Outcome(action, Result.FAILED, getattr(exc, "status", None),
                            duration_ms=_ms_since(started), error=_describe(exc, action))
-        return Outcome(action, result, status, attempts, _ms_since(started))
+        return Outcome(action, result, response.status, response.attempts, _ms_since(started),
+                       updated_at=response.date)
 
-    async def _put(self, action: Action, value: SecretValue) -> tuple[int, int]:
+    async def _put(self, action: Action, value: SecretValue) -> Response:
         """Seal with the scope's key and PUT; on a key mismatch re-fetch the key once, re-seal."""
         scope = action.scope
         key = await self.keys.get(scope)
         sealed = await self.sealer.seal(key.key, value)
         try:
-            response = await self.api.put_secret(scope, action.name, sealed, key.key_id,
-                                                 action.selection)
-            return response.status, response.attempts
+            return await self.api.put_secret(scope, action.name, sealed, key.key_id,
+                                             action.selection)
         except errors.KeyMismatch:
             key = await self.keys.refresh(scope, key)
         sealed = await self.sealer.seal(key.key, value)
         response = await self.api.put_secret(scope, action.name, sealed, key.key_id,
                                              action.selection)
-        return response.status, response.attempts + 1
+        return replace(response, attempts=response.attempts + 1)
 
     def _record(self, outcome: Outcome, outcomes: list[Outcome]) -> None:
         outcomes.append(outcome)

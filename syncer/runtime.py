@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import ssl
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -16,7 +17,9 @@ from .github.client import DEFAULT_API_URL, GitHubClient
 from .github.pacing import DEFAULT_POINTS_PER_MINUTE, Pacer
 from .github.retry import RetryPolicy
 from .keys import KeyCache
+from .model import Outcome
 from .observe import redact
+from .observe.summary import Summary, summarize
 
 TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
 
@@ -38,14 +41,16 @@ def api_url_from(flag: str | None, environ: Mapping[str, str] | None = None) -> 
     return flag or env.get("GITHUB_API_URL") or DEFAULT_API_URL
 
 
-def find_token(environ: Mapping[str, str] | None = None) -> str:
+def find_token(token_env: str | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """The token from `token_env` if named, else GITHUB_TOKEN, else GH_TOKEN."""
     env = os.environ if environ is None else environ
-    for name in TOKEN_VARIABLES:
-        if env.get(name):
+    names = ((token_env,) if token_env else ()) + TOKEN_VARIABLES
+    for name in names:
+        if env.get(name, "").strip():
             token = env[name].strip()
             redact.register(token)
             return token
-    raise AuthError(f"no GitHub token: set {' or '.join(TOKEN_VARIABLES)}")
+    raise AuthError(f"no GitHub token: set {' or '.join(names)}")
 
 
 @dataclass
@@ -58,6 +63,13 @@ class Run:
 
     def engine(self, on_outcome: OnOutcome | None = None) -> Engine:
         return Engine(self.api, self.sealer, self.keys, self.settings.concurrency, on_outcome)
+
+    def summary(self, outcomes: list[Outcome], started: float) -> Summary:
+        """Outcomes counted, with what the run cost: requests, retries, rate-limit waits, time."""
+        pacing = self.client.pacer.stats
+        return summarize(outcomes, requests=pacing.requests, retries=self.client.stats.retries,
+                         waits=pacing.waits, wait_seconds=pacing.wait_seconds,
+                         seconds=time.monotonic() - started)
 
 
 @asynccontextmanager

@@ -15,7 +15,7 @@ from ..model import App, Action, Op, OrgSelection, Outcome, Result, Scope, Secre
 from ..names import secret_name_problem
 from ..observe import redact
 from ..observe.progress import Progress
-from ..observe.summary import Summary, summarize
+from ..observe.summary import Summary
 from ..runtime import Run, Settings, connect
 from ..sources import Source, SourceError, parse_source, read_source
 
@@ -91,13 +91,13 @@ async def run_set(request: SetRequest, value: SecretValue, settings: Settings, t
             for action in actions:
                 print(f"would put {action.name} in {action.scope}")
             log.info("dry_run", secret=request.name, targets=len(actions))
-            return Exit.OK, _summary(run, [], started)
+            return Exit.OK, run.summary([], started)
         progress = Progress(len(actions), enabled=show_progress)
         try:
             outcomes = await run.engine(progress).run(actions, lambda _: value)
         finally:
             progress.close()
-        summary = _summary(run, outcomes, started)
+        summary = run.summary(outcomes, started)
     log.info("summary", secret=request.name, **summary.as_event())
     failed = any(o.result in (Result.FAILED, Result.SKIPPED) for o in outcomes)
     return (Exit.FAILED if failed else Exit.OK), summary
@@ -116,10 +116,3 @@ async def _targets(run: Run, request: SetRequest) -> list[Action]:
             wanted = " ".join(f"--repos {p!r}" for p in request.repos) or "(all)"
             raise UsageError(f"no repository of {request.org} matches {wanted}")
     return plan_writes(request, repos)
-
-
-def _summary(run: Run, outcomes: list[Outcome], started: float) -> Summary:
-    pacing = run.client.pacer.stats
-    return summarize(outcomes, requests=pacing.requests, retries=run.client.stats.retries,
-                     waits=pacing.waits, wait_seconds=pacing.wait_seconds,
-                     seconds=time.monotonic() - started)

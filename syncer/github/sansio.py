@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +57,7 @@ class Response:
     etag: str | None
     next_url: str | None
     rate_limit: RateLimit | None
+    date: str | None = None  # the answer's Date header as GitHub writes timestamps
     attempts: int = 1
 
 
@@ -80,6 +83,16 @@ def next_link(link_header: str | None) -> str | None:
     return None
 
 
+def http_date_to_iso(value: str | None) -> str | None:
+    """'Mon, 23 Nov 2026 18:00:17 GMT' → '2026-11-23T18:00:17Z' (GitHub's timestamp format)."""
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (TypeError, ValueError):
+        return None
+
+
 def lower_keys(headers: Mapping[str, str]) -> dict[str, str]:
     return {k.lower(): v for k, v in headers.items()}
 
@@ -99,6 +112,7 @@ def decipher(
             etag=headers.get("etag"),
             next_url=next_link(headers.get("link")),
             rate_limit=RateLimit.from_headers(headers),
+            date=http_date_to_iso(headers.get("date")),
         )
     raise error_for(status, headers, data, method=method, path=path)
 

@@ -1,0 +1,113 @@
+"""`syncer plan -c FILE` and `syncer apply -c FILE`: make GitHub match a config file.
+
+plan reads GitHub and the state file and shows what apply would do; it never writes.
+apply writes only what is missing, changed, or drifted (changed on GitHub by someone else),
+and records each write's keyed fingerprint and time in the state file.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import structlog
+
+from ..config import Config
+from ..desired import desired_from_config, orgs_needing_repos
+from ..discover import existing, org_repos
+from ..exits import Exit, UsageError
+from ..github import errors
+from ..model import Action, Outcome, Result, Scope, SecretValue
+from ..observe.progress import Progress
+from ..observe.summary import Summary
+from ..plan import WRITES, Change, PlanItem, Remembered, make_plan
+from ..runtime import Run, Settings, connect
+from ..state import Record, State, StateKey
+
+log = structlog.get_logger("syncer.sync")
+
+
+@dataclass
+class SyncResult:
+    plan: list[PlanItem]
+    outcomes: list[Outcome]
+    summary: Summary | None = None
+
+    @property
+    def exit_code(self) -> Exit:
+        failed = any(o.result in (Result.FAILED, Result.SKIPPED) for o in self.outcomes)
+        missing = any(i.change is Change.MISSING_TARGET for i in self.plan)
+        return Exit.FAILED if failed or missing else Exit.OK
+
+
+def state_key(api_url: str, scope: Scope, name: str) -> StateKey:
+    where = {"org": scope.org, "repo": f"{scope.org}/{scope.repo}",
+             "env": f"{scope.org}/{scope.repo}:{scope.env}"}[scope.kind]
+    return StateKey(urlsplit(api_url).netloc or api_url, scope.app, where, name)
+
+
+async def run_sync(config: Config, values: Mapping[tuple[int, str], SecretValue],
+                   settings: Settings, token: str, state: State, *, apply: bool,
+                   prune: bool, show_progress: bool | None = None) -> SyncResult:
+    started = time.monotonic()
+    async with connect(settings, token) as run:
+        plan, value_keys = await _plan(run, config, values, state, prune)
+        if not apply:
+            return SyncResult(plan, [], run.summary([], started))
+        writes = [item.action() for item in plan if item.change in WRITES]
+        progress = Progress(len(writes), enabled=show_progress)
+        try:
+            outcomes = await run.engine(progress).run(
+                writes, lambda a: values[(value_keys[(a.scope, a.name)], a.name)])
+        finally:
+            progress.close()
+        _record(state, settings.api_url, outcomes, value_keys, values)
+        state.save()
+        return SyncResult(plan, outcomes, run.summary(outcomes, started))
+
+
+async def _plan(run: Run, config: Config, values: Mapping[tuple[int, str], SecretValue],
+                state: State, prune: bool) -> tuple[list[PlanItem], dict[tuple[Scope, str], int]]:
+    api_url = run.settings.api_url
+    repos = {}
+    for org in orgs_needing_repos(config):
+        try:
+            repos[org] = await org_repos(run.api, org)
+        except errors.NotFound as exc:
+            raise UsageError(exc.message) from None
+
+    def fingerprint(scope: Scope, name: str, index: int) -> str:
+        return state.fingerprint(values[(index, name)], state_key(api_url, scope, name))
+
+    desired, duplicates = desired_from_config(config, repos, fingerprint)
+    if duplicates:
+        raise UsageError("\n".join(f"{config.path}: {d}" for d in duplicates))
+    try:
+        actual = await existing(run.api, [d.scope for d in desired], run.settings.concurrency)
+    except errors.NotFound as exc:
+        raise UsageError(f"{exc.message}: organization not found or token lacks access") from None
+
+    def remembered(scope: Scope, name: str) -> Remembered | None:
+        record = state.get(state_key(api_url, scope, name))
+        return Remembered(record.fingerprint, record.updated_at) if record else None
+
+    plan = make_plan(desired, actual, remembered, prune=prune or config.sync.prune,
+                     prune_prefix=config.sync.prune_prefix)
+    value_keys = {(d.scope, d.name): d.value_key for d in desired}
+    return plan, value_keys
+
+
+def _record(state: State, api_url: str, outcomes: list[Outcome],
+            value_keys: Mapping[tuple[Scope, str], int],
+            values: Mapping[tuple[int, str], SecretValue]) -> None:
+    """Remember each successful write: the value's keyed fingerprint and GitHub's time of it."""
+    for outcome in outcomes:
+        action: Action = outcome.action
+        key = state_key(api_url, action.scope, action.name)
+        if outcome.result is Result.DELETED:
+            state.forget(key)
+        elif outcome.result in (Result.CREATED, Result.UPDATED):
+            value = values[(value_keys[(action.scope, action.name)], action.name)]
+            state.put(key, Record.now(state.fingerprint(value, key), outcome.updated_at))

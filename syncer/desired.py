@@ -1,0 +1,69 @@
+"""Config + the org's repositories → what should exist where (Desired). Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from .config import Config, SecretSpec
+from .github.api import Repo
+from .model import OrgSelection, Scope
+from .plan import Desired
+
+Fingerprint = Callable[[Scope, str, int], str]  # (scope, name, index of the [[secret]]) → fp
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    scope: Scope
+    name: str
+    first: int  # indexes of the two [[secret]] tables
+    second: int
+
+    def __str__(self) -> str:
+        return (f"secret[{self.first}] and secret[{self.second}] both write {self.name} "
+                f"in {self.scope}")
+
+
+def desired_from_config(config: Config, repos: Mapping[str, Sequence[Repo]],
+                        fingerprint: Fingerprint) -> tuple[list[Desired], list[Duplicate]]:
+    """Every (scope, name) the config wants, and any declared twice once globs are resolved."""
+    wanted: list[Desired] = []
+    seen: dict[tuple[Scope, str], int] = {}
+    duplicates: list[Duplicate] = []
+    for index, spec in enumerate(config.secrets):
+        for scope, selection in targets_of(spec, repos.get(spec.org, ())):
+            if (scope, spec.name) in seen:
+                duplicates.append(Duplicate(scope, spec.name, seen[(scope, spec.name)], index))
+                continue
+            seen[(scope, spec.name)] = index
+            wanted.append(Desired(scope, spec.name, fingerprint(scope, spec.name, index),
+                                  selection, index))
+    return wanted, duplicates
+
+
+def targets_of(spec: SecretSpec, repos: Sequence[Repo]
+               ) -> list[tuple[Scope, OrgSelection | None]]:
+    app = spec.app  # validated by config: actions | dependabot | codespaces
+    found: list[tuple[Scope, OrgSelection | None]] = []
+    if spec.org_target is not None:
+        target = spec.org_target
+        ids = tuple(sorted(r.id for r in repos if target.selects(r.name))) \
+            if target.visibility == "selected" else ()
+        found.append((Scope.of_org(spec.org, app), OrgSelection(target.visibility, ids)))  # type: ignore[arg-type]
+    if spec.repos is not None:
+        chosen = sorted((r for r in repos if spec.repos.selects(
+            r.name, archived=r.archived, fork=r.fork, topics=r.topics)), key=lambda r: r.name.lower())
+        for repo in chosen:
+            if spec.environments:
+                found.extend((Scope.of_env(spec.org, repo.name, env, repo.id), None)
+                             for env in spec.environments)
+            else:
+                found.append((Scope.of_repo(spec.org, repo.name, app, repo.id), None))  # type: ignore[arg-type]
+    return found
+
+
+def orgs_needing_repos(config: Config) -> list[str]:
+    """Orgs whose repository list the config needs (repo targets or selected org secrets)."""
+    return sorted({s.org for s in config.secrets
+                   if s.repos is not None or (s.org_target and s.org_target.visibility == "selected")})

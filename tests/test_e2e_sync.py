@@ -1,0 +1,203 @@
+"""`syncer plan` / `syncer apply` end to end: config → GitHub, skip-unchanged, drift, prune."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from helpers import TOKEN, fakehub_process, run_cli, syncer_process
+from syncer.fakehub import FakeHub
+from syncer.state import State
+
+CANARY = "canary-sync-value-b7e1"
+CONFIG = """
+[github]
+org = "acme"
+
+[sync]
+concurrency = 32
+points_per_minute = 0  # fakehub enforces no limits here; pacing has its own tests
+
+[[secret]]
+name = "NPM_TOKEN"
+value = "env:NPM_VALUE"
+[secret.org]
+visibility = "selected"
+selected_repos = ["repo-00[0-4]*"]
+
+[[secret]]
+name = "SENTRY_DSN"
+value = "env:SENTRY_VALUE"
+[secret.repos]
+match = ["repo-*"]
+exclude = ["repo-003*"]
+
+[[secret]]
+name = "DEPLOY_TOKEN"
+value = "env:DEPLOY_VALUE"
+environments = ["production"]
+[secret.repos]
+match = ["repo-01*"]
+"""
+PUTS = ("PUT", None)
+
+
+@pytest.fixture
+def hub() -> FakeHub:
+    hub = FakeHub(tokens=(TOKEN,))
+    hub.add_org("acme")
+    hub.add_repos("acme", 300, environments=("production",))
+    return hub
+
+
+@pytest.fixture
+def url(hub: FakeHub) -> Iterator[str]:
+    with hub.serve_in_thread() as url:
+        yield url
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, str]:
+    config = tmp_path / "syncer.toml"
+    config.write_text(CONFIG)
+    return {"config": str(config), "state": str(tmp_path / "state" / "state.json")}
+
+
+def sync(command: str, url: str, files: dict[str, str], monkeypatch, *extra: str,
+         values: dict[str, str] | None = None) -> int:
+    env = {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "NPM_VALUE": CANARY + "-npm",
+           "SENTRY_VALUE": CANARY + "-sentry", "DEPLOY_VALUE": CANARY + "-deploy",
+           **(values or {})}
+    return run_cli([command, "-c", files["config"], "--state", files["state"], "--quiet", *extra],
+                   env, monkeypatch)
+
+
+def test_first_apply_writes_all_second_writes_nothing(hub, url, files, monkeypatch, capsys) -> None:
+    """300 repos, 3 secrets: the first apply writes every target; the second sends no PUT."""
+    assert sync("apply", url, files, monkeypatch) == 0
+    org = hub.secret("NPM_TOKEN", org="acme")
+    assert org["visibility"] == "selected"
+    assert len(org["selected_repository_ids"]) == 49  # repo-0001 .. repo-0049
+    assert hub.plaintext("NPM_TOKEN", org="acme") == f"{CANARY}-npm".encode()
+    assert hub.plaintext("SENTRY_DSN", repo="acme/repo-0299") == f"{CANARY}-sentry".encode()
+    assert hub.plaintext("SENTRY_DSN", repo="acme/repo-0035") is None
+    assert hub.plaintext("DEPLOY_TOKEN", repo="acme/repo-0150", env="production") \
+        == f"{CANARY}-deploy".encode()
+    first_puts = hub.count("PUT")
+    assert first_puts == 1 + 290 + 100
+
+    hub.reset_counters()
+    assert sync("apply", url, files, monkeypatch) == 0
+    assert hub.count("PUT") == 0 and hub.count("DELETE") == 0
+    assert hub.count("GET", "/repos/{owner}/{repo}/actions/secrets/public-key") == 0
+
+
+def test_drift_is_planned_and_fixed_alone(hub, url, files, monkeypatch, capsys) -> None:
+    """A secret changed directly on GitHub shows as drifted in plan; apply rewrites only it."""
+    assert sync("apply", url, files, monkeypatch) == 0
+    an_hour_later = datetime.now(UTC) + timedelta(hours=1)
+    hub.set_secret("SENTRY_DSN", b"changed by hand", repo="acme/repo-0200",
+                   updated_at=an_hour_later)
+    capsys.readouterr()
+    hub.reset_counters()
+    assert sync("plan", url, files, monkeypatch, "--format", "json") == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["counts"]["drifted"] == 1
+    drifted = [i for i in plan["items"] if i["change"] == "drifted"]
+    assert drifted[0]["scope"] == "acme/repo-0200" and drifted[0]["name"] == "SENTRY_DSN"
+    assert plan["counts"]["create"] == plan["counts"]["update"] == 0
+    assert hub.count("PUT") == 0 and hub.count("DELETE") == 0
+
+    assert sync("apply", url, files, monkeypatch) == 0
+    assert hub.count("PUT") == 1
+    assert hub.plaintext("SENTRY_DSN", repo="acme/repo-0200") == f"{CANARY}-sentry".encode()
+    assert "drifted" in capsys.readouterr().err
+
+
+def test_plan_never_writes_and_shows_creates(hub, url, files, monkeypatch, capsys) -> None:
+    """plan on an empty org lists every create, grouped by secret, and writes nothing."""
+    assert sync("plan", url, files, monkeypatch) == 0
+    out = capsys.readouterr().out
+    assert "SENTRY_DSN: create 290" in out and "DEPLOY_TOKEN: create 100" in out
+    assert "plan: create 391" in out
+    assert hub.count("PUT") == 0 and hub.count("DELETE") == 0
+
+
+def test_changed_value_updates_every_target(hub, url, files, monkeypatch) -> None:
+    """A new value in the source updates each target of that secret only."""
+    assert sync("apply", url, files, monkeypatch) == 0
+    hub.reset_counters()
+    assert sync("apply", url, files, monkeypatch, values={"DEPLOY_VALUE": "rotated"}) == 0
+    assert hub.count("PUT") == 100
+    assert hub.plaintext("DEPLOY_TOKEN", repo="acme/repo-0110", env="production") == b"rotated"
+
+
+def test_org_selection_change_keeps_value_and_updates(hub, url, files, monkeypatch) -> None:
+    """A repository added to the org secret's selection rewrites that one org secret."""
+    assert sync("apply", url, files, monkeypatch) == 0
+    hub.add_repo("acme", "repo-0001b")
+    hub.reset_counters()
+    assert sync("apply", url, files, monkeypatch) == 0
+    assert hub.count("PUT", "/orgs/{org}/actions/secrets/{secret_name}") == 1
+    assert hub.repo_id("acme/repo-0001b") in hub.secret("NPM_TOKEN", org="acme")["selected_repository_ids"]
+
+
+def test_prune_deletes_only_undeclared_in_managed_scopes(hub, url, files, monkeypatch) -> None:
+    """--prune deletes secrets the config does not declare, only where the config writes."""
+    hub.set_secret("OLD_THING", b"x", repo="acme/repo-0100")
+    hub.set_secret("OLD_THING", b"x", repo="acme/repo-0035")  # excluded: not managed
+    assert sync("apply", url, files, monkeypatch, "--prune") == 0
+    assert hub.secret_names(repo="acme/repo-0100") == ["SENTRY_DSN"]
+    assert "OLD_THING" in hub.secret_names(repo="acme/repo-0035")
+
+
+def test_missing_environment_is_reported(hub, url, files, monkeypatch, capsys) -> None:
+    """A selected repo without the environment is reported as a missing target; exit 1."""
+    hub.add_repo("acme", "repo-01-noenv", environments=())
+    assert sync("apply", url, files, monkeypatch) == 1
+    assert "missing target" in capsys.readouterr().err
+
+
+def test_state_holds_no_value(hub, url, files, monkeypatch, capsys) -> None:
+    """State file, logs and plan output never contain the canary values."""
+    assert sync("apply", url, files, monkeypatch) == 0
+    assert sync("plan", url, files, monkeypatch, "--format", "json") == 0
+    captured = capsys.readouterr()
+    state_dir = Path(files["state"]).parent
+    everything = captured.out + captured.err + "".join(
+        p.read_bytes().decode("latin-1") for p in state_dir.iterdir() if p.is_file())
+    assert CANARY not in everything and TOKEN not in everything
+
+
+def test_second_run_while_locked_exits_4(hub, url, files, monkeypatch, capsys) -> None:
+    """Another apply holding the state lock: exit 4, nothing written."""
+    state = State.open(files["state"])
+    with state.lock():
+        env = {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "NPM_VALUE": "a",
+               "SENTRY_VALUE": "b", "DEPLOY_VALUE": "c", "PATH": "/usr/bin:/bin"}
+        done = subprocess.run([sys.executable, "-m", "syncer", "apply", "-c", files["config"],
+                               "--state", files["state"]], env=env, capture_output=True)
+    assert done.returncode == 4, done.stderr
+    assert b"lock" in done.stderr
+    assert hub.count("PUT") == 0
+
+
+def test_example_config_plans_against_syncer_fakehub(tmp_path) -> None:
+    """The README's walk-through: config.example.toml, planned against `syncer fakehub`."""
+    example = Path(__file__).parent.parent / "config.example.toml"
+    with fakehub_process("--org", "acme", "--org", "acme-ops", "--repos", "5",
+                         "--envs", "production,staging") as fh:
+        done = syncer_process(
+            ["plan", "-c", str(example), "--state", str(tmp_path / "state.json")],
+            {"GITHUB_API_URL": fh.url, "SYNCER_TOKEN": fh.token, "NPM_TOKEN": "n",
+             "SENTRY_DSN": "s", "DEPLOY_TOKEN": "d"})
+    assert done.returncode == 0, done.stderr
+    out = done.stdout.decode()
+    assert "DEPLOY_TOKEN: create 10" in out and "NPM_TOKEN: create 1" in out
+    assert "REGISTRY_PASSWORD: create 1" in out
