@@ -5,7 +5,7 @@ import json
 import pytest
 
 from syncer.github import errors
-from syncer.github.sansio import RateLimit, decipher, next_link, request_headers
+from syncer.github.sansio import RateLimit, decipher, next_link
 
 RATE = {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "4999", "x-ratelimit-used": "1",
         "x-ratelimit-reset": "1700000000", "x-ratelimit-resource": "core"}
@@ -98,12 +98,3 @@ def test_validation_details_are_part_of_the_message() -> None:
     with pytest.raises(errors.Invalid) as info:
         decipher(422, RATE, body(data))
     assert "name is invalid" in str(info.value)
-
-
-def test_request_headers_follow_githubs_conventions() -> None:
-    """Accept, API version, bearer token, user agent, and If-None-Match when an ETag is known."""
-    h = request_headers("tok", "syncer/1", etag='"e"')
-    assert h["Accept"] == "application/vnd.github+json"
-    assert h["X-GitHub-Api-Version"] == "2022-11-28"
-    assert h["Authorization"] == "Bearer tok"
-    assert h["If-None-Match"] == '"e"'

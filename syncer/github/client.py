@@ -1,8 +1,9 @@
 """The aiohttp session: the one place syncer sends HTTP to GitHub.
 
 Send layers, outermost first, each with one concern:
-  request()        retries around the whole exchange (retry.py), reports waits
-  _send_paced()    waits for a place under the token's limits (pacing.py), learns the budget
+  request()               retries around the whole exchange (retry.py), reports waits
+  _send_authenticated()   the current token; once more with a renewed one after a 401
+  _send_paced()           waits for a place under the token's limits (pacing.py), learns the budget
   _send_once()     one HTTP exchange; aiohttp's exceptions become ours in one place
 """
 
@@ -13,7 +14,7 @@ import ssl
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -36,11 +37,32 @@ class ClientStats:
     retries: int = 0
 
 
+class TokenSource(Protocol):
+    """Where the client gets its token: a fixed one, or short-lived ones it can renew."""
+
+    async def token(self) -> str: ...
+
+    async def renew(self, rejected: str) -> bool:
+        """After `rejected` got a 401: True when a new token is ready to try, else False."""
+        ...
+
+
+class StaticToken:
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    async def token(self) -> str:
+        return self._token
+
+    async def renew(self, rejected: str) -> bool:
+        return False
+
+
 class GitHubClient:
     def __init__(
         self,
         api_url: str,
-        token: str,
+        token: str | TokenSource,
         *,
         pacer: Pacer | None = None,
         retry: RetryPolicy = RetryPolicy(),
@@ -48,7 +70,7 @@ class GitHubClient:
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
-        self._headers = sansio.request_headers(token, USER_AGENT)
+        self._auth: TokenSource = StaticToken(token) if isinstance(token, str) else token
         self.pacer = pacer or Pacer()
         self._retry = retry
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -59,7 +81,9 @@ class GitHubClient:
     async def __aenter__(self) -> GitHubClient:
         connector = aiohttp.TCPConnector(limit=0, ssl=self._ssl)
         self._session = aiohttp.ClientSession(
-            connector=connector, timeout=self._timeout, headers=self._headers,
+            connector=connector, timeout=self._timeout,
+            headers={"Accept": sansio.ACCEPT, "X-GitHub-Api-Version": sansio.API_VERSION,
+                     "User-Agent": USER_AGENT},
             skip_auto_headers=("Accept-Encoding",),
         )
         return self
@@ -77,7 +101,7 @@ class GitHubClient:
         where = _path_of(url)
         async for attempt in retrying(self._retry, before_sleep=self._on_retry(method, where)):
             with attempt:
-                response = await self._send_paced(method, url, where, json, etag)
+                response = await self._send_authenticated(method, url, where, json, etag)
         number = attempt.retry_state.attempt_number
         return response if number == 1 else replace(response, attempts=number)
 
@@ -95,19 +119,33 @@ class GitHubClient:
                 yield item
             url = response.next_url
 
-    async def _send_paced(
+    async def _send_authenticated(
         self, method: str, url: str, where: str, json: Any, etag: str | None
     ) -> sansio.Response:
+        """Send with the current token; after a 401, once more if the token source renewed it."""
+        token = await self._auth.token()
+        try:
+            return await self._send_paced(method, url, where, json, etag, token)
+        except errors.AuthFailed:
+            if not await self._auth.renew(token):
+                raise
+        return await self._send_paced(method, url, where, json, etag, await self._auth.token())
+
+    async def _send_paced(
+        self, method: str, url: str, where: str, json: Any, etag: str | None, token: str
+    ) -> sansio.Response:
         async with self.pacer.slot(method):
-            response = await self._send_once(method, url, where, json, etag)
+            response = await self._send_once(method, url, where, json, etag, token)
         self.pacer.observe(response.rate_limit)
         return response
 
     async def _send_once(
-        self, method: str, url: str, where: str, json: Any, etag: str | None
+        self, method: str, url: str, where: str, json: Any, etag: str | None, token: str
     ) -> sansio.Response:
         assert self._session is not None, "use the client as an async context manager"
-        headers = {"If-None-Match": etag} if etag else None
+        headers = {"Authorization": f"Bearer {token}"}
+        if etag:
+            headers["If-None-Match"] = etag
         with _translate_aiohttp_errors(method, where):
             async with self._session.request(method, url, json=json, headers=headers) as resp:
                 body = await resp.read()

@@ -61,18 +61,6 @@ class Response:
     attempts: int = 1
 
 
-def request_headers(token: str, user_agent: str, etag: str | None = None) -> dict[str, str]:
-    headers = {
-        "Accept": ACCEPT,
-        "X-GitHub-Api-Version": API_VERSION,
-        "Authorization": f"Bearer {token}",
-        "User-Agent": user_agent,
-    }
-    if etag:
-        headers["If-None-Match"] = etag
-    return headers
-
-
 def next_link(link_header: str | None) -> str | None:
     """The URL of rel="next" in a Link header; never built by hand (rel="last" may be missing)."""
     if not link_header:
