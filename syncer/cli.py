@@ -122,6 +122,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--include-archived", action="store_true")
     p.add_argument("--dry-run", action="store_true", help="list the targets, write nothing")
 
+    r = sub.add_parser("rotate", parents=[_common_options(), _connection_options()],
+                       help="write a new value everywhere a secret already lives",
+                       description="Find NAME at org level, in every repository and every "
+                       "environment of ORG, and write the new value to exactly those places.")
+    r.add_argument("name", metavar="NAME")
+    r.add_argument("--org", required=True)
+    source = r.add_mutually_exclusive_group(required=True)
+    source.add_argument("--value-from", metavar="SOURCE",
+                        help="env:VAR, file:PATH, cmd:COMMAND, or - for standard input")
+    source.add_argument("--generate", type=_positive_int, metavar="N",
+                        help="make a random value from N bytes (URL-safe); needs --output")
+    r.add_argument("--output", metavar="PATH",
+                   help="with --generate: save the new value here first (mode 0600, never overwritten)")
+    r.add_argument("--app", choices=APPS, default="actions")
+    r.add_argument("--repos", action="append", default=[], metavar="GLOB",
+                   help="only repositories whose name matches (repeatable)")
+    r.add_argument("--include-archived", action="store_true")
+    r.add_argument("--dry-run", action="store_true", help="list where it lives, write nothing")
+
     pl = sub.add_parser("plan", parents=[_common_options(), _connection_options(),
                                          _config_options(prune=True)],
                         help="show what apply would change (never writes)")
@@ -213,6 +232,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await run_demo(args.repos, show_progress=show_progress)
     if args.command in ("plan", "apply"):
         return await _sync(args, show_progress)
+    if args.command == "rotate":
+        return await _rotate(args, show_progress)
     from .commands import set as set_command
 
     request = set_command.parse_request(
@@ -228,6 +249,50 @@ async def _dispatch(args: argparse.Namespace) -> int:
     if not request.dry_run:
         print(render(summary), file=sys.stderr)
     return code
+
+
+async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
+    from .commands import rotate
+    from .commands.set import read_value
+    from .sources import generate, parse_source
+
+    name = rotate.check_name(args.name)
+    if args.generate is not None and not args.output:
+        raise UsageError("--generate needs --output PATH, so the new value is kept somewhere")
+    if args.generate is not None and not 16 <= args.generate <= 4096:
+        raise UsageError("--generate N: N must be from 16 to 4096 bytes")
+    source = None
+    if args.value_from is not None:
+        try:
+            source = parse_source(args.value_from)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    settings = settings_from(args)
+    token = find_token(args.token_env)
+    if source is not None:
+        value = read_value(source)
+    else:
+        value = generate(args.generate)
+        redact.register(value.reveal())
+        if not args.dry_run:
+            rotate.save_generated(value, args.output)
+    request = rotate.RotateRequest(name, args.org, args.app, tuple(args.repos),
+                                   args.include_archived, args.dry_run)
+    result = await rotate.run_rotate(request, value, settings, token, show_progress=show_progress)
+    for line in rotate.report_lines(request, result):
+        print(line)
+    if not result.locations.org and not result.locations.repos and not result.locations.envs:
+        return _fail(f"{name} was not found in {args.org} (org, repositories or environments)",
+                     Exit.FAILED)
+    if result.shadowed:
+        print(f"warning: {len(result.shadowed)} repository/environment secrets named {name} "
+              "shadow the org secret; workflows there use those, not the org secret",
+              file=sys.stderr)
+    if not args.dry_run:
+        log.info("summary", secret=name, shadowed=len(result.shadowed),
+                 **result.summary.as_event())
+        print(render(result.summary), file=sys.stderr)
+    return int(result.exit_code)
 
 
 async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 import anyio
 
 from .github import errors
 from .github.api import Repo, SecretsAPI
-from .model import OrgSelection, Scope
+from .model import App, OrgSelection, Scope
 from .plan import Existing
 
 
@@ -75,3 +76,51 @@ async def _existing_in(api: SecretsAPI, scope: Scope) -> dict[str, Existing] | N
             selection = OrgSelection(info.visibility, ids)  # type: ignore[arg-type]
         result[info.name] = Existing(info.updated_at, selection)
     return result
+
+
+@dataclass(frozen=True)
+class Locations:
+    """Every place a secret name lives in an org: the org secret (with its visibility and
+    selection, to be kept as they are), repository secrets, and environment secrets."""
+
+    org: OrgSelection | None
+    repos: list[Scope]
+    envs: list[Scope]
+
+
+async def locate(api: SecretsAPI, org: str, name: str, app: App, repos: Sequence[Repo],
+                 concurrency: int) -> Locations:
+    """Where `name` exists: one GET for the org secret, one listing per repository, and for
+    Actions one environments listing per repository plus one listing per environment."""
+    org_scope = Scope.of_org(org, app)
+    info = await api.secret(org_scope, name)
+    selection = None
+    if info is not None and info.visibility:
+        ids: tuple[int, ...] = ()
+        if info.visibility == "selected":
+            ids = tuple(sorted(await api.selected_repository_ids(org_scope, name)))
+        selection = OrgSelection(info.visibility, ids)  # type: ignore[arg-type]
+    repo_hits: list[Scope] = []
+    env_hits: list[Scope] = []
+    todo = iter(repos)
+
+    async def worker() -> None:
+        for repo in todo:
+            scope = Scope.of_repo(org, repo.name, app, repo.id)
+            if any(s.name == name for s in await api.secrets(scope)):
+                repo_hits.append(scope)
+            if app != "actions":
+                continue
+            for env in await api.environments(org, repo.name):
+                env_scope = Scope.of_env(org, repo.name, env, repo.id)
+                if any(s.name == name for s in await api.secrets(env_scope)):
+                    env_hits.append(env_scope)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(concurrency):
+            tg.start_soon(worker)
+    return Locations(selection, sorted(repo_hits, key=_place), sorted(env_hits, key=_place))
+
+
+def _place(scope: Scope) -> tuple[str, str]:
+    return (scope.repo or "").lower(), scope.env or ""

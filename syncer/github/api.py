@@ -84,6 +84,13 @@ class SecretsAPI:
             return previous
         return PublicKey(response.data["key_id"], response.data["key"], response.etag)
 
+    async def secret(self, scope: Scope, name: str) -> SecretInfo | None:
+        """One secret's metadata, or None where the scope has no secret of that name."""
+        try:
+            return parse_secret((await self.client.request("GET", routes.secret(scope, name))).data)
+        except errors.NotFound:
+            return None
+
     async def secrets(self, scope: Scope) -> list[SecretInfo]:
         return [parse_secret(s) async for s in
                 self.client.paginate(routes.secrets_root(scope), "secrets")]

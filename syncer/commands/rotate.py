@@ -1,0 +1,132 @@
+"""`syncer rotate NAME --org ORG`: a new value everywhere the secret already lives.
+
+Finds the org secret (keeping its visibility and selected repositories exactly as they are),
+every repository secret and every environment secret of that name, writes the new value to
+exactly those places, and reports each one. With --generate the new value is made here and
+saved to --output first, so it can never be lost between GitHub and the operator.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from ..discover import Locations, locate, select_repos
+from ..exits import Exit, UsageError
+from ..github import errors
+from ..model import Action, App, Op, Outcome, Result, Scope, SecretValue
+from ..names import secret_name_problem
+from ..observe.progress import Progress
+from ..observe.summary import Summary
+from ..runtime import Settings, connect
+
+log = structlog.get_logger("syncer.rotate")
+
+
+@dataclass(frozen=True)
+class RotateRequest:
+    name: str
+    org: str
+    app: App = "actions"
+    repos: tuple[str, ...] = ()
+    include_archived: bool = False
+    dry_run: bool = False
+
+
+@dataclass
+class RotateResult:
+    locations: Locations
+    outcomes: list[Outcome]
+    shadowed: list[Scope]
+    summary: Summary
+
+    @property
+    def exit_code(self) -> Exit:
+        bad = any(o.result in (Result.FAILED, Result.SKIPPED) for o in self.outcomes)
+        return Exit.FAILED if bad else Exit.OK
+
+
+def check_name(name: str) -> str:
+    if (problem := secret_name_problem(name)) is not None:
+        raise UsageError(problem)
+    return name.upper()
+
+
+def save_generated(value: SecretValue, path: str) -> None:
+    """Write a generated value to `path` (mode 0600, never over an existing file) before any
+    request, so a new credential exists somewhere before GitHub holds it."""
+    target = Path(path).expanduser()
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise UsageError(f"--output {path}: already exists; refusing to overwrite it") from None
+    except OSError as exc:
+        raise UsageError(f"--output {path}: cannot create it ({exc.strerror})") from None
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(value.reveal())
+            out.flush()
+            os.fsync(out.fileno())
+    except OSError as exc:
+        target.unlink(missing_ok=True)
+        raise UsageError(f"--output {path}: cannot write it ({exc.strerror})") from None
+
+
+def rotation_actions(name: str, org: str, app: App, where: Locations) -> list[Action]:
+    """One PUT per place the secret lives; the org secret keeps its visibility and selection."""
+    actions = []
+    if where.org is not None:
+        actions.append(Action(Op.PUT, Scope.of_org(org, app), name, where.org, "rotate"))
+    actions += [Action(Op.PUT, scope, name, reason="rotate") for scope in where.repos + where.envs]
+    return actions
+
+
+def shadowing(where: Locations) -> list[Scope]:
+    """Repository and environment secrets that hide the org secret of the same name from
+    workflows: rotating the org secret alone would leave them on the old value."""
+    return where.repos + where.envs if where.org is not None else []
+
+
+async def run_rotate(request: RotateRequest, value: SecretValue, settings: Settings, token: str,
+                     *, show_progress: bool | None = None) -> RotateResult:
+    started = time.monotonic()
+    async with connect(settings, token) as run:
+        try:
+            repos = select_repos([r async for r in run.api.org_repos(request.org)],
+                                 request.repos, include_archived=request.include_archived)
+        except errors.NotFound as exc:
+            raise UsageError(exc.message) from None
+        where = await locate(run.api, request.org, request.name, request.app, repos,
+                             settings.concurrency)
+        shadowed = shadowing(where)
+        for scope in shadowed:
+            log.warning("shadows_org_secret", secret=request.name, scope=str(scope),
+                        hint="workflows there use this secret, not the org secret")
+        actions = rotation_actions(request.name, request.org, request.app, where)
+        if request.dry_run or not actions:
+            return RotateResult(where, [], shadowed, run.summary([], started))
+        progress = Progress(len(actions), enabled=show_progress)
+        try:
+            outcomes = await run.engine(progress).run(actions, lambda _: value)
+        finally:
+            progress.close()
+        return RotateResult(where, outcomes, shadowed, run.summary(outcomes, started))
+
+
+def report_lines(request: RotateRequest, result: RotateResult) -> list[str]:
+    """Proof of where the new value landed (or would land), one line per place."""
+    if request.dry_run:
+        lines = []
+        if result.locations.org is not None:
+            org = result.locations.org
+            lines.append(f"would rotate {request.name} in {request.org} (org secret, "
+                         f"visibility {org.visibility}, {len(org.repository_ids)} selected)")
+        lines += [f"would rotate {request.name} in {s}"
+                  for s in result.locations.repos + result.locations.envs]
+        return lines
+    return [f"{o.result.value:<8} {request.name} in {o.action.scope}"
+            + (f": {o.error}" if o.error else "") for o in result.outcomes]

@@ -1,0 +1,116 @@
+"""`syncer rotate` end to end: a new value lands exactly where the secret lives."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from helpers import TOKEN, run_cli
+from syncer.fakehub import FakeHub
+
+OLD, NEW = b"old-credential-1", "new-canary-credential-2"
+
+
+@pytest.fixture
+def hub() -> FakeHub:
+    """500 repos; LEAKED as a selected org secret (40 repos), in 120 repos, in 30 envs."""
+    hub = FakeHub(tokens=(TOKEN,))
+    hub.add_org("acme")
+    hub.add_repos("acme", 500, environments=("production", "staging"))
+    hub.set_secret("LEAKED", OLD, org="acme", visibility="selected",
+                   selected=[f"repo-{i:04d}" for i in range(1, 41)])
+    for i in range(1, 121):
+        hub.set_secret("LEAKED", OLD, repo=f"acme/repo-{i * 4:04d}")
+    for i in range(1, 31):
+        hub.set_secret("LEAKED", OLD, repo=f"acme/repo-{i * 3:04d}", env="production")
+    hub.set_secret("OTHER", OLD, repo="acme/repo-0001")
+    return hub
+
+
+@pytest.fixture
+def url(hub: FakeHub) -> Iterator[str]:
+    with hub.serve_in_thread() as url:
+        yield url
+
+
+def rotate(url: str, monkeypatch, *args: str) -> int:
+    env = {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "NEW": NEW}
+    return run_cli(["rotate", "leaked", "--org", "acme", "--points-per-minute", "0",
+                    "--concurrency", "32", "--quiet", *args], env, monkeypatch)
+
+
+def test_rotate_writes_exactly_where_it_lives(hub, url, monkeypatch, capsys) -> None:
+    """151 places (org + 120 repos + 30 envs) get the new value; selection is kept; no other
+    repository or environment gets a write; shadowing is warned about."""
+    before = hub.secret("LEAKED", org="acme")
+    assert rotate(url, monkeypatch, "--value-from", "env:NEW") == 0
+    assert hub.count("PUT") == 151
+    after = hub.secret("LEAKED", org="acme")
+    assert after["visibility"] == "selected"
+    assert sorted(after["selected_repository_ids"]) == sorted(before["selected_repository_ids"])
+    assert hub.plaintext("LEAKED", org="acme") == NEW.encode()
+    for i in range(1, 501):
+        repo = f"acme/repo-{i:04d}"
+        expected = NEW.encode() if i % 4 == 0 and i <= 480 else None
+        assert hub.plaintext("LEAKED", repo=repo) == expected
+        env_expected = NEW.encode() if i % 3 == 0 and i <= 90 else None
+        assert hub.plaintext("LEAKED", repo=repo, env="production") == env_expected
+        assert hub.plaintext("LEAKED", repo=repo, env="staging") is None
+    out, err = capsys.readouterr()
+    assert out.count("updated  LEAKED in ") == 151
+    assert "shadow the org secret" in err
+    assert NEW not in out + err
+
+
+def test_dry_run_lists_places_and_writes_nothing(hub, url, monkeypatch, capsys) -> None:
+    """--dry-run lists every place and sends no write."""
+    assert rotate(url, monkeypatch, "--value-from", "env:NEW", "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "would rotate LEAKED in acme (org secret, visibility selected, 40 selected)" in out
+    assert out.count("would rotate") == 151
+    assert hub.count("PUT") == 0
+
+
+def test_generate_saves_value_before_pushing(hub, url, monkeypatch, tmp_path, capsys) -> None:
+    """--generate writes the new value to --output (0600) and that value is what GitHub holds."""
+    output = tmp_path / "new-value"
+    assert rotate(url, monkeypatch, "--generate", "32", "--output", str(output), "--repos",
+                  "repo-000*") == 0
+    saved = output.read_bytes()
+    assert len(saved) >= 32 and stat.S_IMODE(os.stat(output).st_mode) == 0o600
+    assert hub.plaintext("LEAKED", repo="acme/repo-0004") == saved
+    assert hub.plaintext("LEAKED", org="acme") == saved
+    out, err = capsys.readouterr()
+    assert saved.decode() not in out + err
+
+
+@pytest.mark.parametrize("make_path", [
+    lambda tmp: tmp / "missing-dir" / "v",          # cannot be created
+    lambda tmp: (tmp / "exists").write_text("x") and tmp / "exists",  # refuses to overwrite
+])
+def test_unwritable_output_pushes_nothing(hub, url, monkeypatch, tmp_path, capsys, make_path) -> None:
+    """If the new value cannot be saved, nothing is sent to GitHub at all; exit 2."""
+    path: Path = make_path(tmp_path)
+    assert rotate(url, monkeypatch, "--generate", "32", "--output", str(path)) == 2
+    assert hub.count() == 0
+    assert "--output" in capsys.readouterr().err
+
+
+def test_generate_without_output_is_refused(hub, url, monkeypatch, capsys) -> None:
+    """A generated value with nowhere to keep it is refused before anything happens."""
+    assert rotate(url, monkeypatch, "--generate", "32") == 2
+    assert hub.count() == 0
+
+
+def test_unknown_name_exits_1(hub, url, monkeypatch, capsys) -> None:
+    """A name that lives nowhere is reported; nothing written."""
+    env = {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "NEW": NEW}
+    code = run_cli(["rotate", "NOPE", "--org", "acme", "--value-from", "env:NEW",
+                    "--points-per-minute", "0", "--repos", "repo-000*"], env, monkeypatch)
+    assert code == 1
+    assert "NOPE was not found in acme" in capsys.readouterr().err
+    assert hub.count("PUT") == 0
