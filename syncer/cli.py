@@ -13,6 +13,7 @@ import structlog
 
 from . import __version__
 from .engine import RunAborted
+from .interrupt import handling_signals
 from .exits import AuthError, Exit, UsageError
 from .github.pacing import DEFAULT_POINTS_PER_MINUTE, MAX_CONCURRENCY
 from .model import APPS
@@ -86,11 +87,19 @@ def _connection_options() -> argparse.ArgumentParser:
     return conn
 
 
+def _resume_options(state_default: str) -> argparse.ArgumentParser:
+    resume = argparse.ArgumentParser(add_help=False)
+    g = resume.add_argument_group("state and resume")
+    g.add_argument("--state", metavar="PATH", help=f"state file; its journal lies beside it, "
+                   f"so an interrupted run resumes when run again (default: {state_default})")
+    g.add_argument("--fresh", action="store_true",
+                   help="ignore an interrupted run of the same command instead of resuming it")
+    return resume
+
+
 def _config_options(*, prune: bool) -> argparse.ArgumentParser:
-    cfg = argparse.ArgumentParser(add_help=False)
+    cfg = _resume_options("[sync].state, else $XDG_STATE_HOME/syncer/state.json")
     cfg.add_argument("-c", "--config", required=True, metavar="FILE", help="the TOML config")
-    cfg.add_argument("--state", metavar="PATH", help="state file (default: [sync].state, else "
-                     "$XDG_STATE_HOME/syncer/state.json)")
     if prune:
         cfg.add_argument("--prune", action="store_true",
                          help="also delete undeclared secrets in the scopes the config manages")
@@ -104,7 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     # Each subcommand gets its own copies: argparse shares parent actions, defaults included.
-    p = sub.add_parser("set", parents=[_common_options(), _connection_options()],
+    state_default = "$XDG_STATE_HOME/syncer/state.json"
+    p = sub.add_parser("set", parents=[_common_options(), _connection_options(),
+                                       _resume_options(state_default)],
                        help="set one secret across an org",
                        description="Set one secret in every matching repository of an org "
                        "(or in an environment of each, or once at org level).")
@@ -122,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--include-archived", action="store_true")
     p.add_argument("--dry-run", action="store_true", help="list the targets, write nothing")
 
-    r = sub.add_parser("rotate", parents=[_common_options(), _connection_options()],
+    r = sub.add_parser("rotate", parents=[_common_options(), _connection_options(),
+                                          _resume_options(state_default)],
                        help="write a new value everywhere a secret already lives",
                        description="Find NAME at org level, in every repository and every "
                        "environment of ORG, and write the new value to exactly those places.")
@@ -209,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logs.configure(args.log_format, args.log_level)
     try:
-        return int(anyio.run(_dispatch, args))
+        return int(anyio.run(_dispatch_with_signals, args))
     except UsageError as exc:
         return _fail(str(exc), Exit.USAGE)
     except StateError as exc:
@@ -222,6 +234,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), Exit.AUTH)
     except KeyboardInterrupt:
         return _fail("interrupted", Exit.INTERRUPTED)
+
+
+async def _dispatch_with_signals(args: argparse.Namespace) -> int:
+    """Run the command; on SIGINT/SIGTERM let in-flight writes finish, then say how to resume."""
+    code: int = Exit.INTERRUPTED
+    with anyio.CancelScope() as everything:
+        with handling_signals(everything.cancel) as interrupt:
+            code = await _dispatch(args)
+    if interrupt.signum is None:
+        return code
+    print(f"syncer: interrupted: {interrupt.done} of {interrupt.total} done, "
+          "resume with the same command", file=sys.stderr)
+    return interrupt.exit_code
 
 
 async def _dispatch(args: argparse.Namespace) -> int:
@@ -244,8 +269,9 @@ async def _dispatch(args: argparse.Namespace) -> int:
     token = find_token(args.token_env)
     assert request.source is not None
     value = set_command.read_value(request.source)
-    code, summary = await set_command.run_set(request, value, settings, token,
-                                              show_progress=show_progress)
+    state = _open_state(args.state)
+    code, summary = await set_command.run_set(request, value, settings, token, state,
+                                              fresh=args.fresh, show_progress=show_progress)
     if not request.dry_run:
         print(render(summary), file=sys.stderr)
     return code
@@ -278,7 +304,8 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
             rotate.save_generated(value, args.output)
     request = rotate.RotateRequest(name, args.org, args.app, tuple(args.repos),
                                    args.include_archived, args.dry_run)
-    result = await rotate.run_rotate(request, value, settings, token, show_progress=show_progress)
+    result = await rotate.run_rotate(request, value, settings, token, _open_state(args.state),
+                                     fresh=args.fresh, show_progress=show_progress)
     for line in rotate.report_lines(request, result):
         print(line)
     if not result.locations.org and not result.locations.repos and not result.locations.envs:
@@ -305,13 +332,11 @@ async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
         redact.register(value.reveal())
     settings = settings_from(args, config)
     token = find_token(effective(args, config, "token_env"))
-    state = State.open(args.state or config.sync.state or default_state_path())
-    for warning in state.warnings:
-        log.warning("state", message=warning)
+    state = _open_state(args.state or config.sync.state)
     apply = args.command == "apply"
     with state.lock() if apply else nullcontext():
         result = await run_sync(config, values, settings, token, state, apply=apply,
-                                prune=args.prune, show_progress=show_progress)
+                                prune=args.prune, fresh=args.fresh, show_progress=show_progress)
     if not apply:
         print(plan_json(result.plan) if args.format == "json" else plan_text(result.plan))
         return int(result.exit_code)
@@ -324,6 +349,13 @@ async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
              **result.summary.as_event())
     print(render(result.summary), file=sys.stderr)
     return int(result.exit_code)
+
+
+def _open_state(path: str | None) -> State:
+    state = State.open(path or default_state_path())
+    for warning in state.warnings:
+        log.warning("state", message=warning)
+    return state
 
 
 def _fail(message: str, code: Exit) -> int:

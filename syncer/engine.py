@@ -15,6 +15,8 @@ import anyio
 import structlog
 
 from .crypto import Sealer
+from .interrupt import current as current_interrupt
+from .interrupt import stop_requested
 from .github import errors
 from .github.api import SecretsAPI
 from .github.pacing import BudgetSpent
@@ -25,6 +27,7 @@ from .model import Action, Op, Outcome, Result, SecretValue
 log = structlog.get_logger("syncer.engine")
 
 OnOutcome = Callable[[Outcome], None]
+WRITTEN = (Result.CREATED, Result.UPDATED, Result.DELETED)
 
 
 class RunAborted(Exception):
@@ -47,11 +50,21 @@ class Engine:
     async def run(self, actions: Iterable[Action],
                   value_for: Callable[[Action], SecretValue]) -> list[Outcome]:
         outcomes: list[Outcome] = []
+        actions = list(actions)
         todo = iter(actions)
         aborted: list[errors.AuthFailed] = []
+        interrupt = current_interrupt.get()
+        if interrupt is not None:
+            interrupt.total += len(actions)
+            interrupt.engine_active = True
+
+        def keep_going() -> bool:
+            if self._stop_reason is None and stop_requested():
+                self._stop_reason = "not written: interrupted"
+            return self._stop_reason is None
 
         async def worker(cancel: anyio.CancelScope) -> None:
-            for action in _take(todo, lambda: self._stop_reason is None):
+            for action in _take(todo, keep_going):
                 try:
                     outcome = await self._perform(action, value_for)
                 except errors.AuthFailed as exc:
@@ -59,10 +72,16 @@ class Engine:
                     cancel.cancel()
                     return
                 self._record(outcome, outcomes)
+                if interrupt is not None:
+                    interrupt.done += outcome.result in WRITTEN
 
-        async with anyio.create_task_group() as tg:
-            for _ in range(self.concurrency):
-                tg.start_soon(worker, tg.cancel_scope)
+        try:
+            async with anyio.create_task_group() as tg:
+                for _ in range(self.concurrency):
+                    tg.start_soon(worker, tg.cancel_scope)
+        finally:
+            if interrupt is not None:
+                interrupt.engine_active = False
         if aborted:
             raise RunAborted(f"token rejected ({aborted[0].message})", outcomes)
         for action in todo:  # left unscheduled by a stop
@@ -78,8 +97,10 @@ class Engine:
             else:
                 response = await self._put(action, value_for(action))
                 result = Result.CREATED if response.status == 201 else Result.UPDATED
-        except BudgetSpent as exc:
-            self._stop_reason = f"not written: {exc}"
+        except (BudgetSpent, errors.RateLimited) as exc:
+            # Only reaches here when told not to wait for the reset (else it is retried).
+            reason = exc if isinstance(exc, BudgetSpent) else BudgetSpent(exc.reset_at)
+            self._stop_reason = f"not written: {reason}"
             return Outcome(action, Result.SKIPPED, error=self._stop_reason)
         except errors.AuthFailed:
             raise

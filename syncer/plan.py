@@ -66,6 +66,7 @@ class PlanItem:
     name: str
     desired: Desired | None = None
     why: str = ""
+    github_updated_at: str | None = None  # of the secret as it is on GitHub now, if it exists
 
     def action(self) -> Action:
         op = Op.DELETE if self.change is Change.PRUNE else Op.PUT
@@ -91,13 +92,17 @@ def make_plan(desired: Iterable[Desired], actual: Actual, remembered: Memory, *,
 
 def _decide(want: Desired, existing_in_scope: Mapping[str, Existing] | None,
             memory: Remembered | None) -> PlanItem:
-    item = lambda change, why="": PlanItem(change, want.scope, want.name, want, why)  # noqa: E731
     if existing_in_scope is None:
         missing = "environment" if want.scope.kind == "env" else "scope"
-        return item(Change.MISSING_TARGET, f"{missing} {want.scope} does not exist")
+        return PlanItem(Change.MISSING_TARGET, want.scope, want.name, want,
+                        f"{missing} {want.scope} does not exist")
     existing = existing_in_scope.get(want.name)
     if existing is None:
-        return item(Change.CREATE)
+        return PlanItem(Change.CREATE, want.scope, want.name, want)
+
+    def item(change: Change, why: str = "") -> PlanItem:
+        return PlanItem(change, want.scope, want.name, want, why, existing.updated_at)
+
     if memory is None:
         return item(Change.UPDATE, "not written by syncer before")
     if memory.fingerprint != want.fingerprint:

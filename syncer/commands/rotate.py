@@ -22,7 +22,9 @@ from ..model import Action, App, Op, Outcome, Result, Scope, SecretValue
 from ..names import secret_name_problem
 from ..observe.progress import Progress
 from ..observe.summary import Summary
+from ..resume import host_of, inputs_id, resumable, state_key, with_recording
 from ..runtime import Settings, connect
+from ..state import State, StateKey
 
 log = structlog.get_logger("syncer.rotate")
 
@@ -92,7 +94,8 @@ def shadowing(where: Locations) -> list[Scope]:
 
 
 async def run_rotate(request: RotateRequest, value: SecretValue, settings: Settings, token: str,
-                     *, show_progress: bool | None = None) -> RotateResult:
+                     state: State, *, fresh: bool = False,
+                     show_progress: bool | None = None) -> RotateResult:
     started = time.monotonic()
     async with connect(settings, token) as run:
         try:
@@ -109,11 +112,22 @@ async def run_rotate(request: RotateRequest, value: SecretValue, settings: Setti
         actions = rotation_actions(request.name, request.org, request.app, where)
         if request.dry_run or not actions:
             return RotateResult(where, [], shadowed, run.summary([], started))
-        progress = Progress(len(actions), enabled=show_progress)
-        try:
-            outcomes = await run.engine(progress).run(actions, lambda _: value)
-        finally:
-            progress.close()
+
+        def fingerprint(action: Action) -> str:
+            return state.fingerprint(value, state_key(settings.api_url, action.scope, action.name))
+
+        whole_value = state.fingerprint(value, StateKey("*", request.app, "*", request.name))
+        inputs = inputs_id("rotate", host_of(settings.api_url), request.org, request.app,
+                           request.name, str(request.include_archived), *request.repos,
+                           whole_value)
+        with resumable(state, inputs, fingerprint, fresh=fresh) as resume:
+            todo, _ = resume.split(actions)
+            progress = Progress(len(todo), enabled=show_progress)
+            try:
+                outcomes = await run.engine(with_recording(resume, progress)).run(
+                    todo, lambda _: value)
+            finally:
+                progress.close()
         return RotateResult(where, outcomes, shadowed, run.summary(outcomes, started))
 
 

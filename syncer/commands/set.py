@@ -16,7 +16,9 @@ from ..names import secret_name_problem
 from ..observe import redact
 from ..observe.progress import Progress
 from ..observe.summary import Summary
+from ..resume import host_of, inputs_id, resumable, state_key, with_recording
 from ..runtime import Run, Settings, connect
+from ..state import State, StateKey
 from ..sources import Source, SourceError, parse_source, read_source
 
 log = structlog.get_logger("syncer.set")
@@ -82,7 +84,15 @@ def read_value(source: Source) -> SecretValue:
     return value
 
 
-async def run_set(request: SetRequest, value: SecretValue, settings: Settings, token: str, *,
+def inputs_of(request: SetRequest, settings: Settings, value_fingerprint: str) -> str:
+    """What makes two `set` runs the same run: a re-run with these inputs resumes."""
+    return inputs_id("set", host_of(settings.api_url), request.org, request.app, request.name,
+                     request.env or "", f"{request.org_level}:{request.visibility}",
+                     str(request.include_archived), *request.repos, value_fingerprint)
+
+
+async def run_set(request: SetRequest, value: SecretValue, settings: Settings, token: str,
+                  state: State, *, fresh: bool = False,
                   show_progress: bool | None = None) -> tuple[int, Summary]:
     started = time.monotonic()
     async with connect(settings, token) as run:
@@ -92,11 +102,20 @@ async def run_set(request: SetRequest, value: SecretValue, settings: Settings, t
                 print(f"would put {action.name} in {action.scope}")
             log.info("dry_run", secret=request.name, targets=len(actions))
             return Exit.OK, run.summary([], started)
-        progress = Progress(len(actions), enabled=show_progress)
-        try:
-            outcomes = await run.engine(progress).run(actions, lambda _: value)
-        finally:
-            progress.close()
+
+        def fingerprint(action: Action) -> str:
+            return state.fingerprint(value, state_key(settings.api_url, action.scope, action.name))
+
+        whole_value = state.fingerprint(value, StateKey("*", request.app, "*", request.name))
+        with resumable(state, inputs_of(request, settings, whole_value), fingerprint,
+                       fresh=fresh) as resume:
+            todo, _ = resume.split(actions)
+            progress = Progress(len(todo), enabled=show_progress)
+            try:
+                outcomes = await run.engine(with_recording(resume, progress)).run(
+                    todo, lambda _: value)
+            finally:
+                progress.close()
         summary = run.summary(outcomes, started)
     log.info("summary", secret=request.name, **summary.as_event())
     failed = any(o.result in (Result.FAILED, Result.SKIPPED) for o in outcomes)

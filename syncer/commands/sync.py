@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import structlog
 
@@ -19,12 +18,13 @@ from ..desired import desired_from_config, orgs_needing_repos
 from ..discover import existing, org_repos
 from ..exits import Exit, UsageError
 from ..github import errors
-from ..model import Action, Outcome, Result, Scope, SecretValue
+from ..model import Action, Op, Outcome, Result, Scope, SecretValue
 from ..observe.progress import Progress
 from ..observe.summary import Summary
 from ..plan import WRITES, Change, PlanItem, Remembered, make_plan
 from ..runtime import Run, Settings, connect
-from ..state import Record, State, StateKey
+from ..resume import host_of, inputs_id, resumable, state_key, where, with_recording
+from ..state import Record, State
 
 log = structlog.get_logger("syncer.sync")
 
@@ -42,29 +42,38 @@ class SyncResult:
         return Exit.FAILED if failed or missing else Exit.OK
 
 
-def state_key(api_url: str, scope: Scope, name: str) -> StateKey:
-    where = {"org": scope.org, "repo": f"{scope.org}/{scope.repo}",
-             "env": f"{scope.org}/{scope.repo}:{scope.env}"}[scope.kind]
-    return StateKey(urlsplit(api_url).netloc or api_url, scope.app, where, name)
-
-
 async def run_sync(config: Config, values: Mapping[tuple[int, str], SecretValue],
                    settings: Settings, token: str, state: State, *, apply: bool,
-                   prune: bool, show_progress: bool | None = None) -> SyncResult:
+                   prune: bool, fresh: bool = False,
+                   show_progress: bool | None = None) -> SyncResult:
     started = time.monotonic()
     async with connect(settings, token) as run:
         plan, value_keys = await _plan(run, config, values, state, prune)
         if not apply:
             return SyncResult(plan, [], run.summary([], started))
-        writes = [item.action() for item in plan if item.change in WRITES]
-        progress = Progress(len(writes), enabled=show_progress)
+        to_write = [item for item in plan if item.change in WRITES]
+        fingerprints = {(i.scope, i.name): i.desired.fingerprint for i in to_write if i.desired}
+
+        def fingerprint(action: Action) -> str:
+            return fingerprints[(action.scope, action.name)]
+
+        inputs = inputs_id("apply", host_of(settings.api_url), config.path, *sorted(
+            f"{where(i.scope)}|{i.scope.app}|{i.name}|{fingerprints.get((i.scope, i.name), '')}"
+            for i in to_write))
+        outcomes: list[Outcome] = []
         try:
-            outcomes = await run.engine(progress).run(
-                writes, lambda a: values[(value_keys[(a.scope, a.name)], a.name)])
+            with resumable(state, inputs, fingerprint, fresh=fresh) as resume:
+                todo, done = resume.split([i.action() for i in to_write])
+                _adopt(state, settings.api_url, plan, done)
+                progress = Progress(len(todo), enabled=show_progress)
+                try:
+                    outcomes = await run.engine(with_recording(resume, progress)).run(
+                        todo, lambda a: values[(value_keys[(a.scope, a.name)], a.name)])
+                finally:
+                    progress.close()
         finally:
-            progress.close()
-        _record(state, settings.api_url, outcomes, value_keys, values)
-        state.save()
+            _record(state, settings.api_url, outcomes, value_keys, values)
+            state.save()
         return SyncResult(plan, outcomes, run.summary(outcomes, started))
 
 
@@ -97,6 +106,18 @@ async def _plan(run: Run, config: Config, values: Mapping[tuple[int, str], Secre
                      prune_prefix=config.sync.prune_prefix)
     value_keys = {(d.scope, d.name): d.value_key for d in desired}
     return plan, value_keys
+
+
+def _adopt(state: State, api_url: str, plan: list[PlanItem], done: list[Action]) -> None:
+    """Writes the interrupted run completed: GitHub's updated_at, read just now, is theirs."""
+    by_target = {(i.scope, i.name): i for i in plan}
+    for action in done:
+        item = by_target[(action.scope, action.name)]
+        key = state_key(api_url, action.scope, action.name)
+        if action.op is Op.DELETE:
+            state.forget(key)
+        elif item.desired is not None:
+            state.put(key, Record.now(item.desired.fingerprint, item.github_updated_at))
 
 
 def _record(state: State, api_url: str, outcomes: list[Outcome],

@@ -1,0 +1,76 @@
+"""SIGINT/SIGTERM: stop scheduling new writes, let those in flight finish (bounded), report.
+
+The CLI installs the handlers for the length of one command; the engine asks `stop_requested`
+before each new write and, once a stop is requested, gives in-flight writes `GRACE_S` seconds
+before cancelling them. A second signal cancels at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+GRACE_S = 10.0
+
+
+class Interrupt:
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.engine_active = False
+        self.done = 0  # targets written (this run and the run it resumed), for the message
+        self.total = 0
+        self._hard_stop: Callable[[], None] | None = None
+
+    def trigger(self, signum: int) -> None:
+        if self.signum is not None and self._hard_stop is not None:
+            self._hard_stop()  # second signal: do not wait for in-flight writes
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + (self.signum or 0)
+
+
+current: ContextVar[Interrupt | None] = ContextVar("syncer_interrupt", default=None)
+
+
+def stop_requested() -> bool:
+    interrupt = current.get()
+    return interrupt is not None and interrupt.signum is not None
+
+
+@contextmanager
+def handling_signals(cancel_everything: Callable[[], None]) -> Iterator[Interrupt]:
+    """Route SIGINT/SIGTERM to an Interrupt while the block runs (on the running asyncio loop).
+
+    While an engine runs, in-flight writes get GRACE_S seconds before `cancel_everything`;
+    before it (discovery, planning) there is nothing to finish, so it is called at once.
+    """
+    loop = asyncio.get_running_loop()
+    interrupt = Interrupt()
+    interrupt._hard_stop = cancel_everything
+    token = current.set(interrupt)
+
+    def on_signal(signum: int) -> None:
+        interrupt.trigger(signum)
+        if interrupt.engine_active:
+            loop.call_later(GRACE_S, cancel_everything)
+        else:
+            cancel_everything()
+
+    installed = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, on_signal, signum)
+            installed.append(signum)
+        except (RuntimeError, ValueError):  # not the main thread: leave signals alone
+            pass
+    try:
+        yield interrupt
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+        current.reset(token)

@@ -1,0 +1,98 @@
+"""Resume a killed run: skip the writes its journal says are done, journal the rest.
+
+A run is identified by its inputs (command, host, targets, and the keyed fingerprint of the
+value), so running the same command again resumes it, while a new value starts afresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import structlog
+
+from . import interrupt
+from .journal import Entry, Journal, default_journal_path
+from .model import Action, Op, Outcome, Result, Scope
+from .state import State, StateKey
+
+log = structlog.get_logger("syncer.resume")
+
+
+def host_of(api_url: str) -> str:
+    return urlsplit(api_url).netloc or api_url
+
+
+def where(scope: Scope) -> str:
+    """A scope as the state and journal name it: "acme", "acme/api", "acme/api:production"."""
+    return {"org": scope.org, "repo": f"{scope.org}/{scope.repo}",
+            "env": f"{scope.org}/{scope.repo}:{scope.env}"}[scope.kind]
+
+
+def state_key(api_url: str, scope: Scope, name: str) -> StateKey:
+    return StateKey(host_of(api_url), scope.app, where(scope), name)
+
+
+def inputs_id(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+@dataclass
+class Resume:
+    journal: Journal
+    fingerprint: Callable[[Action], str]  # of the value the action writes; "" for a delete
+
+    def split(self, actions: Sequence[Action]) -> tuple[list[Action], list[Action]]:
+        """(still to do, already done by the run being resumed)."""
+        done = self.journal.completed()
+        todo, skipped = [], []
+        for action in actions:
+            key = (action.scope.app, where(action.scope), action.name, self._fp(action))
+            (skipped if key in done else todo).append(action)
+        if skipped:
+            log.info("resume", already_done=len(skipped), to_do=len(todo),
+                     journal=str(self.journal.path))
+            if (running := interrupt.current.get()) is not None:
+                running.done += len(skipped)
+                running.total += len(skipped)
+        return todo, skipped
+
+    def record(self, outcome: Outcome) -> None:
+        action = outcome.action
+        self.journal.record(Entry(where(action.scope), action.scope.app, action.name,
+                                  self._fp(action), outcome.result.value, outcome.status))
+
+    def _fp(self, action: Action) -> str:
+        return "" if action.op is Op.DELETE else self.fingerprint(action)
+
+
+@contextmanager
+def resumable(state: State, inputs: str, fingerprint: Callable[[Action], str], *,
+              fresh: bool = False) -> Iterator[Resume]:
+    """A journal for one run beside the state file: finished when the block completes, left
+    resumable when it is interrupted, cancelled or fails."""
+    journal = Journal.open(default_journal_path(state.path), inputs, fresh=fresh)
+    for problem in journal.problems:
+        log.warning("journal_problem", problem=problem, action="ignored; GitHub's state decides")
+    try:
+        yield Resume(journal, fingerprint)
+    except BaseException:
+        journal.close()
+        raise
+    if interrupt.stop_requested():
+        journal.close()
+    else:
+        journal.finish()
+
+
+def with_recording(resume: Resume, also: Callable[[Outcome], None] | None
+                   ) -> Callable[[Outcome], None]:
+    def on_outcome(outcome: Outcome) -> None:
+        if outcome.result is not Result.SKIPPED:
+            resume.record(outcome)
+        if also is not None:
+            also(outcome)
+    return on_outcome

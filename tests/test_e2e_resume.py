@@ -1,0 +1,141 @@
+"""Crash safety and resume, with syncer as a real process: SIGKILL, SIGTERM, a torn journal."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers import FakehubProcess, fakehub_process
+
+VALUE = "resume-canary-4242"
+REPOS = 1000
+CONCURRENCY = 16
+
+
+class SetRun:
+    """`syncer set` as a real process; its output goes to files (a pipe could fill and stall it)."""
+
+    def __init__(self, fh: FakehubProcess, state: Path, *extra: str) -> None:
+        env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")}
+        env.update(GITHUB_API_URL=fh.url, GITHUB_TOKEN=fh.token, V=VALUE)
+        self.err_path = state.parent / f"stderr-{time.monotonic_ns()}"
+        with open(self.err_path, "wb") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "syncer", "set", "S", "--org", "acme", "--value-from",
+                 "env:V", "--concurrency", str(CONCURRENCY), "--points-per-minute", "0",
+                 "--state", str(state), *extra],
+                env=env, stdout=subprocess.DEVNULL, stderr=err)
+
+    def finish(self, timeout: float = 120) -> tuple[int, bytes]:
+        code = self.proc.wait(timeout=timeout)
+        return code, self.err_path.read_bytes()
+
+
+def start_set(fh: FakehubProcess, state: Path, *extra: str) -> SetRun:
+    return SetRun(fh, state, *extra)
+
+
+def puts(fh: FakehubProcess) -> int:
+    return fh.state()["calls"].get("PUT /repos/{owner}/{repo}/actions/secrets/{secret_name}", 0)
+
+
+def wait_for_puts(fh: FakehubProcess, run: SetRun, at_least: int) -> None:
+    """Poll fakehub's counter until the run has written `at_least` (the kill point)."""
+    deadline = time.monotonic() + 60
+    while puts(fh) < at_least:
+        assert run.proc.poll() is None, "the run ended before the kill point"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
+def all_right(fh: FakehubProcess) -> bool:
+    import base64
+    values = {s["repo"]: base64.b64decode(s["plaintext_b64"]) for s in fh.state()["secrets"]
+              if s["name"] == "S"}
+    return len(values) == REPOS and set(values.values()) == {VALUE.encode()}
+
+
+@pytest.mark.slow
+def test_sigkill_then_rerun_repeats_at_most_the_in_flight_writes(tmp_path) -> None:
+    """SIGKILL at a random point of a 1,000-repo set; the same command again finishes the job:
+    every repository right, total PUTs at most 1,000 + the concurrency."""
+    kill_at = random.randrange(50, 900)
+    state = tmp_path / "state.json"
+    with fakehub_process("--repos", str(REPOS), "--latency-ms", "5") as fh:
+        first = start_set(fh, state)
+        wait_for_puts(fh, first, kill_at)
+        first.proc.kill()
+        first.proc.wait()
+        code, err = start_set(fh, state).finish()
+        assert code == 0, err.decode()[-2000:]
+        assert b'"event": "resume"' in err, f"kill at {kill_at}: no resume"
+        assert all_right(fh)
+        assert puts(fh) <= REPOS + CONCURRENCY, f"kill at {kill_at}"
+
+
+@pytest.mark.slow
+def test_sigterm_stops_within_bounds_and_resume_completes(tmp_path) -> None:
+    """SIGTERM mid-run: exit 143 within 12 s saying how far it got and how to resume; the
+    same command then completes the rest."""
+    state = tmp_path / "state.json"
+    with fakehub_process("--repos", str(REPOS), "--latency-ms", "5") as fh:
+        first = start_set(fh, state)
+        wait_for_puts(fh, first, 200)
+        first.proc.send_signal(signal.SIGTERM)
+        code, err = first.finish(timeout=12)
+        assert code == 143
+        message = err.decode().strip().splitlines()[-1]
+        assert message.startswith("syncer: interrupted: ") and \
+            message.endswith(f" of {REPOS} done, resume with the same command"), message
+        done_before = puts(fh)
+        assert done_before < REPOS
+        code, err2 = start_set(fh, state).finish()
+        assert code == 0, err2.decode()[-2000:]
+        assert all_right(fh)
+        assert puts(fh) <= REPOS + CONCURRENCY
+
+
+@pytest.mark.slow
+def test_torn_and_corrupted_journal_is_reported_and_run_proceeds(tmp_path) -> None:
+    """A journal with a flipped byte and a torn last record is reported, never trusted, and the
+    run proceeds from GitHub's state to the right end result."""
+    state = tmp_path / "state.json"
+    with fakehub_process("--repos", "200", "--latency-ms", "5") as fh:
+        first = start_set(fh, state)
+        wait_for_puts(fh, first, 100)
+        first.proc.kill()
+        first.proc.wait()
+        journal = tmp_path / "state.json.journal"
+        data = bytearray(journal.read_bytes())
+        middle = len(data) // 2
+        data[middle] = ord("#") if data[middle] != ord("#") else ord("%")
+        journal.write_bytes(bytes(data[:-7]))  # and tear the last record
+        code, err = start_set(fh, state).finish()
+        assert code == 0, err.decode()[-2000:]
+        assert b"journal_problem" in err
+        import base64
+        values = [base64.b64decode(s["plaintext_b64"]) for s in fh.state()["secrets"]]
+        assert len(values) == 200 and set(values) == {VALUE.encode()}
+        assert VALUE.encode() not in journal.read_bytes()
+
+
+def test_fresh_ignores_an_interrupted_run(tmp_path) -> None:
+    """--fresh starts over instead of resuming: every target is written again."""
+    state = tmp_path / "state.json"
+    with fakehub_process("--repos", "200", "--latency-ms", "5") as fh:
+        first = start_set(fh, state)
+        wait_for_puts(fh, first, 50)
+        first.proc.kill()
+        first.proc.wait()
+        before = puts(fh)
+        code, err = start_set(fh, state, "--fresh").finish()
+        assert code == 0
+        assert b'"event": "resume"' not in err
+        assert puts(fh) == before + 200
