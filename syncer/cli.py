@@ -13,6 +13,7 @@ import structlog
 
 from . import __version__
 from .engine import RunAborted
+from .github.cache import ResponseCache
 from .interrupt import handling_signals
 from .exits import AuthError, Exit, UsageError
 from .github.pacing import DEFAULT_POINTS_PER_MINUTE, MAX_CONCURRENCY
@@ -21,7 +22,7 @@ from .config import Config, api_url_problem, load_config, read_values
 from .observe import logs, redact
 from .observe.summary import render
 from .plan import Change
-from .runtime import Settings, api_url_from, find_token
+from .runtime import Settings, api_url_from, connect, find_token
 from .state import LockHeld, State, StateError, default_state_path
 
 log = structlog.get_logger("syncer.cli")
@@ -153,6 +154,21 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--include-archived", action="store_true")
     r.add_argument("--dry-run", action="store_true", help="list where it lives, write nothing")
 
+    a = sub.add_parser("audit", parents=[_common_options(), _connection_options()],
+                       help="inventory of every secret in an org, with ages and shadowing",
+                       description="List every org, repository, environment and Dependabot "
+                       "secret of ORG with its age; flag shadowing and full scopes. Reads only.")
+    a.add_argument("--org", required=True)
+    a.add_argument("--repos", action="append", default=[], metavar="GLOB",
+                   help="only repositories whose name matches (repeatable)")
+    a.add_argument("--name", metavar="GLOB", help="only secrets whose name matches")
+    a.add_argument("--older-than", type=_positive_int, metavar="DAYS",
+                   help="only secrets last updated at least DAYS ago")
+    a.add_argument("--format", choices=("table", "json", "csv"), default="table",
+                   help="table for people; json or csv (columns: "
+                   "app,kind,scope,name,visibility,selected_repos,created_at,updated_at,"
+                   "age_days,flags) for machines")
+
     pl = sub.add_parser("plan", parents=[_common_options(), _connection_options(),
                                          _config_options(prune=True)],
                         help="show what apply would change (never writes)")
@@ -259,6 +275,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await _sync(args, show_progress)
     if args.command == "rotate":
         return await _rotate(args, show_progress)
+    if args.command == "audit":
+        return await _audit(args)
     from .commands import set as set_command
 
     request = set_command.parse_request(
@@ -320,6 +338,27 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
                  **result.summary.as_event())
         print(render(result.summary), file=sys.stderr)
     return int(result.exit_code)
+
+
+async def _audit(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from .commands import audit
+
+    settings = settings_from(args)
+    token = find_token(args.token_env)
+    async with connect(settings, token) as run:
+        run.client.cache = ResponseCache(default_state_path().parent / "responses.json")
+        found = await audit.run_audit(run.api, args.org, repos_globs=args.repos,
+                                      concurrency=settings.concurrency)
+        requests = run.client.pacer.stats.requests
+        run.client.cache.save()
+        not_modified = run.client.cache.hits
+    rows = audit.audit_rows(found, datetime.now(UTC), name_glob=args.name,
+                            older_than=args.older_than)
+    print(audit.render(rows, args.format))
+    log.info("summary", secrets=len(rows), requests=requests, not_modified=not_modified)
+    return int(Exit.OK)
 
 
 async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:

@@ -23,6 +23,7 @@ from tenacity import RetryCallState
 
 from .. import __version__
 from . import errors, sansio
+from .cache import ResponseCache
 from .pacing import Pacer
 from .retry import RetryPolicy, retrying
 
@@ -68,6 +69,7 @@ class GitHubClient:
         retry: RetryPolicy = RetryPolicy(),
         timeout: float = 30.0,
         ssl_context: ssl.SSLContext | None = None,
+        cache: ResponseCache | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self._auth: TokenSource = StaticToken(token) if isinstance(token, str) else token
@@ -77,6 +79,7 @@ class GitHubClient:
         self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
         self._session: aiohttp.ClientSession | None = None
         self.stats = ClientStats()
+        self.cache = cache
 
     async def __aenter__(self) -> GitHubClient:
         connector = aiohttp.TCPConnector(limit=0, ssl=self._ssl)
@@ -99,11 +102,21 @@ class GitHubClient:
         """Send one request, retrying what is worth retrying; raise its typed error otherwise."""
         url = path if path.startswith(("http://", "https://")) else self.api_url + path
         where = _path_of(url)
+        cached = method == "GET" and etag is None and self.cache is not None
+        if cached:
+            etag = self.cache.etag_for(url)  # type: ignore[union-attr]
         async for attempt in retrying(self._retry, before_sleep=self._on_retry(method, where)):
             with attempt:
                 response = await self._send_authenticated(method, url, where, json, etag)
         number = attempt.retry_state.attempt_number
-        return response if number == 1 else replace(response, attempts=number)
+        if number > 1:
+            response = replace(response, attempts=number)
+        if cached:
+            assert self.cache is not None
+            if response.status == 304 and etag is not None:
+                return self.cache.replay(url, response)
+            self.cache.remember(url, response)
+        return response
 
     async def paginate(self, path: str, key: str | None = None) -> AsyncIterator[Any]:
         """Every item of a listing, following the Link header's rel="next" page by page.
