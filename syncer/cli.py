@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from contextlib import nullcontext
 from typing import Any
@@ -20,7 +21,7 @@ from .github.pacing import DEFAULT_POINTS_PER_MINUTE, MAX_CONCURRENCY
 from .model import APPS
 from .config import Config, api_url_problem, load_config, read_values
 from .observe import logs, redact
-from .observe.summary import render
+from .observe.summary import show
 from .plan import Change
 from .runtime import Settings, api_url_from, connect, find_token
 from .state import LockHeld, State, StateError, default_state_path
@@ -60,7 +61,9 @@ def _common_options() -> argparse.ArgumentParser:
     out = common.add_argument_group("output")
     out.add_argument("--log-format", choices=("auto", "json", "console"), default="auto",
                      help="JSON lines, or key=value for people (auto: JSON unless stderr is a terminal)")
-    out.add_argument("--log-level", choices=logs.LEVELS, default="info")
+    out.add_argument("--log-level", choices=logs.LEVELS,
+                     help="default: warning on a terminal (the progress bar tells the story), "
+                     "info elsewhere")
     out.add_argument("-q", "--quiet", action="store_true", help="no progress line")
     return common
 
@@ -235,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return fakehub_main(argv[1:])
     args = build_parser().parse_args(argv)
-    logs.configure(args.log_format, args.log_level)
+    logs.configure(args.log_format, args.log_level or ("warning" if sys.stderr.isatty() else "info"))
     try:
         return int(anyio.run(_dispatch_with_signals, args))
     except UsageError as exc:
@@ -291,7 +294,7 @@ async def _dispatch(args: argparse.Namespace) -> int:
     code, summary = await set_command.run_set(request, value, settings, token, state,
                                               fresh=args.fresh, show_progress=show_progress)
     if not request.dry_run:
-        print(render(summary), file=sys.stderr)
+        show(summary, sys.stderr)
     return code
 
 
@@ -336,7 +339,7 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
     if not args.dry_run:
         log.info("summary", secret=name, shadowed=len(result.shadowed),
                  **result.summary.as_event())
-        print(render(result.summary), file=sys.stderr)
+        show(result.summary, sys.stderr)
     return int(result.exit_code)
 
 
@@ -386,7 +389,9 @@ async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
     drifted = sum(i.change is Change.DRIFTED for i in result.plan)
     log.info("summary", drifted=drifted, unchanged=len(result.plan) - len(changed),
              **result.summary.as_event())
-    print(render(result.summary), file=sys.stderr)
+    unchanged = Counter((i.name, i.scope.kind) for i in result.plan
+                        if i.change is Change.UNCHANGED)
+    show(result.summary, sys.stderr, unchanged)
     return int(result.exit_code)
 
 

@@ -9,7 +9,7 @@ import sys
 from ..exits import Exit
 from ..fakehub import FakeHub
 from ..observe import redact
-from ..observe.summary import render
+from ..observe.summary import show
 from ..runtime import Settings
 from ..sources import generate
 from .set import SetRequest, run_set
@@ -32,7 +32,7 @@ async def run_demo(n_repos: int, *, show_progress: bool | None = None) -> int:
         request = SetRequest(name=NAME, org=ORG, source=None)
         settings = Settings(api_url=url, concurrency=32, points_per_minute=0)
         code, summary = await run_set(request, value, settings, token, show_progress=show_progress)
-    say(render(summary))
+    show(summary, sys.stderr)
     repos = [f"{ORG}/repo-{i:04d}" for i in range(1, n_repos + 1)]
     wrong = [r for r in repos if hub.plaintext(NAME, repo=r) != value.reveal()]
     if wrong:

@@ -122,7 +122,8 @@ async def run_rotate(request: RotateRequest, value: SecretValue, settings: Setti
                            whole_value)
         with resumable(state, inputs, fingerprint, fresh=fresh) as resume:
             todo, _ = resume.split(actions)
-            progress = Progress(len(todo), enabled=show_progress)
+            progress = Progress(len(todo), enabled=show_progress, pacer=run.client.pacer,
+                                retries=run.client.stats)
             try:
                 outcomes = await run.engine(with_recording(resume, progress)).run(
                     todo, lambda _: value)

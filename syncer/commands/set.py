@@ -110,7 +110,8 @@ async def run_set(request: SetRequest, value: SecretValue, settings: Settings, t
         with resumable(state, inputs_of(request, settings, whole_value), fingerprint,
                        fresh=fresh) as resume:
             todo, _ = resume.split(actions)
-            progress = Progress(len(todo), enabled=show_progress)
+            progress = Progress(len(todo), enabled=show_progress, pacer=run.client.pacer,
+                                retries=run.client.stats)
             try:
                 outcomes = await run.engine(with_recording(resume, progress)).run(
                     todo, lambda _: value)

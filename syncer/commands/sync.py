@@ -65,7 +65,8 @@ async def run_sync(config: Config, values: Mapping[tuple[int, str], SecretValue]
             with resumable(state, inputs, fingerprint, fresh=fresh) as resume:
                 todo, done = resume.split([i.action() for i in to_write])
                 _adopt(state, settings.api_url, plan, done)
-                progress = Progress(len(todo), enabled=show_progress)
+                progress = Progress(len(todo), enabled=show_progress, pacer=run.client.pacer,
+                                retries=run.client.stats)
                 try:
                     outcomes = await run.engine(with_recording(resume, progress)).run(
                         todo, lambda a: values[(value_keys[(a.scope, a.name)], a.name)])

@@ -166,6 +166,11 @@ class Pacer:
     def rate_limit(self) -> RateLimit | None:
         return self._rate
 
+    @property
+    def paused_until(self) -> float:
+        """Epoch seconds until which requests are held for a rate limit (past: not held)."""
+        return max(self._paused_until, self._next_send_at if self._spreading_until else 0.0)
+
     async def _respect_pause(self) -> None:
         while (delay := self._paused_until - self._clock()) > 0:
             await anyio.sleep(delay)
