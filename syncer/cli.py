@@ -14,6 +14,7 @@ import structlog
 
 from . import __version__
 from .engine import RunAborted
+from .github import errors
 from .github.cache import ResponseCache
 from .interrupt import handling_signals
 from .exits import AuthError, Exit, UsageError
@@ -251,6 +252,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), Exit.AUTH)
     except RunAborted as exc:
         return _fail(str(exc), Exit.AUTH)
+    except errors.AuthFailed as exc:
+        return _fail(f"token rejected ({exc.message})", Exit.AUTH)
+    except errors.GitHubError as exc:  # while discovering, before any target could fail alone
+        return _fail(f"GitHub could not be read: {exc}", Exit.FAILED)
     except KeyboardInterrupt:
         return _fail("interrupted", Exit.INTERRUPTED)
 

@@ -1,15 +1,21 @@
 """Each scope's public key, fetched once per run and shared by every write to that scope.
 
 Concurrent first uses of a scope wait on a single fetch. A key GitHub rejected (422 on PUT) is
-fetched again, once, by whichever writer notices first; the others get the new key.
+fetched again, once, by whichever writer notices first; the others get the new key. With the
+opt-in persistent cache (`load_known`/`save_known`), a run reuses the keys an earlier run saw
+and sends no key GET at all until GitHub rejects one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 from .model import Scope
 
@@ -60,3 +66,30 @@ class KeyCache:
         del self._pending[scope]
         if not future.cancelled() and future.exception() is None:
             self._known[scope] = future.result()
+
+
+def load_known(path: Path, host: str) -> dict[Scope, PublicKey]:
+    """Public keys remembered for `host` by an earlier run (public keys are not secrets)."""
+    try:
+        document = json.loads(path.read_text())
+        entries = document.get(host, [])
+        return {Scope(e["kind"], e["org"], e.get("repo"), e.get("env"), e["app"]):
+                PublicKey(e["key_id"], e["key"]) for e in entries}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}  # no cache, or an unreadable one: keys are fetched as usual
+
+
+def save_known(path: Path, host: str, known: dict[Scope, PublicKey]) -> None:
+    try:
+        document = json.loads(path.read_text())
+        if not isinstance(document, dict):
+            document = {}
+    except (OSError, ValueError):
+        document = {}
+    document[host] = [{"kind": s.kind, "org": s.org, "repo": s.repo, "env": s.env, "app": s.app,
+                       "key_id": k.key_id, "key": k.key} for s, k in known.items()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
+    with os.fdopen(fd, "w") as out:
+        json.dump(document, out)
+    os.replace(temp, path)

@@ -1,0 +1,74 @@
+"""The worst bug we can have: a value or token anywhere it should not be.
+
+Every command runs against fakehub with faults on (5xx, dropped connections, a rotated key),
+with a canary value and a canary token; stdout, stderr, every log line, the state file, the
+journal, the caches and every report are searched for both.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from helpers import run_cli
+from syncer.fakehub import FakeHub, Faults
+
+CANARY_VALUE = "CANARY-VALUE-7f3a9c1e5b"
+CANARY_TOKEN = "ghp_CANARYTOKEN0123456789abcdef"
+CONFIG = """
+[github]
+org = "acme"
+[sync]
+points_per_minute = 0
+[[secret]]
+name = "CANARY_SECRET"
+value = "env:CANARY_SRC"
+[secret.repos]
+match = ["repo-00*"]
+"""
+
+
+def everything_written(root: Path) -> str:
+    return "".join(p.read_bytes().decode("latin-1") for p in root.rglob("*") if p.is_file())
+
+
+def test_no_command_leaks_the_value_or_token(tmp_path, monkeypatch, capsys) -> None:
+    """set, rotate, plan, apply and audit, with --log-level debug and faults: no canary anywhere."""
+    hub = FakeHub(tokens=(CANARY_TOKEN,),
+                  faults=Faults(error_rate=0.1, drop_rate=0.03, seed=3))
+    hub.add_org("acme")
+    hub.add_repos("acme", 40, environments=("production",))
+    state_home = tmp_path / "state-home"
+    monkeypatch.setenv("XDG_STATE_HOME", str(state_home))
+    config = tmp_path / "syncer.toml"
+    config.write_text(CONFIG)
+    output = tmp_path / "generated"
+    with hub.serve_in_thread() as url:
+        env = {"GITHUB_API_URL": url, "GITHUB_TOKEN": CANARY_TOKEN, "CANARY_SRC": CANARY_VALUE}
+        common = ["--log-level", "debug", "--log-format", "json", "--points-per-minute", "0"]
+        hub.rotate_key(repo="acme/repo-0003")
+        runs = [
+            ["set", "CANARY_SECRET", "--org", "acme", "--value-from", "env:CANARY_SRC", *common],
+            ["set", "BAD-NAME", "--org", "acme", "--value-from", "env:CANARY_SRC", *common],
+            ["set", "X", "--org", "acme", "--value-from", CANARY_VALUE, *common],
+            ["rotate", "CANARY_SECRET", "--org", "acme", "--value-from", "env:CANARY_SRC",
+             *common],
+            ["plan", "-c", str(config), *common[:-2]],
+            ["apply", "-c", str(config), *common[:-2]],
+            ["plan", "-c", str(config), "--format", "json", *common[:-2]],
+            ["audit", "--org", "acme", "--format", "json", *common],
+        ]
+        for args in runs:
+            run_cli(args, env, monkeypatch)
+        hub.revoke_token(CANARY_TOKEN)  # a rejected token must not be echoed either
+        run_cli(runs[0], env, monkeypatch)
+        assert run_cli(["rotate", "CANARY_SECRET", "--org", "acme", "--generate", "32",
+                        "--output", str(output), *common], env, monkeypatch) == 3
+    generated = output.read_text()
+    captured = capsys.readouterr()
+    text = captured.out + captured.err + everything_written(state_home)
+    assert '"event": "write"' in text and '"event": "retry"' in text  # the logs were there
+    for canary in (CANARY_VALUE, CANARY_TOKEN, generated):
+        assert canary not in text
+    assert hub.plaintext("CANARY_SECRET", repo="acme/repo-0003") == CANARY_VALUE.encode()
