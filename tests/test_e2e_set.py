@@ -159,3 +159,23 @@ def test_500_repos_against_a_running_syncer_fakehub() -> None:
     values = {(s["repo"], s["name"]): base64.b64decode(s["plaintext_b64"])
               for s in state["secrets"]}
     assert len(values) == 500 and set(values.values()) == {VALUE.encode()}
+
+
+def test_older_server_environment_routes() -> None:
+    """Against a server that only serves /repositories/{id}/environments/..., environment
+    secrets still land: the first 404 switches to the older form for the rest of the run."""
+    hub = FakeHub(tokens=(TOKEN,), legacy_env_routes_only=True)
+    hub.add_org("acme")
+    hub.add_repos("acme", 20, environments=("production",))
+    with hub.serve_in_thread() as url:
+        done = syncer_process(["set", "E", "--org", "acme", "--env", "production",
+                               "--value-from", "env:V", "--points-per-minute", "0"],
+                              {"GITHUB_API_URL": url + "/api/v3", "GITHUB_TOKEN": TOKEN,
+                               "V": VALUE})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert all(hub.plaintext("E", repo=f"acme/repo-{i:04d}", env="production") == VALUE.encode()
+               for i in range(1, 21))
+    legacy = "/repositories/{repository_id}/environments/{environment_name}/secrets"
+    assert hub.count("PUT", legacy + "/{secret_name}") == 20
+    # owner/repo attempts that 404 before the choice is made: at most one per concurrent writer
+    assert hub.count("GET", "<unmatched>") <= 16

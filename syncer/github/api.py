@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ..keys import PublicKey
 from ..model import OrgSelection, Scope
 from . import errors, routes
 from .client import GitHubClient
 from .sansio import Response
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,26 @@ def put_body(sealed: str, key_id: str, selection: OrgSelection | None) -> dict[s
 class SecretsAPI:
     def __init__(self, client: GitHubClient) -> None:
         self.client = client
+        # Environment routes: None until known; True on an older Enterprise Server that serves
+        # only /repositories/{repository_id}/environments/... (decided once per run).
+        self.legacy_env: bool | None = None
+
+    async def _scoped(self, scope: Scope, call: Callable[[bool], Awaitable[T]]) -> T:
+        """`call(legacy)` for a scope, falling back to the older environment routes when the
+        owner/repo form answers 404 and the older form works; the choice is kept for the run."""
+        if scope.kind != "env" or self.legacy_env is not None or scope.repo_id is None:
+            return await call(bool(self.legacy_env) and scope.kind == "env")
+        try:
+            result = await call(False)
+        except errors.NotFound:
+            try:
+                result = await call(True)
+            except errors.NotFound:
+                raise  # the environment is missing, whichever the form
+            self.legacy_env = True
+            return result
+        self.legacy_env = False
+        return result
 
     async def org_repos(self, org: str) -> AsyncIterator[Repo]:
         try:
@@ -79,7 +101,8 @@ class SecretsAPI:
 
     async def public_key(self, scope: Scope, previous: PublicKey | None = None) -> PublicKey:
         etag = previous.etag if previous else None
-        response = await self.client.request("GET", routes.public_key(scope), etag=etag)
+        response = await self._scoped(scope, lambda legacy: self.client.request(
+            "GET", routes.public_key(scope, legacy_env=legacy), etag=etag))
         if response.status == 304 and previous is not None:
             return previous
         return PublicKey(response.data["key_id"], response.data["key"], response.etag)
@@ -87,22 +110,28 @@ class SecretsAPI:
     async def secret(self, scope: Scope, name: str) -> SecretInfo | None:
         """One secret's metadata, or None where the scope has no secret of that name."""
         try:
-            return parse_secret((await self.client.request("GET", routes.secret(scope, name))).data)
+            response = await self._scoped(scope, lambda legacy: self.client.request(
+                "GET", routes.secret(scope, name, legacy_env=legacy)))
+            return parse_secret(response.data)
         except errors.NotFound:
             return None
 
     async def secrets(self, scope: Scope) -> list[SecretInfo]:
-        return [parse_secret(s) async for s in
-                self.client.paginate(routes.secrets_root(scope), "secrets")]
+        async def listing(legacy: bool) -> list[SecretInfo]:
+            return [parse_secret(s) async for s in self.client.paginate(
+                routes.secrets_root(scope, legacy_env=legacy), "secrets")]
+        return await self._scoped(scope, listing)
 
     async def put_secret(self, scope: Scope, name: str, sealed: str, key_id: str,
                          selection: OrgSelection | None = None) -> Response:
         """PUT a sealed value; the status says created (201) or updated (204)."""
         body = put_body(sealed, key_id, selection)
-        return await self.client.request("PUT", routes.secret(scope, name), json=body)
+        return await self._scoped(scope, lambda legacy: self.client.request(
+            "PUT", routes.secret(scope, name, legacy_env=legacy), json=body))
 
     async def delete_secret(self, scope: Scope, name: str) -> Response:
-        return await self.client.request("DELETE", routes.secret(scope, name))
+        return await self._scoped(scope, lambda legacy: self.client.request(
+            "DELETE", routes.secret(scope, name, legacy_env=legacy)))
 
     async def selected_repository_ids(self, scope: Scope, name: str) -> list[int]:
         return [int(r["id"]) async for r in
