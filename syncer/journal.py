@@ -60,7 +60,16 @@ from types import TracebackType
 from typing import Any, BinaryIO, Self
 
 from .model import Result
-from .state import acquire_lock, default_state_path, is_fingerprint, release_lock, utc_now
+from .state import (
+    acquire_lock,
+    default_state_path,
+    fsync_dir,
+    is_fingerprint,
+    lock_path,
+    make_private_dir,
+    release_lock,
+    utc_now,
+)
 
 JOURNAL_VERSION = 1
 COMPLETED_OUTCOMES = frozenset({Result.CREATED.value, Result.UPDATED.value, Result.DELETED.value})
@@ -203,22 +212,7 @@ def _apply(scan: _Scan, record: dict[str, Any], inputs_id: str | None) -> None:
 
 # -- files and locks ---------------------------------------------------------------------------
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
-
-def _make_private_dir(directory: Path) -> None:
-    if not directory.is_dir():
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(directory, 0o700)
-
-
-def _lock_path(path: Path) -> Path:
-    return path.with_name(path.name + ".lock")
 
 
 def _open_append(path: Path) -> int:
@@ -317,8 +311,8 @@ class Journal:
         superseded and never resumed. Damaged lines are skipped and listed in `problems`.
         """
         path = Path(path)
-        _make_private_dir(path.parent)
-        lock_fd = acquire_lock(_lock_path(path))
+        make_private_dir(path.parent)
+        lock_fd = acquire_lock(lock_path(path))
         fd = -1
         try:
             _remove_stale_temps(path)
@@ -327,7 +321,7 @@ class Journal:
                 _write_all(fd, b"\n")
             run_id, resumed, completed = _choose_run(fd, scan, inputs_id, fresh)
             os.fsync(fd)
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
         except BaseException:
             if fd >= 0:
                 os.close(fd)
@@ -484,7 +478,7 @@ def _compact(path: Path, fd: int) -> None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)
             raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def _kept_lines(lines: Iterable[tuple[int, bytes, dict[str, Any] | str]],

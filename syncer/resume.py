@@ -16,7 +16,9 @@ import structlog
 
 from . import interrupt
 from .journal import Entry, Journal, default_journal_path
-from .model import Action, Op, Outcome, Result, Scope
+from .model import Action, Op, Outcome, Result, Scope, SecretValue
+from .observe.progress import Progress
+from .runtime import Run
 from .state import State, StateKey
 
 log = structlog.get_logger("syncer.resume")
@@ -88,11 +90,29 @@ def resumable(state: State, inputs: str, fingerprint: Callable[[Action], str], *
         journal.finish()
 
 
-def with_recording(resume: Resume, also: Callable[[Outcome], None] | None
-                   ) -> Callable[[Outcome], None]:
+def one_value_fingerprints(state: State, api_url: str, value: SecretValue, app: str, name: str
+                           ) -> tuple[Callable[[Action], str], str]:
+    """For a run writing one value everywhere: each target's keyed fingerprint of it, and one
+    for the value as a whole (part of the run's inputs, so a new value is a new run)."""
+    def per_target(action: Action) -> str:
+        return state.fingerprint(value, state_key(api_url, action.scope, action.name))
+    return per_target, state.fingerprint(value, StateKey("*", app, "*", name))
+
+
+async def write_resumably(run: Run, resume: Resume, actions: Sequence[Action],
+                          value_for: Callable[[Action], SecretValue],
+                          show_progress: bool | None) -> list[Outcome]:
+    """Run what the interrupted run left, journalling each outcome, with a progress bar."""
+    todo, _ = resume.split(actions)
+    progress = Progress(len(todo), enabled=show_progress, pacer=run.client.pacer,
+                        retries=run.client.stats)
+
     def on_outcome(outcome: Outcome) -> None:
         if outcome.result is not Result.SKIPPED:
             resume.record(outcome)
-        if also is not None:
-            also(outcome)
-    return on_outcome
+        progress(outcome)
+
+    try:
+        return await run.engine(on_outcome).run(todo, value_for)
+    finally:
+        progress.close()

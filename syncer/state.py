@@ -141,7 +141,7 @@ class State:
         what happens to records whose key is gone (they are dropped with a warning).
         """
         path = Path(path)
-        _make_private_dir(path.parent)
+        make_private_dir(path.parent)
         warnings: list[str] = []
         key, key_created = _load_or_create_key(_key_path(path), warnings)
         records, signature = _read_state(path, key, key_created, warnings)
@@ -200,7 +200,7 @@ class State:
         """
         if self._lock_fd is not None:
             raise RuntimeError("this State already holds its lock")
-        fd = acquire_lock(_lock_path(self.path))
+        fd = acquire_lock(lock_path(self.path))
         self._lock_fd = fd
         try:
             _remove_stale_temps(self.path)
@@ -234,11 +234,11 @@ def _key_path(path: Path) -> Path:
     return path.with_name(path.name + ".key")
 
 
-def _lock_path(path: Path) -> Path:
+def lock_path(path: Path) -> Path:
     return path.with_name(path.name + ".lock")
 
 
-def _make_private_dir(directory: Path) -> None:
+def make_private_dir(directory: Path) -> None:
     if directory.is_dir():
         return
     try:
@@ -248,7 +248,7 @@ def _make_private_dir(directory: Path) -> None:
         raise StateError(f"cannot create the state directory {directory}: {exc.strerror}") from exc
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -306,7 +306,7 @@ def _create_key(key_path: Path) -> bytes | None:
             os.close(fd)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
-    _fsync_dir(key_path.parent)
+    fsync_dir(key_path.parent)
     return key
 
 
@@ -419,7 +419,7 @@ def _write_atomically(path: Path, data: bytes) -> _Signature:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     except OSError as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)

@@ -20,11 +20,10 @@ from ..exits import Exit, UsageError
 from ..github import errors
 from ..model import Action, App, Op, Outcome, Result, Scope, SecretValue
 from ..names import secret_name_problem
-from ..observe.progress import Progress
 from ..observe.summary import Summary
-from ..resume import host_of, inputs_id, resumable, state_key, with_recording
+from ..resume import host_of, inputs_id, one_value_fingerprints, resumable, write_resumably
 from ..runtime import Settings, connect
-from ..state import State, StateKey
+from ..state import State
 
 log = structlog.get_logger("syncer.rotate")
 
@@ -113,22 +112,14 @@ async def run_rotate(request: RotateRequest, value: SecretValue, settings: Setti
         if request.dry_run or not actions:
             return RotateResult(where, [], shadowed, run.summary([], started))
 
-        def fingerprint(action: Action) -> str:
-            return state.fingerprint(value, state_key(settings.api_url, action.scope, action.name))
-
-        whole_value = state.fingerprint(value, StateKey("*", request.app, "*", request.name))
+        fingerprint, whole_value = one_value_fingerprints(state, settings.api_url, value,
+                                                          request.app, request.name)
         inputs = inputs_id("rotate", host_of(settings.api_url), request.org, request.app,
                            request.name, str(request.include_archived), *request.repos,
                            whole_value)
         with resumable(state, inputs, fingerprint, fresh=fresh) as resume:
-            todo, _ = resume.split(actions)
-            progress = Progress(len(todo), enabled=show_progress, pacer=run.client.pacer,
-                                retries=run.client.stats)
-            try:
-                outcomes = await run.engine(with_recording(resume, progress)).run(
-                    todo, lambda _: value)
-            finally:
-                progress.close()
+            outcomes = await write_resumably(run, resume, actions, lambda _: value,
+                                             show_progress)
         return RotateResult(where, outcomes, shadowed, run.summary(outcomes, started))
 
 

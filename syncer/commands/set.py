@@ -11,14 +11,13 @@ from ..discover import select_repos
 from ..exits import Exit, UsageError
 from ..github import errors
 from ..github.api import Repo
-from ..model import App, Action, Op, OrgSelection, Outcome, Result, Scope, SecretValue, Visibility
+from ..model import App, Action, Op, OrgSelection, Result, Scope, SecretValue, Visibility
 from ..names import secret_name_problem
 from ..observe import redact
-from ..observe.progress import Progress
 from ..observe.summary import Summary
-from ..resume import host_of, inputs_id, resumable, state_key, with_recording
+from ..resume import host_of, inputs_id, one_value_fingerprints, resumable, write_resumably
 from ..runtime import Run, Settings, connect
-from ..state import State, StateKey
+from ..state import State
 from ..sources import Source, SourceError, parse_source, read_source
 
 log = structlog.get_logger("syncer.set")
@@ -103,20 +102,12 @@ async def run_set(request: SetRequest, value: SecretValue, settings: Settings, t
             log.info("dry_run", secret=request.name, targets=len(actions))
             return Exit.OK, run.summary([], started)
 
-        def fingerprint(action: Action) -> str:
-            return state.fingerprint(value, state_key(settings.api_url, action.scope, action.name))
-
-        whole_value = state.fingerprint(value, StateKey("*", request.app, "*", request.name))
+        fingerprint, whole_value = one_value_fingerprints(state, settings.api_url, value,
+                                                          request.app, request.name)
         with resumable(state, inputs_of(request, settings, whole_value), fingerprint,
                        fresh=fresh) as resume:
-            todo, _ = resume.split(actions)
-            progress = Progress(len(todo), enabled=show_progress, pacer=run.client.pacer,
-                                retries=run.client.stats)
-            try:
-                outcomes = await run.engine(with_recording(resume, progress)).run(
-                    todo, lambda _: value)
-            finally:
-                progress.close()
+            outcomes = await write_resumably(run, resume, actions, lambda _: value,
+                                             show_progress)
         summary = run.summary(outcomes, started)
     log.info("summary", secret=request.name, **summary.as_event())
     failed = any(o.result in (Result.FAILED, Result.SKIPPED) for o in outcomes)

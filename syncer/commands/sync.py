@@ -19,11 +19,10 @@ from ..discover import existing, org_repos
 from ..exits import Exit, UsageError
 from ..github import errors
 from ..model import Action, Op, Outcome, Result, Scope, SecretValue
-from ..observe.progress import Progress
 from ..observe.summary import Summary
 from ..plan import WRITES, Change, PlanItem, Remembered, make_plan
 from ..runtime import Run, Settings, connect
-from ..resume import host_of, inputs_id, resumable, state_key, where, with_recording
+from ..resume import host_of, inputs_id, resumable, state_key, where, write_resumably
 from ..state import Record, State
 
 log = structlog.get_logger("syncer.sync")
@@ -63,15 +62,11 @@ async def run_sync(config: Config, values: Mapping[tuple[int, str], SecretValue]
         outcomes: list[Outcome] = []
         try:
             with resumable(state, inputs, fingerprint, fresh=fresh) as resume:
-                todo, done = resume.split([i.action() for i in to_write])
-                _adopt(state, settings.api_url, plan, done)
-                progress = Progress(len(todo), enabled=show_progress, pacer=run.client.pacer,
-                                retries=run.client.stats)
-                try:
-                    outcomes = await run.engine(with_recording(resume, progress)).run(
-                        todo, lambda a: values[(value_keys[(a.scope, a.name)], a.name)])
-                finally:
-                    progress.close()
+                actions = [i.action() for i in to_write]
+                _adopt(state, settings.api_url, plan, resume.split(actions)[1])
+                outcomes = await write_resumably(
+                    run, resume, actions,
+                    lambda a: values[(value_keys[(a.scope, a.name)], a.name)], show_progress)
         finally:
             _record(state, settings.api_url, outcomes, value_keys, values)
             state.save()
