@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 
 from helpers import run_cli
 from syncer.fakehub import FakeHub, Faults
