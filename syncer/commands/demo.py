@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import secrets
 import sys
+import tempfile
+from pathlib import Path
 
 from ..exits import Exit
 from ..fakehub import FakeHub
@@ -12,6 +14,7 @@ from ..observe import redact
 from ..observe.summary import show
 from ..runtime import Settings
 from ..sources import generate
+from ..state import State
 from .set import SetRequest, run_set
 
 ORG = "acme"
@@ -31,7 +34,10 @@ async def run_demo(n_repos: int, *, show_progress: bool | None = None) -> int:
         say(f"syncer set {NAME} --org {ORG} --value-from generate:32")
         request = SetRequest(name=NAME, org=ORG, source=None)
         settings = Settings(api_url=url, concurrency=32, points_per_minute=0)
-        code, summary = await run_set(request, value, settings, token, show_progress=show_progress)
+        with tempfile.TemporaryDirectory(prefix="syncer-demo-") as scratch:
+            state = State.open(Path(scratch) / "state.json")  # never the user's own state
+            code, summary = await run_set(request, value, settings, token, state,
+                                          show_progress=show_progress)
     show(summary, sys.stderr)
     repos = [f"{ORG}/repo-{i:04d}" for i in range(1, n_repos + 1)]
     wrong = [r for r in repos if hub.plaintext(NAME, repo=r) != value.reveal()]
