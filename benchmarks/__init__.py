@@ -1,0 +1,1 @@
+"""syncer's benchmarks: fakehub and the clients as separate processes. See README.md."""

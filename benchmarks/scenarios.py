@@ -1,0 +1,441 @@
+"""The five scenarios. Each starts its own fakehub process(es) and runs clients as processes.
+
+Sizes come from `Sizes` (FULL or QUICK); every number a scenario reports is measured in the run.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from . import harness, looplag
+from .harness import UNLIMITED_PRIMARY, Counters, Fakehub, ProcessRun, fakehub, syncer
+from .results import Check, ScenarioResult, Table, fmt
+
+VALUE_ENV = {"BENCH_VALUE": "benchmark-value-0123456789abcdef"}  # 32 bytes, a typical token
+SYNCER_POINTS_PER_MINUTE = 870  # syncer's default budget (syncer.github.pacing), checked below
+GITHUB_POINTS_PER_MINUTE = 900
+
+
+@dataclass(frozen=True)
+class Sizes:
+    latency_ms: float = 50.0
+    latency_repos: tuple[int, ...] = (100, 1000, 5000)
+    latency_concurrency: tuple[int, ...] = (8, 32, 64)
+    points_repos: int = 2000
+    cpu_repos: int = 10000
+    cpu_repeats: int = 3
+    lag_repos: int = 2000
+    noop_repos: int = 1000
+    peer_repos: int = 1000
+    peer_concurrency: tuple[int, ...] = (16, 64, 100)
+    gh_repos: int = 1000  # fewer than peer_repos: gh's time is extrapolated linearly
+
+
+FULL = Sizes()
+QUICK = Sizes(latency_repos=(100, 300), latency_concurrency=(8, 64), points_repos=500,
+              cpu_repos=2000, cpu_repeats=1, lag_repos=300, noop_repos=200, peer_repos=100,
+              gh_repos=10)
+
+
+def set_args(name: str, *extra: str) -> list[str]:
+    return ["set", name, "--org", "acme", "--value-from", "env:BENCH_VALUE", *extra]
+
+
+def measured(hub: Fakehub, run: Callable[[], ProcessRun]) -> tuple[ProcessRun, Counters, float]:
+    """Run a client against `hub`: the process, what fakehub counted, fakehub's CPU meanwhile."""
+    before, cpu_before = hub.counters(), hub.cpu_seconds()
+    result = run()
+    cpu = hub.cpu_seconds() - cpu_before
+    return result, hub.counters().minus(before), cpu
+
+
+# ---------------------------------------------------------------------------------------- 1
+
+
+def latency_bound(sizes: Sizes) -> ScenarioResult:
+    """Limits off (Enterprise Server): the bound is requests × latency ÷ concurrency."""
+    result = ScenarioResult("1. Latency-bound")
+    latency = sizes.latency_ms / 1000
+    table = Table(
+        f"1. Latency-bound: fakehub --latency-ms {sizes.latency_ms:g}, no limits; "
+        "`syncer set --points-per-minute 0 --concurrency C`",
+        ["repos", "C", "requests", "req/target", "wall s", "syncer's own s",
+         "bound s (req×lat÷C)", "efficiency", "efficiency (own s)", "fakehub CPU s"])
+    rows: list[dict[str, float]] = []
+    for n in sizes.latency_repos:
+        with fakehub(n, "--latency-ms", f"{sizes.latency_ms:g}", *UNLIMITED_PRIMARY) as hub:
+            for c in sizes.latency_concurrency:
+                run, counted, hub_cpu = measured(hub, partial(
+                    syncer, *set_args("BENCH_LATENCY", "--points-per-minute", "0",
+                                      "--concurrency", str(c)), hub=hub, env=VALUE_ENV))
+                own = float(run.summary_event().get("seconds", math.nan))
+                bound = counted.requests * latency / c
+                row = {"repos": n, "concurrency": c, "requests": counted.requests,
+                       "wall": run.wall, "own": own, "bound": bound,
+                       "efficiency": bound / run.wall, "efficiency_own": bound / own}
+                rows.append(row)
+                table.rows.append([f"{n:,}", str(c), f"{counted.requests:,}",
+                                   fmt(counted.requests / n, 3), fmt(run.wall), fmt(own),
+                                   fmt(bound), fmt(bound / run.wall), fmt(bound / own),
+                                   fmt(hub_cpu)])
+    table.notes += [
+        ("wall: the syncer process from spawn to exit (interpreter start-up, the serial listing "
+        f"of the org's repositories at {math.ceil(1000 / 100)} pages per 1,000 repositories, "
+        "and the writes); syncer's own s: the time syncer reports in its closing summary "
+        "(from connecting to the last answer)."),
+        ("efficiency = (requests × latency ÷ C) ÷ wall. The bound treats every request as "
+        "parallel; the repository listing follows `Link: rel=\"next\"` one page at a time, "
+        "so N/100 × latency of each run is serial by nature."),
+    ]
+    result.tables.append(table)
+    result.raw["rows"] = rows
+    target = _pick(rows, 1000, max(sizes.latency_concurrency))
+    if target is not None:
+        result.checks.append(Check(
+            f"Latency-bound efficiency ≥ 0.85 at 1,000 repos, C=64 "
+            f"(measured at {int(target['repos']):,} repos, C={int(target['concurrency'])})",
+            f"{target['efficiency']:.2f} (own time: {target['efficiency_own']:.2f})",
+            target["efficiency"] >= 0.85))
+    return result
+
+
+def _pick(rows: list[dict[str, float]], repos: int, concurrency: int) -> dict[str, float] | None:
+    """The row at `repos` and `concurrency`, else the largest size below it at that C."""
+    at_c = [r for r in rows if r["concurrency"] == concurrency]
+    exact = [r for r in at_c if r["repos"] == repos]
+    below = sorted((r for r in at_c if r["repos"] <= repos), key=lambda r: r["repos"])
+    candidates = exact or below or at_c
+    return candidates[-1] if candidates else None
+
+
+# ---------------------------------------------------------------------------------------- 2
+
+
+def points_bound(sizes: Sizes) -> ScenarioResult:
+    """GitHub's 900 points per minute, time compressed 60×: a minute lasts one second."""
+    from syncer.github.pacing import DEFAULT_POINTS_PER_MINUTE
+
+    result = ScenarioResult("2. Points-bound")
+    scale = 60.0
+    minute = 60.0 / scale
+    n = sizes.points_repos
+    with fakehub(n, "--points-per-minute", str(GITHUB_POINTS_PER_MINUTE), "--max-concurrent",
+                 "100", "--time-scale", f"{scale:g}") as hub:
+        run, counted, _ = measured(hub, lambda: syncer(
+            *set_args("BENCH_POINTS", "--time-scale", f"{scale:g}"), hub=hub, env=VALUE_ENV))
+    own = float(run.summary_event().get("seconds", math.nan))
+    points = counted.points
+    need_github = points / GITHUB_POINTS_PER_MINUTE * minute
+    need_own = points / DEFAULT_POINTS_PER_MINUTE * minute
+    violations = sum(counted.violations.values())
+    table = Table(
+        f"2. Points-bound: fakehub --points-per-minute 900 --max-concurrent 100 --time-scale 60 "
+        f"(a minute lasts {minute:g} s); `syncer set --time-scale 60`, default pacing "
+        f"({DEFAULT_POINTS_PER_MINUTE} points/min) and concurrency",
+        ["repos", "GETs", "writes", "points", "scaled minutes at 900", "wall s",
+         "syncer's own s", "ratio (wall ÷ points at 900)", f"ratio at syncer's {DEFAULT_POINTS_PER_MINUTE}",
+         "ratio (own s) at 900", "secondary-limit violations"])
+    table.rows.append([
+        f"{n:,}", f"{counted.gets:,}", f"{counted.writes:,}", f"{points:,}",
+        fmt(points / GITHUB_POINTS_PER_MINUTE), fmt(run.wall), fmt(own),
+        fmt(run.wall / need_github, 3), fmt(run.wall / need_own, 3), fmt(own / need_github, 3),
+        str(violations) + (f" {counted.violations}" if violations else "")])
+    table.notes += [
+        ("points = GETs × 1 + writes × 5, as fakehub counted them; ratio = wall ÷ (points ÷ "
+        "budget per scaled minute)."),
+        ("syncer paces with a sliding window, GitHub's own rule: the first minute's budget "
+        "goes out at once, so a run of P points can legitimately take about "
+        "(P − budget) ÷ budget minutes, under the ratio's 1.0. Interpreter start-up "
+        "(about 0.3–0.5 s) is not compressed 60× and weighs on `wall` accordingly."),
+    ]
+    result.tables.append(table)
+    result.raw.update({"repos": n, "points": points, "wall": run.wall, "own": own,
+                       "ratio": run.wall / need_github, "ratio_own": run.wall / need_own,
+                       "violations": violations})
+    result.checks.append(Check(f"Points-bound ratio ≤ 1.10 ({n:,} repos)",
+                               f"{run.wall / need_github:.3f} at 900; "
+                               f"{run.wall / need_own:.3f} at syncer's "
+                               f"{DEFAULT_POINTS_PER_MINUTE}",
+                               run.wall / need_github <= 1.10))
+    result.checks.append(Check("Points-bound secondary-limit violations = 0", str(violations),
+                               violations == 0))
+    return result
+
+
+# ---------------------------------------------------------------------------------------- 3
+
+
+@dataclass(frozen=True)
+class CpuRun:
+    wall: float
+    cpu: float
+    startup_wall: float
+    startup_cpu: float
+    requests: int
+    hub_cpu: float
+
+
+def cpu_bound(sizes: Sizes) -> ScenarioResult:
+    """No latency, no limits: what the client itself costs per target."""
+    result = ScenarioResult("3. CPU-bound")
+    n = sizes.cpu_repos
+    clients: dict[str, Callable[[Fakehub], ProcessRun]] = {
+        "syncer set (defaults: C=16, info logs as JSON)": lambda hub: syncer(
+            *set_args("BENCH_CPU", "--points-per-minute", "0"), hub=hub, env=VALUE_ENV),
+        "syncer set --log-level warning": lambda hub: syncer(
+            *set_args("BENCH_CPU", "--points-per-minute", "0", "--log-level", "warning"),
+            hub=hub, env=VALUE_ENV),
+        "bare aiohttp loop (C=16)": lambda hub: harness.python_script(
+            "bare_aiohttp.py", "--api-url", hub.api_url, "--concurrency", "16",
+            env={"GITHUB_TOKEN": harness.TOKEN}),
+    }
+    runs: dict[str, list[CpuRun]] = {name: [] for name in clients}
+    with fakehub(n, *UNLIMITED_PRIMARY) as hub, fakehub(1, *UNLIMITED_PRIMARY) as one:
+        for _ in range(sizes.cpu_repeats):
+            for name, client in clients.items():  # interleaved, so drift hits all alike
+                startup = client(one)
+                run, counted, hub_cpu = measured(hub, partial(client, hub))
+                runs[name].append(CpuRun(run.wall, run.cpu, startup.wall, startup.cpu,
+                                         counted.requests, hub_cpu))
+    table = Table(
+        f"3. CPU-bound: {n:,} repos, fakehub with no latency and no limits "
+        f"(median of {sizes.cpu_repeats} run{'s' if sizes.cpu_repeats > 1 else ''})",
+        ["client", "wall s", "targets/s", "targets/s after start-up", "client CPU s",
+         "start-up (1 repo) wall / CPU s", "client CPU µs/target", "req/target",
+         "fakehub CPU s"])
+    for name, samples in runs.items():
+        wall = statistics.median(r.wall for r in samples)
+        per_target = statistics.median((r.cpu - r.startup_cpu) / (n - 1) * 1e6 for r in samples)
+        after_startup = statistics.median(n / (r.wall - r.startup_wall) for r in samples)
+        table.rows.append([
+            name, fmt(wall), f"{n / wall:,.0f}", f"{after_startup:,.0f}",
+            fmt(statistics.median(r.cpu for r in samples)),
+            (f"{statistics.median(r.startup_wall for r in samples):.2f} / "
+            f"{statistics.median(r.startup_cpu for r in samples):.2f}"),
+            f"{per_target:,.0f}", fmt(samples[0].requests / n, 3),
+            fmt(statistics.median(r.hub_cpu for r in samples))])
+        result.raw[name] = {"wall": wall, "targets_per_s": n / wall,
+                            "us_per_target": per_target,
+                            "samples_us": [(r.cpu - r.startup_cpu) / (n - 1) * 1e6
+                                           for r in samples]}
+    table.notes += [
+        ("client CPU µs/target = (user+sys CPU of the run − that of the same client over a "
+        "1-repo fakehub) ÷ (repos − 1), both from os.wait4 of the client process."),
+        ("fakehub and the client each take one of the two cores; fakehub's CPU is shown so a "
+        "server-bound run can be told from a client-bound one."),
+    ]
+    result.tables.append(table)
+    main = result.raw["syncer set (defaults: C=16, info logs as JSON)"]
+    bare = result.raw["bare aiohttp loop (C=16)"]
+    result.checks.append(Check(f"CPU-bound throughput ≥ 2,000 targets/s ({n:,} repos)",
+                               f"{main['targets_per_s']:,.0f} targets/s "
+                               f"(bare aiohttp: {bare['targets_per_s']:,.0f})",
+                               main["targets_per_s"] >= 2000))
+    result.checks.append(Check("CPU-bound client CPU ≤ 300 µs/target",
+                               f"{main['us_per_target']:,.0f} µs "
+                               f"(bare aiohttp: {bare['us_per_target']:,.0f} µs)",
+                               main["us_per_target"] <= 300))
+
+    lag_table = Table(
+        f"3b. Event-loop lag: syncer's engine in the benchmark process over "
+        f"{sizes.lag_repos:,} repos (fakehub in its own process, no latency), "
+        "a task sampling asyncio sleep(1 ms) overshoot",
+        ["value", "C", "targets", "seconds", "samples", "lag p50 ms", "lag p99 ms",
+         "lag max ms"])
+    idle = looplag.idle_lag(1.0)
+    result.raw["lag_idle"] = idle.lags_ms
+    lag_table.rows.append(["(idle loop, nothing running)", "–", "–", "1.00",
+                           f"{idle.samples:,}", fmt(idle.p50_ms, 3), fmt(idle.p99_ms, 3),
+                           fmt(idle.max_ms, 3)])
+    with fakehub(sizes.lag_repos, *UNLIMITED_PRIMARY) as hub:
+        for size, label in ((48 * 1024, "48 KB (GitHub's maximum)"), (32, "32 B")):
+            for c in (16, 64):
+                lag = looplag.engine_lag(hub.api_url, harness.TOKEN, value_bytes=size,
+                                         concurrency=c)
+                lag_table.rows.append([label, str(c), f"{lag.targets:,}", fmt(lag.seconds),
+                                       f"{lag.samples:,}", fmt(lag.p50_ms, 3),
+                                       fmt(lag.p99_ms, 3), fmt(lag.max_ms, 3)])
+                result.raw[f"lag_{size}_{c}"] = lag.lags_ms
+                if size == 48 * 1024 and c == 16:
+                    result.checks.append(Check(
+                        "Event-loop lag p99 < 5 ms while sealing 48 KB values (C=16)",
+                        f"p50 {lag.p50_ms:.2f} ms, p99 {lag.p99_ms:.2f} ms", lag.p99_ms < 5))
+    lag_table.notes.append(
+        "lag = how late each `await asyncio.sleep(0.001)` of the sampling task wakes. "
+        "syncer logs its JSON lines to /dev/null here (info level, as its default).")
+    result.tables.append(lag_table)
+    return result
+
+
+# ---------------------------------------------------------------------------------------- 4
+
+NIGHTLY_CONFIG = """\
+# Written by the benchmark: one repository secret in every repository of acme.
+[github]
+org = "acme"
+
+[sync]
+concurrency = 32
+points_per_minute = 0
+
+[[secret]]
+name = "NIGHTLY_TOKEN"
+value = "env:BENCH_VALUE"
+
+[secret.repos]
+match = ["*"]
+"""
+
+
+def nightly_noop(sizes: Sizes) -> ScenarioResult:
+    """The second `apply` of an unchanged config: it should read little and write nothing."""
+    result = ScenarioResult("4. Nightly no-op")
+    n = sizes.noop_repos
+    table = Table(
+        f"4. Nightly no-op: `syncer apply -c nightly.toml` over {n:,} repos, fakehub "
+        f"--latency-ms {sizes.latency_ms:g}, no limits (config: concurrency 32, "
+        "points_per_minute 0)",
+        ["apply", "requests", "requests per repo", "GETs", "points", "writes", "wall s",
+         "syncer's own s"])
+    with tempfile.TemporaryDirectory(prefix="syncer-bench-") as folder:
+        config = Path(folder) / "nightly.toml"
+        config.write_text(NIGHTLY_CONFIG)
+        args = ["apply", "-c", str(config), "--state", str(Path(folder) / "state.json")]
+        with fakehub(n, "--latency-ms", f"{sizes.latency_ms:g}", *UNLIMITED_PRIMARY) as hub:
+            runs = [measured(hub, lambda: syncer(*args, hub=hub, env=VALUE_ENV))
+                    for _ in range(2)]
+    for label, (run, counted, _) in zip(("first (sets up)", "second (measured)"), runs):
+        own = float(run.summary_event().get("seconds", math.nan))
+        table.rows.append([label, f"{counted.requests:,}", fmt(counted.requests / n, 3),
+                           f"{counted.gets:,}", f"{counted.points:,}", f"{counted.writes:,}",
+                           fmt(run.wall), fmt(own)])
+    run, counted, _ = runs[1]
+    listing = math.ceil(n / 100)
+    table.notes.append(
+        f"of the second apply's requests, {listing} are the pages of the org's repository "
+        "list; the rest are per-repository reads. On github.com its "
+        f"{counted.points:,} points are {counted.points / GITHUB_POINTS_PER_MINUTE:.2f} "
+        "minutes of the 900-points budget.")
+    calls = ", ".join(f"{k}: {v:,}" for k, v in sorted(counted.calls.items()))
+    table.notes.append(f"second apply, by endpoint: {calls}")
+    result.tables.append(table)
+    per_repo = (counted.requests - listing) / n
+    result.raw.update({"requests": counted.requests, "writes": counted.writes,
+                       "wall": run.wall})
+    result.checks.append(Check(f"Nightly no-op writes = 0 ({n:,} repos)", str(counted.writes),
+                               counted.writes == 0))
+    result.checks.append(Check(
+        "Nightly no-op: at most one request per repository",
+        f"{counted.requests:,} requests = {listing} list pages + "
+        f"{counted.requests - listing:,} per-repository ({per_repo:.2f} per repo; "
+        f"{counted.requests / n:.3f} per repo all told)",
+        per_repo <= 1.0))
+    return result
+
+
+# ---------------------------------------------------------------------------------------- 5
+
+
+def peers(sizes: Sizes, work: Path) -> ScenarioResult:
+    """syncer beside the plainest sequential loop and beside `gh secret set` in a loop."""
+    result = ScenarioResult("5. Peers")
+    n = sizes.peer_repos
+    tls = harness.tls_files(work)
+    gh = shutil.which("gh")
+    transport = "HTTPS (trustme CA)" if tls else "HTTP (trustme not installed)"
+    levels = sizes.peer_concurrency
+    table = Table(
+        f"5. Peers: {n:,} repos, fakehub --latency-ms {sizes.latency_ms:g}, no limits, over "
+        f"{transport}",
+        ["client", "repos run", "requests", "req/target", "wall s", f"wall for {n:,} repos s",
+         "client CPU s", "syncer faster by (" + " / ".join(f"C={c}" for c in levels) + ")"])
+    rows: list[tuple[str, int, Counters, float, float, float]] = []
+    syncer_walls: list[float] = []
+    gh_note = ""
+    with fakehub(n, "--latency-ms", f"{sizes.latency_ms:g}", *UNLIMITED_PRIMARY,
+                 tls=tls.as_tuple() if tls else None) as hub:
+        for c in levels:
+            run, counted, _ = measured(hub, partial(
+                syncer, *set_args(f"BENCH_PEER_SYNCER_{c}", "--points-per-minute", "0",
+                                  "--concurrency", str(c)), hub=hub, env=VALUE_ENV))
+            syncer_walls.append(run.wall)
+            rows.append((f"syncer set --concurrency {c} --points-per-minute 0", n, counted,
+                         run.wall, run.wall, run.cpu))
+        ca_args = ["--ca-file", tls.ca] if tls else []
+        seq_run, seq_counted, _ = measured(hub, lambda: harness.python_script(
+            "bare_aiohttp.py", "--api-url", hub.api_url, "--concurrency", "1",
+            "--name", "BENCH_PEER_SEQUENTIAL", *ca_args, env={"GITHUB_TOKEN": harness.TOKEN}))
+        rows.append(("sequential aiohttp loop (bare_aiohttp.py --concurrency 1)", n, seq_counted,
+                     seq_run.wall, seq_run.wall, seq_run.cpu))
+        if gh is None or tls is None:
+            gh_note = ("gh: skipped (" + ("gh is not installed" if gh is None else
+                                          "trustme is not installed: gh needs HTTPS") + ")")
+        else:
+            k = min(sizes.gh_repos, n)
+            gh_wall, gh_cpu, gh_counted = _gh_loop(hub, tls.ca, work, k)
+            rows.append((f"gh secret set, one process per repo ({_gh_version()})", k, gh_counted,
+                         gh_wall, gh_wall * n / k, gh_cpu))
+            if k < n:
+                gh_note = (f"gh ran over the first {k:,} repositories; its time for {n:,} is "
+                           f"extrapolated linearly (× {n / k:g}).")
+    for name, ran, counted, wall, wall_n, cpu in rows:
+        is_syncer = name.startswith("syncer")
+        faster = [wall_n / w for w in syncer_walls]
+        table.rows.append([name + (" (extrapolated)" if ran < n else ""), f"{ran:,}",
+                           f"{counted.requests:,}", fmt(counted.requests / ran, 3), fmt(wall),
+                           fmt(wall_n), fmt(cpu),
+                           "–" if is_syncer else " / ".join(f"{f:,.1f}×" for f in faster)])
+        result.raw[name] = {"wall_n": wall_n, "faster": faster}
+    table.notes.append("syncer faster by = the peer's wall time for all repos ÷ syncer's "
+                       "(each a whole process, or a loop of processes, from spawn to exit). "
+                       f"syncer's default concurrency is 16; {max(levels)} is its maximum "
+                       "(GitHub allows 100 requests in flight).")
+    if gh_note:
+        table.notes.append(gh_note)
+    result.tables.append(table)
+    gh_rows = [r for r in rows if r[0].startswith("gh")]
+    if gh_rows:
+        name, ran, _, _, wall_n, _ = gh_rows[0]
+        faster = [wall_n / w for w in syncer_walls]
+        best = max(range(len(levels)), key=lambda i: faster[i])
+        result.checks.append(Check(
+            f"≥ 100× faster than gh at {n:,} repos, {sizes.latency_ms:g} ms latency "
+            f"(judged at syncer's best, C={levels[best]})",
+            ", ".join(f"C={c}: {f:,.1f}×" for c, f in zip(levels, faster))
+            + (" (gh extrapolated)" if ran < n else ""),
+            faster[best] >= 100))
+    else:
+        result.checks.append(Check("≥ 100× faster than gh", gh_note, None))
+    return result
+
+
+def _gh_version() -> str:
+    done = harness.run_process(["gh", "--version"])
+    first = done.stdout.splitlines()[0] if done.stdout else "gh"
+    return " ".join(first.split()[:3])
+
+
+def _gh_loop(hub: Fakehub, ca: str, work: Path, repos: int) -> tuple[float, float, Counters]:
+    """`gh secret set` once per repository, one after another, as a shell loop would."""
+    config = work / "gh-config"
+    config.mkdir(exist_ok=True)
+    env = {"GH_HOST": hub.url.removeprefix("https://"), "GH_ENTERPRISE_TOKEN": harness.TOKEN,
+           "SSL_CERT_FILE": ca, "GH_CONFIG_DIR": str(config), "GH_PROMPT_DISABLED": "1",
+           "NO_COLOR": "1", "BENCH_VALUE": VALUE_ENV["BENCH_VALUE"]}
+    before = hub.counters()
+    started = time.perf_counter()
+    cpu = 0.0
+    for i in range(1, repos + 1):
+        run = harness.run_process(["gh", "secret", "set", "BENCH_PEER_GH", "-R",
+                                   f"acme/{hub.repo_name(i)}", "--body",
+                                   VALUE_ENV["BENCH_VALUE"]], env).check()
+        cpu += run.cpu
+    return time.perf_counter() - started, cpu, hub.counters().minus(before)
