@@ -12,10 +12,16 @@ behaviour, derived from GitHub's documentation and OpenAPI description, not from
     hub.plaintext("TOKEN", repo="acme/repo-0001")   # what a client stored, decrypted
     hub.count("PUT"), hub.violations, hub.exchanges
 
-Modules: ``rules`` (GitHub's rules as pure functions), ``world`` (data model), ``views``
-(JSON shapes), ``api`` (endpoint handlers), ``routes`` (template trie), ``limits``,
-``faults``, ``app`` (the aiohttp edge), ``hub`` (this API), ``cli`` (``python -m
-syncer.fakehub``).
+GitHub Apps: ``hub.register_app(app_id, public_key_pem)``, ``hub.add_installation(org,
+app_id)``; fakehub verifies the App's RS256 JWTs as GitHub does (same 401 messages), serves
+``GET /orgs/{org}/installation``, ``GET /app/installations`` and ``POST
+/app/installations/{installation_id}/access_tokens``, and its installation tokens act in
+their org only and expire after ``FakeHub(installation_token_ttl=3600.0)`` seconds.
+
+Modules: ``rules`` (GitHub's rules as pure functions), ``world`` (data model), ``apps``
+(Apps, installations, JWTs, installation tokens), ``views`` (JSON shapes), ``api`` (endpoint
+handlers), ``routes`` (template trie), ``limits``, ``faults``, ``app`` (the aiohttp edge),
+``hub`` (this API), ``cli`` (``python -m syncer.fakehub``).
 """
 
 from .faults import Faults

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from . import rules, views
+from .apps import NOT_ACCESSIBLE, App, Principal, check_token_request
 from .limits import RateView
 from .routes import Route
 from .rules import ApiError
@@ -30,6 +31,7 @@ class Call:
     body: Any
     urls: Urls
     rate: RateView | None = None
+    principal: Principal | None = None  # who authenticated (set by the HTTP layer)
 
 
 @dataclass(slots=True)
@@ -221,6 +223,64 @@ def rate_limit(world: World, call: Call) -> Reply:
     )
 
 
+# --------------------------------------------------------------------------- GitHub Apps (JWT)
+
+
+def check_reach(world: World, call: Call) -> None:
+    """An installation token acts within its installation's organisation only.
+
+    Not documented in detail; fakehub answers another organisation's org-level endpoints 403
+    ``Resource not accessible by integration`` and its repositories 404 (GitHub does not
+    reveal private repositories an installation cannot see). Fixed tokens reach everything.
+    """
+    principal = call.principal
+    if principal is None or principal.kind != "installation":
+        return
+    params = call.params
+    if "org" in params:
+        org = world.org(params["org"])  # an organisation that does not exist stays a 404
+        if org.name.lower() != principal.org:
+            raise ApiError(403, NOT_ACCESSIBLE)
+        return
+    if "owner" in params:
+        owner = params["owner"].lower()
+    elif "repository_id" in params:
+        owner = world.repo_by_id(params["repository_id"]).org.name.lower()
+    else:
+        return  # not about an organisation (rate_limit, graphql)
+    if owner != principal.org:
+        raise rules.not_found()
+
+
+def _calling_app(world: World, call: Call) -> App:
+    """The App whose JWT the HTTP layer verified (routes with ``app_jwt``)."""
+    assert call.principal is not None and call.principal.app_id is not None
+    return world.apps.apps[call.principal.app_id]
+
+
+def org_installation(world: World, call: Call) -> Reply:
+    """``GET /orgs/{org}/installation``: 404 when the calling App is not installed there."""
+    app = _calling_app(world, call)
+    installation = world.apps.of_org(world.org(call.params["org"]), app)
+    if installation is None:
+        raise rules.not_found()
+    return Reply(200, views.installation_json(installation, call.urls))
+
+
+def app_installations(world: World, call: Call) -> Reply:
+    """``GET /app/installations``: the calling App's installations, paginated."""
+    chosen, headers, _ = _paged(call, world.apps.of_app(_calling_app(world, call)))
+    return Reply(200, [views.installation_json(i, call.urls) for i in chosen], headers)
+
+
+def create_installation_token(world: World, call: Call) -> Reply:
+    """``POST /app/installations/{installation_id}/access_tokens``: 201 with a new token."""
+    installation = world.apps.installation(call.params["installation_id"],
+                                           _calling_app(world, call))
+    check_token_request(call.body)
+    return Reply(201, views.installation_token_json(world.apps.issue(installation)))
+
+
 # --------------------------------------------------------------------------- GraphQL (gh's one query)
 
 _GQL_STRING = r'"((?:[^"\\]|\\.)*)"'
@@ -311,3 +371,14 @@ def build_routes() -> list[Route]:
         Route("POST", "/graphql", graphql),
     ]
     return routes
+
+
+def build_app_routes() -> list[Route]:
+    """The endpoints that take an App's JWT rather than a token (kept apart from
+    ``build_routes``, the secrets API proper, so each list can be checked on its own)."""
+    return [
+        Route("GET", "/orgs/{org}/installation", org_installation, app_jwt=True),
+        Route("GET", "/app/installations", app_installations, app_jwt=True),
+        Route("POST", "/app/installations/{installation_id}/access_tokens",
+              create_installation_token, app_jwt=True),
+    ]

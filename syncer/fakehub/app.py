@@ -1,8 +1,9 @@
 """The aiohttp edge: one catch-all handler that runs a request through GitHub's pipeline.
 
-Pipeline per request: route -> count -> drop fault -> User-Agent, API version and token
-checks -> limits -> error fault or handler (under the world lock) -> ETag/304 -> delay ->
-headers -> answer.
+Pipeline per request: route -> count -> drop fault -> User-Agent, API version and
+authentication (a token, an installation token, or an App JWT on the App routes) -> limits
+(per token, per installation, per App) -> error fault or, under the world lock, the
+installation's reach and the handler -> ETag/304 -> delay -> headers -> answer.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ import os
 import socket
 import ssl as ssl_module
 from collections.abc import AsyncIterator
+from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
 from . import rules
-from .api import Call, Reply
+from .api import Call, Reply, check_reach
+from .apps import Principal
 from .faults import error_message
 from .limits import LimitExceeded, RateView
 from .routes import Match
@@ -77,17 +80,18 @@ class Front:
 
         limiter = hub._limiter
         token = bearer(request.headers.get("Authorization"))
-        authenticated = token is not None and hub._has_token(token)
-        refusal = _refusal(request, authenticated)
-        if refusal is not None or token is None:
+        app_jwt = match is not None and match.route.app_jwt
+        principal, auth_error = hub._authenticate(token, app_jwt=app_jwt)
+        refusal = _refusal(request, auth_error)
+        if refusal is not None or principal is None:
             assert refusal is not None
-            view = limiter.view(token if authenticated else None)
+            view = limiter.view(principal.limit_key if principal is not None else None)
             reply = Reply(refusal.status, refusal.body())
             return await self._answer(request, method, template, None, reply, view, decision.delay)
 
         try:
             admission, view = limiter.admit(
-                token, method, counts_primary=template != "/rate_limit"
+                principal.limit_key, method, counts_primary=template != "/rate_limit"
             )
         except LimitExceeded as exc:
             hub._count_violation(exc.violation)
@@ -101,7 +105,7 @@ class Front:
                 status = decision.error_status
                 reply = Reply(status, ApiError(status, error_message(status)).body())
             else:
-                request_json, reply = await self._reply(request, match, raw_path, view)
+                request_json, reply = await self._reply(request, match, raw_path, view, principal)
             if reply.status == 200 and method in ("GET", "HEAD"):
                 refund = self._conditional(request, reply)
             if decision.delay:  # in flight (for max_concurrent) while delayed
@@ -123,7 +127,12 @@ class Front:
         return match
 
     async def _reply(
-        self, request: web.Request, match: Match | None, raw_path: str, view: RateView
+        self,
+        request: web.Request,
+        match: Match | None,
+        raw_path: str,
+        view: RateView,
+        principal: Principal,
     ) -> tuple[Any, Reply]:
         """The request's JSON body (None when there is none) and the handler's reply."""
         if match is None:
@@ -132,7 +141,9 @@ class Front:
             request_json = await self._read_json(request)
         except ApiError as exc:
             return None, Reply(exc.status, exc.body())
-        return request_json, self._dispatch(request, match, raw_path, request_json, view)
+        return request_json, self._dispatch(
+            request, match, raw_path, request_json, view, principal
+        )
 
     async def _read_json(self, request: web.Request) -> Any:
         if request.method not in _BODY_METHODS or not request.can_read_body:
@@ -152,13 +163,17 @@ class Front:
         raw_path: str,
         body: Any,
         view: RateView,
+        principal: Principal,
     ) -> Reply:
         origin = f"{request.scheme}://{request.host}"
         urls = Urls(origin + ("/api/v3" if match.ghes else ""), origin)
-        call = Call(request.method, raw_path, match.params, _query(request), body, urls, view)
+        call = Call(
+            request.method, raw_path, match.params, _query(request), body, urls, view, principal
+        )
         route = match.route
         try:
             with self.hub.world.lock:
+                check_reach(self.hub.world, call)
                 return route.handler(self.hub.world, call, *route.args)  # type: ignore[no-any-return]
         except ApiError as exc:
             return Reply(exc.status, exc.body(), dict(exc.headers))
@@ -196,6 +211,7 @@ class Front:
             headers["Content-Type"] = JSON_TYPE
         else:
             encoded = None
+        headers["Date"] = format_datetime(self.hub.world.now(), usegmt=True)  # fakehub's clock
         headers["x-github-request-id"] = request_id()
         headers["x-github-api-version-selected"] = "2022-11-28"
         if self.hub.record:
@@ -231,12 +247,13 @@ class Front:
         return _json_response(200, hub.state())
 
 
-def _refusal(request: web.Request, authenticated: bool) -> ApiError | None:
+def _refusal(request: web.Request, auth_error: ApiError | None) -> ApiError | None:
     """What GitHub refuses before looking at the request itself.
 
     - No ``User-Agent``: 403 (documented: requests without one are rejected).
     - An ``X-GitHub-Api-Version`` GitHub does not have: 400.
-    - No or an unknown token: 401 Bad credentials.
+    - Authentication failed (``auth_error``): no or an unknown or expired token is 401 Bad
+      credentials; a refused App JWT is 401 with GitHub's JWT messages (see ``apps``).
     """
     if not request.headers.get("User-Agent"):
         return ApiError(
@@ -249,9 +266,7 @@ def _refusal(request: web.Request, authenticated: bool) -> ApiError | None:
     version = request.headers.get("X-GitHub-Api-Version")
     if version is not None and version not in API_VERSIONS:
         return ApiError(400, f"API version {version} is not supported.")
-    if not authenticated:
-        return rules.bad_credentials()
-    return None
+    return auth_error
 
 
 class _Dropped(Exception):

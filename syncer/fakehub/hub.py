@@ -14,15 +14,16 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from . import rules
-from .api import build_routes
+from .api import build_app_routes, build_routes
 from .app import Front, serve_front
+from .apps import DEFAULT_TOKEN_TTL, UNDECODABLE, Principal
 from .faults import FaultPlan, Faults
 from .limits import Limits, RateLimiter
 from .routes import Router
 from .rules import ApiError, iso
 from .world import Clock, Org, Secret, SecretScope, World, utc_now
 
-_ROUTER = Router(build_routes())
+_ROUTER = Router(build_routes() + build_app_routes())
 _T = TypeVar("_T")
 
 
@@ -43,9 +44,15 @@ class Exchange:
 class FakeHub:
     """A local imitation of GitHub's secrets REST API.
 
-    Every token may access every organisation. Scopes are given by keyword:
+    Every token in ``tokens`` may access every organisation. Scopes are given by keyword:
     ``org="acme"``, ``repo="acme/api"`` or ``repo="acme/api", env="production"``, with
     ``app`` one of ``actions`` (default), ``dependabot``, ``codespaces``.
+
+    GitHub Apps (see ``apps``): ``register_app(app_id, public_key_pem)`` and
+    ``add_installation(org, app_id)``; the App then signs JWTs with its private key, finds
+    its installation and exchanges JWTs for installation tokens, which act in their
+    organisation only and expire after ``installation_token_ttl`` seconds (GitHub: one
+    hour; compress it in tests), then get 401 ``Bad credentials``.
     """
 
     def __init__(
@@ -58,8 +65,11 @@ class FakeHub:
         *,
         legacy_env_routes_only: bool = False,
         clock: Clock = utc_now,
+        installation_token_ttl: float = DEFAULT_TOKEN_TTL,
     ) -> None:
-        self.world = World(clock)
+        if installation_token_ttl <= 0:
+            raise ValueError("installation_token_ttl must be positive")
+        self.world = World(clock, installation_token_ttl)
         self.router = _ROUTER
         self.admin_token = admin_token
         self.record = record
@@ -103,11 +113,76 @@ class FakeHub:
         self._tokens.add(token)
 
     def revoke_token(self, token: str) -> None:
-        """From now on the token is answered 401, as GitHub does for a revoked token."""
+        """From now on the token (installation tokens too) is answered 401, as GitHub does
+        for a revoked token."""
         self._tokens.discard(token)
+        with self.world.lock:
+            self.world.apps.revoke(token)
 
     def _has_token(self, token: str) -> bool:
         return token in self._tokens
+
+    def _authenticate(
+        self, token: str | None, *, app_jwt: bool
+    ) -> tuple[Principal | None, ApiError | None]:
+        """Who ``token`` is, or the 401 to answer. App routes take only an App's JWT; the
+        others a fixed token or an unexpired installation token."""
+        if app_jwt:
+            if token is None:
+                return None, ApiError(401, UNDECODABLE)
+            try:
+                with self.world.lock:
+                    app = self.world.apps.verify_jwt(token)
+            except ApiError as exc:
+                return None, exc
+            return Principal("app", f"app:{app.id}", app_id=app.id), None
+        if token is None:
+            return None, rules.bad_credentials()
+        if self._has_token(token):
+            return Principal("token", token), None
+        with self.world.lock:
+            found = self.world.apps.token(token)
+            if found is None:
+                return None, rules.bad_credentials()
+            installation = found.installation
+            return Principal(
+                "installation",
+                f"installation:{installation.id}",
+                app_id=installation.app.id,
+                org=installation.org.name.lower(),
+            ), None
+
+    # ------------------------------------------------------------------ GitHub Apps
+
+    @property
+    def installation_token_ttl(self) -> float:
+        return self.world.apps.token_ttl
+
+    @installation_token_ttl.setter
+    def installation_token_ttl(self, seconds: float) -> None:
+        """Tokens issued from now on live ``seconds``; those already issued keep theirs."""
+        if seconds <= 0:
+            raise ValueError("installation_token_ttl must be positive")
+        with self.world.lock:
+            self.world.apps.token_ttl = seconds
+
+    def register_app(
+        self, app_id: int, public_key_pem: str | bytes, *, slug: str | None = None
+    ) -> None:
+        """A GitHub App whose JWTs verify against ``public_key_pem`` (an RSA public key)."""
+        with self.world.lock:
+            self.world.apps.register(app_id, public_key_pem, slug)
+
+    def add_installation(self, org: str, app_id: int) -> int:
+        """Install the App on ``org`` (created when new); returns the installation id."""
+        with self.world.lock:
+            found = self.world.orgs.get(org.lower()) or self.world.add_org(org)
+            return self.world.apps.install(found, app_id).id
+
+    def installation_tokens(self) -> list[str]:
+        """Every installation token issued so far, oldest first, expired ones included."""
+        with self.world.lock:
+            return list(self.world.apps.issued)
 
     # ------------------------------------------------------------------ building the world
 

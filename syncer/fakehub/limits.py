@@ -1,5 +1,8 @@
 """GitHub's rate limits, per token: the primary hourly budget and the secondary limits.
 
+"Token" is the budget's key (``Principal.limit_key``): a fixed token, an installation (all
+its installation tokens share one budget) or an App (its JWTs).
+
 Pure bookkeeping over an injected monotonic clock; the HTTP layer asks ``admit`` before
 handling a request and ``release`` after answering it.
 

@@ -24,6 +24,7 @@ class Route:
     args: tuple[Any, ...] = ()
     dotcom_only: bool = False  # not on Enterprise Server (codespaces)
     owner_repo_env: bool = False  # answers 404 with legacy_env_routes_only
+    app_jwt: bool = False  # authenticated with an App's JWT, not a token
 
 
 @dataclass(slots=True)

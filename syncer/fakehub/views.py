@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from .apps import PERMISSIONS, Installation, InstallationToken
 from .rules import iso
 from .world import Environment, Org, Repo, Secret
 
@@ -209,4 +210,48 @@ def environment_json(env: Environment, urls: Urls) -> dict[str, Any]:
         "updated_at": stamp,
         "protection_rules": [],
         "deployment_branch_policy": None,
+    }
+
+
+def installation_json(installation: Installation, urls: Urls) -> dict[str, Any]:
+    """The ``Installation`` schema (``GET /orgs/{org}/installation``, ``GET /app/installations``)."""
+    org, app = installation.org, installation.app
+    stamp = iso(installation.created_at)
+    # The description types ``account`` as anyOf [Simple User, Enterprise] here but as allOf
+    # the two for ``GET /app/installations``; GitHub answers the organisation as a Simple
+    # User. Enterprise's required name, slug and timestamps are added so both readings hold.
+    account = owner_json(org, urls)
+    account.update(name=org.name, slug=org.name.lower(), created_at=stamp, updated_at=stamp)
+    return {
+        "id": installation.id,
+        "client_id": app.client_id,
+        "account": account,
+        "repository_selection": "all",
+        "access_tokens_url": f"{urls.api}/app/installations/{installation.id}/access_tokens",
+        "repositories_url": f"{urls.api}/installation/repositories",
+        "html_url": f"{urls.web}/organizations/{quote(org.name)}/settings/installations/"
+        f"{installation.id}",
+        "app_id": app.id,
+        "app_slug": app.slug,
+        "target_id": org.id,
+        "target_type": "Organization",
+        "permissions": dict(PERMISSIONS),
+        "events": [],
+        "created_at": stamp,
+        "updated_at": stamp,
+        "single_file_name": None,
+        "has_multiple_single_files": False,
+        "single_file_paths": [],
+        "suspended_by": None,
+        "suspended_at": None,
+    }
+
+
+def installation_token_json(token: InstallationToken) -> dict[str, Any]:
+    """The 201 answer of ``POST /app/installations/{installation_id}/access_tokens``."""
+    return {
+        "token": token.value,
+        "expires_at": token.expires_at_iso,
+        "permissions": dict(PERMISSIONS),
+        "repository_selection": "all",
     }

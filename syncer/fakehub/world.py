@@ -26,6 +26,7 @@ from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, SealedBox
 
 from . import rules
+from .apps import DEFAULT_TOKEN_TTL, Apps
 from .rules import ApiError, RepoQuery, SecretPut
 
 Clock = Callable[[], datetime]
@@ -240,9 +241,11 @@ def _app_scopes(kind: str, limit: int) -> dict[str, SecretScope]:
 class World:
     """All state of one fakehub. Callers hold ``lock`` around every call (see FakeHub)."""
 
-    def __init__(self, clock: Clock = utc_now) -> None:
+    def __init__(self, clock: Clock = utc_now, installation_token_ttl: float = DEFAULT_TOKEN_TTL
+                 ) -> None:
         self.clock = clock
         self.lock = threading.RLock()
+        self.apps = Apps(clock, installation_token_ttl)
         self.orgs: dict[str, Org] = {}
         self.repos_by_id: dict[int, Repo] = {}
         self._org_ids = count(9_000_001)
