@@ -5,21 +5,25 @@ from __future__ import annotations
 import os
 import ssl
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
+from .config import GitHubConfig
 from .crypto import Sealer
 from .engine import Engine, OnOutcome
-from .exits import AuthError
+from .exits import AuthError, UsageError
+from .github import auth, errors
 from .github.api import SecretsAPI
-from .github.client import DEFAULT_API_URL, GitHubClient
+from .github.client import DEFAULT_API_URL, GitHubClient, TokenSource
 from .github.pacing import DEFAULT_POINTS_PER_MINUTE, Pacer
 from .github.retry import RetryPolicy
 from .keys import KeyCache
 from .model import Outcome
 from .observe import redact
 from .observe.summary import Summary, summarize
+from .sources import SourceError, read_source
 
 TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
 
@@ -41,16 +45,119 @@ def api_url_from(flag: str | None, environ: Mapping[str, str] | None = None) -> 
     return flag or env.get("GITHUB_API_URL") or DEFAULT_API_URL
 
 
-def find_token(token_env: str | None = None, environ: Mapping[str, str] | None = None) -> str:
-    """The token from `token_env` if named, else GITHUB_TOKEN, else GH_TOKEN."""
+def find_token(token_env: str | None = None, environ: Mapping[str, str] | None = None, *,
+               api_url: str | None = None, gh_timeout: float = auth.GH_TIMEOUT) -> str:
+    """The token from `token_env` if named, else GITHUB_TOKEN, else GH_TOKEN, else what
+    `gh auth token --hostname HOST` prints for the host of `api_url`.
+
+    gh is asked only when `api_url` is given: without it the host is unknown, and a token gh
+    keeps for github.com must never be sent to another host. The token is registered for
+    redaction. AuthError (exit 3) names every source tried when none has a token.
+    """
     env = os.environ if environ is None else environ
     names = ((token_env,) if token_env else ()) + TOKEN_VARIABLES
-    for name in names:
-        if env.get(name, "").strip():
-            token = env[name].strip()
-            redact.register(token)
-            return token
-    raise AuthError(f"no GitHub token: set {' or '.join(names)}")
+    found = auth.env_token(names, env)
+    token = found[1] if found else None
+    gh_problem = None
+    if token is None and api_url is not None:
+        host = auth.gh_hostname(api_url)
+        answer = auth.gh_token(host, environ=env, timeout=gh_timeout)
+        token, gh_problem = answer.token, answer.problem
+    if token is None:
+        raise AuthError(_no_token_message(token_env, api_url, gh_problem))
+    redact.register(token)
+    return token
+
+
+def _no_token_message(token_env: str | None, api_url: str | None, gh_problem: str | None) -> str:
+    variables = ([f"{token_env} (--token-env)"] if token_env else []) + list(TOKEN_VARIABLES)
+    tried = ", ".join(variables[:-1]) + f" and {variables[-1]} are unset or empty"
+    message = f"no GitHub token: {tried}"
+    if api_url is not None:
+        host = auth.gh_hostname(api_url)
+        message += (f", and `gh auth token --hostname {host}` gave none ({gh_problem}). "
+                    f"Set one of those variables, run `gh auth login --hostname {host}`, or "
+                    "configure a GitHub App in [github.app]")
+    else:
+        message += ". Set one of those variables, or configure a GitHub App in [github.app]"
+    return message
+
+
+def token_source_for(github_config: GitHubConfig | None, token_env: str | None,
+                     org: str | Collection[str], api_url: str,
+                     ssl_context: ssl.SSLContext | None, *,
+                     environ: Mapping[str, str] | None = None,
+                     timeout: float = 30.0) -> TokenSource | str:
+    """How this run authenticates: the App of `[github.app]` when configured, else a token
+    from the chain of `find_token` (asking gh for the host of `api_url`).
+
+    For an App, `org` is the organisation to act in: one name gives an
+    AppInstallationToken; several give InstallationTokens, one installation token per org,
+    each request's org named with `syncer.github.auth.acting_for(org)`. The private key is
+    read here (UsageError, exit 2, when it cannot be read or is not an RSA PEM key) and
+    registered for redaction, as is every JWT and token the App gets. Nothing is sent yet:
+    `connect` gets the first token before any work starts.
+    """
+    app = github_config.app if github_config is not None else None
+    if app is None:
+        return find_token(token_env, environ, api_url=api_url)
+    where = "[github.app].private_key"
+    try:
+        pem = read_source(app.private_key, environ=environ).reveal()
+    except SourceError as exc:
+        raise UsageError(f"{where}: {exc}") from None
+    _register_key(pem)
+    try:
+        auth.load_app_key(pem)
+    except auth.AppKeyError as exc:
+        raise UsageError(f"{where} ({app.private_key}): {exc}") from None
+
+    def make(one_org: str) -> auth.AppInstallationToken:
+        return auth.AppInstallationToken(
+            api_url, app.app_id, pem, one_org, app.installation_id, ssl_context=ssl_context,
+            timeout=timeout, on_secret=redact.register)
+
+    if isinstance(org, str):
+        return make(org)
+    orgs = list(org)
+    if not orgs:
+        raise UsageError("a GitHub App acts in an organisation, and none was given")
+    if app.installation_id is not None and len({o.lower() for o in orgs}) > 1:
+        raise UsageError("[github.app].installation_id names one installation, which acts in "
+                         "one organisation; leave it out for a run spanning organisations")
+    return auth.InstallationTokens(make, orgs)
+
+
+def _register_key(pem: bytes) -> None:
+    """Scrub the whole key and each of its lines from logs (a log might quote a line)."""
+    text = pem.decode("utf-8", "replace")
+    redact.register(text)
+    for line in text.splitlines():
+        if len(line.strip()) >= 16 and not line.startswith("-----"):
+            redact.register(line.strip())
+
+
+def ssl_context_for(ca_bundle: str | None) -> ssl.SSLContext | None:
+    """A context trusting only the CAs of `ca_bundle` (PEM), or None for the system's.
+
+    A missing, unreadable or non-PEM bundle is a one-line UsageError, not a traceback.
+    """
+    if ca_bundle is None:
+        return None
+    path = Path(ca_bundle).expanduser()
+    if not path.exists():
+        raise UsageError(f"ca_bundle {ca_bundle}: no such file")
+    if not path.is_file():
+        raise UsageError(f"ca_bundle {ca_bundle}: not a file")
+    try:
+        return ssl.create_default_context(cafile=str(path))
+    except ssl.SSLError as exc:
+        raise UsageError(f"ca_bundle {ca_bundle}: not a PEM bundle of CA certificates "
+                         f"({exc.reason or 'unreadable'}); it should hold "
+                         "-----BEGIN CERTIFICATE----- blocks") from None
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise UsageError(f"ca_bundle {ca_bundle}: cannot be read ({reason})") from None
 
 
 @dataclass
@@ -73,7 +180,38 @@ class Run:
 
 
 @asynccontextmanager
-async def connect(settings: Settings, token: str) -> AsyncIterator[Run]:
+async def connect(settings: Settings, token: str | TokenSource, *,
+                  ssl_context: ssl.SSLContext | None = None) -> AsyncIterator[Run]:
+    """The pieces of one run. `token` is a fixed token or a TokenSource (a GitHub App's
+    installation tokens: the first is fetched here, so a wrong App setup is an AuthError
+    before any work; the source's own session is closed at the end).
+
+    `ssl_context` defaults to one built from `settings.ca_bundle` (see ssl_context_for).
+    """
+    if ssl_context is None:
+        ssl_context = ssl_context_for(settings.ca_bundle)
+    try:
+        await _prime(token)
+        async with _run(settings, token, ssl_context) as run:
+            yield run
+    finally:
+        closer = getattr(token, "aclose", None)
+        if closer is not None:
+            await closer()
+
+
+async def _prime(token: str | TokenSource) -> None:
+    if not isinstance(token, (auth.AppInstallationToken, auth.InstallationTokens)):
+        return
+    try:
+        await token.prime()
+    except errors.AuthFailed as exc:
+        raise AuthError(str(exc)) from None
+
+
+@asynccontextmanager
+async def _run(settings: Settings, token: str | TokenSource,
+               ssl_context: ssl.SSLContext | None) -> AsyncIterator[Run]:
     pacer = Pacer(
         points_per_minute=settings.points_per_minute or None,
         concurrency=settings.concurrency,
@@ -82,7 +220,6 @@ async def connect(settings: Settings, token: str) -> AsyncIterator[Run]:
     )
     retry = RetryPolicy(wait_for_reset=settings.wait_for_reset,
                         secondary_default=settings.minute)
-    ssl_context = ssl.create_default_context(cafile=settings.ca_bundle) if settings.ca_bundle else None
     client = GitHubClient(settings.api_url, token, pacer=pacer, retry=retry,
                           timeout=settings.timeout, ssl_context=ssl_context)
     async with client:
