@@ -24,7 +24,14 @@ from .config import Config, api_url_problem, load_config, read_values
 from .observe import logs, redact
 from .observe.summary import show
 from .plan import Change
-from .runtime import Settings, api_url_from, connect, find_token
+from .runtime import (
+    Settings,
+    api_url_from,
+    connect,
+    find_token,
+    ssl_context_for,
+    token_source_for,
+)
 from .state import LockHeld, State, StateError, default_state_path
 
 log = structlog.get_logger("syncer.cli")
@@ -292,7 +299,7 @@ async def _dispatch(args: argparse.Namespace) -> int:
         org_level=args.org_level, visibility=args.visibility, app=args.app,
         include_archived=args.include_archived, dry_run=args.dry_run)
     settings = settings_from(args)
-    token = find_token(args.token_env)
+    token = find_token(args.token_env, api_url=settings.api_url)
     assert request.source is not None
     value = set_command.read_value(request.source)
     state = _open_state(args.state)
@@ -320,7 +327,7 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     settings = settings_from(args)
-    token = find_token(args.token_env)
+    token = find_token(args.token_env, api_url=settings.api_url)
     if source is not None:
         value = read_value(source)
     else:
@@ -354,7 +361,7 @@ async def _audit(args: argparse.Namespace) -> int:
     from .commands import audit
 
     settings = settings_from(args)
-    token = find_token(args.token_env)
+    token = find_token(args.token_env, api_url=settings.api_url)
     async with connect(settings, token) as run:
         run.client.cache = ResponseCache(default_state_path().parent / "responses.json")
         found = await audit.run_audit(run.api, args.org, repos_globs=args.repos,
@@ -378,7 +385,10 @@ async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
     for value in values.values():
         redact.register(value.reveal())
     settings = settings_from(args, config)
-    token = find_token(effective(args, config, "token_env"))
+    orgs = sorted({s.org for s in config.secrets}, key=str.lower)
+    token = token_source_for(config.github, effective(args, config, "token_env"),
+                             orgs[0] if len(orgs) == 1 else orgs, settings.api_url,
+                             ssl_context_for(settings.ca_bundle))
     state = _open_state(args.state or config.sync.state)
     apply = args.command == "apply"
     with state.lock() if apply else nullcontext():

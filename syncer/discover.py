@@ -10,6 +10,7 @@ import anyio
 
 from .github import errors
 from .github.api import Repo, SecretsAPI
+from .github.auth import acting_for
 from .model import App, OrgSelection, Scope
 from .plan import Existing
 
@@ -51,7 +52,8 @@ async def existing(api: SecretsAPI, scopes: Iterable[Scope], concurrency: int
 
     async def worker() -> None:
         for scope in todo:
-            found[scope] = await _existing_in(api, scope)
+            with acting_for(scope.org):
+                found[scope] = await _existing_in(api, scope)
 
     async with anyio.create_task_group() as tg:
         for _ in range(concurrency):

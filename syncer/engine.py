@@ -19,6 +19,7 @@ from .interrupt import current as current_interrupt
 from .interrupt import stop_requested
 from .github import errors
 from .github.api import SecretsAPI
+from .github.auth import acting_for
 from .github.pacing import BudgetSpent
 from .github.sansio import Response
 from .keys import KeyCache
@@ -91,12 +92,13 @@ class Engine:
     async def _perform(self, action: Action, value_for: Callable[[Action], SecretValue]) -> Outcome:
         started = time.perf_counter()
         try:
-            if action.op is Op.DELETE:
-                response = await self.api.delete_secret(action.scope, action.name)
-                result = Result.DELETED
-            else:
-                response = await self._put(action, value_for(action))
-                result = Result.CREATED if response.status == 201 else Result.UPDATED
+            with acting_for(action.scope.org):  # a GitHub App acts per org with its own token
+                if action.op is Op.DELETE:
+                    response = await self.api.delete_secret(action.scope, action.name)
+                    result = Result.DELETED
+                else:
+                    response = await self._put(action, value_for(action))
+                    result = Result.CREATED if response.status == 201 else Result.UPDATED
         except (BudgetSpent, errors.RateLimited) as exc:
             # Only reaches here when told not to wait for the reset (else it is retried).
             reason = exc if isinstance(exc, BudgetSpent) else BudgetSpent(exc.reset_at)

@@ -18,6 +18,7 @@ from ..desired import desired_from_config, orgs_needing_repos
 from ..discover import existing, org_repos
 from ..exits import Exit, UsageError
 from ..github import errors
+from ..github.auth import TokenSource, acting_for
 from ..model import Action, Op, Outcome, Result, Scope, SecretValue
 from ..observe.summary import Summary
 from ..plan import WRITES, Change, PlanItem, Remembered, make_plan
@@ -42,8 +43,8 @@ class SyncResult:
 
 
 async def run_sync(config: Config, values: Mapping[tuple[int, str], SecretValue],
-                   settings: Settings, token: str, state: State, *, apply: bool,
-                   prune: bool, fresh: bool = False,
+                   settings: Settings, token: str | TokenSource, state: State, *,
+                   apply: bool, prune: bool, fresh: bool = False,
                    show_progress: bool | None = None) -> SyncResult:
     started = time.monotonic()
     async with connect(settings, token) as run:
@@ -79,7 +80,8 @@ async def _plan(run: Run, config: Config, values: Mapping[tuple[int, str], Secre
     repos = {}
     for org in orgs_needing_repos(config):
         try:
-            repos[org] = await org_repos(run.api, org)
+            with acting_for(org):
+                repos[org] = await org_repos(run.api, org)
         except errors.NotFound as exc:
             raise UsageError(exc.message) from None
 

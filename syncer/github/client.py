@@ -84,7 +84,7 @@ class GitHubClient:
     async def __aenter__(self) -> GitHubClient:
         connector = aiohttp.TCPConnector(limit=0, ssl=self._ssl)
         self._session = aiohttp.ClientSession(
-            connector=connector, timeout=self._timeout,
+            connector=connector, timeout=self._timeout, trust_env=True,  # proxy variables
             headers={"Accept": sansio.ACCEPT, "X-GitHub-Api-Version": sansio.API_VERSION,
                      "User-Agent": USER_AGENT},
             skip_auto_headers=("Accept-Encoding",),
@@ -167,7 +167,8 @@ class GitHubClient:
         try:
             return sansio.decipher(status, lowered, body, method=method, path=where)
         except errors.HTTPError as exc:
-            self.pacer.observe(sansio.RateLimit.from_headers(lowered))
+            if exc.status != 401:  # a 401 carries the unauthenticated budget, not this token's
+                self.pacer.observe(sansio.RateLimit.from_headers(lowered))
             raise exc
 
     def _on_retry(self, method: str, where: str) -> Any:
