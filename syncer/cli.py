@@ -94,6 +94,9 @@ def _connection_options() -> argparse.ArgumentParser:
                    help="when the hourly rate limit is spent, stop and list what was not written "
                    "instead of waiting for the reset")
     g.add_argument("--timeout", type=_non_negative, default=30.0, help="seconds per request (default 30)")
+    g.add_argument("--key-cache", action="store_true",
+                   help="reuse the public keys an earlier run saw (kept beside the state file): "
+                   "no key GET at all until GitHub rejects a key, then one fresh GET")
     # fakehub compresses time for tests and benchmarks; the client must compress its minute alike.
     g.add_argument("--time-scale", type=_non_negative, default=1.0, help=argparse.SUPPRESS)
     return conn
@@ -236,6 +239,7 @@ def settings_from(args: argparse.Namespace, config: Config | None = None) -> Set
         timeout=args.timeout,
         ca_bundle=effective(args, config, "ca_bundle"),
         minute=60.0 / args.time_scale if args.time_scale else 60.0,
+        key_cache=default_state_path().parent / "public-keys.json" if args.key_cache else None,
     )
 
 

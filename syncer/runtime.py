@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .config import GitHubConfig
 from .crypto import Sealer
@@ -19,7 +20,7 @@ from .github.api import SecretsAPI
 from .github.client import DEFAULT_API_URL, GitHubClient, TokenSource
 from .github.pacing import DEFAULT_POINTS_PER_MINUTE, Pacer
 from .github.retry import RetryPolicy
-from .keys import KeyCache
+from .keys import KeyCache, load_known, save_known
 from .model import Outcome
 from .observe import redact
 from .observe.summary import Summary, summarize
@@ -38,6 +39,8 @@ class Settings:
     ca_bundle: str | None = None
     # Seconds in a minute: only fakehub's compressed time (tests, benchmarks) changes it.
     minute: float = 60.0
+    # Opt-in: reuse public keys an earlier run saw (no key GET until GitHub rejects one).
+    key_cache: Path | None = None
 
 
 def api_url_from(flag: str | None, environ: Mapping[str, str] | None = None) -> str:
@@ -222,7 +225,14 @@ async def _run(settings: Settings, token: str | TokenSource,
                         secondary_default=settings.minute)
     client = GitHubClient(settings.api_url, token, pacer=pacer, retry=retry,
                           timeout=settings.timeout, ssl_context=ssl_context)
+    host = urlsplit(settings.api_url).netloc
+    known = load_known(settings.key_cache, host) if settings.key_cache else None
     async with client:
         api = SecretsAPI(client)
         with Sealer() as sealer:
-            yield Run(client, api, KeyCache(api.public_key), sealer, settings)
+            keys = KeyCache(api.public_key, known)
+            try:
+                yield Run(client, api, keys, sealer, settings)
+            finally:
+                if settings.key_cache:
+                    save_known(settings.key_cache, host, keys.known())

@@ -179,3 +179,19 @@ def test_older_server_environment_routes() -> None:
     assert hub.count("PUT", legacy + "/{secret_name}") == 20
     # owner/repo attempts that 404 before the choice is made: at most one per concurrent writer
     assert hub.count("GET", "<unmatched>") <= 16
+
+
+def test_key_cache_skips_key_gets_until_a_key_is_rejected(hub, url, monkeypatch) -> None:
+    """--key-cache: a second run sends no public-key GET; a key rotated since is rejected once
+    (422), fetched once, and the value lands under the new key."""
+    args = ["set", "K", "--org", "acme", "--value-from", "env:SECRET_SRC", "--key-cache",
+            "--points-per-minute", "0", "--repos", "repo-000*"]
+    key_route = "/repos/{owner}/{repo}/actions/secrets/public-key"
+    assert run_cli(args, env_for(url), monkeypatch) == 0
+    assert hub.count("GET", key_route) == 9
+    new_key = hub.rotate_key(repo="acme/repo-0005")
+    hub.reset_counters()
+    assert run_cli([*args, "--fresh"], env_for(url), monkeypatch) == 0
+    assert hub.count("GET", key_route) == 1
+    assert hub.count("PUT", "/repos/{owner}/{repo}/actions/secrets/{secret_name}") == 10
+    assert hub.secret("K", repo="acme/repo-0005")["key_id"] == new_key
