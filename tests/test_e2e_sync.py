@@ -201,3 +201,17 @@ def test_example_config_plans_against_syncer_fakehub(tmp_path) -> None:
     out = done.stdout.decode()
     assert "DEPLOY_TOKEN: create 10" in out and "NPM_TOKEN: create 1" in out
     assert "REGISTRY_PASSWORD: create 1" in out
+
+
+def test_create_environments_creates_then_writes(hub, url, files, monkeypatch, capsys) -> None:
+    """With create_environments = true, a selected repo missing the environment gets it
+    created, then the secret; plan says so and writes nothing."""
+    hub.add_repo("acme", "repo-01-noenv", environments=())
+    Path(files["config"]).write_text(CONFIG.replace("points_per_minute = 0",
+                                                    "points_per_minute = 0\ncreate_environments = true"))
+    assert sync("plan", url, files, monkeypatch) == 0
+    assert "environment 'production' created first" in capsys.readouterr().out
+    assert hub.count("PUT") == 0
+    assert sync("apply", url, files, monkeypatch) == 0
+    assert hub.plaintext("DEPLOY_TOKEN", repo="acme/repo-01-noenv", env="production") \
+        == f"{CANARY}-deploy".encode()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import structlog
 
@@ -49,6 +49,10 @@ async def run_sync(config: Config, values: Mapping[tuple[int, str], SecretValue]
     started = time.monotonic()
     async with connect(settings, token) as run:
         plan, value_keys = await _plan(run, config, values, state, prune)
+        if config.sync.create_environments:
+            plan = _creating_environments(plan)
+            if apply:
+                await _create_environments(run, plan)
         if not apply:
             return SyncResult(plan, [], run.summary([], started))
         to_write = [item for item in plan if item.change in WRITES]
@@ -104,6 +108,25 @@ async def _plan(run: Run, config: Config, values: Mapping[tuple[int, str], Secre
                      prune_prefix=config.sync.prune_prefix)
     value_keys = {(d.scope, d.name): d.value_key for d in desired}
     return plan, value_keys
+
+
+def _creating_environments(plan: list[PlanItem]) -> list[PlanItem]:
+    """With create_environments, a missing environment is created and its secret then is too."""
+    return [replace(i, change=Change.CREATE, why=f"environment {i.scope.env!r} created first")
+            if i.change is Change.MISSING_TARGET and i.scope.kind == "env" else i for i in plan]
+
+
+async def _create_environments(run: Run, plan: list[PlanItem]) -> None:
+    """Create each environment the plan needs; one that fails makes its writes fail alone."""
+    needed = sorted({(i.scope.org, i.scope.repo or "", i.scope.env or "") for i in plan
+                     if i.why.startswith("environment ") and i.why.endswith(" created first")})
+    for org, repo, env in needed:
+        try:
+            with acting_for(org):
+                await run.api.create_environment(org, repo, env)
+            log.info("environment_created", scope=f"{org}/{repo}:{env}")
+        except errors.GitHubError as exc:
+            log.warning("environment_not_created", scope=f"{org}/{repo}:{env}", error=str(exc))
 
 
 def _adopt(state: State, api_url: str, plan: list[PlanItem], done: list[Action]) -> None:

@@ -373,6 +373,23 @@ def build_routes() -> list[Route]:
     return routes
 
 
+def create_environment(world: World, call: Call) -> Reply:
+    """``PUT /repos/{owner}/{repo}/environments/{environment_name}`` (GitHub's "Create or
+    update an environment", outside the secrets subset of the OpenAPI description): creates the
+    environment if it is missing and answers 200 with it either way."""
+    repo = _writable(_repo(world, call))
+    name = call.params["environment_name"]
+    if not name or len(name) > 255:
+        raise ApiError(422, "Validation Failed")
+    return Reply(200, views.environment_json(world.add_environment(repo, name), call.urls))
+
+
+def build_extra_routes() -> list[Route]:
+    """Endpoints beyond the secrets subset of the description that syncer may use."""
+    return [Route("PUT", "/repos/{owner}/{repo}/environments/{environment_name}",
+                  create_environment)]
+
+
 def build_app_routes() -> list[Route]:
     """The endpoints that take an App's JWT rather than a token (kept apart from
     ``build_routes``, the secrets API proper, so each list can be checked on its own)."""

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from . import rules
-from .api import build_app_routes, build_routes
+from .api import build_app_routes, build_extra_routes, build_routes
 from .app import Front, serve_front
 from .apps import DEFAULT_TOKEN_TTL, UNDECODABLE, Principal
 from .faults import FaultPlan, Faults
@@ -23,7 +23,7 @@ from .routes import Router
 from .rules import ApiError, iso
 from .world import Clock, Org, Secret, SecretScope, World, utc_now
 
-_ROUTER = Router(build_routes() + build_app_routes())
+_ROUTER = Router(build_routes() + build_app_routes() + build_extra_routes())
 _T = TypeVar("_T")
 
 

@@ -99,6 +99,9 @@ class SecretsAPI:
         return [e["name"] async for e in
                 self.client.paginate(routes.environments(org, repo), "environments")]
 
+    async def create_environment(self, org: str, repo: str, env: str) -> None:
+        await self.client.request("PUT", routes.environment(org, repo, env), json={})
+
     async def public_key(self, scope: Scope, previous: PublicKey | None = None) -> PublicKey:
         etag = previous.etag if previous else None
         response = await self._scoped(scope, lambda legacy: self.client.request(

@@ -55,3 +55,7 @@ def environments(org: str, name: str) -> str:
 
 def organization_secrets_of_repo(org: str, name: str) -> str:
     return f"/repos/{_q(org)}/{_q(name)}/actions/organization-secrets"
+
+
+def environment(org: str, name: str, env: str) -> str:
+    return f"/repos/{_q(org)}/{_q(name)}/environments/{_q(env)}"
