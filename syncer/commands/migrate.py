@@ -1,0 +1,731 @@
+"""`syncer migrate --from SRC --to DST`: copy an organisation's secrets to another organisation.
+
+GitHub never returns a secret's value, so what migrates is the *shape* — names, scopes,
+visibility, selected repositories — and the values come from the operator. SRC and DST may be
+on different hosts (an Enterprise Server and github.com): each side has its own API URL, token
+and pacing (`--from-api-url`/`--to-api-url`, `--from-token-env`/`--to-token-env`).
+
+Inventory (read from SRC, nothing written there): Actions and Dependabot secrets of the
+organisation (visibility; selected repositories), of every repository (`--repos GLOB` narrows
+which; archived ones are included, their secrets still exist) and of every environment. Each
+goes to the same place in DST, matched by name: see syncer/migration.py for the mapping and for
+the values-file key syntax (`actions:repo:api:DB_PASSWORD`, `actions:env:api:production:TOKEN`,
+`dependabot:org:NPM`, or a bare `NAME` for every secret so called). `--repos` narrows repository
+and environment secrets only; org secrets always migrate, with their whole selection.
+
+Modes (one per run):
+  --plan-out FILE      write the plan (JSON: every target, its source and DST scope, visibility
+                       and selection, status ok / missing target) and a values template beside
+                       it (FILE with its suffix replaced by `.values.toml`); write nothing to DST.
+                       The template is never overwritten (once filled in it holds secrets).
+  --values FILE        migrate: values from a .env, .toml or .json file (see values_file.py).
+                       Missing values and missing targets are listed; without --allow-partial
+                       nothing is written when anything is missing. Writes go through the
+                       engine with DST's settings; the state file (as for `syncer apply`) makes
+                       a second run with the same values write nothing. --dry-run plans only.
+  --export-workflow FILE
+                       write a GitHub Actions workflow for SRC that reads each secret by name
+                       and seals it with DST's public key (fetched now; the workflow holds
+                       public keys and key ids only), uploading ciphertexts as artifacts. Where
+                       to put it and how to run it is in the workflow's header; in short: the
+                       same file on the default branch of every listed SRC repository, each job
+                       runs only in its own repository. Dependabot secrets, and secrets of
+                       archived SRC repositories, cannot be read by a workflow: they are listed
+                       for --values.
+  --import-sealed PATH write the workflow's ciphertexts to DST as they are, with their key ids
+                       (PATH: a file, or a directory of them as `gh run download` leaves them;
+                       repeatable). A key id DST no longer accepts (422) is reported as stale —
+                       re-export — without failing the others.
+
+Exit codes: 0 done; 1 something missing, stale or failed (listed on stdout); 2 bad input, nothing
+written; 3 token missing or rejected; 4 another run holds the state lock.
+
+Why the import reuses the engine: the engine asks a KeyCache for each scope's key and a Sealer
+to seal; here the cache is seeded with the exported key ids and the sealer hands back the
+exported ciphertext, so pacing, retries, per-target failures, interruption and outcome events
+are the engine's own and there is still a single code path that writes secrets. A stale key_id
+makes the engine refresh the key once; the seeded cache answers that refresh with a 422
+naming the problem instead of fetching (re-sealing needs the plaintext, which syncer does not
+have), and that target alone fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import anyio
+import structlog
+
+from ..crypto import Sealer
+from ..discover import existing, matches
+from ..engine import Engine
+from ..exits import AuthError, UsageError
+from ..github import errors
+from ..github.api import Repo, SecretInfo, SecretsAPI
+from ..keys import KeyCache, PublicKey
+from ..migration import (
+    FAILED,
+    MIGRATED,
+    MIGRATED_APPS,
+    NOT_WRITTEN,
+    Destination,
+    Inventory,
+    ReportItem,
+    SealedEntry,
+    SourceSecret,
+    Target,
+    artifact_action,
+    build_report,
+    import_rounds,
+    index_repos,
+    key_of,
+    map_targets,
+    match_values,
+    parse_sealed,
+    plan_document,
+    plan_export,
+    render_report_json,
+    render_report_text,
+    render_workflow,
+    report_exit_code,
+    repos_needing_environments,
+    template_path,
+    values_template,
+)
+from ..model import Action, Op, Outcome, Result, Scope, SecretValue
+from ..observe import redact
+from ..observe.progress import Progress
+from ..plan import WRITES, Change, Desired, PlanItem, Remembered, make_plan
+from ..resume import host_of, inputs_id, resumable, state_key, where, write_resumably
+from ..runtime import Run, Settings, connect
+from ..state import Record, State, default_state_path
+from ..values_file import ValuesFile, ValuesFileError, read_values_file
+
+log = structlog.get_logger("syncer.migrate")
+
+#: Beyond this many jobs one workflow file may hit GitHub's limits (256 jobs per run is the
+#: documented matrix limit; a cap for plain jobs is not documented): warn, suggest --repos.
+LARGE_WORKFLOW_JOBS = 250
+
+Side = Literal["from", "to"]
+_T = TypeVar("_T")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """migrate's own options; cli.py adds the shared connection and output options."""
+    g = parser.add_argument_group("migration")
+    g.add_argument("--from", dest="source", required=True, metavar="SRC_ORG",
+                   help="organisation to copy secrets from (read only)")
+    g.add_argument("--to", dest="dest", required=True, metavar="DST_ORG",
+                   help="organisation to write them to")
+    g.add_argument("--from-api-url", metavar="URL", help="SRC's API URL (default: --api-url)")
+    g.add_argument("--to-api-url", metavar="URL", help="DST's API URL (default: --api-url)")
+    g.add_argument("--from-token-env", metavar="NAME",
+                   help="environment variable with SRC's token (default: the usual token chain)")
+    g.add_argument("--to-token-env", metavar="NAME",
+                   help="environment variable with DST's token (default: the usual token chain)")
+    g.add_argument("--repos", action="append", default=[], metavar="GLOB",
+                   help="only these SRC repositories' secrets (repeatable; org secrets always)")
+    if not _has_option(parser, "--state"):  # cli.py may add it with its shared state options
+        g.add_argument("--state", metavar="PATH",
+                       help="state file (default: $XDG_STATE_HOME/syncer/state.json)")
+    if not _has_option(parser, "--fresh"):
+        g.add_argument("--fresh", action="store_true",
+                       help="ignore an interrupted migration instead of resuming it")
+    if not _has_option(parser, "--format"):
+        g.add_argument("--format", choices=("text", "json"), default="text",
+                       help="report on stdout for people (text) or machines (json)")
+    g.add_argument("--values", metavar="FILE",
+                   help="values to migrate: .env, .toml or .json; keys like "
+                   "actions:repo:REPO:NAME, or NAME for every secret of that name")
+    g.add_argument("--allow-partial", action="store_true",
+                   help="migrate what can be migrated even when values or targets are missing")
+    g.add_argument("--dry-run", action="store_true", help="plan the migration, write nothing")
+    mode = g.add_mutually_exclusive_group()
+    mode.add_argument("--plan-out", metavar="FILE",
+                      help="write the plan (JSON) and a values template (.values.toml), then stop")
+    mode.add_argument("--export-workflow", metavar="FILE",
+                      help="write a workflow for SRC that seals each secret with DST's key")
+    mode.add_argument("--import-sealed", metavar="FILE", action="append",
+                      help="write the export workflow's ciphertexts to DST (file or directory; "
+                      "repeatable)")
+
+
+def _has_option(parser: argparse.ArgumentParser, option: str) -> bool:
+    return any(option in action.option_strings for action in parser._actions)
+
+
+@dataclass(frozen=True)
+class MigrateRequest:
+    source: str
+    dest: str
+    repos: tuple[str, ...] = ()
+    values: str | None = None
+    allow_partial: bool = False
+    dry_run: bool = False
+    plan_out: str | None = None
+    export_workflow: str | None = None
+    import_sealed: tuple[str, ...] = ()
+    state: str | None = None
+    fresh: bool = False
+    format: str = "text"
+    quiet: bool = False
+
+
+def request_from(args: argparse.Namespace) -> MigrateRequest:
+    """The request the arguments make, or UsageError naming every problem at once."""
+    def get(name: str) -> Any:
+        return getattr(args, name, None)
+
+    imports = get("import_sealed") or ()
+    request = MigrateRequest(
+        source=get("source") or "", dest=get("dest") or "", repos=tuple(get("repos") or ()),
+        values=get("values"), allow_partial=bool(get("allow_partial")),
+        dry_run=bool(get("dry_run")), plan_out=get("plan_out"),
+        export_workflow=get("export_workflow"),
+        import_sealed=(imports,) if isinstance(imports, str) else tuple(imports),
+        state=get("state"), fresh=bool(get("fresh")), format=get("format") or "text",
+        quiet=bool(get("quiet")))
+    problems = []
+    if not request.source or not request.dest:
+        problems.append("--from SRC_ORG and --to DST_ORG are required")
+    modes = [m for m, on in (("--plan-out", request.plan_out),
+                             ("--export-workflow", request.export_workflow),
+                             ("--import-sealed", request.import_sealed)) if on]
+    if len(modes) > 1:
+        problems.append(f"{' and '.join(modes)} cannot be combined")
+    if modes and request.values:
+        problems.append(f"--values cannot be combined with {modes[0]}")
+    if not modes and not request.values and not request.dry_run:
+        problems.append("--values FILE is required to migrate (or --plan-out FILE to get a "
+                        "template, or --export-workflow / --import-sealed)")
+    if request.format not in ("text", "json"):
+        problems.append("--format must be text or json")
+    if problems:
+        raise UsageError("; ".join(problems))
+    return request
+
+
+async def run_migrate_command(args: argparse.Namespace, *,
+                              settings_for: Callable[[str], Settings],
+                              token_for: Callable[[str], str]) -> int:
+    request = request_from(args)
+    if request.import_sealed:
+        return await _import_sealed(request, settings_for("to"), token_for("to"))
+    values = _read_values(request.values) if request.values else None
+    src_settings, dst_settings = settings_for("from"), settings_for("to")
+    if (host_of(src_settings.api_url) == host_of(dst_settings.api_url)
+            and request.source.lower() == request.dest.lower()):
+        raise UsageError(f"--from and --to are the same organisation ({request.source}) on the "
+                         "same host")
+    if request.plan_out and os.path.exists(template_path(request.plan_out)):
+        raise UsageError(f"{template_path(request.plan_out)} exists and may hold values: move "
+                         "it aside to get a new template")
+    writing = not (request.plan_out or request.export_workflow or request.dry_run)
+    state = _open_state(request.state) if not (request.plan_out or request.export_workflow) \
+        else None
+    with state.lock() if state is not None and writing else contextlib.nullcontext():
+        async with _connect_both(src_settings, token_for("from"), dst_settings,
+                                 token_for("to")) as (src, dst):
+            inventory = await _read_source(src, request)
+            destination = await _read_destination(dst, request.dest, inventory)
+            targets = map_targets(inventory, destination)
+            _log_inventory(inventory, targets)
+            if request.plan_out:
+                return _write_plan(request, targets, src_settings, dst_settings)
+            if request.export_workflow:
+                return await _export(request, dst, inventory, targets, src_settings)
+            assert state is not None
+            return await _migrate(request, dst, inventory, targets, values, state,
+                                  src_settings, writing=writing)
+
+
+# -- connections -------------------------------------------------------------------------------
+
+@asynccontextmanager
+async def _connect_both(src_settings: Settings, src_token: str, dst_settings: Settings,
+                        dst_token: str) -> AsyncIterator[tuple[Run, Run]]:
+    """One connection when both sides are the same host and token (one budget to pace), else two."""
+    if src_settings == dst_settings and src_token == dst_token:
+        async with connect(dst_settings, dst_token) as run:
+            yield run, run
+        return
+    async with connect(src_settings, src_token) as src, connect(dst_settings, dst_token) as dst:
+        yield src, dst
+
+
+@contextlib.contextmanager
+def _reading(side: str) -> Iterator[None]:
+    """GitHub's refusals while reading an organisation, as the errors cli.py reports."""
+    try:
+        yield
+    except errors.AuthFailed as exc:
+        raise AuthError(f"{side}: the token was rejected ({exc.message})") from None
+    except errors.NotFound as exc:
+        raise UsageError(f"{side}: {exc.message}: organisation not found or token lacks access"
+                         ) from None
+    except errors.HTTPError as exc:
+        raise UsageError(f"{side}: cannot read: {exc}") from None
+    except errors.GitHubError as exc:
+        raise UsageError(f"{side}: cannot reach GitHub: {exc}") from None
+
+
+async def _each(items: Iterable[_T], work: Callable[[_T], Awaitable[None]],
+                concurrency: int) -> None:
+    todo = iter(list(items))
+
+    async def worker() -> None:
+        for item in todo:
+            await work(item)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(max(1, concurrency)):
+            tg.start_soon(worker)
+
+
+# -- reading both sides ------------------------------------------------------------------------
+
+async def _read_source(src: Run, request: MigrateRequest) -> Inventory:
+    api, org = src.api, request.source
+    with _reading(f"reading {org}"):
+        repos = [r async for r in api.org_repos(org)]
+        chosen = sorted((r for r in repos if matches(r.name, request.repos)),
+                        key=lambda r: r.name.lower())
+        outside = frozenset(r.name.lower() for r in repos if not matches(r.name, request.repos))
+        names_by_id = {r.id: r.name for r in repos}
+        org_infos: list[tuple[Scope, SecretInfo]] = []
+        for app in MIGRATED_APPS:
+            scope = Scope.of_org(org, app)
+            org_infos += [(scope, i) for i in await _secrets_of(api, scope)]
+        selected: dict[tuple[Scope, str], tuple[str, ...]] = {}
+
+        async def read_selection(item: tuple[Scope, SecretInfo]) -> None:
+            scope, info = item
+            ids = await api.selected_repository_ids(scope, info.name)
+            selected[(scope, info.name)] = tuple(sorted(
+                (names_by_id[i] for i in ids if i in names_by_id), key=str.lower))
+
+        await _each([x for x in org_infos if x[1].visibility == "selected"], read_selection,
+                    src.settings.concurrency)
+        per_repo: dict[str, list[SourceSecret]] = {}
+
+        async def read_repo(repo: Repo) -> None:
+            found: list[SourceSecret] = []
+            for app in MIGRATED_APPS:
+                scope = Scope.of_repo(org, repo.name, app, repo.id)
+                found += [SourceSecret(scope, i.name) for i in await _secrets_of(api, scope)]
+            for env in sorted(await _environments(api, org, repo.name), key=str.lower):
+                scope = Scope.of_env(org, repo.name, env, repo.id)
+                found += [SourceSecret(scope, i.name) for i in await _secrets_of(api, scope)]
+            per_repo[repo.name] = found
+
+        await _each(chosen, read_repo, src.settings.concurrency)
+    secrets = [SourceSecret(scope, info.name, info.visibility or "private",  # type: ignore[arg-type]
+                            selected.get((scope, info.name), ()))
+               for scope, info in org_infos]
+    secrets += [s for r in chosen for s in per_repo[r.name]]
+    return Inventory(org, tuple(repos), tuple(secrets), outside)
+
+
+async def _secrets_of(api: SecretsAPI, scope: Scope) -> list[SecretInfo]:
+    """A scope's secrets by name; a missing optional scope (Dependabot, an environment) is empty."""
+    try:
+        found = await api.secrets(scope)
+    except errors.NotFound:
+        if scope.kind == "org" and scope.app == "actions":
+            raise
+        log.info("migrate.no_listing", scope=str(scope), kind=scope.kind, app=scope.app)
+        return []
+    return sorted(found, key=lambda i: i.name)
+
+
+async def _environments(api: SecretsAPI, org: str, repo: str) -> list[str]:
+    try:
+        return await api.environments(org, repo)
+    except errors.NotFound:
+        return []
+
+
+async def _read_destination(dst: Run, org: str, inventory: Inventory) -> Destination:
+    with _reading(f"reading {org}"):
+        repos = index_repos([r async for r in dst.api.org_repos(org)])
+        environments: dict[str, dict[str, str]] = {}
+
+        async def read(name: str) -> None:
+            environments[name.lower()] = {e.lower(): e for e in
+                                          await _environments(dst.api, org, name)}
+
+        await _each(repos_needing_environments(inventory, repos), read, dst.settings.concurrency)
+    return Destination(org, repos, environments)
+
+
+def _log_inventory(inventory: Inventory, targets: Sequence[Target]) -> None:
+    log.info("migrate.inventory", org=inventory.org, repositories=len(inventory.repos),
+             outside_repos=len(inventory.outside), secrets=len(inventory.secrets),
+             targets=len(targets), missing_targets=sum(not t.writable for t in targets))
+
+
+# -- --plan-out --------------------------------------------------------------------------------
+
+def _write_plan(request: MigrateRequest, targets: Sequence[Target], src_settings: Settings,
+                dst_settings: Settings) -> int:
+    assert request.plan_out is not None
+    template = template_path(request.plan_out)
+    document = plan_document(targets, source=host_of(src_settings.api_url),
+                             source_org=request.source, dest=host_of(dst_settings.api_url),
+                             dest_org=request.dest)
+    _write_file(request.plan_out, json.dumps(document, indent=2) + "\n")
+    _write_file(template, values_template(targets, source_org=request.source,
+                                          dest_org=request.dest), private=True)
+    log.info("migrate.plan_out", plan=request.plan_out, template=template, **document["counts"])
+    if request.format == "json":
+        print(json.dumps({"plan": request.plan_out, "template": template,
+                          "counts": document["counts"]}, indent=2))
+    else:
+        counts = ", ".join(f"{k} {v}" for k, v in document["counts"].items())
+        print(f"plan of {request.source} -> {request.dest}: {counts}")
+        print(f"wrote {request.plan_out} and the values template {template}")
+        for t in targets:
+            if not t.writable:
+                print(f"  missing target: {t.name} in {t.scope}: {t.missing}")
+            for repo in t.unmapped:
+                print(f"  missing selected repository: {t.name} in {t.scope}: {repo}")
+    return 0
+
+
+def _write_file(path: str, text: str, *, private: bool = False) -> None:
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+        with open(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+# -- --values: the migration itself -------------------------------------------------------------
+
+def _read_values(path: str) -> ValuesFile:
+    try:
+        values = read_values_file(path)
+    except ValuesFileError as exc:
+        raise UsageError("the values file cannot be used:\n" + "\n".join(exc.problems)) from None
+    for entry in values.entries:
+        redact.register(entry.value.reveal())
+    return values
+
+
+def _open_state(path: str | None) -> State:
+    state = State.open(path or default_state_path())
+    for warning in state.warnings:
+        log.warning("state", message=warning)
+    return state
+
+
+async def _migrate(request: MigrateRequest, dst: Run, inventory: Inventory,
+                   targets: Sequence[Target], values: ValuesFile | None, state: State,
+                   src_settings: Settings, *, writing: bool) -> int:
+    started = time.monotonic()
+    matching = match_values(targets, values, inventory.outside)
+    if matching.problems:
+        raise UsageError("the values file does not fit the inventory of "
+                         f"{request.source}:\n" + "\n".join(matching.problems))
+    for note in matching.ignored:
+        log.warning("migrate.ignored_key", message=note)
+    api_url = dst.settings.api_url
+    value_of = {(t.scope, t.name): matching.values[key_of(t.source)]
+                for t in targets if key_of(t.source) in matching.values}
+    desired = [Desired(t.scope, t.name,
+                       state.fingerprint(value_of[(t.scope, t.name)],
+                                         state_key(api_url, t.scope, t.name)), t.selection)
+               for t in targets if (t.scope, t.name) in value_of]
+    with _reading(f"reading {request.dest}"):
+        actual = await existing(dst.api, [d.scope for d in desired], dst.settings.concurrency)
+
+    def remembered(scope: Scope, name: str) -> Remembered | None:
+        record = state.get(state_key(api_url, scope, name))
+        return Remembered(record.fingerprint, record.updated_at) if record else None
+
+    plan = make_plan(desired, actual, remembered)
+    missing = bool(matching.missing) or any(not t.writable or t.unmapped for t in targets)
+    blocked = missing and not request.allow_partial
+    to_write = [item for item in plan if item.change in WRITES]
+    outcomes: list[Outcome] = []
+    resumed: list[Action] = []
+    if writing and not blocked and to_write:
+        outcomes, resumed = await _write_resumably(request, dst, to_write, value_of, state)
+    why = "dry run" if not writing else "held back"
+    items = build_report(targets, matching.missing, plan, outcomes, not_written_why=why,
+                         resumed=[(a.scope, a.name) for a in resumed])
+    summary = dst.summary(outcomes, started)
+    log.info("summary", source=request.source, dest=request.dest,
+             drifted=sum(i.change is Change.DRIFTED for i in plan),
+             unchanged=sum(i.change is Change.UNCHANGED for i in plan), **summary.as_event())
+    notes = [f"note: {n}" for n in matching.ignored]
+    if blocked and to_write and writing:
+        notes.append(f"nothing written: {len(to_write)} writes held back because items are "
+                     "missing; supply them, or pass --allow-partial to migrate the rest")
+    _print_report(request, items, src_settings, dst.settings, notes)
+    return report_exit_code(items)
+
+
+async def _write_resumably(request: MigrateRequest, dst: Run, to_write: list[PlanItem],
+                           value_of: dict[tuple[Scope, str], SecretValue], state: State
+                           ) -> tuple[list[Outcome], list[Action]]:
+    """The writes, journalled exactly as `syncer apply` journals them (commands/sync.py): a
+    migration killed half-way resumes when run again with the same inputs, skipping what its
+    journal says is done. Returns the engine's outcomes and what the killed run had done."""
+    api_url = dst.settings.api_url
+    fingerprints = {(i.scope, i.name): i.desired.fingerprint for i in to_write if i.desired}
+
+    def fingerprint(action: Action) -> str:
+        return fingerprints[(action.scope, action.name)]
+
+    inputs = inputs_id("migrate", host_of(api_url), request.source, request.dest, *sorted(
+        f"{where(i.scope)}|{i.scope.app}|{i.name}|{fingerprints.get((i.scope, i.name), '')}"
+        for i in to_write))
+    outcomes: list[Outcome] = []
+    done: list[Action] = []
+    try:
+        with resumable(state, inputs, fingerprint, fresh=request.fresh) as resume:
+            actions = [i.action() for i in to_write]
+            done = resume.split(actions)[1]
+            _adopt(state, api_url, to_write, done)
+            outcomes = await write_resumably(dst, resume, actions,
+                                             lambda a: value_of[(a.scope, a.name)],
+                                             False if request.quiet else None)
+    finally:
+        for outcome in outcomes:
+            _remember(state, api_url, outcome, value_of)
+        state.save()
+    return outcomes, done
+
+
+def _adopt(state: State, api_url: str, to_write: list[PlanItem], done: list[Action]) -> None:
+    """Writes the interrupted run completed: GitHub's updated_at, read just now, is theirs."""
+    by_target = {(i.scope, i.name): i for i in to_write}
+    for action in done:
+        item = by_target[(action.scope, action.name)]
+        if item.desired is not None:
+            state.put(state_key(api_url, action.scope, action.name),
+                      Record.now(item.desired.fingerprint, item.github_updated_at))
+
+
+async def _write_sealed(dst: Run, engine: Engine, writes: list[Action],
+                        value_for: Callable[[Action], SecretValue], state: State, quiet: bool
+                        ) -> list[Outcome]:
+    """Pre-sealed writes through `engine`; each success's old fingerprint is forgotten as it
+    lands, and the state is saved however the run ends."""
+    progress = Progress(len(writes), enabled=False if quiet else None,
+                        pacer=dst.client.pacer, retries=dst.client.stats)
+
+    def on_outcome(outcome: Outcome) -> None:
+        progress(outcome)
+        _forget_written(state, dst.settings.api_url, outcome)
+
+    engine.on_outcome = on_outcome
+    try:
+        return await engine.run(writes, value_for)
+    finally:
+        progress.close()
+        state.save()
+
+
+def _remember(state: State, api_url: str, outcome: Outcome,
+              value_of: dict[tuple[Scope, str], SecretValue]) -> None:
+    action = outcome.action
+    if outcome.result in (Result.CREATED, Result.UPDATED):
+        key = state_key(api_url, action.scope, action.name)
+        value = value_of[(action.scope, action.name)]
+        state.put(key, Record.now(state.fingerprint(value, key), outcome.updated_at))
+
+
+def _print_report(request: MigrateRequest, items: Sequence[ReportItem], src: Settings | None,
+                  dst: Settings, notes: Sequence[str] = (), title: str = "migrate") -> None:
+    """The report on stdout; `src` None for an import, which never talks to SRC."""
+    source = f"{request.source} ({host_of(src.api_url)})" if src else None
+    dest = f"{request.dest} ({host_of(dst.api_url)})"
+    if request.format == "json":
+        print(render_report_json(items, {"command": title, "from": source, "to": dest,
+                                         "notes": list(notes)}))
+    else:
+        header = f"{title} {source} -> {dest}" if source else f"{title} into {dest}"
+        print(render_report_text(items, header, notes))
+
+
+# -- --export-workflow -------------------------------------------------------------------------
+
+async def _export(request: MigrateRequest, dst: Run, inventory: Inventory,
+                  targets: Sequence[Target], src_settings: Settings) -> int:
+    assert request.export_workflow is not None
+    jobs, skipped = plan_export(inventory, targets)
+    needed = set().union(*(j.scopes for j in jobs))
+    keys: dict[Scope, PublicKey] = {}
+
+    async def fetch(scope: Scope) -> None:
+        keys[scope] = await dst.keys.get(scope)
+
+    with _reading(f"reading {request.dest}'s public keys"):
+        await _each(sorted(needed, key=str), fetch, dst.settings.concurrency)
+    text = render_workflow(jobs, keys, source_org=request.source, dest_org=request.dest,
+                           upload_action=artifact_action(src_settings.api_url),
+                           file_name=Path(request.export_workflow).name)
+    _write_file(request.export_workflow, text)
+    exported = sum(len(j.targets) for j in jobs)
+    if len(jobs) > LARGE_WORKFLOW_JOBS:
+        log.warning("migrate.large_workflow", jobs=len(jobs), message="a workflow this large may "
+                    "exceed GitHub's limits; export with --repos in parts if GitHub refuses it")
+    log.info("migrate.export", workflow=request.export_workflow, jobs=len(jobs),
+             exported=exported, not_exported=len(skipped))
+    if request.format == "json":
+        print(json.dumps({
+            "workflow": request.export_workflow,
+            "jobs": [{"id": j.id, "repository": j.repository, "environment": j.environment,
+                      "secrets": [t.name for t in j.targets]} for j in jobs],
+            "not_exported": [{"name": s.target.name, "scope": str(s.target.scope),
+                              "key": s.target.key, "why": s.why} for s in skipped],
+        }, indent=2))
+    else:
+        print(f"wrote {request.export_workflow}: {len(jobs)} jobs sealing {exported} secrets "
+              f"of {request.source} for {request.dest}")
+        for job in jobs:
+            where = job.repository + (f" environment {job.environment}" if job.environment else "")
+            print(f"  {job.id} in {where}: {', '.join(t.name for t in job.targets)}")
+        if skipped:
+            print(f"not exported ({len(skipped)}):")
+            for s in skipped:
+                print(f"  {s.target.name} in {s.target.scope}  [{s.target.key}]: {s.why}")
+    return 0
+
+
+# -- --import-sealed ---------------------------------------------------------------------------
+
+class _PreSealed(Sealer):
+    """A Sealer for values sealed elsewhere: the 'value' is already the ciphertext."""
+
+    def __init__(self) -> None:  # no worker pool: nothing to seal
+        pass
+
+    async def seal(self, public_key_b64: str, value: SecretValue) -> str:
+        return value.reveal().decode("ascii")
+
+    def close(self) -> None:
+        pass
+
+
+def _exported_keys(entries: Sequence[SealedEntry], stale: set[Scope]) -> KeyCache:
+    """A key cache that knows each scope's exported key_id and cannot fetch another: a refresh
+    (after DST answered 422 for that key_id) fails the write with a message saying so."""
+    async def refuse(scope: Scope, previous: PublicKey | None) -> PublicKey:
+        stale.add(scope)
+        key_id = previous.key_id if previous else "?"
+        raise errors.KeyMismatch(422, f"{scope} no longer accepts key_id {key_id}: the key "
+                                      "changed since the export; export again and import")
+
+    return KeyCache(refuse, {e.scope: PublicKey(e.key_id, "") for e in entries})
+
+
+def _read_sealed(paths: Sequence[str], dest_org: str) -> list[SealedEntry]:
+    files: list[Path] = []
+    problems: list[str] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*.json") if p.is_file())
+            if not found:
+                problems.append(f"{given}: no .json files in this directory")
+            files += found
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(f"{given}: no such file or directory")
+    entries: list[SealedEntry] = []
+    for file in files:
+        try:
+            document = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(f"{file}: cannot read: {exc}")
+            continue
+        except json.JSONDecodeError as exc:
+            problems.append(f"{file}:{exc.lineno}: not valid JSON: {exc.msg}")
+            continue
+        parsed, bad = parse_sealed(document, str(file), dest_org)
+        entries += parsed
+        problems += bad
+    if problems:
+        raise UsageError("cannot import:\n" + "\n".join(problems))
+    return entries
+
+
+async def _import_sealed(request: MigrateRequest, settings: Settings, token: str) -> int:
+    started = time.monotonic()
+    entries = _read_sealed(request.import_sealed, request.dest)
+    rounds, problems = import_rounds(entries)
+    if problems:
+        raise UsageError("cannot import:\n" + "\n".join(problems))
+    state = _open_state(request.state)
+    by_target = {(e.scope, e.name): e for e in entries}
+    stale: set[Scope] = set()
+    outcomes: list[Outcome] = []
+    with state.lock():
+        async with connect(settings, token) as dst:
+            for chosen in rounds:
+                if request.dry_run:
+                    break
+                engine = Engine(dst.api, _PreSealed(), _exported_keys(chosen, stale),
+                                settings.concurrency)
+                actions = [Action(Op.PUT, e.scope, e.name, e.selection, "import") for e in chosen]
+                outcomes += await _write_sealed(
+                    dst, engine, actions,
+                    lambda a: SecretValue(by_target[(a.scope, a.name)].encrypted_value.encode()),
+                    state, request.quiet)
+            summary = dst.summary(outcomes, started)
+    items = _import_report(entries, outcomes, stale, dry_run=request.dry_run)
+    log.info("summary", dest=request.dest, stale=sum(i.why.startswith("stale") for i in items),
+             **summary.as_event())
+    notes = []
+    if any(i.status == FAILED and i.why.startswith("stale") for i in items):
+        notes.append("stale key_id: DST's key changed since the export; run the export "
+                     "workflow again and import its new output")
+    _print_report(request, items, None, settings, notes, title="import")
+    return report_exit_code(items)
+
+
+def _forget_written(state: State, api_url: str, outcome: Outcome) -> None:
+    """A sealed import changes the value without syncer knowing it: drop our fingerprint, so the
+    next `--values` run compares afresh instead of trusting an old record."""
+    if outcome.result in (Result.CREATED, Result.UPDATED):
+        state.forget(state_key(api_url, outcome.action.scope, outcome.action.name))
+
+
+def _import_report(entries: Sequence[SealedEntry], outcomes: Sequence[Outcome],
+                   stale: set[Scope], *, dry_run: bool) -> list[ReportItem]:
+    done = {(o.action.scope, o.action.name): o for o in outcomes}
+    items: list[ReportItem] = []
+    for entry in entries:
+        outcome = done.get((entry.scope, entry.name))
+        key = entry.origin
+        if outcome is None:
+            items.append(ReportItem(NOT_WRITTEN, entry.scope, entry.name, key,
+                                    "dry run" if dry_run else "not written"))
+        elif outcome.result in (Result.CREATED, Result.UPDATED):
+            items.append(ReportItem(MIGRATED, entry.scope, entry.name, key,
+                                    outcome.result.value))
+        elif entry.scope in stale and outcome.status == 422:
+            items.append(ReportItem(FAILED, entry.scope, entry.name, key,
+                                    f"stale key_id {entry.key_id}: export again"))
+        else:
+            items.append(ReportItem(FAILED, entry.scope, entry.name, key,
+                                    outcome.error or outcome.result.value))
+    order = {s: i for i, s in enumerate((FAILED, NOT_WRITTEN, MIGRATED))}
+    return sorted(items, key=lambda i: order.get(i.status, 9))
+
