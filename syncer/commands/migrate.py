@@ -572,7 +572,9 @@ async def _export(request: MigrateRequest, dst: Run, inventory: Inventory,
     keys: dict[Scope, PublicKey] = {}
 
     async def fetch(scope: Scope) -> None:
-        keys[scope] = await dst.keys.get(scope)
+        # Straight from DST, never a cached key: the import cannot re-seal, so a stale key
+        # here would only come back as a failed import.
+        keys[scope] = await dst.api.public_key(scope)
 
     with _reading(f"reading {request.dest}'s public keys"):
         await _each(sorted(needed, key=str), fetch, dst.settings.concurrency)
