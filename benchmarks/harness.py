@@ -19,6 +19,7 @@ import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,7 @@ class ProcessRun:
     sys: float
     stdout: str
     stderr: str
+    spawned_at: float = 0.0  # epoch seconds, to compare with the timestamps of its log lines
 
     @property
     def cpu(self) -> float:
@@ -149,6 +151,16 @@ class ProcessRun:
             raise RuntimeError(f"{' '.join(self.command)} exited {self.returncode}:\n"
                                f"{self.stderr[-3000:]}")
         return self
+
+    def first_event_after(self, event: str) -> float | None:
+        """Seconds from spawn to the first JSON log line named `event` (None if none)."""
+        for line in self.stderr.splitlines():
+            if line.startswith("{") and f'"event": "{event}"' in line:
+                stamp = json.loads(line).get("timestamp")
+                if stamp:
+                    when = datetime.fromisoformat(stamp).timestamp()
+                    return when - self.spawned_at
+        return None
 
     def summary_event(self) -> dict[str, Any]:
         """syncer's closing JSON ``summary`` log event (its own count of requests and time)."""
@@ -170,7 +182,7 @@ def run_process(command: Sequence[str], env: Mapping[str, str] | None = None,
         [str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
     full_env.update(env or {})
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
+        spawned_at, started = time.time(), time.perf_counter()
         proc = subprocess.Popen(list(command), stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                                 stdout=out, stderr=err, env=full_env, cwd=REPO_ROOT)
         if stdin:
@@ -192,7 +204,8 @@ def run_process(command: Sequence[str], env: Mapping[str, str] | None = None,
         out.seek(0)
         err.seek(0)
         return ProcessRun(tuple(command), proc.returncode, wall, usage.ru_utime, usage.ru_stime,
-                          out.read().decode(errors="replace"), err.read().decode(errors="replace"))
+                          out.read().decode(errors="replace"), err.read().decode(errors="replace"),
+                          spawned_at)
 
 
 def syncer(*args: str, hub: Fakehub, env: Mapping[str, str] | None = None) -> ProcessRun:

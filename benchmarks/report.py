@@ -62,7 +62,7 @@ def write_plot(path: Path, results: Sequence[ScenarioResult]) -> str:
     (latency_ax, cpu_ax), (peer_ax, lag_ax) = axes
 
     if "1." in by_name:
-        rows = by_name["1."].raw.get("rows", [])
+        rows = [r for r in by_name["1."].raw.get("rows", []) if r["syncer"]]
         for c in sorted({int(r["concurrency"]) for r in rows}):
             mine = [r for r in rows if int(r["concurrency"]) == c]
             latency_ax.plot([r["repos"] for r in mine], [r["efficiency"] for r in mine],

@@ -5,6 +5,7 @@ Sizes come from `Sizes` (FULL or QUICK); every number a scenario reports is meas
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 import statistics
@@ -64,11 +65,13 @@ def latency_bound(sizes: Sizes) -> ScenarioResult:
     """Limits off (Enterprise Server): the bound is requests × latency ÷ concurrency."""
     result = ScenarioResult("1. Latency-bound")
     latency = sizes.latency_ms / 1000
+    top = max(sizes.latency_concurrency)
     table = Table(
         f"1. Latency-bound: fakehub --latency-ms {sizes.latency_ms:g}, no limits; "
-        "`syncer set --points-per-minute 0 --concurrency C`",
-        ["repos", "C", "requests", "req/target", "wall s", "syncer's own s",
-         "bound s (req×lat÷C)", "efficiency", "efficiency (own s)", "fakehub CPU s"])
+        "`syncer set --points-per-minute 0 --concurrency C` (and, for reference, "
+        f"`bare_aiohttp.py --concurrency {top}`)",
+        ["client", "repos", "C", "requests", "req/target", "wall s", "first write done at s",
+         "own s", "bound s (req×lat÷C)", "efficiency", "efficiency (own s)", "fakehub CPU s"])
     rows: list[dict[str, float]] = []
     for n in sizes.latency_repos:
         with fakehub(n, "--latency-ms", f"{sizes.latency_ms:g}", *UNLIMITED_PRIMARY) as hub:
@@ -77,27 +80,28 @@ def latency_bound(sizes: Sizes) -> ScenarioResult:
                     syncer, *set_args("BENCH_LATENCY", "--points-per-minute", "0",
                                       "--concurrency", str(c)), hub=hub, env=VALUE_ENV))
                 own = float(run.summary_event().get("seconds", math.nan))
-                bound = counted.requests * latency / c
-                row = {"repos": n, "concurrency": c, "requests": counted.requests,
-                       "wall": run.wall, "own": own, "bound": bound,
-                       "efficiency": bound / run.wall, "efficiency_own": bound / own}
-                rows.append(row)
-                table.rows.append([f"{n:,}", str(c), f"{counted.requests:,}",
-                                   fmt(counted.requests / n, 3), fmt(run.wall), fmt(own),
-                                   fmt(bound), fmt(bound / run.wall), fmt(bound / own),
-                                   fmt(hub_cpu)])
+                first = run.first_event_after("write")
+                rows.append(_latency_row(table, "syncer", n, c, counted, run.wall, own,
+                                         first, latency, hub_cpu))
+            bare, counted, hub_cpu = measured(hub, partial(
+                harness.python_script, "bare_aiohttp.py", "--api-url", hub.api_url,
+                "--concurrency", str(top), env={"GITHUB_TOKEN": harness.TOKEN}))
+            own = float(json.loads(bare.stdout)["seconds"])
+            rows.append(_latency_row(table, "bare aiohttp", n, top, counted, bare.wall, own,
+                                     None, latency, hub_cpu))
     table.notes += [
-        ("wall: the syncer process from spawn to exit (interpreter start-up, the serial listing "
-        f"of the org's repositories at {math.ceil(1000 / 100)} pages per 1,000 repositories, "
-        "and the writes); syncer's own s: the time syncer reports in its closing summary "
-        "(from connecting to the last answer)."),
+        ("wall: the client process from spawn to exit: interpreter start-up, the serial "
+         "listing of the org's repositories (one page of 100 after another), then the writes. "
+         "first write done at: when syncer logged its first completed write, from spawn. "
+         "own s: the time the client reports itself (syncer: its closing summary, from "
+         "connecting to the last answer)."),
         ("efficiency = (requests × latency ÷ C) ÷ wall. The bound treats every request as "
-        "parallel; the repository listing follows `Link: rel=\"next\"` one page at a time, "
-        "so N/100 × latency of each run is serial by nature."),
+         "parallel; the listing follows `Link: rel=\"next\"` one page at a time, so "
+         "N/100 × latency of every run is serial by nature, for syncer and the bare loop alike."),
     ]
     result.tables.append(table)
     result.raw["rows"] = rows
-    target = _pick(rows, 1000, max(sizes.latency_concurrency))
+    target = _pick([r for r in rows if r["syncer"]], 1000, top)
     if target is not None:
         result.checks.append(Check(
             f"Latency-bound efficiency ≥ 0.85 at 1,000 repos, C=64 "
@@ -105,6 +109,19 @@ def latency_bound(sizes: Sizes) -> ScenarioResult:
             f"{target['efficiency']:.2f} (own time: {target['efficiency_own']:.2f})",
             target["efficiency"] >= 0.85))
     return result
+
+
+def _latency_row(table: Table, client: str, n: int, c: int, counted: Counters, wall: float,
+                 own: float, first: float | None, latency: float,
+                 hub_cpu: float) -> dict[str, float]:
+    bound = counted.requests * latency / c
+    table.rows.append([client, f"{n:,}", str(c), f"{counted.requests:,}",
+                       fmt(counted.requests / n, 3), fmt(wall),
+                       "–" if first is None else fmt(first), fmt(own), fmt(bound),
+                       fmt(bound / wall), fmt(bound / own), fmt(hub_cpu)])
+    return {"syncer": float(client == "syncer"), "repos": n, "concurrency": c,
+            "requests": counted.requests, "wall": wall, "own": own, "bound": bound,
+            "efficiency": bound / wall, "efficiency_own": bound / own}
 
 
 def _pick(rows: list[dict[str, float]], repos: int, concurrency: int) -> dict[str, float] | None:
