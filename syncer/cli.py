@@ -183,6 +183,16 @@ def build_parser() -> argparse.ArgumentParser:
                    "app,kind,scope,name,visibility,selected_repos,created_at,updated_at,"
                    "age_days,flags) for machines")
 
+    m = sub.add_parser("migrate", parents=[_common_options(), _connection_options(),
+                                           _resume_options(state_default)],
+                       help="copy an org's secrets (names, scopes, visibility) to another org",
+                       description="Copy the shape of SRC's Actions and Dependabot secrets to "
+                       "DST, also across hosts; values come from --values, or from a workflow "
+                       "that seals them in SRC (--export-workflow, --import-sealed).")
+    from .commands.migrate import add_arguments as migrate_arguments
+
+    migrate_arguments(m)
+
     pl = sub.add_parser("plan", parents=[_common_options(), _connection_options(),
                                          _config_options(prune=True)],
                         help="show what apply would change (never writes)")
@@ -296,6 +306,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await _rotate(args, show_progress)
     if args.command == "audit":
         return await _audit(args)
+    if args.command == "migrate":
+        return await _migrate(args)
     from .commands import set as set_command
 
     request = set_command.parse_request(
@@ -357,6 +369,21 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
                  **result.summary.as_event())
         show(result.summary, sys.stderr)
     return int(result.exit_code)
+
+
+async def _migrate(args: argparse.Namespace) -> int:
+    """Each side's settings and token: --from-/--to- flags, else the shared ones."""
+    from .commands.migrate import run_migrate_command
+
+    def settings_for(side: str) -> Settings:
+        url = getattr(args, f"{side}_api_url") or args.api_url
+        return settings_from(argparse.Namespace(**{**vars(args), "api_url": url}))
+
+    def token_for(side: str) -> str:
+        return find_token(getattr(args, f"{side}_token_env") or args.token_env,
+                          api_url=settings_for(side).api_url)
+
+    return await run_migrate_command(args, settings_for=settings_for, token_for=token_for)
 
 
 async def _audit(args: argparse.Namespace) -> int:

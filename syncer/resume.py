@@ -54,12 +54,6 @@ class Resume:
         for action in actions:
             key = (action.scope.app, where(action.scope), action.name, self._fp(action))
             (skipped if key in done else todo).append(action)
-        if skipped:
-            log.info("resume", already_done=len(skipped), to_do=len(todo),
-                     journal=str(self.journal.path))
-            if (running := interrupt.current.get()) is not None:
-                running.done += len(skipped)
-                running.total += len(skipped)
         return todo, skipped
 
     def record(self, outcome: Outcome) -> None:
@@ -103,7 +97,13 @@ async def write_resumably(run: Run, resume: Resume, actions: Sequence[Action],
                           value_for: Callable[[Action], SecretValue],
                           show_progress: bool | None) -> list[Outcome]:
     """Run what the interrupted run left, journalling each outcome, with a progress bar."""
-    todo, _ = resume.split(actions)
+    todo, done = resume.split(actions)
+    if done:
+        log.info("resume", already_done=len(done), to_do=len(todo),
+                 journal=str(resume.journal.path))
+        if (running := interrupt.current.get()) is not None:
+            running.done += len(done)
+            running.total += len(done)
     progress = Progress(len(todo), enabled=show_progress, pacer=run.client.pacer,
                         retries=run.client.stats)
 
