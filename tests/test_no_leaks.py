@@ -33,16 +33,22 @@ def everything_written(root: Path) -> str:
 
 
 def test_no_command_leaks_the_value_or_token(tmp_path, monkeypatch, capsys) -> None:
-    """set, rotate, plan, apply and audit, with --log-level debug and faults: no canary anywhere."""
+    """set, rotate, plan, apply, audit and migrate, at --log-level debug and with faults on:
+    no canary in any output, log, state, journal, cache, plan or template."""
     hub = FakeHub(tokens=(CANARY_TOKEN,),
                   faults=Faults(error_rate=0.1, drop_rate=0.03, seed=3))
     hub.add_org("acme")
     hub.add_repos("acme", 40, environments=("production",))
+    hub.add_org("acme-new")
+    hub.add_repos("acme-new", 40, environments=("production",))
     state_home = tmp_path / "state-home"
     monkeypatch.setenv("XDG_STATE_HOME", str(state_home))
     config = tmp_path / "syncer.toml"
     config.write_text(CONFIG)
     output = tmp_path / "generated"
+    values = tmp_path / "values.env"
+    values.write_text(f"CANARY_SECRET={CANARY_VALUE}\n")
+    migration_plan = tmp_path / "migration.json"
     with hub.serve_in_thread() as url:
         env = {"GITHUB_API_URL": url, "GITHUB_TOKEN": CANARY_TOKEN, "CANARY_SRC": CANARY_VALUE}
         common = ["--log-level", "debug", "--log-format", "json", "--points-per-minute", "0"]
@@ -57,6 +63,10 @@ def test_no_command_leaks_the_value_or_token(tmp_path, monkeypatch, capsys) -> N
             ["apply", "-c", str(config), *common[:-2]],
             ["plan", "-c", str(config), "--format", "json", *common[:-2]],
             ["audit", "--org", "acme", "--format", "json", *common],
+            ["migrate", "--from", "acme", "--to", "acme-new", "--plan-out",
+             str(migration_plan), *common],
+            ["migrate", "--from", "acme", "--to", "acme-new", "--values", str(values),
+             *common],
         ]
         for args in runs:
             run_cli(args, env, monkeypatch)
@@ -66,8 +76,10 @@ def test_no_command_leaks_the_value_or_token(tmp_path, monkeypatch, capsys) -> N
                         "--output", str(output), *common], env, monkeypatch) == 3
     generated = output.read_text()
     captured = capsys.readouterr()
-    text = captured.out + captured.err + everything_written(state_home)
+    reports = "".join(p.read_text() for p in tmp_path.glob("migration*"))
+    text = captured.out + captured.err + everything_written(state_home) + reports
     assert '"event": "write"' in text and '"event": "retry"' in text  # the logs were there
     for canary in (CANARY_VALUE, CANARY_TOKEN, generated):
         assert canary not in text
     assert hub.plaintext("CANARY_SECRET", repo="acme/repo-0003") == CANARY_VALUE.encode()
+    assert hub.plaintext("CANARY_SECRET", repo="acme-new/repo-0003") == CANARY_VALUE.encode()
