@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import secrets
 import sys
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import nullcontext
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -15,7 +18,6 @@ import structlog
 from . import __version__
 from .engine import RunAborted
 from .github import errors
-from .github.cache import ResponseCache
 from .interrupt import handling_signals
 from .exits import AuthError, Exit, UsageError
 from .github.pacing import DEFAULT_POINTS_PER_MINUTE, MAX_CONCURRENCY
@@ -260,6 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return fakehub_main(argv[1:])
     args = build_parser().parse_args(argv)
+    structlog.contextvars.bind_contextvars(run_id=secrets.token_hex(6), command=args.command)
     logs.configure(args.log_format, args.log_level or ("warning" if sys.stderr.isatty() else "info"))
     try:
         return int(anyio.run(_dispatch_with_signals, args))
@@ -393,13 +396,12 @@ async def _audit(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     token = find_token(args.token_env, api_url=settings.api_url)
+    settings = replace(settings, response_cache=_response_cache())
     async with connect(settings, token) as run:
-        run.client.cache = ResponseCache(default_state_path().parent / "responses.json")
         found = await audit.run_audit(run.api, args.org, repos_globs=args.repos,
                                       concurrency=settings.concurrency)
         requests = run.client.pacer.stats.requests
-        run.client.cache.save()
-        not_modified = run.client.cache.hits
+        not_modified = run.client.cache.hits if run.client.cache else 0
     rows = audit.audit_rows(found, datetime.now(UTC), name_glob=args.name,
                             older_than=args.older_than)
     print(audit.render(rows, args.format))
@@ -415,7 +417,7 @@ async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
     values = read_values(config)
     for value in values.values():
         redact.register(value.reveal())
-    settings = settings_from(args, config)
+    settings = replace(settings_from(args, config), response_cache=_response_cache())
     orgs = sorted({s.org for s in config.secrets}, key=str.lower)
     token = token_source_for(config.github, effective(args, config, "token_env"),
                              orgs[0] if len(orgs) == 1 else orgs, settings.api_url,
@@ -439,6 +441,11 @@ async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
                         if i.change is Change.UNCHANGED)
     show(result.summary, sys.stderr, unchanged)
     return int(result.exit_code)
+
+
+def _response_cache() -> Path:
+    """Where listings and public keys are kept with their ETags between runs (no values)."""
+    return default_state_path().parent / "responses.json"
 
 
 def _open_state(path: str | None) -> State:

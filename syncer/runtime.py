@@ -17,6 +17,7 @@ from .engine import Engine, OnOutcome
 from .exits import AuthError, UsageError
 from .github import auth, errors
 from .github.api import SecretsAPI
+from .github.cache import ResponseCache
 from .github.client import DEFAULT_API_URL, GitHubClient, TokenSource
 from .github.pacing import DEFAULT_POINTS_PER_MINUTE, Pacer
 from .github.retry import RetryPolicy
@@ -41,6 +42,8 @@ class Settings:
     minute: float = 60.0
     # Opt-in: reuse public keys an earlier run saw (no key GET until GitHub rejects one).
     key_cache: Path | None = None
+    # Remember listings and keys with their ETags, so a re-run's unchanged ones come back 304.
+    response_cache: Path | None = None
 
 
 def api_url_from(flag: str | None, environ: Mapping[str, str] | None = None) -> str:
@@ -223,8 +226,9 @@ async def _run(settings: Settings, token: str | TokenSource,
     )
     retry = RetryPolicy(wait_for_reset=settings.wait_for_reset,
                         secondary_default=settings.minute)
+    cache = ResponseCache(settings.response_cache) if settings.response_cache else None
     client = GitHubClient(settings.api_url, token, pacer=pacer, retry=retry,
-                          timeout=settings.timeout, ssl_context=ssl_context)
+                          timeout=settings.timeout, ssl_context=ssl_context, cache=cache)
     host = urlsplit(settings.api_url).netloc
     known = load_known(settings.key_cache, host) if settings.key_cache else None
     async with client:
@@ -236,3 +240,5 @@ async def _run(settings: Settings, token: str | TokenSource,
             finally:
                 if settings.key_cache:
                     save_known(settings.key_cache, host, keys.known())
+                if cache is not None:
+                    cache.save()

@@ -215,3 +215,34 @@ def test_create_environments_creates_then_writes(hub, url, files, monkeypatch, c
     assert sync("apply", url, files, monkeypatch) == 0
     assert hub.plaintext("DEPLOY_TOKEN", repo="acme/repo-01-noenv", env="production") \
         == f"{CANARY}-deploy".encode()
+
+
+def test_config_with_five_mistakes_reports_all_and_exits_2(tmp_path, monkeypatch, capsys) -> None:
+    """Five different mistakes: all five reported with file and line in one run, exit 2,
+    no request sent."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text("""[github]
+org = "acme"
+[sync]
+concurency = 16
+points_per_minute = -1
+[[secret]]
+name = "GITHUB_NOPE"
+value = "env:X"
+[secret.repos]
+match = ["*"]
+[[secret]]
+name = "OK"
+value = "plaintext-by-mistake"
+[secret.org]
+visibility = "sometimes"
+""")
+    code = run_cli(["plan", "-c", str(bad)], {"GITHUB_TOKEN": TOKEN,
+                                              "GITHUB_API_URL": "http://127.0.0.1:9"},
+                   monkeypatch)
+    err = capsys.readouterr().err
+    assert code == 2
+    for line, words in ((4, "concurency"), (5, "points_per_minute"), (7, "GITHUB_"),
+                        (13, "value"), (15, "visibility")):
+        assert f"bad.toml:{line}:" in err and words in err, (line, err)
+    assert "plaintext-by-mistake" not in err
