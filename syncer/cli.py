@@ -16,13 +16,13 @@ import anyio
 import structlog
 
 from . import __version__
-from .engine import RunAborted
-from .github import errors
-from .interrupt import handling_signals
-from .exits import AuthError, Exit, UsageError
-from .github.pacing import DEFAULT_POINTS_PER_MINUTE, MAX_CONCURRENCY
-from .model import APPS
 from .config import Config, api_url_problem, load_config, read_values
+from .engine import RunAborted
+from .exits import AuthError, Exit, UsageError
+from .github import errors
+from .github.pacing import DEFAULT_POINTS_PER_MINUTE, MAX_CONCURRENCY
+from .interrupt import handling_signals
+from .model import APPS
 from .observe import logs, redact
 from .observe.summary import show
 from .plan import Change
@@ -204,7 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      _config_options(prune=True)],
                    help="make GitHub match the config; write only what differs")
 
-    d = sub.add_parser("demo", parents=[_common_options()], help="a self-contained demo against a local fakehub")
+    d = sub.add_parser("demo", parents=[_common_options()],
+                       help="a self-contained demo against a local fakehub")
     d.add_argument("--repos", type=_positive_int, default=200, help="repositories (default 200)")
     d.set_defaults(log_level="warning")  # the live count and summary tell the story
 

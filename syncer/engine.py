@@ -15,13 +15,13 @@ import anyio
 import structlog
 
 from .crypto import Sealer
-from .interrupt import current as current_interrupt
-from .interrupt import stop_requested
 from .github import errors
 from .github.api import SecretsAPI
 from .github.auth import acting_for
 from .github.pacing import BudgetSpent
 from .github.sansio import Response
+from .interrupt import current as current_interrupt
+from .interrupt import stop_requested
 from .keys import KeyCache
 from .model import Action, Op, Outcome, Result, SecretValue
 

@@ -8,8 +8,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from helpers import TOKEN, run_cli
+
 from syncer.commands.audit import COLUMNS
 from syncer.fakehub import FakeHub
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from helpers import TOKEN, run_cli
+
 from syncer.fakehub import FakeHub, Faults, Limits
 from syncer.model import Action, Op, Result, Scope, SecretValue
 from syncer.runtime import Settings, connect

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from helpers import FakehubProcess, fakehub_process
 
 VALUE = "resume-canary-4242"

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from helpers import TOKEN, run_cli
+
 from syncer.fakehub import FakeHub
 
 OLD, NEW = b"old-credential-1", "new-canary-credential-2"

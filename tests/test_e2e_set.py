@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
-from openapi_check import validate_exchanges
-from syncer.fakehub import FakeHub
 from helpers import TOKEN, fakehub_process, run_cli, syncer_process
+from openapi_check import validate_exchanges
+
+from syncer.fakehub import FakeHub
 
 VALUE = "canary-value-9b1e4c7f"
 

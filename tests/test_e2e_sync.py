@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from helpers import TOKEN, fakehub_process, run_cli, syncer_process
+
 from syncer.fakehub import FakeHub
 from syncer.state import State
 

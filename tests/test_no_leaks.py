@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from helpers import run_cli
+
 from syncer.fakehub import FakeHub, Faults
 
 CANARY_VALUE = "CANARY-VALUE-7f3a9c1e5b"

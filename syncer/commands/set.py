@@ -11,14 +11,14 @@ from ..discover import select_repos
 from ..exits import Exit, UsageError
 from ..github import errors
 from ..github.api import Repo
-from ..model import App, Action, Op, OrgSelection, Result, Scope, SecretValue, Visibility
+from ..model import Action, App, Op, OrgSelection, Result, Scope, SecretValue, Visibility
 from ..names import secret_name_problem
 from ..observe import redact
 from ..observe.summary import Summary
 from ..resume import host_of, inputs_id, one_value_fingerprints, resumable, write_resumably
 from ..runtime import Run, Settings, connect
-from ..state import State
 from ..sources import Source, SourceError, parse_source, read_source
+from ..state import State
 
 log = structlog.get_logger("syncer.set")
 

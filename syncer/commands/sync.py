@@ -22,8 +22,8 @@ from ..github.auth import TokenSource, acting_for
 from ..model import Action, Op, Outcome, Result, Scope, SecretValue
 from ..observe.summary import Summary
 from ..plan import WRITES, Change, PlanItem, Remembered, make_plan
-from ..runtime import Run, Settings, connect
 from ..resume import host_of, inputs_id, resumable, state_key, where, write_resumably
+from ..runtime import Run, Settings, connect
 from ..state import Record, State
 
 log = structlog.get_logger("syncer.sync")

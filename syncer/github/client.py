@@ -9,7 +9,6 @@ Send layers, outermost first, each with one concern:
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -209,7 +208,7 @@ def _translate_aiohttp_errors(method: str, where: str) -> Iterator[None]:
         ) from exc
     except aiohttp.ClientSSLError as exc:
         raise errors.TLSError(f"{method} {where}: TLS handshake failed ({exc})") from exc
-    except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+    except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
         raise errors.TransportError(f"{method} {where}: timed out") from exc
     except aiohttp.ClientError as exc:
         raise errors.TransportError(f"{method} {where}: {type(exc).__name__}") from exc

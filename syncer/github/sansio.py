@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC
-from email.utils import parsedate_to_datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from . import errors
