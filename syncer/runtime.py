@@ -53,16 +53,24 @@ def api_url_from(flag: str | None, environ: Mapping[str, str] | None = None) -> 
 
 def find_token(token_env: str | None = None, environ: Mapping[str, str] | None = None, *,
                api_url: str | None = None, gh_timeout: float = auth.GH_TIMEOUT) -> str:
-    """The token from `token_env` if named, else GITHUB_TOKEN, else GH_TOKEN, else what
-    `gh auth token --hostname HOST` prints for the host of `api_url`.
+    """The token from `token_env` if named (and only from there), else GITHUB_TOKEN, else
+    GH_TOKEN, else what `gh auth token --hostname HOST` prints for the host of `api_url`.
 
     gh is asked only when `api_url` is given: without it the host is unknown, and a token gh
     keeps for github.com must never be sent to another host. The token is registered for
     redaction. AuthError (exit 3) names every source tried when none has a token.
     """
     env = os.environ if environ is None else environ
-    names = ((token_env,) if token_env else ()) + TOKEN_VARIABLES
-    found = auth.env_token(names, env)
+    if token_env:
+        # A variable named on purpose is the only one: never fall back to another token,
+        # which may belong to another host.
+        found = auth.env_token((token_env,), env)
+        if found is None:
+            raise AuthError(f"no GitHub token: {token_env} (named by --token-env or token_env) "
+                            "is unset or empty; no other token is used in its place")
+        redact.register(found[1])
+        return found[1]
+    found = auth.env_token(TOKEN_VARIABLES, env)
     token = found[1] if found else None
     gh_problem = None
     if token is None and api_url is not None:

@@ -150,26 +150,35 @@ def env_with(**variables: str) -> dict[str, str]:
     return {"PATH": os.environ["PATH"], **variables}
 
 
-@pytest.mark.parametrize("variables,expected", [
-    ({"MY_TOKEN": "from-token-env", "GITHUB_TOKEN": "gh-token", "GH_TOKEN": "gh2"},
+@pytest.mark.parametrize("token_env,variables,expected", [
+    ("MY_TOKEN", {"MY_TOKEN": "from-token-env", "GITHUB_TOKEN": "gh-token", "GH_TOKEN": "gh2"},
      "from-token-env"),
-    ({"GITHUB_TOKEN": "github-token", "GH_TOKEN": "gh-token"}, "github-token"),
-    ({"GITHUB_TOKEN": "  ", "GH_TOKEN": "gh-token-var"}, "gh-token-var"),
-    ({"MY_TOKEN": "", "GH_TOKEN": " padded-gh-token \n"}, "padded-gh-token"),
+    (None, {"GITHUB_TOKEN": "github-token", "GH_TOKEN": "gh-token"}, "github-token"),
+    (None, {"GITHUB_TOKEN": "  ", "GH_TOKEN": "gh-token-var"}, "gh-token-var"),
+    (None, {"GH_TOKEN": " padded-gh-token \n"}, "padded-gh-token"),
 ])
 def test_environment_variables_come_first_in_order_and_gh_is_not_run(
-        fake_gh: Path, variables: dict[str, str], expected: str) -> None:
-    """--token-env's variable, then GITHUB_TOKEN, then GH_TOKEN (blank ones skipped, values
+        fake_gh: Path, token_env: str | None, variables: dict[str, str], expected: str) -> None:
+    """--token-env's variable, else GITHUB_TOKEN, then GH_TOKEN (blank ones skipped, values
     stripped); while any holds a token, gh is never run."""
-    token = find_token("MY_TOKEN", env_with(**variables), api_url="https://api.github.com")
+    token = find_token(token_env, env_with(**variables), api_url="https://api.github.com")
     assert token == expected
+    assert not fake_gh.exists()
+
+
+def test_a_named_variable_that_is_unset_never_falls_back(fake_gh: Path) -> None:
+    """A variable named on purpose (--token-env, --to-token-env, token_env) that is empty is an
+    AuthError naming it: no other token is used, since it may belong to another host."""
+    with pytest.raises(AuthError, match="OTHER_HOST_TOKEN .* is unset or empty"):
+        find_token("OTHER_HOST_TOKEN", env_with(GITHUB_TOKEN="not-for-that-host"),
+                   api_url="https://ghe.example.com/api/v3")
     assert not fake_gh.exists()
 
 
 def test_gh_auth_token_is_the_last_resort(fake_gh: Path) -> None:
     """With no variable set, `gh auth token --hostname github.com` (first gh on PATH) gives the
     token, stripped, and it is registered for redaction from then on."""
-    token = find_token("MY_TOKEN", env_with(), api_url="https://api.github.com")
+    token = find_token(None, env_with(), api_url="https://api.github.com")
     assert token == FAKE_GH_TOKEN
     assert fake_gh.read_text().split() == ["auth", "token", "--hostname", "github.com"]
     assert redact.scrub(f"x {FAKE_GH_TOKEN} y") == f"x {redact.MASK} y"
@@ -183,11 +192,11 @@ def test_gh_is_asked_for_the_host_of_the_api_url(fake_gh: Path) -> None:
 
 
 def test_without_an_api_url_gh_is_not_consulted(fake_gh: Path) -> None:
-    """find_token(token_env) (the host unknown) tries the variables only, and says so."""
+    """find_token (the host unknown) tries the variables only, and says so."""
     with pytest.raises(AuthError) as caught:
-        find_token("MY_TOKEN", env_with())
+        find_token(None, env_with())
     assert not fake_gh.exists()
-    assert "MY_TOKEN (--token-env), GITHUB_TOKEN and GH_TOKEN are unset or empty" in str(caught.value)
+    assert "GITHUB_TOKEN and GH_TOKEN are unset or empty" in str(caught.value)
 
 
 @pytest.mark.parametrize("script,problem", [
@@ -197,21 +206,20 @@ def test_without_an_api_url_gh_is_not_consulted(fake_gh: Path) -> None:
 ])
 def test_no_token_anywhere_names_every_source(tmp_path: Path, script: str,
                                               problem: str) -> None:
-    """When nothing has a token: AuthError (exit 3) naming --token-env's variable,
-    GITHUB_TOKEN, GH_TOKEN and gh (with why gh gave none), in one line; a hanging gh is
-    abandoned after the timeout."""
+    """When nothing has a token: AuthError (exit 3) naming GITHUB_TOKEN, GH_TOKEN and gh
+    (with why gh gave none), in one line; a hanging gh is abandoned after the timeout."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "gh").write_text(f"#!/bin/sh\n{script}\n")
     (bin_dir / "gh").chmod(0o755)
     started = time.monotonic()
     with pytest.raises(AuthError) as caught:
-        find_token("MY_TOKEN", {"PATH": f"{bin_dir}{os.pathsep}/usr/bin:/bin"},
+        find_token(None, {"PATH": f"{bin_dir}{os.pathsep}/usr/bin:/bin"},
                    api_url="https://api.github.com", gh_timeout=0.3)
     assert time.monotonic() - started < 5
     message = str(caught.value)
     assert AuthError.exit_code == 3 and "\n" not in message
-    for name in ("MY_TOKEN (--token-env)", "GITHUB_TOKEN", "GH_TOKEN",
+    for name in ("GITHUB_TOKEN", "GH_TOKEN",
                  "gh auth token --hostname github.com", problem, "gh auth login"):
         assert name in message
 

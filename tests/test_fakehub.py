@@ -757,3 +757,26 @@ async def test_https_with_a_self_signed_certificate(tmp_path: Path) -> None:
         ) as r:
             assert r.status == 200
             assert (await r.json())[0]["url"].startswith(url + "/api/v3/repos/acme/")
+
+
+def test_listing_shows_an_updated_secret_as_updated() -> None:
+    """After an update the list endpoint shows the new updated_at and visibility, not a stale
+    copy (a stale listing would hide drift from every client)."""
+    import json as _json
+    import urllib.request
+    from datetime import UTC, datetime
+
+    hub = FakeHub(tokens=("tok",))
+    hub.add_repo("acme", "api")
+    hub.set_secret("S", b"v", org="acme", visibility="selected", selected=["api"],
+                   updated_at=datetime(2026, 1, 1, tzinfo=UTC))
+    with hub.serve_in_thread() as url:
+        request = urllib.request.Request(
+            url + "/orgs/acme/actions/secrets",
+            headers={"Authorization": "Bearer tok", "User-Agent": "t",
+                     "Accept": "application/vnd.github+json"})
+        urllib.request.urlopen(request).read()  # a listing before the update
+        hub.set_secret("S", b"v2", org="acme", visibility="all",
+                       updated_at=datetime(2026, 2, 1, tzinfo=UTC))
+        (listed,) = _json.load(urllib.request.urlopen(request))["secrets"]
+    assert listed["updated_at"] == "2026-02-01T00:00:00Z" and listed["visibility"] == "all"

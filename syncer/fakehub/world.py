@@ -125,9 +125,8 @@ class SecretScope:
         return found
 
     def store(self, secret: Secret) -> None:
-        if secret.name not in self._items:
-            self._sorted = None
         self._items[secret.name] = secret
+        self._sorted = None  # an update replaces the object the cached listing holds
 
     def delete(self, name: str) -> bool:
         removed = self._items.pop(rules.normalize_name(name), None)
