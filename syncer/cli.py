@@ -144,8 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only repositories whose name matches (repeatable)")
     p.add_argument("--env", metavar="ENV", help="set an environment secret in each repository")
     p.add_argument("--org-level", action="store_true", help="set one org secret instead")
-    p.add_argument("--visibility", choices=("all", "private", "selected"), default="private",
-                   help="org secret visibility (with --org-level; selected = the matched --repos)")
+    p.add_argument("--visibility", choices=("all", "private", "selected"),
+                   help="with --org-level: the org secret's visibility (default private; "
+                   "selected = the repositories matched by --repos)")
     p.add_argument("--app", choices=APPS, default="actions")
     p.add_argument("--include-archived", action="store_true")
     p.add_argument("--dry-run", action="store_true", help="list the targets, write nothing")
@@ -346,6 +347,9 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
             source = parse_source(args.value_from)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+        if source.kind == "generate":
+            raise UsageError("--value-from generate:N would write a value nobody keeps; "
+                             "use --generate N --output PATH")
     settings = settings_from(args)
     token = find_token(args.token_env, api_url=settings.api_url)
     if source is not None:

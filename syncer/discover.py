@@ -9,7 +9,7 @@ from fnmatch import fnmatchcase
 import anyio
 
 from .github import errors
-from .github.api import Repo, SecretsAPI
+from .github.api import Repo, SecretInfo, SecretsAPI
 from .github.auth import acting_for
 from .model import App, OrgSelection, Scope
 from .plan import Existing
@@ -70,14 +70,31 @@ async def _existing_in(api: SecretsAPI, scope: Scope) -> dict[str, Existing] | N
         return None
     result: dict[str, Existing] = {}
     for info in secrets:
-        selection = None
-        if scope.kind == "org" and info.visibility:
-            ids: tuple[int, ...] = ()
-            if info.visibility == "selected":
-                ids = tuple(sorted(await api.selected_repository_ids(scope, info.name)))
-            selection = OrgSelection(info.visibility, ids)  # type: ignore[arg-type]
+        selection = await org_selection(api, scope, info) if scope.kind == "org" else None
         result[info.name] = Existing(info.updated_at, selection)
     return result
+
+
+async def org_selection(api: SecretsAPI, scope: Scope, info: SecretInfo) -> OrgSelection | None:
+    """An org secret's visibility, with its selected repository ids when `selected`.
+
+    If the visibility changed since the listing (GitHub answers 409 for the selection of a
+    secret no longer `selected`), the secret is read again for what it is now.
+    """
+    for _ in range(2):
+        if not info.visibility:
+            return None
+        if info.visibility != "selected":
+            return OrgSelection(info.visibility, ())  # type: ignore[arg-type]
+        try:
+            ids = await api.selected_repository_ids(scope, info.name)
+            return OrgSelection("selected", tuple(sorted(ids)))
+        except errors.Conflict:
+            fresh = await api.secret(scope, info.name)
+            if fresh is None:
+                return None
+            info = fresh
+    return OrgSelection(info.visibility, ())  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -96,12 +113,7 @@ async def locate(api: SecretsAPI, org: str, name: str, app: App, repos: Sequence
     Actions one environments listing per repository plus one listing per environment."""
     org_scope = Scope.of_org(org, app)
     info = await api.secret(org_scope, name)
-    selection = None
-    if info is not None and info.visibility:
-        ids: tuple[int, ...] = ()
-        if info.visibility == "selected":
-            ids = tuple(sorted(await api.selected_repository_ids(org_scope, name)))
-        selection = OrgSelection(info.visibility, ids)  # type: ignore[arg-type]
+    selection = await org_selection(api, org_scope, info) if info is not None else None
     repo_hits: list[Scope] = []
     env_hits: list[Scope] = []
     todo = iter(repos)

@@ -190,7 +190,8 @@ class Run:
         pacing = self.client.pacer.stats
         return summarize(outcomes, requests=pacing.requests, retries=self.client.stats.retries,
                          waits=pacing.waits, wait_seconds=pacing.wait_seconds,
-                         seconds=time.monotonic() - started)
+                         seconds=time.monotonic() - started,
+                         paced_seconds=self.client.pacer.paced_seconds)
 
 
 @asynccontextmanager

@@ -62,7 +62,8 @@ def test_rotate_writes_exactly_where_it_lives(hub, url, monkeypatch, capsys) -> 
         assert hub.plaintext("LEAKED", repo=repo, env="staging") is None
     out, err = capsys.readouterr()
     assert out.count("updated  LEAKED in ") == 151
-    assert "shadow the org secret" in err
+    # only where the (selected) org secret is visible: repos 1-40 with a repo or env secret
+    assert "warning: 23 repository/environment secrets named LEAKED shadow the org secret" in err
     assert NEW not in out + err
 
 
@@ -114,3 +115,10 @@ def test_unknown_name_exits_1(hub, url, monkeypatch, capsys) -> None:
     assert code == 1
     assert "NOPE was not found in acme" in capsys.readouterr().err
     assert hub.count("PUT") == 0
+
+
+def test_generated_value_source_needs_output(hub, url, monkeypatch, capsys) -> None:
+    """--value-from generate:N is refused: a rotated value must be kept somewhere first."""
+    assert rotate(url, monkeypatch, "--value-from", "generate:32") == 2
+    assert "--generate N --output PATH" in capsys.readouterr().err
+    assert hub.count() == 0

@@ -196,7 +196,7 @@ def test_example_config_plans_against_syncer_fakehub(tmp_path) -> None:
         done = syncer_process(
             ["plan", "-c", str(example), "--state", str(tmp_path / "state.json")],
             {"GITHUB_API_URL": fh.url, "SYNCER_TOKEN": fh.token, "NPM_TOKEN": "n",
-             "SENTRY_DSN": "s", "DEPLOY_TOKEN": "d"})
+             "SENTRY_DSN": "s", "DEPLOY_TOKEN": "d", "REGISTRY_PASSWORD": "r"})
     assert done.returncode == 0, done.stderr
     out = done.stdout.decode()
     assert "DEPLOY_TOKEN: create 10" in out and "NPM_TOKEN: create 1" in out
@@ -246,3 +246,10 @@ visibility = "sometimes"
                         (13, "value"), (15, "visibility")):
         assert f"bad.toml:{line}:" in err and words in err, (line, err)
     assert "plaintext-by-mistake" not in err
+
+
+def test_a_selector_matching_nothing_is_warned_about(hub, url, files, monkeypatch, capsys) -> None:
+    """A [secret.repos] or selected_repos that matches no repository is said, not silent."""
+    Path(files["config"]).write_text(CONFIG.replace('match = ["repo-01*"]', 'match = ["rpeo-*"]'))
+    assert sync("plan", url, files, monkeypatch) == 0
+    assert "[secret.repos] matches no repository of acme" in capsys.readouterr().err

@@ -50,3 +50,12 @@ def test_bad_requests_are_refused(kwargs: dict, why: str) -> None:
     """Each bad input has a specific message."""
     with pytest.raises(UsageError, match=why):
         parse_request(org="acme", **kwargs)
+
+
+def test_values_nobody_keeps_and_stray_visibility_are_refused() -> None:
+    """generate:N in set would write a value nobody holds; --visibility without --org-level
+    would be silently ignored: both are refused."""
+    with pytest.raises(UsageError, match="nobody keeps"):
+        parse_request("OK", "acme", "generate:32")
+    with pytest.raises(UsageError, match="add --org-level"):
+        parse_request("OK", "acme", "env:X", visibility="selected")

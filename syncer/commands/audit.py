@@ -18,7 +18,7 @@ from fnmatch import fnmatchcase
 
 import anyio
 
-from ..discover import select_repos
+from ..discover import org_selection, select_repos
 from ..exits import UsageError
 from ..github import errors
 from ..github.api import Repo, SecretInfo, SecretsAPI
@@ -94,9 +94,9 @@ async def inventory(api: SecretsAPI, org: str, repos: Sequence[Repo], concurrenc
     for app in AUDITED_APPS:
         scope = Scope.of_org(org, app)  # type: ignore[arg-type]
         for info in await api.secrets(scope):
-            count = None
-            if info.visibility == "selected":
-                count = len(await api.selected_repository_ids(scope, info.name))
+            selection = await org_selection(api, scope, info)
+            count = len(selection.repository_ids) if selection and \
+                selection.visibility == "selected" else None
             found.append(Found(scope, info, count))
     todo = iter(repos)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import structlog
 from ..discover import Locations, locate, select_repos
 from ..exits import Exit, UsageError
 from ..github import errors
+from ..github.api import Repo
 from ..model import Action, App, Op, Outcome, Result, Scope, SecretValue
 from ..names import secret_name_problem
 from ..observe.summary import Summary
@@ -86,10 +88,24 @@ def rotation_actions(name: str, org: str, app: App, where: Locations) -> list[Ac
     return actions
 
 
-def shadowing(where: Locations) -> list[Scope]:
-    """Repository and environment secrets that hide the org secret of the same name from
-    workflows: rotating the org secret alone would leave them on the old value."""
-    return where.repos + where.envs if where.org is not None else []
+def shadowing(where: Locations, repos: Sequence[Repo]) -> list[Scope]:
+    """Repository and environment secrets that hide the org secret of the same name from the
+    workflows of repositories that can see it: rotating the org secret alone would leave
+    those workflows on the old value."""
+    org = where.org
+    if org is None:
+        return []
+    by_name = {r.name: r for r in repos}
+
+    def sees_org_secret(scope: Scope) -> bool:
+        repo = by_name.get(scope.repo or "")
+        if repo is None or org.visibility == "all":
+            return org.visibility == "all"
+        if org.visibility == "private":
+            return repo.private
+        return repo.id in org.repository_ids
+
+    return [s for s in where.repos + where.envs if sees_org_secret(s)]
 
 
 async def run_rotate(request: RotateRequest, value: SecretValue, settings: Settings, token: str,
@@ -104,7 +120,7 @@ async def run_rotate(request: RotateRequest, value: SecretValue, settings: Setti
             raise UsageError(exc.message) from None
         where = await locate(run.api, request.org, request.name, request.app, repos,
                              settings.concurrency)
-        shadowed = shadowing(where)
+        shadowed = shadowing(where, repos)
         for scope in shadowed:
             log.warning("shadows_org_secret", secret=request.name, scope=str(scope),
                         hint="workflows there use this secret, not the org secret")

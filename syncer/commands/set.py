@@ -37,6 +37,10 @@ class SetRequest:
     dry_run: bool = False
 
 
+NO_UNKEPT_VALUES = ("generate:N here would write a value nobody keeps; use "
+                    "`syncer rotate NAME --generate N --output PATH`, which saves it first")
+
+
 def parse_request(name: str, org: str, value_from: str | None, **options: object) -> SetRequest:
     """A checked request, or UsageError listing every problem; reads nothing yet."""
     problems = []
@@ -44,13 +48,20 @@ def parse_request(name: str, org: str, value_from: str | None, **options: object
         problems.append(problem)
     source = None
     if not value_from:
-        problems.append("--value-from is required (env:VAR, file:PATH or -); "
+        problems.append("--value-from is required (env:VAR, file:PATH, cmd:COMMAND or -); "
                         "a value is never taken from the command line")
     else:
         try:
             source = parse_source(value_from)
         except SourceError as exc:
             problems.append(str(exc))
+    if source is not None and source.kind == "generate":
+        problems.append(NO_UNKEPT_VALUES)
+        source = None
+    if options.get("visibility") is not None and not options.get("org_level"):
+        problems.append("--visibility applies to org secrets: add --org-level")
+    if options.get("visibility") is None:
+        options["visibility"] = "private"
     if options.get("org_level") and options.get("env"):
         problems.append("--org-level and --env cannot be combined")
     if options.get("env") and options.get("app", "actions") != "actions":

@@ -21,7 +21,7 @@ from ..github import errors
 from ..github.auth import TokenSource, acting_for
 from ..model import Action, Op, Outcome, Result, Scope, SecretValue
 from ..observe.summary import Summary
-from ..plan import WRITES, Change, PlanItem, Remembered, make_plan
+from ..plan import WRITES, Change, Desired, PlanItem, Remembered, make_plan
 from ..resume import host_of, inputs_id, resumable, state_key, where, write_resumably
 from ..runtime import Run, Settings, connect
 from ..state import Record, State
@@ -93,6 +93,8 @@ async def _plan(run: Run, config: Config, values: Mapping[tuple[int, str], Secre
         return state.fingerprint(values[(index, name)], state_key(api_url, scope, name))
 
     desired, duplicates = desired_from_config(config, repos, fingerprint)
+    for problem in selects_nothing(config, desired):
+        log.warning("selects_nothing", problem=problem)
     if duplicates:
         raise UsageError("\n".join(f"{config.path}: {d}" for d in duplicates))
     try:
@@ -108,6 +110,22 @@ async def _plan(run: Run, config: Config, values: Mapping[tuple[int, str], Secre
                      prune_prefix=config.sync.prune_prefix)
     value_keys = {(d.scope, d.name): d.value_key for d in desired}
     return plan, value_keys
+
+
+def selects_nothing(config: Config, desired: list[Desired]) -> list[str]:
+    """Targets of the config that match no repository: likely a typo in a pattern."""
+    repo_targets = {d.value_key for d in desired if d.scope.kind != "org"}
+    problems = []
+    for index, spec in enumerate(config.secrets):
+        if spec.repos is not None and index not in repo_targets:
+            problems.append(f"secret[{index}] {spec.name}: [secret.repos] matches no repository "
+                            f"of {spec.org}")
+        org = next((d for d in desired if d.value_key == index and d.scope.kind == "org"), None)
+        if org and org.selection and org.selection.visibility == "selected" \
+                and not org.selection.repository_ids:
+            problems.append(f"secret[{index}] {spec.name}: selected_repos matches no repository "
+                            f"of {spec.org}; the org secret would be visible to none")
+    return problems
 
 
 def _creating_environments(plan: list[PlanItem]) -> list[PlanItem]:

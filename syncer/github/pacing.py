@@ -50,11 +50,15 @@ class SlidingWindow:
         self._sent: deque[list[float]] = deque()  # [answered at (inf while in flight), points]
         self._in_window = 0.0
         self._turn = anyio.Lock()
+        self.holding_until = 0.0  # while requests wait for room in the window (clock's time)
+        self.held_seconds = 0.0
 
     async def acquire(self, points: int) -> list[float]:
         """Wait for room for `points`; hand the returned entry to `settle` once answered."""
         async with self._turn:
             while (delay := self._delay(points)) > 0:
+                self.holding_until = self._clock() + delay
+                self.held_seconds += delay
                 await anyio.sleep(delay)
             entry = [math.inf, float(points)]
             self._sent.append(entry)
@@ -165,6 +169,15 @@ class Pacer:
     @property
     def rate_limit(self) -> RateLimit | None:
         return self._rate
+
+    @property
+    def pacing(self) -> bool:
+        """Requests are waiting for room under the points-per-minute budget right now."""
+        return self._points is not None and self._points.holding_until > time.monotonic()
+
+    @property
+    def paced_seconds(self) -> float:
+        return self._points.held_seconds if self._points is not None else 0.0
 
     @property
     def paused_until(self) -> float:

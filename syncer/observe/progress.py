@@ -24,6 +24,9 @@ class PacerView(Protocol):
     @property
     def stats(self) -> Any: ...
 
+    @property
+    def pacing(self) -> bool: ...
+
 
 class Progress:
     def __init__(self, total: int, *, stream: TextIO | None = None, enabled: bool | None = None,
@@ -71,6 +74,8 @@ class Progress:
                 until = time.strftime("%H:%M:%S", time.localtime(self._pacer.paused_until))
                 text.append(f"  waiting for rate limit until {until}", style="bold yellow")
                 return text
+            if self._pacer.pacing:
+                text.append("  paced under GitHub's points-per-minute limit", style="cyan")
         rate = self.done / elapsed
         if self.done < self.total and rate > 0:
             text.append(f"  ETA {_duration((self.total - self.done) / rate)}")

@@ -21,6 +21,7 @@ class Summary:
     rate_limit_waits: int
     wait_seconds: float
     seconds: float
+    paced_seconds: float = 0.0  # requests held back under the points budget (summed per wait)
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # (scope, name, why)
     not_written: list[tuple[str, str, str]] = field(default_factory=list)
     #: (secret, scope kind) → result → count
@@ -29,14 +30,15 @@ class Summary:
     def as_event(self) -> dict[str, object]:
         return {**{k: self.counts.get(k, 0) for k in _COLUMNS}, "requests": self.requests,
                 "retries": self.retries, "rate_limit_waits": self.rate_limit_waits,
-                "wait_s": round(self.wait_seconds, 2), "seconds": round(self.seconds, 2)}
+                "wait_s": round(self.wait_seconds, 2), "paced_s": round(self.paced_seconds, 2),
+                "seconds": round(self.seconds, 2)}
 
 
 _COLUMNS = [r.value for r in Result]
 
 
 def summarize(outcomes: Iterable[Outcome], *, requests: int, retries: int, waits: int,
-              wait_seconds: float, seconds: float) -> Summary:
+              wait_seconds: float, seconds: float, paced_seconds: float = 0.0) -> Summary:
     outcomes = list(outcomes)
     counts = Counter(o.result.value for o in outcomes)
     failed = [(str(o.action.scope), o.action.name, o.error or "") for o in outcomes
@@ -46,8 +48,8 @@ def summarize(outcomes: Iterable[Outcome], *, requests: int, retries: int, waits
     by_secret: dict[tuple[str, str], Counter[str]] = {}
     for o in outcomes:
         by_secret.setdefault((o.action.name, o.action.scope.kind), Counter())[o.result.value] += 1
-    return Summary(dict(counts), requests, retries, waits, wait_seconds, seconds, failed,
-                   not_written, by_secret)
+    return Summary(dict(counts), requests, retries, waits, wait_seconds, seconds, paced_seconds,
+                   failed, not_written, by_secret)
 
 
 def render(summary: Summary, *, limit: int = 20) -> str:
@@ -59,7 +61,7 @@ def render(summary: Summary, *, limit: int = 20) -> str:
         f"not written {c.get('skipped', 0)}",
         f"{summary.requests} requests, {summary.retries} retries, "
         f"{summary.rate_limit_waits} rate-limit waits ({summary.wait_seconds:.1f} s), "
-        f"{summary.seconds:.2f} s",
+        f"paced {summary.paced_seconds:.1f} s, {summary.seconds:.2f} s",
     ]
     for title, rows in (("failed", summary.failed), ("not written", summary.not_written)):
         for scope, name, why in rows[:limit]:
@@ -87,7 +89,7 @@ def render_table(summary: Summary, stream: TextIO, unchanged: Mapping[tuple[str,
     console.print(table)
     console.print(f"{summary.requests} requests, {summary.retries} retries, "
                   f"{summary.rate_limit_waits} rate-limit waits ({summary.wait_seconds:.1f} s), "
-                  f"{summary.seconds:.2f} s")
+                  f"paced {summary.paced_seconds:.1f} s, {summary.seconds:.2f} s")
     for title, rows in (("failed", summary.failed), ("not written", summary.not_written)):
         for scope, name, why in rows[:20]:
             console.print(f"  [red]{title}[/]: {name} in {scope}: {why}", markup=True,
