@@ -34,7 +34,7 @@ def syncer_version() -> str:
         dirty = subprocess.run(["git", "status", "--porcelain", "--", "syncer"], cwd=where,
                                capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return f"syncer {syncer.__version__} (not a git checkout)"
+        return f"syncer {syncer.__version__} (commit unknown: not a git checkout, or no git)"
     state = " with uncommitted changes under syncer/" if dirty else ""
     return f"syncer {syncer.__version__} at commit {commit}{state}"
 
