@@ -115,3 +115,18 @@ def test_what_is_retried() -> None:
     limited = errors.RateLimited(403, "m", reset_at=0)
     assert should_retry(limited, policy)
     assert not should_retry(limited, RetryPolicy(wait_for_reset=False))
+
+
+@pytest.mark.anyio
+async def test_budget_follows_github_not_a_local_countdown() -> None:
+    """The primary budget is what GitHub last said (highest `used` in the window), not a count
+    kept here: answers reporting a full budget never make the pacer slow down."""
+    pacer = Pacer(points_per_minute=None)
+    reset = time.time() + 3600
+    for _ in range(6000):
+        async with pacer.slot("GET"):
+            pacer.observe(RateLimit(5000, 5000, 0, reset))  # e.g. limits off, or 304s
+    assert pacer.stats.waits == 0
+    pacer.observe(RateLimit(5000, 4000, 1000, reset))
+    pacer.observe(RateLimit(5000, 4100, 900, reset))  # an older answer, arriving late
+    assert pacer.rate_limit is not None and pacer.rate_limit.remaining == 4000

@@ -44,7 +44,7 @@ class ResponseCache:
         entry = self._entries[url]
         self.hits += 1
         return Response(200, entry["data"], entry["etag"], entry["next"], not_modified.rate_limit,
-                        not_modified.date, not_modified.attempts)
+                        not_modified.http_date, not_modified.attempts)
 
     def save(self) -> None:
         if self.path is None:

@@ -140,8 +140,6 @@ class Pacer:
             async with self._in_flight:
                 self.stats.requests += 1
                 self.stats.points += points
-                if self._rate is not None:
-                    self._rate = _spend_one(self._rate)
                 yield
         finally:
             if entry is not None:
@@ -159,11 +157,17 @@ class Pacer:
             self._note_wait(reason, seconds)
 
     def observe(self, rate: RateLimit | None) -> None:
-        """Learn the primary budget from an answer's headers."""
+        """Learn the primary budget from an answer's headers.
+
+        Answers arrive out of order; within one window GitHub's `used` only grows, so the
+        answer with the highest `used` is the latest word (a 304, which GitHub does not
+        charge, leaves it as it was). A later reset starts a new window.
+        """
         if rate is None:
             return
         current = self._rate
-        if current is None or rate.reset_at > current.reset_at or rate.remaining < current.remaining:
+        if current is None or rate.reset_at > current.reset_at or (
+                rate.reset_at == current.reset_at and rate.used >= current.used):
             self._rate = rate
 
     @property
@@ -196,20 +200,22 @@ class Pacer:
         left = rate.reset_at - now
         if left <= 0:
             return
-        if rate.remaining <= 0:
+        # What GitHub last said, less what is on its way there since.
+        remaining = rate.remaining - int(self._in_flight.borrowed_tokens)
+        if remaining <= 0:
             if not self._wait_for_reset:
                 raise BudgetSpent(rate.reset_at)
             self.pause(left + 1.0, "primary rate limit")
             await self._respect_pause()
             return
-        if self._wait_for_reset and rate.remaining < rate.limit * _SLOW_DOWN_BELOW:
+        if self._wait_for_reset and remaining < rate.limit * _SLOW_DOWN_BELOW:
             # Spread what is left over the time left, one request after another.
             if self._spreading_until != rate.reset_at:
                 self._spreading_until = rate.reset_at
                 self._note_wait(f"primary budget low ({rate.remaining} left): spreading "
                                 "requests until the reset", left)
             send_at = max(now, self._next_send_at)
-            self._next_send_at = send_at + left / rate.remaining
+            self._next_send_at = send_at + left / max(remaining, 1)
             await anyio.sleep(send_at - now)
 
     def _note_wait(self, reason: str, seconds: float) -> None:
@@ -219,9 +225,4 @@ class Pacer:
                     until=time.strftime("%H:%M:%S", time.localtime(self._clock() + seconds)))
         if self._on_wait is not None:
             self._on_wait(reason, seconds)
-
-
-def _spend_one(rate: RateLimit) -> RateLimit:
-    return RateLimit(rate.limit, max(0, rate.remaining - 1), rate.used + 1, rate.reset_at,
-                     rate.resource)
 

@@ -57,8 +57,13 @@ class Response:
     etag: str | None
     next_url: str | None
     rate_limit: RateLimit | None
-    date: str | None = None  # the answer's Date header as GitHub writes timestamps
+    http_date: str | None = None  # the answer's Date header, as sent
     attempts: int = 1
+
+    @property
+    def date(self) -> str | None:
+        """The Date header as GitHub writes timestamps (parsed only when asked: it is slow)."""
+        return http_date_to_iso(self.http_date)
 
 
 def next_link(link_header: str | None) -> str | None:
@@ -100,7 +105,7 @@ def decipher(
             etag=headers.get("etag"),
             next_url=next_link(headers.get("link")),
             rate_limit=RateLimit.from_headers(headers),
-            date=http_date_to_iso(headers.get("date")),
+            http_date=headers.get("date"),
         )
     raise error_for(status, headers, data, method=method, path=path)
 
