@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import structlog
@@ -46,6 +46,7 @@ def inputs_id(*parts: str) -> str:
 class Resume:
     journal: Journal
     fingerprint: Callable[[Action], str]  # of the value the action writes; "" for a delete
+    _known: dict[tuple[Scope, str], str] = field(default_factory=dict)  # each HMAC once
 
     def split(self, actions: Sequence[Action]) -> tuple[list[Action], list[Action]]:
         """(still to do, already done by the run being resumed)."""
@@ -62,7 +63,12 @@ class Resume:
                                   self._fp(action), outcome.result.value, outcome.status))
 
     def _fp(self, action: Action) -> str:
-        return "" if action.op is Op.DELETE else self.fingerprint(action)
+        if action.op is Op.DELETE:
+            return ""
+        target = (action.scope, action.name)
+        if target not in self._known:
+            self._known[target] = self.fingerprint(action)
+        return self._known[target]
 
 
 @contextmanager

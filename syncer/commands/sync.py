@@ -73,7 +73,7 @@ async def run_sync(config: Config, values: Mapping[tuple[int, str], SecretValue]
                     run, resume, actions,
                     lambda a: values[(value_keys[(a.scope, a.name)], a.name)], show_progress)
         finally:
-            _record(state, settings.api_url, outcomes, value_keys, values)
+            _record(state, settings.api_url, outcomes, fingerprints)
             state.save()
         return SyncResult(plan, outcomes, run.summary(outcomes, started))
 
@@ -160,8 +160,7 @@ def _adopt(state: State, api_url: str, plan: list[PlanItem], done: list[Action])
 
 
 def _record(state: State, api_url: str, outcomes: list[Outcome],
-            value_keys: Mapping[tuple[Scope, str], int],
-            values: Mapping[tuple[int, str], SecretValue]) -> None:
+            fingerprints: Mapping[tuple[Scope, str], str]) -> None:
     """Remember each successful write: the value's keyed fingerprint and GitHub's time of it."""
     for outcome in outcomes:
         action: Action = outcome.action
@@ -169,5 +168,5 @@ def _record(state: State, api_url: str, outcomes: list[Outcome],
         if outcome.result is Result.DELETED:
             state.forget(key)
         elif outcome.result in (Result.CREATED, Result.UPDATED):
-            value = values[(value_keys[(action.scope, action.name)], action.name)]
-            state.put(key, Record.now(state.fingerprint(value, key), outcome.updated_at))
+            state.put(key, Record.now(fingerprints[(action.scope, action.name)],
+                                      outcome.updated_at))
