@@ -195,3 +195,13 @@ def test_key_cache_skips_key_gets_until_a_key_is_rejected(hub, url, monkeypatch)
     assert hub.count("GET", key_route) == 1
     assert hub.count("PUT", "/repos/{owner}/{repo}/actions/secrets/{secret_name}") == 10
     assert hub.secret("K", repo="acme/repo-0005")["key_id"] == new_key
+
+
+@pytest.mark.parametrize("args", [["set", "X", "--org", "acme", "--concurrency", "500"],
+                                  ["set", "X"], ["rotate", "X", "--org", "a", "--generate", "x"]])
+def test_argument_errors_are_one_line_exit_2(args: list[str]) -> None:
+    """Argument errors, like every bad input, are one line on stderr and exit 2."""
+    done = syncer_process(args, {})
+    assert done.returncode == 2
+    lines = done.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("syncer ") and "error:" in lines[0]
