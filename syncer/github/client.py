@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
+import anyio
 import structlog
 from tenacity import RetryCallState
 
@@ -25,7 +26,7 @@ from .. import __version__
 from . import errors, sansio
 from .cache import ResponseCache
 from .pacing import Pacer
-from .retry import RetryPolicy, retrying
+from .retry import RetryPolicy, retrying, should_retry, wait_seconds
 
 log = structlog.get_logger("syncer.github")
 
@@ -105,12 +106,12 @@ class GitHubClient:
         cached = method == "GET" and etag is None and self.cache is not None
         if cached:
             etag = self.cache.etag_for(url)  # type: ignore[union-attr]
-        async for attempt in retrying(self._retry, before_sleep=self._on_retry(method, where)):
-            with attempt:
-                response = await self._send_authenticated(method, url, where, json, etag)
-        number = attempt.retry_state.attempt_number
-        if number > 1:
-            response = replace(response, attempts=number)
+        try:  # the common case, without building a retry loop for every request
+            response = await self._send_authenticated(method, url, where, json, etag)
+        except errors.GitHubError as exc:
+            if not should_retry(exc, self._retry) or self._retry.attempts < 2:
+                raise
+            response = await self._retry_after(exc, method, url, where, json, etag)
         if cached:
             assert self.cache is not None
             if response.status == 304 and etag is not None:
@@ -171,20 +172,35 @@ class GitHubClient:
                 self.pacer.observe(sansio.RateLimit.from_headers(lowered))
             raise exc
 
-    def _on_retry(self, method: str, where: str) -> Any:
+    async def _retry_after(self, first: errors.GitHubError, method: str, url: str, where: str,
+                           json: Any, etag: str | None) -> sansio.Response:
+        """The first try failed in a way worth retrying: wait as its error asks, then let the
+        retry policy drive tries 2, 3, ... (numbered as such in logs and in `attempts`)."""
+        wait = wait_seconds(first, 1, self._retry)
+        self._note_retry(first, 1, wait, method, where)
+        await anyio.sleep(wait)
+
         def before_sleep(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
-            if exc is None:
-                return
-            self.stats.retries += 1
-            wait = state.next_action.sleep if state.next_action else 0.0
-            if isinstance(exc, errors.SecondaryRateLimited):
-                self.pacer.pause(wait, "secondary rate limit")
-            elif isinstance(exc, errors.RateLimited):
-                self.pacer.pause(wait, "primary rate limit")
-            log.warning("retry", method=method, path=where, attempt=state.attempt_number,
-                        reason=_reason(exc), wait_s=round(wait, 3))
-        return before_sleep
+            if exc is not None:
+                self._note_retry(exc, state.attempt_number + 1,
+                                 state.next_action.sleep if state.next_action else 0.0,
+                                 method, where)
+
+        async for attempt in retrying(self._retry, before_sleep=before_sleep, tries_done=1):
+            with attempt:
+                response = await self._send_authenticated(method, url, where, json, etag)
+        return replace(response, attempts=attempt.retry_state.attempt_number + 1)
+
+    def _note_retry(self, exc: BaseException, attempt: int, wait: float, method: str,
+                    where: str) -> None:
+        self.stats.retries += 1
+        if isinstance(exc, errors.SecondaryRateLimited):
+            self.pacer.pause(wait, "secondary rate limit")
+        elif isinstance(exc, errors.RateLimited):
+            self.pacer.pause(wait, "primary rate limit")
+        log.warning("retry", method=method, path=where, attempt=attempt, reason=_reason(exc),
+                    wait_s=round(wait, 3))
 
 
 def _proxy_configured() -> bool:

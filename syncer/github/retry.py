@@ -46,14 +46,16 @@ def should_retry(exc: BaseException, policy: RetryPolicy) -> bool:
 
 
 def retrying(policy: RetryPolicy,
-             before_sleep: Callable[[RetryCallState], None] | None = None) -> AsyncRetrying:
+             before_sleep: Callable[[RetryCallState], None] | None = None,
+             tries_done: int = 0) -> AsyncRetrying:
+    """The retry loop for the tries after `tries_done` already made (and waited for)."""
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        return wait_seconds(exc, state.attempt_number, policy) if exc else 0.0
+        return wait_seconds(exc, state.attempt_number + tries_done, policy) if exc else 0.0
 
     return AsyncRetrying(
         retry=retry_if_exception(lambda exc: should_retry(exc, policy)),
-        stop=stop_after_attempt(policy.attempts),
+        stop=stop_after_attempt(policy.attempts - tries_done),
         wait=wait,
         before_sleep=before_sleep,
         reraise=True,
