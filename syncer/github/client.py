@@ -1,10 +1,10 @@
 """The aiohttp session: the one place syncer sends HTTP to GitHub.
 
 Send layers, outermost first, each with one concern:
-  request()               retries around the whole exchange (retry.py), reports waits
+  request()               one try; after a retryable failure, the retry policy (retry.py)
   _send_authenticated()   the current token; once more with a renewed one after a 401
   _send_paced()           waits for a place under the token's limits (pacing.py), learns the budget
-  _send_once()     one HTTP exchange; aiohttp's exceptions become ours in one place
+  _send_once()            one HTTP exchange; aiohttp's exceptions become ours in one place
 """
 
 from __future__ import annotations
