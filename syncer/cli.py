@@ -444,7 +444,7 @@ async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
         return int(result.exit_code)
     changed = [i for i in result.plan if i.change is not Change.UNCHANGED]
     if changed:
-        print(plan_text(changed), file=sys.stderr)
+        print(plan_text(result.plan), file=sys.stderr)  # lists the changes, counts them all
     assert result.summary is not None
     drifted = sum(i.change is Change.DRIFTED for i in result.plan)
     log.info("summary", drifted=drifted, unchanged=len(result.plan) - len(changed),

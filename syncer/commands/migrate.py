@@ -271,8 +271,9 @@ def _reading(side: str) -> Iterator[None]:
     except errors.AuthFailed as exc:
         raise AuthError(f"{side}: the token was rejected ({exc.message})") from None
     except errors.NotFound as exc:
-        raise UsageError(f"{side}: {exc.message}: organisation not found or token lacks access"
-                         ) from None
+        why = exc.message if "lacks access" in exc.message else \
+            f"{exc.message}: organization not found or token lacks access"
+        raise UsageError(f"{side}: {why}") from None
     except errors.HTTPError as exc:
         raise UsageError(f"{side}: cannot read: {exc}") from None
     except errors.GitHubError as exc:

@@ -41,10 +41,10 @@ def summarize(outcomes: Iterable[Outcome], *, requests: int, retries: int, waits
               wait_seconds: float, seconds: float, paced_seconds: float = 0.0) -> Summary:
     outcomes = list(outcomes)
     counts = Counter(o.result.value for o in outcomes)
-    failed = [(str(o.action.scope), o.action.name, o.error or "") for o in outcomes
-              if o.result is Result.FAILED]
-    not_written = [(str(o.action.scope), o.action.name, o.error or "") for o in outcomes
-                   if o.result is Result.SKIPPED]
+    failed = sorted((str(o.action.scope), o.action.name, o.error or "") for o in outcomes
+                    if o.result is Result.FAILED)
+    not_written = sorted((str(o.action.scope), o.action.name, o.error or "") for o in outcomes
+                         if o.result is Result.SKIPPED)
     by_secret: dict[tuple[str, str], Counter[str]] = {}
     for o in outcomes:
         by_secret.setdefault((o.action.name, o.action.scope.kind), Counter())[o.result.value] += 1
