@@ -31,7 +31,7 @@ async def run_demo(n_repos: int, *, show_progress: bool | None = None) -> int:
     redact.register(value.reveal())
     async with hub.serve(host="127.0.0.1", port=0) as url:
         say(f"fakehub: org {ORG} with {n_repos} repositories at {url}")
-        say(f"syncer set {NAME} --org {ORG} --value-from generate:32")
+        say(f"syncer set {NAME} --org {ORG}  (a fresh random value, 32 bytes)")
         request = SetRequest(name=NAME, org=ORG, source=None)
         settings = Settings(api_url=url, concurrency=32, points_per_minute=0)
         with tempfile.TemporaryDirectory(prefix="syncer-demo-") as scratch:
