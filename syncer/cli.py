@@ -143,8 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="set one secret across an org",
                        description="Set one secret in every matching repository of an org "
                        "(or in an environment of each, or once at org level).")
-    p.add_argument("name", metavar="NAME")
-    p.add_argument("--org", required=True)
+    p.add_argument("name", metavar="NAME", help="the secret's name (stored upper-case)")
+    p.add_argument("--org", required=True, help="the organization")
     p.add_argument("--value-from", metavar="SOURCE",
                    help="env:VAR, file:PATH, cmd:COMMAND, generate:N, or - for standard input")
     p.add_argument("--repos", action="append", default=[], metavar="GLOB",
@@ -154,8 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--visibility", choices=("all", "private", "selected"),
                    help="with --org-level: the org secret's visibility (default private; "
                    "selected = the repositories matched by --repos)")
-    p.add_argument("--app", choices=APPS, default="actions")
-    p.add_argument("--include-archived", action="store_true")
+    p.add_argument("--app", choices=APPS, default="actions", help="which secrets (default actions)")
+    p.add_argument("--include-archived", action="store_true",
+                   help="also archived repositories (GitHub makes them read-only)")
     p.add_argument("--dry-run", action="store_true", help="list the targets, write nothing")
 
     r = sub.add_parser("rotate", parents=[_common_options(), _connection_options(),
@@ -163,8 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="write a new value everywhere a secret already lives",
                        description="Find NAME at org level, in every repository and every "
                        "environment of ORG, and write the new value to exactly those places.")
-    r.add_argument("name", metavar="NAME")
-    r.add_argument("--org", required=True)
+    r.add_argument("name", metavar="NAME", help="the secret to rotate")
+    r.add_argument("--org", required=True, help="the organization")
     source = r.add_mutually_exclusive_group(required=True)
     source.add_argument("--value-from", metavar="SOURCE",
                         help="env:VAR, file:PATH, cmd:COMMAND, or - for standard input")
@@ -172,17 +173,18 @@ def build_parser() -> argparse.ArgumentParser:
                         help="make a random value from N bytes (URL-safe); needs --output")
     r.add_argument("--output", metavar="PATH",
                    help="with --generate: save the new value here first (mode 0600, never overwritten)")
-    r.add_argument("--app", choices=APPS, default="actions")
+    r.add_argument("--app", choices=APPS, default="actions", help="which secrets (default actions)")
     r.add_argument("--repos", action="append", default=[], metavar="GLOB",
                    help="only repositories whose name matches (repeatable)")
-    r.add_argument("--include-archived", action="store_true")
+    r.add_argument("--include-archived", action="store_true",
+                   help="also look in archived repositories")
     r.add_argument("--dry-run", action="store_true", help="list where it lives, write nothing")
 
     a = sub.add_parser("audit", parents=[_common_options(), _connection_options()],
                        help="inventory of every secret in an org, with ages and shadowing",
                        description="List every org, repository, environment and Dependabot "
                        "secret of ORG with its age; flag shadowing and full scopes. Reads only.")
-    a.add_argument("--org", required=True)
+    a.add_argument("--org", required=True, help="the organization")
     a.add_argument("--repos", action="append", default=[], metavar="GLOB",
                    help="only repositories whose name matches (repeatable)")
     a.add_argument("--name", metavar="GLOB", help="only secrets whose name matches")
@@ -205,12 +207,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     pl = sub.add_parser("plan", parents=[_common_options(), _connection_options(),
                                          _config_options(prune=True)],
-                        help="show what apply would change (never writes)")
+                        help="show what apply would change (never writes)",
+                        description="Read GitHub and the state file and show, grouped by secret, "
+                        "what apply would create, update, rewrite (drifted) or prune. Never writes.")
     pl.add_argument("--format", choices=("text", "json"), default="text",
                     help="text for people, json for machines (stdout)")
     sub.add_parser("apply", parents=[_common_options(), _connection_options(),
                                      _config_options(prune=True)],
-                   help="make GitHub match the config; write only what differs")
+                   help="make GitHub match the config; write only what differs",
+                   description="Write every secret of the config that is missing, changed, or "
+                   "drifted (changed on GitHub by someone else); skip what is already right; "
+                   "record each write in the state file. Exit 0 in sync, 1 if targets failed.")
 
     d = sub.add_parser("demo", parents=[_common_options()],
                        help="a self-contained demo against a local fakehub")
