@@ -65,9 +65,16 @@ def _non_negative(text: str) -> float:
         raise argparse.ArgumentTypeError("must not be negative")
     return value
 
+class _Parser(argparse.ArgumentParser):
+    """Argument errors in one line (and exit 2), like every other bad input."""
 
-def _common_options() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    def error(self, message: str) -> NoReturn:
+        self.exit(int(Exit.USAGE), f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+
+def _common_options() -> _Parser:
+    common = _Parser(add_help=False)
     out = common.add_argument_group("output")
     out.add_argument("--log-format", choices=("auto", "json", "console"), default="auto",
                      help="JSON lines, or key=value for people (auto: JSON unless stderr is a terminal)")
@@ -78,9 +85,9 @@ def _common_options() -> argparse.ArgumentParser:
     return common
 
 
-def _connection_options() -> argparse.ArgumentParser:
+def _connection_options() -> _Parser:
     """Options that override the config file's [github] and [sync] settings (see FLAG_TO_CONFIG)."""
-    conn = argparse.ArgumentParser(add_help=False)
+    conn = _Parser(add_help=False)
     g = conn.add_argument_group("GitHub")
     g.add_argument("--api-url", help="API base URL (default: $GITHUB_API_URL or https://api.github.com; "
                    "Enterprise Server: https://HOST/api/v3)")
@@ -104,8 +111,8 @@ def _connection_options() -> argparse.ArgumentParser:
     return conn
 
 
-def _resume_options(state_default: str) -> argparse.ArgumentParser:
-    resume = argparse.ArgumentParser(add_help=False)
+def _resume_options(state_default: str) -> _Parser:
+    resume = _Parser(add_help=False)
     g = resume.add_argument_group("state and resume")
     g.add_argument("--state", metavar="PATH", help=f"state file; its journal lies beside it, "
                    f"so an interrupted run resumes when run again (default: {state_default})")
@@ -114,7 +121,7 @@ def _resume_options(state_default: str) -> argparse.ArgumentParser:
     return resume
 
 
-def _config_options(*, prune: bool) -> argparse.ArgumentParser:
+def _config_options(*, prune: bool) -> _Parser:
     cfg = _resume_options("[sync].state, else $XDG_STATE_HOME/syncer/state.json")
     cfg.add_argument("-c", "--config", required=True, metavar="FILE", help="the TOML config")
     if prune:
@@ -122,12 +129,6 @@ def _config_options(*, prune: bool) -> argparse.ArgumentParser:
                          help="also delete undeclared secrets in the scopes the config manages")
     return cfg
 
-
-class _Parser(argparse.ArgumentParser):
-    """Argument errors in one line (and exit 2), like every other bad input."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(int(Exit.USAGE), f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -456,7 +457,7 @@ async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
     drifted = sum(i.change is Change.DRIFTED for i in result.plan)
     log.info("summary", drifted=drifted, unchanged=len(result.plan) - len(changed),
              **result.summary.as_event())
-    unchanged = Counter((i.name, i.scope.kind) for i in result.plan
+    unchanged: Counter[tuple[str, str]] = Counter((i.name, i.scope.kind) for i in result.plan
                         if i.change is Change.UNCHANGED)
     show(result.summary, sys.stderr, unchanged)
     return int(result.exit_code)

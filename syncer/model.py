@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NoReturn
 
 ScopeKind = Literal["org", "repo", "env"]
 App = Literal["actions", "dependabot", "codespaces"]
@@ -43,7 +43,7 @@ class SecretValue:
     def __hash__(self) -> int:
         return hash(self._value)
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> NoReturn:
         raise TypeError("a SecretValue cannot be pickled")
 
 

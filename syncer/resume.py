@@ -51,7 +51,8 @@ class Resume:
     def split(self, actions: Sequence[Action]) -> tuple[list[Action], list[Action]]:
         """(still to do, already done by the run being resumed)."""
         done = self.journal.completed()
-        todo, skipped = [], []
+        todo: list[Action] = []
+        skipped: list[Action] = []
         for action in actions:
             key = (action.scope.app, where(action.scope), action.name, self._fp(action))
             (skipped if key in done else todo).append(action)

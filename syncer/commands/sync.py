@@ -18,7 +18,8 @@ from ..desired import desired_from_config, orgs_needing_repos
 from ..discover import existing, org_repos
 from ..exits import Exit, UsageError
 from ..github import errors
-from ..github.auth import TokenSource, acting_for
+from ..github.auth import acting_for
+from ..github.client import TokenSource
 from ..model import Action, Op, Outcome, Result, Scope, SecretValue
 from ..observe.summary import Summary
 from ..plan import WRITES, Change, Desired, PlanItem, Remembered, make_plan

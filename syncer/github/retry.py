@@ -29,8 +29,8 @@ class RetryPolicy:
 def wait_seconds(exc: BaseException, attempt: int, policy: RetryPolicy,
                  clock: Callable[[], float] = time.time, rng: random.Random | None = None) -> float:
     """How long to wait after `exc` ended try number `attempt` (1-based)."""
-    jitter = (rng or random).uniform(0, 1)
-    backoff = min(policy.backoff_max, policy.backoff_initial * 2 ** (attempt - 1)) * (0.5 + jitter / 2)
+    jitter: float = (rng or random).uniform(0, 1)
+    backoff: float = min(policy.backoff_max, policy.backoff_initial * 2 ** (attempt - 1)) * (0.5 + jitter / 2)
     if isinstance(exc, errors.RateLimited):
         return max(0.0, exc.reset_at - clock()) + 1.0
     if isinstance(exc, errors.SecondaryRateLimited):
