@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from typing import TypeVar
 
 import anyio
 
@@ -13,6 +14,8 @@ from .github.api import Repo, SecretInfo, SecretsAPI
 from .github.auth import acting_for
 from .model import App, OrgSelection, Scope
 from .plan import Existing
+
+T = TypeVar("T")
 
 
 def matches(name: str, patterns: Sequence[str]) -> bool:
@@ -48,17 +51,27 @@ async def existing(api: SecretsAPI, scopes: Iterable[Scope], concurrency: int
     plan can tell whether the selection changed.
     """
     found: dict[Scope, dict[str, Existing] | None] = {}
-    todo = iter(dict.fromkeys(scopes))
+
+    async def read(scope: Scope) -> None:
+        with acting_for(scope.org):
+            found[scope] = await _existing_in(api, scope)
+
+    await for_each(dict.fromkeys(scopes), read, concurrency)
+    return found
+
+
+async def for_each(items: Iterable[T], work: Callable[[T], Awaitable[None]],
+                   concurrency: int) -> None:
+    """`work(item)` for every item, at most `concurrency` at a time."""
+    todo = iter(list(items))
 
     async def worker() -> None:
-        for scope in todo:
-            with acting_for(scope.org):
-                found[scope] = await _existing_in(api, scope)
+        for item in todo:
+            await work(item)
 
     async with anyio.create_task_group() as tg:
-        for _ in range(concurrency):
+        for _ in range(max(1, concurrency)):
             tg.start_soon(worker)
-    return found
 
 
 async def _existing_in(api: SecretsAPI, scope: Scope) -> dict[str, Existing] | None:
@@ -116,23 +129,19 @@ async def locate(api: SecretsAPI, org: str, name: str, app: App, repos: Sequence
     selection = await org_selection(api, org_scope, info) if info is not None else None
     repo_hits: list[Scope] = []
     env_hits: list[Scope] = []
-    todo = iter(repos)
 
-    async def worker() -> None:
-        for repo in todo:
-            scope = Scope.of_repo(org, repo.name, app, repo.id)
-            if any(s.name == name for s in await api.secrets(scope)):
-                repo_hits.append(scope)
-            if app != "actions":
-                continue
-            for env in await api.environments(org, repo.name):
-                env_scope = Scope.of_env(org, repo.name, env, repo.id)
-                if any(s.name == name for s in await api.secrets(env_scope)):
-                    env_hits.append(env_scope)
+    async def look_in(repo: Repo) -> None:
+        scope = Scope.of_repo(org, repo.name, app, repo.id)
+        if any(s.name == name for s in await api.secrets(scope)):
+            repo_hits.append(scope)
+        if app != "actions":
+            return
+        for env in await api.environments(org, repo.name):
+            env_scope = Scope.of_env(org, repo.name, env, repo.id)
+            if any(s.name == name for s in await api.secrets(env_scope)):
+                env_hits.append(env_scope)
 
-    async with anyio.create_task_group() as tg:
-        for _ in range(concurrency):
-            tg.start_soon(worker)
+    await for_each(repos, look_in, concurrency)
     return Locations(selection, sorted(repo_hits, key=_place), sorted(env_hits, key=_place))
 
 

@@ -36,7 +36,6 @@ class KeyCache:
         self._fetch = fetch
         self._known: dict[Scope, PublicKey] = dict(known or {})
         self._pending: dict[Scope, asyncio.Future[PublicKey]] = {}
-        self.fetches = 0
 
     async def get(self, scope: Scope) -> PublicKey:
         key = self._known.get(scope)
@@ -56,7 +55,6 @@ class KeyCache:
     async def _fetch_once(self, scope: Scope, previous: PublicKey | None) -> PublicKey:
         pending = self._pending.get(scope)
         if pending is None:
-            self.fetches += 1
             pending = asyncio.ensure_future(self._fetch(scope, previous))
             self._pending[scope] = pending
             pending.add_done_callback(partial(self._settle, scope))

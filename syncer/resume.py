@@ -7,7 +7,7 @@ value), so running the same command again resumes it, while a new value starts a
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -18,8 +18,9 @@ from . import interrupt
 from .journal import Entry, Journal, default_journal_path
 from .model import Action, Op, Outcome, Result, Scope, SecretValue
 from .observe.progress import Progress
+from .plan import PlanItem
 from .runtime import Run
-from .state import State, StateKey
+from .state import Record, State, StateKey
 
 log = structlog.get_logger("syncer.resume")
 
@@ -123,3 +124,57 @@ async def write_resumably(run: Run, resume: Resume, actions: Sequence[Action],
         return await run.engine(on_outcome).run(todo, value_for)
     finally:
         progress.close()
+
+
+async def write_planned(run: Run, state: State, to_write: Sequence[PlanItem],
+                        value_for: Callable[[Action], SecretValue], *, command: str,
+                        labels: Sequence[str], fresh: bool, show_progress: bool | None,
+                        ) -> tuple[list[Outcome], list[Action]]:
+    """Write planned items as `apply` and `migrate` do: journalled and resumable (the inputs are
+    the command, host, `labels` and every target's fingerprint), writes an interrupted run
+    completed adopted into the state, each success recorded there, and the state saved however
+    the run ends. Returns the engine's outcomes and what the interrupted run had done."""
+    api_url = run.settings.api_url
+    fingerprints = {(i.scope, i.name): i.desired.fingerprint for i in to_write if i.desired}
+    inputs = inputs_id(command, host_of(api_url), *labels, *sorted(
+        f"{where(i.scope)}|{i.scope.app}|{i.name}|{fingerprints.get((i.scope, i.name), '')}"
+        for i in to_write))
+    outcomes: list[Outcome] = []
+    done: list[Action] = []
+    try:
+        with resumable(state, inputs, lambda a: fingerprints[(a.scope, a.name)],
+                       fresh=fresh) as resume:
+            actions = [i.action() for i in to_write]
+            done = resume.split(actions)[1]
+            _adopt(state, api_url, to_write, done)
+            outcomes = await write_resumably(run, resume, actions, value_for, show_progress)
+    finally:
+        _record(state, api_url, outcomes, fingerprints)
+        state.save()
+    return outcomes, done
+
+
+def _adopt(state: State, api_url: str, to_write: Sequence[PlanItem],
+           done: Sequence[Action]) -> None:
+    """Writes the interrupted run completed: GitHub's updated_at, read just now, is theirs."""
+    by_target = {(i.scope, i.name): i for i in to_write}
+    for action in done:
+        item = by_target[(action.scope, action.name)]
+        key = state_key(api_url, action.scope, action.name)
+        if action.op is Op.DELETE:
+            state.forget(key)
+        elif item.desired is not None:
+            state.put(key, Record.now(item.desired.fingerprint, item.github_updated_at))
+
+
+def _record(state: State, api_url: str, outcomes: Sequence[Outcome],
+            fingerprints: Mapping[tuple[Scope, str], str]) -> None:
+    """Remember each successful write: the value's keyed fingerprint and GitHub's time of it."""
+    for outcome in outcomes:
+        action = outcome.action
+        key = state_key(api_url, action.scope, action.name)
+        if outcome.result is Result.DELETED:
+            state.forget(key)
+        elif outcome.result in (Result.CREATED, Result.UPDATED):
+            state.put(key, Record.now(fingerprints[(action.scope, action.name)],
+                                      outcome.updated_at))

@@ -16,13 +16,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from fnmatch import fnmatchcase
 
-import anyio
-
-from ..discover import org_selection, select_repos
+from ..discover import for_each, org_selection, select_repos
 from ..exits import UsageError
 from ..github import errors
 from ..github.api import Repo, SecretInfo, SecretsAPI
 from ..model import Scope
+from ..resume import where
 
 COLUMNS = ("app", "kind", "scope", "name", "visibility", "selected_repos", "created_at",
            "updated_at", "age_days", "flags")
@@ -73,7 +72,7 @@ def audit_rows(found: Sequence[Found], now: datetime, *, name_glob: str | None =
             flags.append("shadows-org-secret")
         if per_scope[f.scope] >= SCOPE_LIMIT[f.scope.kind]:
             flags.append(f"scope-at-limit-{SCOPE_LIMIT[f.scope.kind]}")
-        rows.append(Row(f.scope.app, f.scope.kind, _where(f.scope), f.info.name,
+        rows.append(Row(f.scope.app, f.scope.kind, where(f.scope), f.info.name,
                         f.info.visibility or "", f.selected_repos, f.info.created_at,
                         f.info.updated_at, _age_days(f.info.updated_at, now), tuple(flags)))
     if name_glob:
@@ -81,11 +80,6 @@ def audit_rows(found: Sequence[Found], now: datetime, *, name_glob: str | None =
     if older_than is not None:
         rows = [r for r in rows if r.age_days is not None and r.age_days >= older_than]
     return sorted(rows, key=lambda r: (r.kind != "org", r.scope.lower(), r.app, r.name))
-
-
-def _where(scope: Scope) -> str:
-    return {"org": scope.org, "repo": f"{scope.org}/{scope.repo}",
-            "env": f"{scope.org}/{scope.repo}:{scope.env}"}[scope.kind]
 
 
 async def inventory(api: SecretsAPI, org: str, repos: Sequence[Repo], concurrency: int
@@ -98,15 +92,11 @@ async def inventory(api: SecretsAPI, org: str, repos: Sequence[Repo], concurrenc
             count = len(selection.repository_ids) if selection and \
                 selection.visibility == "selected" else None
             found.append(Found(scope, info, count))
-    todo = iter(repos)
 
-    async def worker() -> None:
-        for repo in todo:
-            found.extend(await _in_repo(api, org, repo))
+    async def look_in(repo: Repo) -> None:
+        found.extend(await _in_repo(api, org, repo))
 
-    async with anyio.create_task_group() as tg:
-        for _ in range(concurrency):
-            tg.start_soon(worker)
+    await for_each(repos, look_in, concurrency)
     return found
 
 

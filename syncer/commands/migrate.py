@@ -56,17 +56,16 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-import anyio
 import structlog
 
 from ..crypto import Sealer
-from ..discover import existing, matches
+from ..discover import existing, for_each, matches
 from ..engine import Engine
 from ..exits import AuthError, UsageError
 from ..github import errors
@@ -105,9 +104,9 @@ from ..model import Action, Op, Outcome, Result, Scope, SecretValue
 from ..observe import redact
 from ..observe.progress import Progress
 from ..plan import WRITES, Change, Desired, PlanItem, Remembered, make_plan
-from ..resume import host_of, inputs_id, resumable, state_key, where, write_resumably
+from ..resume import host_of, state_key, write_planned
 from ..runtime import Run, Settings, connect
-from ..state import Record, State, default_state_path
+from ..state import State, default_state_path
 from ..values_file import ValuesFile, ValuesFileError, read_values_file
 
 log = structlog.get_logger("syncer.migrate")
@@ -280,18 +279,6 @@ def _reading(side: str) -> Iterator[None]:
         raise UsageError(f"{side}: cannot reach GitHub: {exc}") from None
 
 
-async def _each(items: Iterable[_T], work: Callable[[_T], Awaitable[None]],
-                concurrency: int) -> None:
-    todo = iter(list(items))
-
-    async def worker() -> None:
-        for item in todo:
-            await work(item)
-
-    async with anyio.create_task_group() as tg:
-        for _ in range(max(1, concurrency)):
-            tg.start_soon(worker)
-
 
 # -- reading both sides ------------------------------------------------------------------------
 
@@ -315,7 +302,7 @@ async def _read_source(src: Run, request: MigrateRequest) -> Inventory:
             selected[(scope, info.name)] = tuple(sorted(
                 (names_by_id[i] for i in ids if i in names_by_id), key=str.lower))
 
-        await _each([x for x in org_infos if x[1].visibility == "selected"], read_selection,
+        await for_each([x for x in org_infos if x[1].visibility == "selected"], read_selection,
                     src.settings.concurrency)
         per_repo: dict[str, list[SourceSecret]] = {}
 
@@ -329,7 +316,7 @@ async def _read_source(src: Run, request: MigrateRequest) -> Inventory:
                 found += [SourceSecret(scope, i.name) for i in await _secrets_of(api, scope)]
             per_repo[repo.name] = found
 
-        await _each(chosen, read_repo, src.settings.concurrency)
+        await for_each(chosen, read_repo, src.settings.concurrency)
     secrets = [SourceSecret(scope, info.name, info.visibility or "private",  # type: ignore[arg-type]
                             selected.get((scope, info.name), ()))
                for scope, info in org_infos]
@@ -365,7 +352,7 @@ async def _read_destination(dst: Run, org: str, inventory: Inventory) -> Destina
             environments[name.lower()] = {e.lower(): e for e in
                                           await _environments(dst.api, org, name)}
 
-        await _each(repos_needing_environments(inventory, repos), read, dst.settings.concurrency)
+        await for_each(repos_needing_environments(inventory, repos), read, dst.settings.concurrency)
     return Destination(org, repos, environments)
 
 
@@ -482,43 +469,12 @@ async def _migrate(request: MigrateRequest, dst: Run, inventory: Inventory,
 async def _write_resumably(request: MigrateRequest, dst: Run, to_write: list[PlanItem],
                            value_of: dict[tuple[Scope, str], SecretValue], state: State
                            ) -> tuple[list[Outcome], list[Action]]:
-    """The writes, journalled exactly as `syncer apply` journals them (commands/sync.py): a
-    migration killed half-way resumes when run again with the same inputs, skipping what its
-    journal says is done. Returns the engine's outcomes and what the killed run had done."""
-    api_url = dst.settings.api_url
-    fingerprints = {(i.scope, i.name): i.desired.fingerprint for i in to_write if i.desired}
-
-    def fingerprint(action: Action) -> str:
-        return fingerprints[(action.scope, action.name)]
-
-    inputs = inputs_id("migrate", host_of(api_url), request.source, request.dest, *sorted(
-        f"{where(i.scope)}|{i.scope.app}|{i.name}|{fingerprints.get((i.scope, i.name), '')}"
-        for i in to_write))
-    outcomes: list[Outcome] = []
-    done: list[Action] = []
-    try:
-        with resumable(state, inputs, fingerprint, fresh=request.fresh) as resume:
-            actions = [i.action() for i in to_write]
-            done = resume.split(actions)[1]
-            _adopt(state, api_url, to_write, done)
-            outcomes = await write_resumably(dst, resume, actions,
-                                             lambda a: value_of[(a.scope, a.name)],
-                                             False if request.quiet else None)
-    finally:
-        for outcome in outcomes:
-            _remember(state, api_url, outcome, value_of)
-        state.save()
-    return outcomes, done
-
-
-def _adopt(state: State, api_url: str, to_write: list[PlanItem], done: list[Action]) -> None:
-    """Writes the interrupted run completed: GitHub's updated_at, read just now, is theirs."""
-    by_target = {(i.scope, i.name): i for i in to_write}
-    for action in done:
-        item = by_target[(action.scope, action.name)]
-        if item.desired is not None:
-            state.put(state_key(api_url, action.scope, action.name),
-                      Record.now(item.desired.fingerprint, item.github_updated_at))
+    """The writes, journalled exactly as `syncer apply` journals them (resume.write_planned):
+    a migration killed half-way resumes when run again with the same inputs."""
+    return await write_planned(dst, state, to_write, lambda a: value_of[(a.scope, a.name)],
+                               command="migrate", labels=[request.source, request.dest],
+                               fresh=request.fresh,
+                               show_progress=False if request.quiet else None)
 
 
 async def _write_sealed(dst: Run, engine: Engine, writes: list[Action],
@@ -540,14 +496,6 @@ async def _write_sealed(dst: Run, engine: Engine, writes: list[Action],
         progress.close()
         state.save()
 
-
-def _remember(state: State, api_url: str, outcome: Outcome,
-              value_of: dict[tuple[Scope, str], SecretValue]) -> None:
-    action = outcome.action
-    if outcome.result in (Result.CREATED, Result.UPDATED):
-        key = state_key(api_url, action.scope, action.name)
-        value = value_of[(action.scope, action.name)]
-        state.put(key, Record.now(state.fingerprint(value, key), outcome.updated_at))
 
 
 def _print_report(request: MigrateRequest, items: Sequence[ReportItem], src: Settings | None,
@@ -578,7 +526,7 @@ async def _export(request: MigrateRequest, dst: Run, inventory: Inventory,
         keys[scope] = await dst.api.public_key(scope)
 
     with _reading(f"reading {request.dest}'s public keys"):
-        await _each(sorted(needed, key=str), fetch, dst.settings.concurrency)
+        await for_each(sorted(needed, key=str), fetch, dst.settings.concurrency)
     text = render_workflow(jobs, keys, source_org=request.source, dest_org=request.dest,
                            upload_action=artifact_action(src_settings.api_url),
                            file_name=Path(request.export_workflow).name)

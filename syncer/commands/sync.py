@@ -20,12 +20,12 @@ from ..exits import Exit, UsageError
 from ..github import errors
 from ..github.auth import acting_for
 from ..github.client import TokenSource
-from ..model import Action, Op, Outcome, Result, Scope, SecretValue
+from ..model import Outcome, Result, Scope, SecretValue
 from ..observe.summary import Summary
 from ..plan import WRITES, Change, Desired, PlanItem, Remembered, make_plan
-from ..resume import host_of, inputs_id, resumable, state_key, where, write_resumably
+from ..resume import state_key, write_planned
 from ..runtime import Run, Settings, connect
-from ..state import Record, State
+from ..state import State
 
 log = structlog.get_logger("syncer.sync")
 
@@ -57,25 +57,9 @@ async def run_sync(config: Config, values: Mapping[tuple[int, str], SecretValue]
         if not apply:
             return SyncResult(plan, [], run.summary([], started))
         to_write = [item for item in plan if item.change in WRITES]
-        fingerprints = {(i.scope, i.name): i.desired.fingerprint for i in to_write if i.desired}
-
-        def fingerprint(action: Action) -> str:
-            return fingerprints[(action.scope, action.name)]
-
-        inputs = inputs_id("apply", host_of(settings.api_url), config.path, *sorted(
-            f"{where(i.scope)}|{i.scope.app}|{i.name}|{fingerprints.get((i.scope, i.name), '')}"
-            for i in to_write))
-        outcomes: list[Outcome] = []
-        try:
-            with resumable(state, inputs, fingerprint, fresh=fresh) as resume:
-                actions = [i.action() for i in to_write]
-                _adopt(state, settings.api_url, plan, resume.split(actions)[1])
-                outcomes = await write_resumably(
-                    run, resume, actions,
-                    lambda a: values[(value_keys[(a.scope, a.name)], a.name)], show_progress)
-        finally:
-            _record(state, settings.api_url, outcomes, fingerprints)
-            state.save()
+        outcomes, _ = await write_planned(
+            run, state, to_write, lambda a: values[(value_keys[(a.scope, a.name)], a.name)],
+            command="apply", labels=[config.path], fresh=fresh, show_progress=show_progress)
         return SyncResult(plan, outcomes, run.summary(outcomes, started))
 
 
@@ -148,26 +132,3 @@ async def _create_environments(run: Run, plan: list[PlanItem]) -> None:
             log.warning("environment_not_created", scope=f"{org}/{repo}:{env}", error=str(exc))
 
 
-def _adopt(state: State, api_url: str, plan: list[PlanItem], done: list[Action]) -> None:
-    """Writes the interrupted run completed: GitHub's updated_at, read just now, is theirs."""
-    by_target = {(i.scope, i.name): i for i in plan}
-    for action in done:
-        item = by_target[(action.scope, action.name)]
-        key = state_key(api_url, action.scope, action.name)
-        if action.op is Op.DELETE:
-            state.forget(key)
-        elif item.desired is not None:
-            state.put(key, Record.now(item.desired.fingerprint, item.github_updated_at))
-
-
-def _record(state: State, api_url: str, outcomes: list[Outcome],
-            fingerprints: Mapping[tuple[Scope, str], str]) -> None:
-    """Remember each successful write: the value's keyed fingerprint and GitHub's time of it."""
-    for outcome in outcomes:
-        action: Action = outcome.action
-        key = state_key(api_url, action.scope, action.name)
-        if outcome.result is Result.DELETED:
-            state.forget(key)
-        elif outcome.result in (Result.CREATED, Result.UPDATED):
-            state.put(key, Record.now(fingerprints[(action.scope, action.name)],
-                                      outcome.updated_at))
