@@ -289,7 +289,7 @@ class Journal:
 
     def __init__(self, path: Path, fd: int, lock_fd: int, inputs_id: str, run_id: str,
                  resumed: bool, completed: set[Completed], problems: list[str], *,
-                 sync_interval: float, compact_bytes: int) -> None:
+                 sync_interval: float, compact_bytes: int, others_unfinished: bool) -> None:
         self.path = path
         self.inputs_id = inputs_id
         self.run_id = run_id
@@ -299,6 +299,7 @@ class Journal:
         self._lock_fd = lock_fd
         self._completed = completed
         self._compact_bytes = compact_bytes
+        self._others_unfinished = others_unfinished  # runs of other inputs, to keep at compaction
         self._broken: str | None = None
         self._group = _GroupCommit(fd, sync_interval)
 
@@ -330,8 +331,11 @@ class Journal:
         if problems:
             warnings.warn(f"journal {path}: {len(problems)} problem(s), skipped: {problems[0]}",
                           JournalCorrupt, stacklevel=2)
+        others = any(not r.finished for other_id, r in scan.runs.items()
+                     if other_id != run_id and r.inputs_id != inputs_id)
         return cls(path, fd, lock_fd, inputs_id, run_id, resumed, completed, problems,
-                   sync_interval=sync_interval, compact_bytes=compact_bytes)
+                   sync_interval=sync_interval, compact_bytes=compact_bytes,
+                   others_unfinished=others)
 
     def completed(self) -> set[Completed]:
         """(app, scope, name, fingerprint) of each write this run completed, before and since now.
@@ -372,7 +376,11 @@ class Journal:
                                "the next run with the same inputs resumes it") from exc
         try:
             if self.problems or os.fstat(fd).st_size > self._compact_bytes:
-                _compact(self.path, fd)
+                if self.problems or self._others_unfinished:
+                    _compact(self.path, fd)
+                else:  # every run in the file is finished: nothing to keep, nothing to read
+                    os.ftruncate(fd, 0)
+                    os.fsync(fd)
         except OSError as exc:
             raise JournalError(f"the run is marked finished in {self.path}, but compacting the "
                                f"journal failed ({exc.strerror}); it is intact") from exc

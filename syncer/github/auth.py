@@ -29,15 +29,15 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 from urllib.parse import quote, urlsplit
 
 import aiohttp
 import anyio
-import jwt
 import structlog
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+if TYPE_CHECKING:  # cryptography and jwt load only for GitHub App runs: start-up time
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from . import errors, sansio
 from .client import USER_AGENT, TokenSource, _translate_aiohttp_errors
@@ -138,6 +138,9 @@ class AppAuthFailed(errors.AuthFailed):
 
 def load_app_key(private_key_pem: str | bytes) -> RSAPrivateKey:
     """The RSA private key of a PEM text, or AppKeyError (never quoting the text)."""
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
     pem = private_key_pem.encode() if isinstance(private_key_pem, str) else private_key_pem
     try:
         key = load_pem_private_key(pem.strip() + b"\n", password=None)
@@ -377,6 +380,8 @@ class AppInstallationToken:
         return self._jwt()
 
     def _jwt(self) -> str:
+        import jwt
+
         now = int(self._now())
         claims = {"iat": now - JWT_BACKDATE, "exp": now + JWT_LIFETIME, "iss": str(self.app_id)}
         token = jwt.encode(claims, self._key, algorithm="RS256")

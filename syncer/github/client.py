@@ -101,8 +101,12 @@ class GitHubClient:
         self, method: str, path: str, *, json: Any = None, etag: str | None = None
     ) -> sansio.Response:
         """Send one request, retrying what is worth retrying; raise its typed error otherwise."""
-        url = path if path.startswith(("http://", "https://")) else self.api_url + path
-        where = _path_of(url)
+        if not path.startswith(("http://", "https://")):
+            url, where = self.api_url + path, path
+        elif path.startswith(self.api_url + "/"):  # a Link header's next page
+            url, where = path, path[len(self.api_url):]
+        else:
+            url, where = path, _path_of(path)
         cached = method == "GET" and etag is None and self.cache is not None
         if cached:
             etag = self.cache.etag_for(url)  # type: ignore[union-attr]

@@ -7,6 +7,7 @@ and primary-budget tracking from the x-ratelimit-* headers.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections import deque
@@ -49,7 +50,7 @@ class SlidingWindow:
         self._clock = clock
         self._sent: deque[list[float]] = deque()  # [answered at (inf while in flight), points]
         self._in_window = 0.0
-        self._turn = anyio.Lock()
+        self._turn = asyncio.Lock()
         self.holding_until = 0.0  # while requests wait for room in the window (clock's time)
         self.held_seconds = 0.0
 
@@ -118,7 +119,10 @@ class Pacer:
         if not 1 <= concurrency <= MAX_CONCURRENCY:
             raise ValueError(f"concurrency must be between 1 and {MAX_CONCURRENCY}")
         self._points = SlidingWindow(points_per_minute, minute) if points_per_minute else None
-        self._in_flight = anyio.CapacityLimiter(concurrency)
+        # asyncio's own semaphore: anyio's CapacityLimiter yields to the loop on every
+        # acquire and release, which cost about 10% of syncer's CPU per request (measured).
+        self._in_flight = asyncio.Semaphore(concurrency)
+        self._requests_in_flight = 0
         self._paused_until = 0.0
         self._next_send_at = 0.0
         self._spreading_until = 0.0
@@ -140,7 +144,11 @@ class Pacer:
             async with self._in_flight:
                 self.stats.requests += 1
                 self.stats.points += points
-                yield
+                self._requests_in_flight += 1
+                try:
+                    yield
+                finally:
+                    self._requests_in_flight -= 1
         finally:
             if entry is not None:
                 self._points.settle(entry)  # type: ignore[union-attr]
@@ -201,7 +209,7 @@ class Pacer:
         if left <= 0:
             return
         # What GitHub last said, less what is on its way there since.
-        remaining = rate.remaining - int(self._in_flight.borrowed_tokens)
+        remaining = rate.remaining - self._requests_in_flight
         if remaining <= 0:
             if not self._wait_for_reset:
                 raise BudgetSpent(rate.reset_at)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any
 
 from . import errors
@@ -76,6 +77,7 @@ def next_link(link_header: str | None) -> str | None:
     return None
 
 
+@lru_cache(maxsize=8)  # a Date header changes once a second; answers in that second share it
 def http_date_to_iso(value: str | None) -> str | None:
     """'Mon, 23 Nov 2026 18:00:17 GMT' → '2026-11-23T18:00:17Z' (GitHub's timestamp format)."""
     if not value:
