@@ -30,13 +30,16 @@ def select_repos(repos: Iterable[Repo], patterns: Sequence[str] = (), *,
 
     Archived repositories are skipped unless asked for: GitHub makes them read-only.
     """
-    return sorted(
-        (r for r in repos
-         if matches(r.name, patterns)
-         and (include_archived or not r.archived)
-         and (include_forks or not r.fork)),
-        key=lambda r: r.name.lower(),
-    )
+    return sorted((r for r in repos if wanted(r, patterns, include_archived=include_archived,
+                                              include_forks=include_forks)),
+                  key=lambda r: r.name.lower())
+
+
+def wanted(repo: Repo, patterns: Sequence[str] = (), *, include_archived: bool = False,
+           include_forks: bool = True) -> bool:
+    """Whether a run writes to `repo` (`select_repos` for one repository at a time)."""
+    return (matches(repo.name, patterns) and (include_archived or not repo.archived)
+            and (include_forks or not repo.fork))
 
 
 async def org_repos(api: SecretsAPI, org: str) -> list[Repo]:

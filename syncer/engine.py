@@ -7,8 +7,10 @@ only its target.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections import deque
+from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 import anyio
@@ -48,16 +50,18 @@ class Engine:
     on_outcome: OnOutcome | None = None
     _stop_reason: str | None = field(default=None, init=False)
 
-    async def run(self, actions: Iterable[Action],
+    async def run(self, actions: Iterable[Action] | AsyncIterable[Action],
                   value_for: Callable[[Action], SecretValue]) -> list[Outcome]:
+        """Perform every action; `actions` may arrive as a listing produces them, and writing
+        starts with the first. If that stream fails, what arrived is still done (or reported
+        not written on a stop) and its error is raised afterwards."""
         outcomes: list[Outcome] = []
-        actions = list(actions)
-        todo = iter(actions)
+        feed = _Feed()
         aborted: list[errors.AuthFailed] = []
         interrupt = current_interrupt.get()
         if interrupt is not None:
-            interrupt.total += len(actions)
             interrupt.engine_active = True
+            feed.on_arrival = lambda: setattr(interrupt, "total", interrupt.total + 1)
 
         def keep_going() -> bool:
             if self._stop_reason is None and stop_requested():
@@ -65,7 +69,10 @@ class Engine:
             return self._stop_reason is None
 
         async def worker(cancel: anyio.CancelScope) -> None:
-            for action in _take(todo, keep_going):
+            while keep_going() and (action := await feed.take()) is not None:
+                if not keep_going():
+                    feed.put_back(action)
+                    return
                 try:
                     outcome = await self._perform(action, value_for)
                 except errors.AuthFailed as exc:
@@ -78,6 +85,10 @@ class Engine:
 
         try:
             async with anyio.create_task_group() as tg:
+                if isinstance(actions, AsyncIterable):
+                    tg.start_soon(feed.fill, actions, keep_going)
+                else:
+                    feed.extend(actions)
                 for _ in range(self.concurrency):
                     tg.start_soon(worker, tg.cancel_scope)
         finally:
@@ -85,8 +96,10 @@ class Engine:
                 interrupt.engine_active = False
         if aborted:
             raise RunAborted(f"token rejected ({aborted[0].message})", outcomes)
-        for action in todo:  # left unscheduled by a stop
+        for action in feed.left():  # left unscheduled by a stop
             self._record(Outcome(action, Result.SKIPPED, error=self._stop_reason), outcomes)
+        if feed.failure is not None:
+            raise feed.failure
         return outcomes
 
     async def _perform(self, action: Action, value_for: Callable[[Action], SecretValue]) -> Outcome:
@@ -138,12 +151,53 @@ class Engine:
             self.on_outcome(outcome)
 
 
-def _take(items: Iterator[Action], keep_going: Callable[[], bool]) -> Iterator[Action]:
-    while keep_going():
+class _Feed:
+    """Actions waiting for a worker: all at once from a list, or one by one from a stream."""
+
+    def __init__(self) -> None:
+        self._waiting: deque[Action] = deque()
+        self._arrived = asyncio.Event()
+        self._complete = False
+        self.failure: Exception | None = None
+        self.on_arrival: Callable[[], None] | None = None
+
+    def extend(self, actions: Iterable[Action]) -> None:
+        for action in actions:
+            self._add(action)
+        self._complete = True
+
+    async def fill(self, stream: AsyncIterable[Action], keep_going: Callable[[], bool]) -> None:
         try:
-            yield next(items)
-        except StopIteration:
-            return
+            async for action in stream:
+                self._add(action)
+                if not keep_going():
+                    break
+        except Exception as exc:  # noqa: BLE001 - raised by Engine.run once the workers are done
+            self.failure = exc
+        finally:
+            self._complete = True
+            self._arrived.set()
+
+    async def take(self) -> Action | None:
+        """The next action, waiting for the stream if need be; None once there are no more."""
+        while not self._waiting:
+            if self._complete or self.failure is not None:
+                return None
+            self._arrived.clear()
+            await self._arrived.wait()
+        return self._waiting.popleft()
+
+    def put_back(self, action: Action) -> None:
+        self._waiting.appendleft(action)
+
+    def left(self) -> list[Action]:
+        return list(self._waiting)
+
+    def _add(self, action: Action) -> None:
+        self._waiting.append(action)
+        self._arrived.set()
+        if self.on_arrival is not None:
+            self.on_arrival()
 
 
 def _describe(exc: errors.GitHubError, action: Action) -> str:

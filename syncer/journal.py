@@ -344,6 +344,10 @@ class Journal:
         """
         return set(self._completed)
 
+    def has_completed(self, write: Completed) -> bool:
+        """Whether `completed()` holds `write` (without copying the set)."""
+        return write in self._completed
+
     def record(self, entry: Entry) -> None:
         """Append `entry`; on return it survives a kill of this process (power loss: ~100 ms later).
 

@@ -7,7 +7,7 @@ value), so running the same command again resumes it, while a new value starts a
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -51,13 +51,16 @@ class Resume:
 
     def split(self, actions: Sequence[Action]) -> tuple[list[Action], list[Action]]:
         """(still to do, already done by the run being resumed)."""
-        done = self.journal.completed()
         todo: list[Action] = []
         skipped: list[Action] = []
         for action in actions:
-            key = (action.scope.app, where(action.scope), action.name, self._fp(action))
-            (skipped if key in done else todo).append(action)
+            (skipped if self.done(action) else todo).append(action)
         return todo, skipped
+
+    def done(self, action: Action) -> bool:
+        """The run being resumed (or this one) completed this write."""
+        return self.journal.has_completed(
+            (action.scope.app, where(action.scope), action.name, self._fp(action)))
 
     def record(self, outcome: Outcome) -> None:
         action = outcome.action
@@ -101,29 +104,52 @@ def one_value_fingerprints(state: State, api_url: str, value: SecretValue, app: 
     return per_target, state.fingerprint(value, StateKey("*", app, "*", name))
 
 
-async def write_resumably(run: Run, resume: Resume, actions: Sequence[Action],
+async def write_resumably(run: Run, resume: Resume,
+                          actions: Sequence[Action] | AsyncIterable[Action],
                           value_for: Callable[[Action], SecretValue],
                           show_progress: bool | None) -> list[Outcome]:
-    """Run what the interrupted run left, journalling each outcome, with a progress bar."""
-    todo, done = resume.split(actions)
-    if done:
-        log.info("resume", already_done=len(done), to_do=len(todo),
-                 journal=str(resume.journal.path))
-        if (running := interrupt.current.get()) is not None:
-            running.done += len(done)
-            running.total += len(done)
-    progress = Progress(len(todo), enabled=show_progress, pacer=run.client.pacer,
+    """Run what the interrupted run left, journalling each outcome, with a progress bar.
+
+    `actions` may be a stream (repositories as their listing arrives): writing starts at once.
+    """
+    progress = Progress(0, enabled=show_progress, pacer=run.client.pacer,
                         retries=run.client.stats)
+    done: list[Action] = []
+
+    async def still_to_do(stream: AsyncIterable[Action]) -> AsyncIterator[Action]:
+        async for action in stream:
+            if resume.done(action):
+                _count_as_done(action, done)
+            else:
+                progress.more()
+                yield action
 
     def on_outcome(outcome: Outcome) -> None:
         if outcome.result is not Result.SKIPPED:
             resume.record(outcome)
         progress(outcome)
 
+    if isinstance(actions, AsyncIterable):
+        todo: Sequence[Action] | AsyncIterable[Action] = still_to_do(actions)
+    else:
+        todo, skipped = resume.split(actions)
+        for action in skipped:
+            _count_as_done(action, done)
+        progress.more(len(todo))
     try:
         return await run.engine(on_outcome).run(todo, value_for)
     finally:
         progress.close()
+        if done:
+            log.info("resume", already_done=len(done), written_now=progress.done,
+                     journal=str(resume.journal.path))
+
+
+def _count_as_done(action: Action, done: list[Action]) -> None:
+    done.append(action)
+    if (running := interrupt.current.get()) is not None:
+        running.done += 1
+        running.total += 1
 
 
 async def write_planned(run: Run, state: State, to_write: Sequence[PlanItem],

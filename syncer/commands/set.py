@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import structlog
 
-from ..discover import select_repos
+from ..discover import select_repos, wanted
 from ..exits import Exit, UsageError
 from ..github import errors
 from ..github.api import Repo
@@ -77,11 +78,16 @@ def plan_writes(request: SetRequest, repos: list[Repo]) -> list[Action]:
         selection = OrgSelection(request.visibility, tuple(sorted(r.id for r in repos))
                                  if request.visibility == "selected" else ())
         return [Action(Op.PUT, Scope.of_org(request.org, request.app), request.name, selection)]
+    return [write_to(request, r) for r in repos]
+
+
+def write_to(request: SetRequest, repo: Repo) -> Action:
+    """The write a repository- or environment-level request means for one repository. Pure."""
     if request.env:
-        return [Action(Op.PUT, Scope.of_env(request.org, r.name, request.env, r.id), request.name)
-                for r in repos]
-    return [Action(Op.PUT, Scope.of_repo(request.org, r.name, request.app, r.id), request.name)
-            for r in repos]
+        return Action(Op.PUT, Scope.of_env(request.org, repo.name, request.env, repo.id),
+                      request.name)
+    return Action(Op.PUT, Scope.of_repo(request.org, repo.name, request.app, repo.id),
+                  request.name)
 
 
 def read_value(source: Source) -> SecretValue:
@@ -106,8 +112,8 @@ async def run_set(request: SetRequest, value: SecretValue, settings: Settings, t
                   show_progress: bool | None = None) -> tuple[int, Summary]:
     started = time.monotonic()
     async with connect(settings, token) as run:
-        actions = await _targets(run, request)
         if request.dry_run:
+            actions = await _targets(run, request)
             for action in actions:
                 print(f"would put {action.name} in {action.scope}")
             log.info("dry_run", secret=request.name, targets=len(actions))
@@ -115,11 +121,15 @@ async def run_set(request: SetRequest, value: SecretValue, settings: Settings, t
 
         fingerprint, whole_value = one_value_fingerprints(state, settings.api_url, value,
                                                           request.app, request.name)
+        targets = (await _targets(run, request) if request.org_level
+                   else await _stream_targets(run, request))
         with resumable(state, inputs_of(request, settings, whole_value), fingerprint,
                        fresh=fresh) as resume:
-            outcomes = await write_resumably(run, resume, actions, lambda _: value,
+            outcomes = await write_resumably(run, resume, targets, lambda _: value,
                                              show_progress)
         summary = run.summary(outcomes, started)
+    if isinstance(targets, _Listing) and targets.complete and not targets.matched:
+        raise UsageError(_no_match(request))
     log.info("summary", secret=request.name, **summary.as_event())
     failed = any(o.result in (Result.FAILED, Result.SKIPPED) for o in outcomes)
     return (Exit.FAILED if failed else Exit.OK), summary
@@ -135,6 +145,44 @@ async def _targets(run: Run, request: SetRequest) -> list[Action]:
         except errors.NotFound as exc:
             raise UsageError(exc.message) from None
         if not repos:
-            wanted = " ".join(f"--repos {p!r}" for p in request.repos) or "(all)"
-            raise UsageError(f"no repository of {request.org} matches {wanted}")
+            raise UsageError(_no_match(request))
     return plan_writes(request, repos)
+
+
+async def _stream_targets(run: Run, request: SetRequest) -> _Listing:
+    """The writes, as the org's repository listing arrives page by page, so that writing
+    starts with the first page. A missing org is a usage error before anything is written."""
+    listing = run.api.org_repos(request.org)
+    try:
+        first = await anext(listing, None)
+    except errors.NotFound as exc:
+        raise UsageError(exc.message) from None
+    return _Listing(request, first, listing)
+
+
+@dataclass
+class _Listing:
+    """A request's writes, one per wanted repository as the listing yields it."""
+
+    request: SetRequest
+    first: Repo | None
+    rest: AsyncIterator[Repo]
+    matched: int = 0
+    complete: bool = False
+
+    async def __aiter__(self) -> AsyncIterator[Action]:
+        seen: set[int] = set()  # a repository created mid-listing can shift one into the next page
+        repo = self.first
+        while repo is not None:
+            if repo.id not in seen and wanted(repo, self.request.repos,
+                                              include_archived=self.request.include_archived):
+                seen.add(repo.id)
+                self.matched += 1
+                yield write_to(self.request, repo)
+            repo = await anext(self.rest, None)
+        self.complete = True
+
+
+def _no_match(request: SetRequest) -> str:
+    wanted_repos = " ".join(f"--repos {p!r}" for p in request.repos) or "(all)"
+    return f"no repository of {request.org} matches {wanted_repos}"

@@ -33,7 +33,7 @@ class Progress:
                  pacer: PacerView | None = None, retries: Any = None) -> None:
         self.stream = stream or sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled
-        self.total = total
+        self.total = 0
         self.done = 0
         self.failed = 0
         self._pacer = pacer
@@ -41,7 +41,12 @@ class Progress:
         self._started = time.monotonic()
         self._requests_at_start = pacer.stats.requests if pacer is not None else 0
         self._live: Live | None = None
-        if self.enabled and total:
+        self.more(total)
+
+    def more(self, targets: int = 1) -> None:
+        """`targets` more to do (a listing still arriving); the bar shows from the first."""
+        self.total += targets
+        if self.enabled and self.total and self._live is None:
             console = Console(file=self.stream, force_terminal=True)
             self._live = Live(_Line(self), console=console, refresh_per_second=8,
                               transient=False)
