@@ -56,6 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = "python -m benchmarks" + (" " + " ".join(sys.argv[1:] if argv is None else argv)
                                         if (sys.argv[1:] if argv is None else argv) else "")
     facts = harness.machine_facts()
+    facts["bytecode"] = harness.byte_compile_syncer()
     started = time.time()
     started_utc = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     results: list[ScenarioResult] = []

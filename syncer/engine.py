@@ -12,6 +12,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import anyio
 import structlog
@@ -49,6 +50,7 @@ class Engine:
     concurrency: int = 16
     on_outcome: OnOutcome | None = None
     _stop_reason: str | None = field(default=None, init=False)
+    _log: Any = field(default=log, init=False)
 
     async def run(self, actions: Iterable[Action] | AsyncIterable[Action],
                   value_for: Callable[[Action], SecretValue]) -> list[Outcome]:
@@ -56,6 +58,7 @@ class Engine:
         starts with the first. If that stream fails, what arrived is still done (or reported
         not written on a stop) and its error is raised afterwards."""
         outcomes: list[Outcome] = []
+        self._log = log.bind()  # bound once per run, not again for every write's event
         feed = _Feed()
         aborted: list[errors.AuthFailed] = []
         interrupt = current_interrupt.get()
@@ -143,7 +146,7 @@ class Engine:
     def _record(self, outcome: Outcome, outcomes: list[Outcome]) -> None:
         outcomes.append(outcome)
         action = outcome.action
-        log.info("write", secret=action.name, scope=str(action.scope), kind=action.scope.kind,
+        self._log.info("write", secret=action.name, scope=str(action.scope), kind=action.scope.kind,
                  action=action.op.value, outcome=outcome.result.value, status=outcome.status,
                  attempt=outcome.attempts, duration_ms=round(outcome.duration_ms, 1),
                  **({"error": outcome.error} if outcome.error else {}))
