@@ -14,19 +14,21 @@ import ssl
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
 import anyio
 import structlog
-from tenacity import RetryCallState
 
 from .. import __version__
 from . import errors, sansio
 from .cache import ResponseCache
 from .pacing import Pacer
 from .retry import RetryPolicy, retrying, should_retry, wait_seconds
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 log = structlog.get_logger("syncer.github")
 

@@ -11,8 +11,10 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+if TYPE_CHECKING:  # tenacity loads with the first retry: most runs never need it
+    from tenacity import AsyncRetrying, RetryCallState
 
 from . import errors
 
@@ -49,6 +51,8 @@ def retrying(policy: RetryPolicy,
              before_sleep: Callable[[RetryCallState], None] | None = None,
              tries_done: int = 0) -> AsyncRetrying:
     """The retry loop for the tries after `tries_done` already made (and waited for)."""
+    from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         return wait_seconds(exc, state.attempt_number + tries_done, policy) if exc else 0.0
