@@ -90,14 +90,15 @@ def latency_bound(sizes: Sizes) -> ScenarioResult:
             rows.append(_latency_row(table, "bare aiohttp", n, top, counted, bare.wall, own,
                                      None, latency, hub_cpu))
     table.notes += [
-        ("wall: the client process from spawn to exit: interpreter start-up, the serial "
-         "listing of the org's repositories (one page of 100 after another), then the writes. "
+        ("wall: the client process from spawn to exit: interpreter start-up, the listing of "
+         "the org's repositories (one page of 100 after another) and the writes; syncer writes "
+         "while the listing arrives, the bare loop lists first. "
          "first write done at: when syncer logged its first completed write, from spawn. "
          "own s: the time the client reports itself (syncer: its closing summary, from "
          "connecting to the last answer)."),
         ("efficiency = (requests × latency ÷ C) ÷ wall. The bound treats every request as "
-         "parallel; the listing follows `Link: rel=\"next\"` one page at a time, so "
-         "N/100 × latency of every run is serial by nature, for syncer and the bare loop alike."),
+         "parallel; the listing follows `Link: rel=\"next\"` one page at a time, and nothing "
+         "can be written before its first page: one latency of every run is serial by nature."),
     ]
     result.tables.append(table)
     result.raw["rows"] = rows
