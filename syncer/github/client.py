@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import anyio
+import yarl
 import structlog
 
 from .. import __version__
@@ -74,7 +75,9 @@ class GitHubClient:
         ssl_context: ssl.SSLContext | None = None,
         cache: ResponseCache | None = None,
     ) -> None:
-        self.api_url = api_url.rstrip("/")
+        # Encoded once here (an IDN host, say); paths are quoted by `routes` and next-page URLs
+        # come encoded from GitHub, so aiohttp need not parse and quote every URL again.
+        self.api_url = str(yarl.URL(api_url.rstrip("/")))
         self._auth: TokenSource = StaticToken(token) if isinstance(token, str) else token
         self.pacer = pacer or Pacer()
         self._retry = retry
@@ -167,7 +170,8 @@ class GitHubClient:
         if etag:
             headers["If-None-Match"] = etag
         with _translate_aiohttp_errors(method, where):
-            async with self._session.request(method, url, json=json, headers=headers) as resp:
+            async with self._session.request(method, yarl.URL(url, encoded=True), json=json,
+                                             headers=headers) as resp:
                 body = await resp.read()
                 status, raw_headers = resp.status, resp.headers
         lowered = sansio.lower_keys(raw_headers)
