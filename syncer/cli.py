@@ -309,7 +309,8 @@ async def _dispatch_with_signals(args: argparse.Namespace) -> int:
             code = await _dispatch(args)
     if interrupt.signum is None:
         return code
-    print(f"syncer: interrupted: {interrupt.done} of {interrupt.total} done, "
+    unlisted = " (more not yet listed)" if interrupt.total_is_partial else ""
+    print(f"syncer: interrupted: {interrupt.done} of {interrupt.total} done{unlisted}, "
           "resume with the same command", file=sys.stderr)
     return interrupt.exit_code
 

@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import yarl
+
 from .exits import UsageError
 from .github.pacing import DEFAULT_POINTS_PER_MINUTE, MAX_CONCURRENCY
 from .model import APPS, SecretValue
@@ -276,6 +278,10 @@ def api_url_problem(url: str, allow_insecure_http: bool = False) -> str | None:
         parts.port  # noqa: B018 — raises ValueError on a bad port
     except ValueError:
         return f"{url!r} has an invalid port"
+    try:
+        str(yarl.URL(url))  # as the client will encode it (an IDN host, say)
+    except ValueError as exc:
+        return f"{url!r} is not a valid URL ({exc})"
     if parts.scheme not in ("https", "http") or not parts.hostname:
         return (f"{url!r} is not an http(s) URL; expected https://api.github.com "
                 "or, for Enterprise Server, https://HOST/api/v3")

@@ -42,6 +42,16 @@ class RunAborted(Exception):
         self.outcomes = outcomes
 
 
+class StreamBroken(Exception):
+    """The stream of actions failed part-way (a listing page could not be read); `outcomes`
+    holds what was done with the actions that had arrived."""
+
+    def __init__(self, error: Exception, outcomes: list[Outcome]) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.outcomes = outcomes
+
+
 @dataclass
 class Engine:
     api: SecretsAPI
@@ -51,19 +61,25 @@ class Engine:
     on_outcome: OnOutcome | None = None
     _stop_reason: str | None = field(default=None, init=False)
     _log: Any = field(default=log, init=False)
+    #: a stream of actions was left unread by a stop: targets it held were never seen
+    stream_cut_short: bool = field(default=False, init=False)
+
+    @property
+    def stopped(self) -> bool:
+        """A stop (a signal, a spent budget) left targets unwritten."""
+        return self._stop_reason is not None
 
     async def run(self, actions: Iterable[Action] | AsyncIterable[Action],
                   value_for: Callable[[Action], SecretValue]) -> list[Outcome]:
         """Perform every action; `actions` may arrive as a listing produces them, and writing
         starts with the first. If that stream fails, what arrived is still done (or reported
-        not written on a stop) and its error is raised afterwards."""
+        not written on a stop), then StreamBroken is raised."""
         outcomes: list[Outcome] = []
         self._log = log.bind()  # bound once per run, not again for every write's event
         feed = _Feed()
         aborted: list[errors.AuthFailed] = []
         interrupt = current_interrupt.get()
         if interrupt is not None:
-            interrupt.engine_active = True
             feed.on_arrival = lambda: setattr(interrupt, "total", interrupt.total + 1)
 
         def keep_going() -> bool:
@@ -77,7 +93,13 @@ class Engine:
                     feed.put_back(action)
                     return
                 try:
-                    outcome = await self._perform(action, value_for)
+                    if interrupt is not None:
+                        interrupt.writes_in_flight += 1
+                    try:
+                        outcome = await self._perform(action, value_for)
+                    finally:
+                        if interrupt is not None:
+                            interrupt.writes_in_flight -= 1
                 except errors.AuthFailed as exc:
                     aborted.append(exc)
                     cancel.cancel()
@@ -87,22 +109,31 @@ class Engine:
                     interrupt.done += outcome.result in WRITTEN
 
         try:
-            async with anyio.create_task_group() as tg:
+            async with anyio.create_task_group() as everything:
                 if isinstance(actions, AsyncIterable):
-                    tg.start_soon(feed.fill, actions, keep_going)
+                    everything.start_soon(feed.fill, actions, keep_going)
                 else:
                     feed.extend(actions)
-                for _ in range(self.concurrency):
-                    tg.start_soon(worker, tg.cancel_scope)
+                async with anyio.create_task_group() as workers:
+                    for _ in range(self.concurrency):
+                        workers.start_soon(worker, everything.cancel_scope)
+                everything.cancel_scope.cancel()  # the workers are done: so is any listing
         finally:
-            if interrupt is not None:
-                interrupt.engine_active = False
+            self.stream_cut_short = not feed.complete
+            if interrupt is not None and self.stream_cut_short:
+                interrupt.total_is_partial = True
+        if isinstance(feed.failure, errors.AuthFailed):
+            aborted.append(feed.failure)
         if aborted:
             raise RunAborted(f"token rejected ({aborted[0].message})", outcomes)
+        if isinstance(feed.failure, (BudgetSpent, errors.RateLimited)):
+            # Only reaches here when told not to wait for the reset (else it is retried).
+            self._stop_reason = self._stop_reason or f"not written: {_budget(feed.failure)}"
+            feed.failure = None
         for action in feed.left():  # left unscheduled by a stop
             self._record(Outcome(action, Result.SKIPPED, error=self._stop_reason), outcomes)
         if feed.failure is not None:
-            raise feed.failure
+            raise StreamBroken(feed.failure, outcomes)
         return outcomes
 
     async def _perform(self, action: Action, value_for: Callable[[Action], SecretValue]) -> Outcome:
@@ -117,8 +148,7 @@ class Engine:
                     result = Result.CREATED if response.status == 201 else Result.UPDATED
         except (BudgetSpent, errors.RateLimited) as exc:
             # Only reaches here when told not to wait for the reset (else it is retried).
-            reason = exc if isinstance(exc, BudgetSpent) else BudgetSpent(exc.reset_at)
-            self._stop_reason = f"not written: {reason}"
+            self._stop_reason = f"not written: {_budget(exc)}"
             return Outcome(action, Result.SKIPPED, error=self._stop_reason)
         except errors.AuthFailed:
             raise
@@ -160,31 +190,33 @@ class _Feed:
     def __init__(self) -> None:
         self._waiting: deque[Action] = deque()
         self._arrived = asyncio.Event()
-        self._complete = False
+        self._ended = False  # no more will arrive (read to the end, failed, or stopped)
+        self.complete = False  # read to the end
         self.failure: Exception | None = None
         self.on_arrival: Callable[[], None] | None = None
 
     def extend(self, actions: Iterable[Action]) -> None:
         for action in actions:
             self._add(action)
-        self._complete = True
+        self._ended = self.complete = True
 
     async def fill(self, stream: AsyncIterable[Action], keep_going: Callable[[], bool]) -> None:
         try:
             async for action in stream:
                 self._add(action)
                 if not keep_going():
-                    break
-        except Exception as exc:  # noqa: BLE001 - raised by Engine.run once the workers are done
+                    return
+            self.complete = True
+        except Exception as exc:  # noqa: BLE001 - Engine.run reports it once the workers are done
             self.failure = exc
         finally:
-            self._complete = True
+            self._ended = True
             self._arrived.set()
 
     async def take(self) -> Action | None:
         """The next action, waiting for the stream if need be; None once there are no more."""
         while not self._waiting:
-            if self._complete or self.failure is not None:
+            if self._ended:
                 return None
             self._arrived.clear()
             await self._arrived.wait()
@@ -201,6 +233,10 @@ class _Feed:
         self._arrived.set()
         if self.on_arrival is not None:
             self.on_arrival()
+
+
+def _budget(exc: BudgetSpent | errors.RateLimited) -> BudgetSpent:
+    return exc if isinstance(exc, BudgetSpent) else BudgetSpent(exc.reset_at)
 
 
 def _describe(exc: errors.GitHubError, action: Action) -> str:

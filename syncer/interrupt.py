@@ -19,9 +19,10 @@ GRACE_S = 10.0
 class Interrupt:
     def __init__(self) -> None:
         self.signum: int | None = None
-        self.engine_active = False
+        self.writes_in_flight = 0
         self.done = 0  # targets written (this run and the run it resumed), for the message
         self.total = 0
+        self.total_is_partial = False  # the stop came before the listing of targets ended
         self._hard_stop: Callable[[], None] | None = None
 
     def trigger(self, signum: int) -> None:
@@ -46,8 +47,8 @@ def stop_requested() -> bool:
 def handling_signals(cancel_everything: Callable[[], None]) -> Iterator[Interrupt]:
     """Route SIGINT/SIGTERM to an Interrupt while the block runs (on the running asyncio loop).
 
-    While an engine runs, in-flight writes get GRACE_S seconds before `cancel_everything`;
-    before it (discovery, planning) there is nothing to finish, so it is called at once.
+    Writes in flight get GRACE_S seconds before `cancel_everything`; with none in flight
+    (discovery, planning, a listing page) there is nothing to finish, so it is called at once.
     """
     loop = asyncio.get_running_loop()
     interrupt = Interrupt()
@@ -56,7 +57,7 @@ def handling_signals(cancel_everything: Callable[[], None]) -> Iterator[Interrup
 
     def on_signal(signum: int) -> None:
         interrupt.trigger(signum)
-        if interrupt.engine_active:
+        if interrupt.writes_in_flight:
             loop.call_later(GRACE_S, cancel_everything)
         else:
             cancel_everything()

@@ -48,6 +48,7 @@ class Resume:
     journal: Journal
     fingerprint: Callable[[Action], str]  # of the value the action writes; "" for a delete
     _known: dict[tuple[Scope, str], str] = field(default_factory=dict)  # each HMAC once
+    unfinished: bool = False  # targets were left unwritten: keep the run resumable
 
     def split(self, actions: Sequence[Action]) -> tuple[list[Action], list[Action]]:
         """(still to do, already done by the run being resumed)."""
@@ -79,17 +80,19 @@ class Resume:
 @contextmanager
 def resumable(state: State, inputs: str, fingerprint: Callable[[Action], str], *,
               fresh: bool = False) -> Iterator[Resume]:
-    """A journal for one run beside the state file: finished when the block completes, left
-    resumable when it is interrupted, cancelled or fails."""
+    """A journal for one run beside the state file: finished when the block completes with
+    every target handled; left resumable when it is interrupted, stopped with targets left
+    unwritten (a spent budget), cancelled or fails."""
     journal = Journal.open(default_journal_path(state.path), inputs, fresh=fresh)
     for problem in journal.problems:
         log.warning("journal_problem", problem=problem, action="ignored; GitHub's state decides")
+    resume = Resume(journal, fingerprint)
     try:
-        yield Resume(journal, fingerprint)
+        yield resume
     except BaseException:
         journal.close()
         raise
-    if interrupt.stop_requested():
+    if interrupt.stop_requested() or resume.unfinished:
         journal.close()
     else:
         journal.finish()
@@ -136,13 +139,15 @@ async def write_resumably(run: Run, resume: Resume,
         for action in skipped:
             _count_as_done(action, done)
         progress.more(len(todo))
+    engine = run.engine(on_outcome)
     try:
-        return await run.engine(on_outcome).run(todo, value_for)
+        return await engine.run(todo, value_for)
     finally:
+        # Targets a stop left unwritten, or never listed: the next run of the command resumes.
+        resume.unfinished = engine.stopped or engine.stream_cut_short
         progress.close()
         if done:
-            log.info("resume", already_done=len(done), written_now=progress.done,
-                     journal=str(resume.journal.path))
+            log.info("resume", already_done=len(done), journal=str(resume.journal.path))
 
 
 def _count_as_done(action: Action, done: list[Action]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -54,6 +55,10 @@ def wait_for_puts(fh: FakehubProcess, run: SetRun, at_least: int) -> None:
         time.sleep(0.02)
 
 
+def listing_pages(fh: FakehubProcess) -> int:
+    return fh.state()["calls"].get("GET /orgs/{org}/repos", 0)
+
+
 def all_right(fh: FakehubProcess) -> bool:
     import base64
     values = {s["repo"]: base64.b64decode(s["plaintext_b64"]) for s in fh.state()["secrets"]
@@ -91,14 +96,38 @@ def test_sigterm_stops_within_bounds_and_resume_completes(tmp_path) -> None:
         code, err = first.finish(timeout=12)
         assert code == 143
         message = err.decode().strip().splitlines()[-1]
-        assert message.startswith("syncer: interrupted: ") and \
-            message.endswith(f" of {REPOS} done, resume with the same command"), message
+        # the listing may or may not have been finished by the kill point
+        assert re.fullmatch(rf"syncer: interrupted: \d+ of (\d+ done \(more not yet listed\)"
+                            rf"|{REPOS} done), resume with the same command", message), message
         done_before = puts(fh)
         assert done_before < REPOS
         code, err2 = start_set(fh, state).finish()
         assert code == 0, err2.decode()[-2000:]
         assert all_right(fh)
         assert puts(fh) <= REPOS + CONCURRENCY
+
+
+def test_sigint_while_only_the_listing_is_under_way_stops_at_once(tmp_path) -> None:
+    """No write in flight, a listing page on its way: SIGINT stops at once (no grace period
+    to wait out), says more targets were not yet listed, and the same command finishes."""
+    state = tmp_path / "state.json"
+    with fakehub_process("--repos", "300", "--envs", "", "--latency-ms", "400") as fh:
+        # only repo-0001, on the last page (newest first, as GitHub lists), is wanted: pages 1
+        # and 2 start no write
+        first = start_set(fh, state, "--repos", "repo-0001")
+        deadline = time.monotonic() + 30
+        while listing_pages(fh) < 2:
+            assert first.proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        first.proc.send_signal(signal.SIGINT)
+        code, err = first.finish(timeout=8)  # under the 10 s grace that in-flight writes get
+        assert code == 130
+        assert err.decode().strip().splitlines()[-1] == (
+            "syncer: interrupted: 0 of 0 done (more not yet listed), resume with the same command")
+        assert listing_pages(fh) == 2 and puts(fh) == 0
+        code, err = start_set(fh, state, "--repos", "repo-0001").finish()
+        assert code == 0, err.decode()[-2000:]
+        assert puts(fh) == 1
 
 
 @pytest.mark.slow

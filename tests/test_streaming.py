@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from helpers import TOKEN, run_cli
 
-from syncer.fakehub import FakeHub, Faults
+from syncer.engine import StreamBroken
+from syncer.fakehub import FakeHub, Faults, Limits
 from syncer.github import errors
 from syncer.model import Action, Op, Result, Scope, SecretValue
 from syncer.runtime import Settings, connect
@@ -45,8 +46,8 @@ def test_set_writes_while_the_listing_still_arrives(monkeypatch) -> None:
 
 @pytest.mark.anyio
 async def test_a_failing_stream_still_writes_what_arrived_then_raises() -> None:
-    """The listing breaks after 10 repositories: those 10 are written, then its error is raised
-    (the run is journalled, so running the command again resumes it)."""
+    """The listing breaks after 10 repositories: those 10 are written, then StreamBroken
+    carries its error and the outcomes (the caller summarises them; the journal resumes)."""
     hub = make_hub(20)
 
     async def listing_that_breaks() -> AsyncIterator[Action]:
@@ -54,12 +55,59 @@ async def test_a_failing_stream_still_writes_what_arrived_then_raises() -> None:
             yield Action(Op.PUT, Scope.of_repo("acme", f"repo-{i:04d}"), "S")
         raise errors.TransportError("GET /orgs/acme/repos?page=2: ServerDisconnectedError")
 
-    outcomes = []
     async with hub.serve() as url, connect(Settings(api_url=url, points_per_minute=0),
                                            TOKEN) as run:
-        with pytest.raises(errors.TransportError, match="page=2"):
-            await run.engine(outcomes.append).run(listing_that_breaks(),
-                                                  lambda _: SecretValue(VALUE))
-    assert sorted(str(o.action.scope) for o in outcomes if o.result is Result.CREATED) == [
-        f"acme/repo-{i:04d}" for i in range(1, 11)]
+        with pytest.raises(StreamBroken, match="page=2") as broken:
+            await run.engine().run(listing_that_breaks(), lambda _: SecretValue(VALUE))
+    assert isinstance(broken.value.error, errors.TransportError)
+    assert sorted(str(o.action.scope) for o in broken.value.outcomes
+                  if o.result is Result.CREATED) == [f"acme/repo-{i:04d}" for i in range(1, 11)]
     assert hub.count("PUT") == 10
+
+
+def _set(url: str, monkeypatch, *extra: str) -> int:
+    return run_cli(["set", "S", "--org", "acme", "--value-from", "env:V", "--points-per-minute",
+                    "0", *extra], {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN,
+                                   "V": VALUE.decode()}, monkeypatch)
+
+
+def _written(hub: FakeHub, n: int) -> int:
+    return sum(hub.plaintext("S", repo=f"acme/repo-{i:04d}") == VALUE for i in range(1, n + 1))
+
+
+def test_budget_spent_during_the_listing_stops_cleanly_and_the_rerun_finishes(
+        monkeypatch, capsys) -> None:
+    """--no-wait, and the hourly budget runs out while pages are still to come: exit 1 with a
+    summary and a warning that the listing was not finished (no traceback); the journal stays
+    resumable, so once the budget is back the same command writes only the rest."""
+    hub = make_hub(500, faults=Faults(latency_ms=20),
+                   limits=Limits(primary_limit=5000, primary_remaining=6))
+    with hub.serve_in_thread() as url:
+        assert _set(url, monkeypatch, "--no-wait", "--concurrency", "2") == 1
+        err = capsys.readouterr().err
+        assert "Traceback" not in err
+        assert "listing_not_finished" in err and '"event": "summary"' in err
+        first = hub.count("PUT")
+        assert 0 < first < 500
+
+        hub.limits = Limits()  # the budget is back
+        assert _set(url, monkeypatch, "--concurrency", "16") == 0
+    assert '"event": "resume"' in capsys.readouterr().err
+    assert hub.count("PUT") == 500  # none written twice
+    assert _written(hub, 500) == 500
+
+
+def test_a_token_rejected_on_a_listing_page_stops_the_run(monkeypatch, capsys) -> None:
+    """The token is revoked as page 2 is asked for: exit 3, "token rejected", as on a write,
+    and no more than the writes already under way reach GitHub afterwards."""
+    hub = make_hub(300, faults=Faults(latency_ms=10))
+
+    def revoke_at_page_two(method: str, template: str, count: int) -> None:
+        if template == LISTING and count == 2:
+            hub.revoke_token(TOKEN)
+
+    hub.on_request = revoke_at_page_two
+    with hub.serve_in_thread() as url:
+        assert _set(url, monkeypatch, "--concurrency", "4") == 3
+    assert "token rejected" in capsys.readouterr().err
+    assert hub.count("PUT") <= 100

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import structlog
 
 from ..discover import select_repos, wanted
+from ..engine import StreamBroken
 from ..exits import Exit, UsageError
 from ..github import errors
 from ..github.api import Repo
@@ -123,15 +124,28 @@ async def run_set(request: SetRequest, value: SecretValue, settings: Settings, t
                                                           request.app, request.name)
         targets = (await _targets(run, request) if request.org_level
                    else await _stream_targets(run, request))
-        with resumable(state, inputs_of(request, settings, whole_value), fingerprint,
-                       fresh=fresh) as resume:
-            outcomes = await write_resumably(run, resume, targets, lambda _: value,
-                                             show_progress)
+        listing_error: Exception | None = None
+        try:
+            with resumable(state, inputs_of(request, settings, whole_value), fingerprint,
+                           fresh=fresh) as resume:
+                outcomes = await write_resumably(run, resume, targets, lambda _: value,
+                                                 show_progress)
+        except StreamBroken as broken:  # journalled and resumable; report what was done
+            outcomes, listing_error = broken.outcomes, broken.error
         summary = run.summary(outcomes, started)
-    if isinstance(targets, _Listing) and targets.complete and not targets.matched:
+    listing = targets if isinstance(targets, _Listing) else None
+    unlisted = listing is not None and not listing.complete
+    if listing is not None and listing.complete and not listing.matched:
         raise UsageError(_no_match(request))
+    if listing_error is not None:
+        log.error("listing_failed", org=request.org, error=str(listing_error),
+                  hint="what was written is journalled: run the same command again to finish")
+    elif listing is not None and unlisted:
+        log.warning("listing_not_finished", org=request.org, listed=listing.matched,
+                    hint="repositories after these were not looked at: run the same command "
+                         "again to finish")
     log.info("summary", secret=request.name, **summary.as_event())
-    failed = any(o.result in (Result.FAILED, Result.SKIPPED) for o in outcomes)
+    failed = unlisted or any(o.result in (Result.FAILED, Result.SKIPPED) for o in outcomes)
     return (Exit.FAILED if failed else Exit.OK), summary
 
 
