@@ -21,7 +21,7 @@ from .crypto import Sealer
 from .github import errors
 from .github.api import SecretsAPI
 from .github.auth import acting_for
-from .github.pacing import BudgetSpent
+from .github.pacing import BudgetSpent, NotAdmitted
 from .github.sansio import Response
 from .interrupt import current as current_interrupt
 from .interrupt import stop_requested
@@ -79,8 +79,11 @@ class Engine:
         feed = _Feed()
         aborted: list[errors.AuthFailed] = []
         interrupt = current_interrupt.get()
+        pacer = self.api.client.pacer
         if interrupt is not None:
             feed.on_arrival = lambda: setattr(interrupt, "total", interrupt.total + 1)
+            # on a signal, what waits for its turn (pacing, a backoff) is not sent at all
+            interrupt.on_stop.append(pacer.stop_admitting)
 
         def keep_going() -> bool:
             if self._stop_reason is None and stop_requested():
@@ -120,12 +123,15 @@ class Engine:
                 everything.cancel_scope.cancel()  # the workers are done: so is any listing
         finally:
             self.stream_cut_short = not feed.complete
-            if interrupt is not None and self.stream_cut_short:
-                interrupt.total_is_partial = True
+            if interrupt is not None:
+                interrupt.on_stop.remove(pacer.stop_admitting)
+                interrupt.total_is_partial |= self.stream_cut_short
         if isinstance(feed.failure, errors.AuthFailed):
             aborted.append(feed.failure)
         if aborted:
             raise RunAborted(f"token rejected ({aborted[0].message})", outcomes)
+        if isinstance(feed.failure, NotAdmitted):  # the listing page was not sent: a stop
+            feed.failure = None
         if isinstance(feed.failure, (BudgetSpent, errors.RateLimited)):
             # Only reaches here when told not to wait for the reset (else it is retried).
             self._stop_reason = self._stop_reason or f"not written: {_budget(feed.failure)}"
@@ -146,6 +152,9 @@ class Engine:
                 else:
                     response = await self._put(action, value_for(action))
                     result = Result.CREATED if response.status == 201 else Result.UPDATED
+        except NotAdmitted:  # stopping: its requests were never sent
+            self._stop_reason = self._stop_reason or "not written: interrupted"
+            return Outcome(action, Result.SKIPPED, error=self._stop_reason)
         except (BudgetSpent, errors.RateLimited) as exc:
             # Only reaches here when told not to wait for the reset (else it is retried).
             self._stop_reason = f"not written: {_budget(exc)}"

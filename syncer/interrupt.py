@@ -23,6 +23,7 @@ class Interrupt:
         self.done = 0  # targets written (this run and the run it resumed), for the message
         self.total = 0
         self.total_is_partial = False  # the stop came before the listing of targets ended
+        self.on_stop: list[Callable[[], None]] = []  # e.g. a pacer: send nothing new
         self._hard_stop: Callable[[], None] | None = None
 
     def trigger(self, signum: int) -> None:
@@ -57,6 +58,8 @@ def handling_signals(cancel_everything: Callable[[], None]) -> Iterator[Interrup
 
     def on_signal(signum: int) -> None:
         interrupt.trigger(signum)
+        for stop in interrupt.on_stop:
+            stop()
         if interrupt.writes_in_flight:
             loop.call_later(GRACE_S, cancel_everything)
         else:

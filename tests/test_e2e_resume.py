@@ -130,6 +130,28 @@ def test_sigint_while_only_the_listing_is_under_way_stops_at_once(tmp_path) -> N
         assert puts(fh) == 1
 
 
+def test_sigint_while_paced_sends_nothing_more_and_stops_at_once(tmp_path) -> None:
+    """Under a points budget most writes wait for their turn; SIGINT sends none of them (no
+    grace period to wait out: nothing waiting is in flight), and the same command resumes."""
+    state = tmp_path / "state.json"
+    with fakehub_process("--repos", "200", "--envs", "") as fh:
+        # 60 points a minute: the first minute's budget goes at once (a few targets of
+        # 6 points), then every write waits seconds for its turn
+        first = start_set(fh, state, "--points-per-minute", "60")
+        wait_for_puts(fh, first, 5)
+        first.proc.send_signal(signal.SIGINT)
+        code, err = first.finish(timeout=8)  # under the 10 s grace that in-flight writes get
+        assert code == 130
+        message = err.decode().strip().splitlines()[-1]
+        done = re.fullmatch(r"syncer: interrupted: (\d+) of 200 done, resume with the same "
+                            r"command", message)
+        assert done, message
+        assert int(done.group(1)) == puts(fh) < 50
+        code, err = start_set(fh, state).finish()
+        assert code == 0, err.decode()[-2000:]
+        assert puts(fh) == 200
+
+
 @pytest.mark.slow
 def test_torn_and_corrupted_journal_is_reported_and_run_proceeds(tmp_path) -> None:
     """A journal with a flipped byte and a torn last record is reported, never trusted, and the

@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
-import anyio
-import yarl
 import structlog
+import yarl
 
 from .. import __version__
 from . import errors, sansio
@@ -188,7 +187,7 @@ class GitHubClient:
         retry policy drive tries 2, 3, ... (numbered as such in logs and in `attempts`)."""
         wait = wait_seconds(first, 1, self._retry)
         self._note_retry(first, 1, wait, method, where)
-        await anyio.sleep(wait)
+        await self.pacer.sleep(wait)  # a stopping run does not wait out a backoff
 
         def before_sleep(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
@@ -197,7 +196,8 @@ class GitHubClient:
                                  state.next_action.sleep if state.next_action else 0.0,
                                  method, where)
 
-        async for attempt in retrying(self._retry, before_sleep=before_sleep, tries_done=1):
+        async for attempt in retrying(self._retry, before_sleep=before_sleep, tries_done=1,
+                                      sleep=self.pacer.sleep):
             with attempt:
                 response = await self._send_authenticated(method, url, where, json, etag)
         return replace(response, attempts=attempt.retry_state.attempt_number + 1)

@@ -11,7 +11,7 @@ import asyncio
 import math
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -44,10 +44,12 @@ class SlidingWindow:
     """
 
     def __init__(self, budget: float, minute: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = anyio.sleep) -> None:
         self.budget = budget
         self.minute = minute
         self._clock = clock
+        self._sleep = sleep
         self._sent: deque[list[float]] = deque()  # [answered at (inf while in flight), points]
         self._in_window = 0.0
         self._turn = asyncio.Lock()
@@ -60,7 +62,7 @@ class SlidingWindow:
             while (delay := self._delay(points)) > 0:
                 self.holding_until = self._clock() + delay
                 self.held_seconds += delay
-                await anyio.sleep(delay)
+                await self._sleep(delay)
             entry = [math.inf, float(points)]
             self._sent.append(entry)
             self._in_window += points
@@ -86,6 +88,10 @@ class SlidingWindow:
         if latest == math.inf:  # waiting on answers still in flight: look again shortly
             return self.minute / 60
         return latest + self.minute - now
+
+
+class NotAdmitted(Exception):
+    """The run is stopping (the pacer was closed): this request was never sent."""
 
 
 class BudgetSpent(Exception):
@@ -118,7 +124,9 @@ class Pacer:
     ) -> None:
         if not 1 <= concurrency <= MAX_CONCURRENCY:
             raise ValueError(f"concurrency must be between 1 and {MAX_CONCURRENCY}")
-        self._points = SlidingWindow(points_per_minute, minute) if points_per_minute else None
+        self._points = (SlidingWindow(points_per_minute, minute, sleep=self.sleep)
+                        if points_per_minute else None)
+        self._closing = asyncio.Event()
         # asyncio's own semaphore: anyio's CapacityLimiter yields to the loop on every
         # acquire and release, which cost about 10% of syncer's CPU per request (measured).
         self._in_flight = asyncio.Semaphore(concurrency)
@@ -135,13 +143,18 @@ class Pacer:
 
     @asynccontextmanager
     async def slot(self, method: str) -> AsyncIterator[None]:
-        """Hold a place for one request: after any pause, within budget and concurrency."""
+        """Hold a place for one request: after any pause, within budget and concurrency.
+
+        Once `stop_admitting` is called, a request not yet admitted raises NotAdmitted.
+        """
         await self._respect_pause()
         await self._respect_primary()
         points = request_points(method)
         entry = await self._points.acquire(points) if self._points is not None else None
         try:
             async with self._in_flight:
+                if self._closing.is_set():  # stopped while waiting for a place
+                    raise NotAdmitted
                 self.stats.requests += 1
                 self.stats.points += points
                 self._requests_in_flight += 1
@@ -152,6 +165,18 @@ class Pacer:
         finally:
             if entry is not None:
                 self._points.settle(entry)  # type: ignore[union-attr]
+
+    def stop_admitting(self) -> None:
+        """The run is stopping: what waits for its turn is not sent (requests under way are)."""
+        self._closing.set()
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait `seconds` for a turn; NotAdmitted as soon as the pacer stops admitting."""
+        if seconds > 0 and not self._closing.is_set():
+            with anyio.move_on_after(seconds):
+                await self._closing.wait()
+        if self._closing.is_set():
+            raise NotAdmitted
 
     def pause(self, seconds: float, reason: str) -> None:
         """Hold every request of this token for `seconds` (GitHub signalled a limit)."""
@@ -198,7 +223,7 @@ class Pacer:
 
     async def _respect_pause(self) -> None:
         while (delay := self._paused_until - self._clock()) > 0:
-            await anyio.sleep(delay)
+            await self.sleep(delay)
 
     async def _respect_primary(self) -> None:
         rate = self._rate
@@ -224,7 +249,7 @@ class Pacer:
                                 "requests until the reset", left)
             send_at = max(now, self._next_send_at)
             self._next_send_at = send_at + left / max(remaining, 1)
-            await anyio.sleep(send_at - now)
+            await self.sleep(send_at - now)
 
     def _note_wait(self, reason: str, seconds: float) -> None:
         self.stats.waits += 1

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+import anyio
 
 if TYPE_CHECKING:  # tenacity loads with the first retry: most runs never need it
     from tenacity import AsyncRetrying, RetryCallState
@@ -49,7 +51,8 @@ def should_retry(exc: BaseException, policy: RetryPolicy) -> bool:
 
 def retrying(policy: RetryPolicy,
              before_sleep: Callable[[RetryCallState], None] | None = None,
-             tries_done: int = 0) -> AsyncRetrying:
+             tries_done: int = 0,
+             sleep: Callable[[float], Awaitable[None]] = anyio.sleep) -> AsyncRetrying:
     """The retry loop for the tries after `tries_done` already made (and waited for)."""
     from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
@@ -63,4 +66,5 @@ def retrying(policy: RetryPolicy,
         wait=wait,
         before_sleep=before_sleep,
         reraise=True,
+        sleep=sleep,
     )
