@@ -95,18 +95,17 @@ class Engine:
                 if not keep_going():
                     feed.put_back(action)
                     return
+                if interrupt is not None:
+                    interrupt.writes_in_flight += 1
                 try:
-                    if interrupt is not None:
-                        interrupt.writes_in_flight += 1
-                    try:
-                        outcome = await self._perform(action, value_for)
-                    finally:
-                        if interrupt is not None:
-                            interrupt.writes_in_flight -= 1
+                    outcome = await self._perform(action, value_for)
                 except errors.AuthFailed as exc:
                     aborted.append(exc)
                     cancel.cancel()
                     return
+                finally:
+                    if interrupt is not None:
+                        interrupt.writes_in_flight -= 1
                 self._record(outcome, outcomes)
                 if interrupt is not None:
                     interrupt.done += outcome.result in WRITTEN
@@ -185,10 +184,11 @@ class Engine:
     def _record(self, outcome: Outcome, outcomes: list[Outcome]) -> None:
         outcomes.append(outcome)
         action = outcome.action
-        self._log.info("write", secret=action.name, scope=str(action.scope), kind=action.scope.kind,
-                 action=action.op.value, outcome=outcome.result.value, status=outcome.status,
-                 attempt=outcome.attempts, duration_ms=round(outcome.duration_ms, 1),
-                 **({"error": outcome.error} if outcome.error else {}))
+        self._log.info("write", secret=action.name, scope=str(action.scope),
+                       kind=action.scope.kind, action=action.op.value,
+                       outcome=outcome.result.value, status=outcome.status,
+                       attempt=outcome.attempts, duration_ms=round(outcome.duration_ms, 1),
+                       **({"error": outcome.error} if outcome.error else {}))
         if self.on_outcome is not None:
             self.on_outcome(outcome)
 
