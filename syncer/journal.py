@@ -156,12 +156,17 @@ class _Run:
     finished: bool = False
 
 
+Target = tuple[str, str, str]  # (app, scope, name)
+
+
 @dataclass
 class _Scan:
-    """What one pass over the file found; `done` holds completed writes of `inputs_id`'s runs."""
+    """What one pass over the file found. `done` holds each run's completed writes that no later
+    record of another value wrote over: only those may be skipped when the run resumes."""
 
     runs: dict[str, _Run] = field(default_factory=dict)
-    done: dict[str, set[Completed]] = field(default_factory=dict)
+    done: dict[str, dict[Target, str]] = field(default_factory=dict)  # run → target → fingerprint
+    writers: dict[Target, set[str]] = field(default_factory=dict)  # runs with a write that counts
     problems: list[str] = field(default_factory=list)
     bad_lines: int = 0
     good_lines: int = 0
@@ -183,7 +188,7 @@ def _lines(handle: BinaryIO) -> Iterator[tuple[int, bytes, dict[str, Any] | str]
         yield number, raw, decode_line(raw)
 
 
-def _scan(handle: BinaryIO, inputs_id: str | None) -> _Scan:
+def _scan(handle: BinaryIO) -> _Scan:
     scan = _Scan()
     for number, raw, record in _lines(handle):
         if isinstance(record, str):
@@ -191,11 +196,11 @@ def _scan(handle: BinaryIO, inputs_id: str | None) -> _Scan:
             scan.torn_tail = not raw.endswith(b"\n")
             continue
         scan.good_lines += 1
-        _apply(scan, record, inputs_id)
+        _apply(scan, record)
     return scan
 
 
-def _apply(scan: _Scan, record: dict[str, Any], inputs_id: str | None) -> None:
+def _apply(scan: _Scan, record: dict[str, Any]) -> None:
     run_id, kind = record["run"], record["t"]
     if kind == "start":
         scan.runs[run_id] = _Run(record["inputs"], len(scan.runs))
@@ -205,9 +210,18 @@ def _apply(scan: _Scan, record: dict[str, Any], inputs_id: str | None) -> None:
         return
     if kind == "end":
         run.finished = True
-    elif kind == "write" and run.inputs_id == inputs_id and record["outcome"] in COMPLETED_OUTCOMES:
-        done = scan.done.setdefault(run_id, set())
-        done.add((record["app"], record["scope"], record["name"], record["fp"]))
+    elif kind == "write":
+        # A write of another value (another run, another command) since makes this target's
+        # earlier completions stale, even one that failed (it may have landed): a resumed run
+        # must write the target again.
+        target, fp = (record["app"], record["scope"], record["name"]), record["fp"]
+        writers = scan.writers.setdefault(target, set())
+        for other in [r for r in writers if r != run_id and scan.done[r][target] != fp]:
+            del scan.done[other][target]
+            writers.discard(other)
+        if record["outcome"] in COMPLETED_OUTCOMES:
+            scan.done.setdefault(run_id, {})[target] = fp
+            writers.add(run_id)
 
 
 # -- files and locks ---------------------------------------------------------------------------
@@ -317,7 +331,7 @@ class Journal:
         fd = -1
         try:
             _remove_stale_temps(path)
-            fd, scan, problems = _read_or_move_aside(path, inputs_id)
+            fd, scan, problems = _read_or_move_aside(path)
             if scan.torn_tail:
                 _write_all(fd, b"\n")
             run_id, resumed, completed = _choose_run(fd, scan, inputs_id, fresh)
@@ -437,12 +451,12 @@ def _check_entry(entry: Entry) -> None:
         raise ValueError(f"journal entry for {entry.scope} {entry.name} has no outcome")
 
 
-def _read_or_move_aside(path: Path, inputs_id: str) -> tuple[int, _Scan, list[str]]:
+def _read_or_move_aside(path: Path) -> tuple[int, _Scan, list[str]]:
     """Open and scan the journal; content without one valid record is moved aside, start anew."""
     fd = _open_append(path)
     try:
         with open(fd, "rb", closefd=False) as handle:
-            scan = _scan(handle, inputs_id)
+            scan = _scan(handle)
     except BaseException:
         os.close(fd)
         raise
@@ -467,7 +481,7 @@ def _choose_run(fd: int, scan: _Scan, inputs_id: str,
         _write_all(fd, encode_line(superseded))
     if resume is not None:
         _write_all(fd, encode_line({"t": "resume", "run": resume, "at": utc_now()}))
-        return resume, True, set(scan.done.get(resume, set()))
+        return resume, True, {(*target, fp) for target, fp in scan.done.get(resume, {}).items()}
     run_id = _new_run_id()
     _write_all(fd, encode_line({"t": "start", "v": JOURNAL_VERSION, "run": run_id,
                                 "inputs": inputs_id, "at": utc_now()}))
@@ -477,12 +491,12 @@ def _choose_run(fd: int, scan: _Scan, inputs_id: str,
 def _compact(path: Path, fd: int) -> None:
     """Rewrite the journal with only the valid records of unfinished runs (under our lock)."""
     with open(fd, "rb", closefd=False) as handle:
-        runs = _scan(handle, None).runs
-        keep = {run_id for run_id, run in runs.items() if not run.finished}
+        scan = _scan(handle)
+        keep = {run_id for run_id, run in scan.runs.items() if not run.finished}
         temp_fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with open(temp_fd, "wb") as out:
-                out.writelines(_kept_lines(_lines(handle), keep))
+                out.writelines(_kept_lines(_lines(handle), keep, scan.done))
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(temp, path)
@@ -493,8 +507,15 @@ def _compact(path: Path, fd: int) -> None:
     fsync_dir(path.parent)
 
 
-def _kept_lines(lines: Iterable[tuple[int, bytes, dict[str, Any] | str]],
-                keep: set[str]) -> Iterator[bytes]:
+def _kept_lines(lines: Iterable[tuple[int, bytes, dict[str, Any] | str]], keep: set[str],
+                done: dict[str, dict[Target, str]]) -> Iterator[bytes]:
+    """Lines of the runs in `keep`, less their completed writes that a later write of another
+    value made stale (the lines that did are dropped with their finished runs)."""
     for _, raw, record in lines:
-        if not isinstance(record, str) and record["run"] in keep:
-            yield raw
+        if isinstance(record, str) or record["run"] not in keep:
+            continue
+        if record["t"] == "write" and record["outcome"] in COMPLETED_OUTCOMES:
+            target = (record["app"], record["scope"], record["name"])
+            if done.get(record["run"], {}).get(target) != record["fp"]:
+                continue
+        yield raw

@@ -127,6 +127,40 @@ def test_finish_compacts_away_finished_runs(path: Path) -> None:
     other.close()
 
 
+def other_value(i: int) -> Entry:
+    return Entry(scope=f"acme/r{i}", app="actions", name="TOKEN", fingerprint=fp(1000 + i),
+                 outcome="updated", status=204)
+
+
+@pytest.mark.parametrize("compact", [False, True])
+def test_a_later_write_of_another_value_makes_a_completion_stale(path: Path,
+                                                                  compact: bool) -> None:
+    """Run A (unfinished) wrote r0..r2; run B then wrote another value to r1 and finished (and,
+    when large, compacted the file). Resuming A skips r0 and r2 only: r1 holds B's value now.
+    A later write of the same value (r2 by C) leaves the completion standing."""
+    write_run(path, "inputs-A", 3)
+    b = Journal.open(path, "inputs-B", compact_bytes=0 if compact else 1 << 20)
+    b.record(other_value(1))
+    b.finish()
+    c = Journal.open(path, "inputs-C")
+    c.record(entry(2))
+    c.finish()
+    a = Journal.open(path, "inputs-A")
+    assert a.resumed and a.completed() == {done(0), done(2)}
+    a.close()
+
+
+def test_a_failed_write_of_another_value_also_makes_it_stale(path: Path) -> None:
+    """A write that failed may still have landed (a timeout): the completion is not trusted."""
+    write_run(path, "inputs-A", 2)
+    b = Journal.open(path, "inputs-B")
+    b.record(Entry("acme/r0", "actions", "TOKEN", fp(1000), "failed", 500))
+    b.close()
+    a = Journal.open(path, "inputs-A")
+    assert a.completed() == {done(1)}
+    a.close()
+
+
 def test_closed_journal_refuses_records(path: Path) -> None:
     """record() after finish() or close() raises JournalError; close() is idempotent."""
     journal = Journal.open(path, "inputs-A")

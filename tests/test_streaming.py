@@ -111,3 +111,25 @@ def test_a_token_rejected_on_a_listing_page_stops_the_run(monkeypatch, capsys) -
         assert _set(url, monkeypatch, "--concurrency", "4") == 3
     assert "token rejected" in capsys.readouterr().err
     assert hub.count("PUT") <= 100
+
+
+def test_resuming_never_skips_a_target_another_value_was_written_to_since(monkeypatch) -> None:
+    """v1 stops on a spent budget; v2 is then written everywhere; v1 run again resumes its
+    stopped run, but rewrites the targets it had done, which hold v2 now: all end with v1."""
+    hub = make_hub(300, limits=Limits(primary_limit=5000, primary_remaining=40))
+
+    def set_value(url: str, value: str, *extra: str) -> int:
+        return run_cli(["set", "S", "--org", "acme", "--value-from", "env:V",
+                        "--points-per-minute", "0", *extra],
+                       {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "V": value}, monkeypatch)
+
+    with hub.serve_in_thread() as url:
+        assert set_value(url, "value-one-1111", "--no-wait") == 1
+        stopped_after = hub.count("PUT")
+        assert 0 < stopped_after < 300
+        hub.limits = Limits()
+        assert set_value(url, "value-two-2222") == 0
+        assert set_value(url, "value-one-1111") == 0
+    assert hub.count("PUT") == stopped_after + 300 + 300
+    assert all(hub.plaintext("S", repo=f"acme/repo-{i:04d}") == b"value-one-1111"
+               for i in range(1, 301))
