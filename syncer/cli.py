@@ -20,7 +20,7 @@ from .config import Config, api_url_problem, load_config, read_values
 from .engine import RunAborted
 from .exits import AuthError, Exit, UsageError
 from .github import errors
-from .github.pacing import DEFAULT_POINTS_PER_MINUTE, MAX_CONCURRENCY
+from .github.pacing import DEFAULT_POINTS_PER_MINUTE, MAX_CONCURRENCY, BudgetSpent
 from .interrupt import handling_signals
 from .model import APPS
 from .observe import logs, redact
@@ -297,6 +297,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"token rejected ({exc.message})", Exit.AUTH)
     except errors.GitHubError as exc:  # while discovering, before any target could fail alone
         return _fail(f"GitHub could not be read: {exc}", Exit.FAILED)
+    except BudgetSpent as exc:  # --no-wait, while discovering: nothing was written
+        return _fail(f"{exc} before any secret was written (--no-wait: run again after the "
+                     "reset)", Exit.FAILED)
     except KeyboardInterrupt:
         return _fail("interrupted", Exit.INTERRUPTED)
 

@@ -72,9 +72,27 @@ async def for_each(items: Iterable[T], work: Callable[[T], Awaitable[None]],
         for item in todo:
             await work(item)
 
-    async with anyio.create_task_group() as tg:
-        for _ in range(max(1, concurrency)):
-            tg.start_soon(worker)
+    try:
+        async with anyio.create_task_group() as tg:
+            for _ in range(max(1, concurrency)):
+                tg.start_soon(worker)
+    except BaseExceptionGroup as group:  # one error for the caller (and the CLI) to handle
+        raise _most_telling(group) from group
+
+
+def _most_telling(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """A rejected token first (it ends the run), else the first error the workers met."""
+    leaves: list[BaseException] = []
+
+    def collect(error: BaseException) -> None:
+        if isinstance(error, BaseExceptionGroup):
+            for inner in error.exceptions:
+                collect(inner)
+        else:
+            leaves.append(error)
+
+    collect(group)
+    return next((e for e in leaves if isinstance(e, errors.AuthFailed)), leaves[0])
 
 
 async def _existing_in(api: SecretsAPI, scope: Scope) -> dict[str, Existing] | None:

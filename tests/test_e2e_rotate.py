@@ -122,3 +122,32 @@ def test_generated_value_source_needs_output(hub, url, monkeypatch, capsys) -> N
     assert rotate(url, monkeypatch, "--value-from", "generate:32") == 2
     assert "--generate N --output PATH" in capsys.readouterr().err
     assert hub.count() == 0
+
+
+def test_a_budget_spent_while_looking_stops_cleanly_with_no_wait(hub, url, monkeypatch,
+                                                                  capsys) -> None:
+    """--no-wait, and the hourly budget runs out while rotate is still finding where the secret
+    lives: one line saying so, exit 1, nothing written (no traceback)."""
+    from syncer.fakehub import Limits
+
+    hub.limits = Limits(primary_limit=5000, primary_remaining=30)
+    code = rotate(url, monkeypatch, "--value-from", "env:NEW", "--no-wait")
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "Traceback" not in err and "ExceptionGroup" not in err
+    assert "rate limit budget spent until" in err and "before any secret was written" in err
+    assert hub.count("PUT") == 0
+
+
+def test_a_token_rejected_while_looking_exits_3(hub, url, monkeypatch, capsys) -> None:
+    """The token is revoked while rotate reads the repositories' secrets: exit 3, no traceback."""
+    def revoke_after_20_listings(method: str, template: str, count: int) -> None:
+        if template.endswith("/actions/secrets") and count == 20:
+            hub.revoke_token(TOKEN)
+
+    hub.on_request = revoke_after_20_listings
+    code = rotate(url, monkeypatch, "--value-from", "env:NEW")
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "token rejected" in err and "Traceback" not in err
+    assert hub.count("PUT") == 0
