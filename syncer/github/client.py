@@ -173,12 +173,12 @@ class GitHubClient:
                                              headers=headers) as resp:
                 body = await resp.read()
                 status, raw_headers = resp.status, resp.headers
-        lowered = sansio.lower_keys(raw_headers)
+        # aiohttp's headers answer lower-case names as decipher asks (case-insensitive)
         try:
-            return sansio.decipher(status, lowered, body, method=method, path=where)
+            return sansio.decipher(status, raw_headers, body, method=method, path=where)
         except errors.HTTPError as exc:
             if exc.status != 401:  # a 401 carries the unauthenticated budget, not this token's
-                self.pacer.observe(sansio.RateLimit.from_headers(lowered))
+                self.pacer.observe(sansio.RateLimit.from_headers(raw_headers))
             raise exc
 
     async def _retry_after(self, first: errors.GitHubError, method: str, url: str, where: str,

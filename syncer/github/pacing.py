@@ -11,8 +11,7 @@ import asyncio
 import math
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import anyio
@@ -90,6 +89,24 @@ class SlidingWindow:
         return latest + self.minute - now
 
 
+class _Slot:
+    """One request's place under a Pacer (a plain class: cheaper per request than a generator
+    context manager)."""
+
+    __slots__ = ("_entry", "_pacer", "_points")
+
+    def __init__(self, pacer: Pacer, points: int) -> None:
+        self._pacer = pacer
+        self._points = points
+        self._entry: list[float] | None = None
+
+    async def __aenter__(self) -> None:
+        self._entry = await self._pacer._admit(self._points)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._pacer._release(self._entry)
+
+
 class NotAdmitted(Exception):
     """The run is stopping (the pacer was closed): this request was never sent."""
 
@@ -141,30 +158,40 @@ class Pacer:
         self.minute = minute
         self.stats = PacingStats()
 
-    @asynccontextmanager
-    async def slot(self, method: str) -> AsyncIterator[None]:
-        """Hold a place for one request: after any pause, within budget and concurrency.
+    def slot(self, method: str) -> _Slot:
+        """Hold a place for one request (`async with`): after any pause, within budget and
+        concurrency. Once `stop_admitting` is called, a request not yet admitted raises
+        NotAdmitted."""
+        return _Slot(self, request_points(method))
 
-        Once `stop_admitting` is called, a request not yet admitted raises NotAdmitted.
-        """
-        await self._respect_pause()
-        await self._respect_primary()
-        points = request_points(method)
+    async def _admit(self, points: int) -> list[float] | None:
+        if self._paused_until > self._clock():
+            await self._respect_pause()
+        if self._rate is not None:
+            await self._respect_primary()
         entry = await self._points.acquire(points) if self._points is not None else None
         try:
-            async with self._in_flight:
-                if self._closing.is_set():  # stopped while waiting for a place
-                    raise NotAdmitted
-                self.stats.requests += 1
-                self.stats.points += points
-                self._requests_in_flight += 1
-                try:
-                    yield
-                finally:
-                    self._requests_in_flight -= 1
-        finally:
-            if entry is not None:
-                self._points.settle(entry)  # type: ignore[union-attr]
+            await self._in_flight.acquire()
+        except BaseException:
+            self._settle(entry)
+            raise
+        if self._closing.is_set():  # stopped while waiting for a place
+            self._in_flight.release()
+            self._settle(entry)
+            raise NotAdmitted
+        self.stats.requests += 1
+        self.stats.points += points
+        self._requests_in_flight += 1
+        return entry
+
+    def _release(self, entry: list[float] | None) -> None:
+        self._requests_in_flight -= 1
+        self._in_flight.release()
+        self._settle(entry)
+
+    def _settle(self, entry: list[float] | None) -> None:
+        if entry is not None and self._points is not None:
+            self._points.settle(entry)
 
     def stop_admitting(self) -> None:
         """The run is stopping: what waits for its turn is not sent (requests under way are)."""

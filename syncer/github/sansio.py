@@ -97,7 +97,8 @@ def decipher(
 ) -> Response:
     """Data of a successful answer (304 included, with data None), or raise its typed error.
 
-    `headers` must have lower-case keys (see `lower_keys`).
+    `headers` must answer lower-case names: a dict from `lower_keys`, or a case-insensitive
+    mapping such as aiohttp's.
     """
     data = _json_or_none(body)
     if status < 400:
