@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from typing import Any, Literal, TextIO
@@ -27,12 +28,19 @@ class _CurrentStderr:
         return sys.stderr.isatty()
 
 
+_ENCODER = json.JSONEncoder(default=repr)  # built once: json.dumps(default=...) builds one a call
+
+
+def _json_line(event: Any, **_: Any) -> str:
+    return _ENCODER.encode(event)
+
+
 def configure(fmt: LogFormat = "auto", level: str = "info", stream: TextIO | None = None) -> None:
     """Log to `stream` (stderr): key=value on a terminal, JSON lines otherwise or when asked."""
     out: Any = stream or _CurrentStderr()
     as_json = fmt == "json" or (fmt == "auto" and not out.isatty())
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer() if as_json
+        structlog.processors.JSONRenderer(serializer=_json_line) if as_json
         else structlog.dev.ConsoleRenderer(colors=False, pad_event=0)
     )
     structlog.configure(
@@ -46,6 +54,6 @@ def configure(fmt: LogFormat = "auto", level: str = "info", stream: TextIO | Non
         ],
         wrapper_class=structlog.make_filtering_bound_logger(
             getattr(logging, level.upper(), logging.INFO)),
-        logger_factory=structlog.PrintLoggerFactory(out),
+        logger_factory=structlog.WriteLoggerFactory(out),  # one write and a flush per line
         cache_logger_on_first_use=False,
     )
