@@ -111,8 +111,11 @@ def default_journal_path(state_path: Path | None = None) -> Path:
 
 # -- one line ----------------------------------------------------------------------------------
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)  # once, not per line
+
+
 def encode_line(fields: dict[str, Any]) -> bytes:
-    body = json.dumps(fields, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    body = _ENCODER.encode(fields).encode("ascii")
     return body[:-1] + b'%s%08x"}\n' % (_CRC_OPEN, zlib.crc32(body))
 
 

@@ -31,8 +31,11 @@ def host_of(api_url: str) -> str:
 
 def where(scope: Scope) -> str:
     """A scope as the state and journal name it: "acme", "acme/api", "acme/api:production"."""
-    return {"org": scope.org, "repo": f"{scope.org}/{scope.repo}",
-            "env": f"{scope.org}/{scope.repo}:{scope.env}"}[scope.kind]
+    if scope.kind == "org":
+        return scope.org
+    if scope.kind == "repo":
+        return f"{scope.org}/{scope.repo}"
+    return f"{scope.org}/{scope.repo}:{scope.env}"
 
 
 def state_key(api_url: str, scope: Scope, name: str) -> StateKey:
