@@ -9,14 +9,19 @@ from __future__ import annotations
 import os
 import secrets
 import shlex
+import stat
 import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import BinaryIO
 
+import structlog
+
 from .model import SecretValue
 from .names import value_problem
+
+log = structlog.get_logger("syncer.sources")
 
 KINDS = ("env", "file", "cmd", "generate")
 SYNTAX = "env:VAR, file:PATH, cmd:COMMAND, generate:N or - (standard input)"
@@ -73,6 +78,7 @@ def _read(source: Source, environ: Mapping[str, str], stdin: BinaryIO | None) ->
     if source.kind == "file":
         try:
             with open(os.path.expanduser(source.arg), "rb") as f:
+                warn_if_readable_by_others(f.fileno(), f"file:{source.arg}")
                 return f.read()
         except OSError as exc:
             raise SourceError(f"file:{source.arg}: {exc.strerror or exc}") from None
@@ -84,6 +90,15 @@ def _read(source: Source, environ: Mapping[str, str], stdin: BinaryIO | None) ->
     if source.kind == "generate":
         return generate(int(source.arg)).reveal()
     return _run(source.arg)
+
+
+def warn_if_readable_by_others(fd: int, shown: str) -> None:
+    """A file of secret values that other users may read is worth a warning (not a refusal:
+    it may sit in a private directory)."""
+    mode = os.fstat(fd).st_mode
+    if os.name == "posix" and mode & (stat.S_IRGRP | stat.S_IROTH):
+        log.warning("values_readable_by_others", file=shown, mode=f"{stat.S_IMODE(mode):04o}",
+                    hint="other users of this machine may read it: chmod 600")
 
 
 def _run(command: str) -> bytes:

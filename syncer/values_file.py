@@ -36,6 +36,7 @@ from typing import Literal
 
 from .model import SecretValue
 from .names import MAX_VALUE_BYTES
+from .sources import warn_if_readable_by_others
 
 Format = Literal["dotenv", "toml", "json"]
 FORMATS: dict[str, Format] = {".env": "dotenv", ".dotenv": "dotenv", ".toml": "toml",
@@ -83,7 +84,9 @@ def read_values_file(path: str | Path) -> ValuesFile:
         problem = f"{shown}: unknown values file type; name it *.env, *.toml or *.json"
         raise ValuesFileError([problem])
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as f:
+            warn_if_readable_by_others(f.fileno(), shown)
+            data = f.read()
     except OSError as exc:
         raise ValuesFileError([f"{shown}: cannot read: {exc.strerror or exc}"]) from None
     try:

@@ -4,10 +4,12 @@ import io
 import sys
 
 import pytest
+import structlog.testing
 
 from syncer.model import SecretValue
 from syncer.names import MAX_VALUE_BYTES, secret_name_problem, value_problem
 from syncer.sources import SourceError, parse_source, read_source
+from syncer.values_file import read_values_file
 
 
 @pytest.mark.parametrize("name", ["API_KEY", "a", "_x1", "Deploy_Token_2"])
@@ -65,6 +67,22 @@ def test_file_source(tmp_path) -> None:
     assert read_source(parse_source(f"file:{f}")).reveal() == b"line\n"
     with pytest.raises(SourceError, match="No such file"):
         read_source(parse_source(f"file:{tmp_path / 'nope'}"))
+
+
+@pytest.mark.parametrize(("mode", "warned"), [(0o600, False), (0o640, True), (0o644, True)])
+def test_a_value_file_others_can_read_is_warned_about(tmp_path, mode, warned) -> None:
+    """A file: source or values file that group or others may read: a warning naming the file
+    and its mode (never the value), and the value is still read."""
+    f = tmp_path / "v.env"
+    f.write_bytes(b"S=s3cret-canary\n")
+    f.chmod(mode)
+    with structlog.testing.capture_logs() as events:
+        assert read_source(parse_source(f"file:{f}")).reveal() == b"S=s3cret-canary\n"
+        assert read_values_file(f).entries[0].value.reveal() == b"s3cret-canary"
+    warnings = [e for e in events if e["event"] == "values_readable_by_others"]
+    assert len(warnings) == (2 if warned else 0)
+    assert all(e["mode"] == f"{mode:04o}" and str(f) in e["file"] for e in warnings)
+    assert "s3cret-canary" not in repr(events)
 
 
 def test_stdin_source() -> None:
