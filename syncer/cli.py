@@ -16,10 +16,11 @@ import anyio
 import structlog
 
 from . import __version__
-from .config import Config, api_url_problem, load_config, read_values
+from .config import AppAuth, Config, GitHubConfig, api_url_problem, load_config, read_values
 from .engine import RunAborted
 from .exits import AuthError, Exit, UsageError
 from .github import errors
+from .github.client import TokenSource
 from .github.pacing import DEFAULT_POINTS_PER_MINUTE, MAX_CONCURRENCY, BudgetSpent
 from .interrupt import handling_signals
 from .model import APPS
@@ -34,6 +35,7 @@ from .runtime import (
     ssl_context_for,
     token_source_for,
 )
+from .sources import SourceError, parse_source
 from .state import LockHeld, State, StateError, default_state_path
 
 log = structlog.get_logger("syncer.cli")
@@ -111,6 +113,19 @@ def _connection_options() -> _Parser:
     return conn
 
 
+def _app_options() -> _Parser:
+    """A GitHub App instead of a token, for the commands that act in one org (a config file's
+    [github.app] does the same for plan and apply)."""
+    app = _Parser(add_help=False)
+    g = app.add_argument_group("GitHub App (instead of a token)")
+    g.add_argument("--app-id", type=_positive_int, metavar="ID", help="the App's id")
+    g.add_argument("--app-key", metavar="SOURCE",
+                   help="where its private key is: file:PATH, env:VAR or cmd:COMMAND")
+    g.add_argument("--app-installation-id", type=_positive_int, metavar="ID",
+                   help="the installation to use (default: the App's installation on --org)")
+    return app
+
+
 def _resume_options(state_default: str) -> _Parser:
     resume = _Parser(add_help=False)
     g = resume.add_argument_group("state and resume")
@@ -139,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Each subcommand gets its own copies: argparse shares parent actions, defaults included.
     state_default = "$XDG_STATE_HOME/syncer/state.json"
-    p = sub.add_parser("set", parents=[_common_options(), _connection_options(),
+    p = sub.add_parser("set", parents=[_common_options(), _connection_options(), _app_options(),
                                        _resume_options(state_default)],
                        help="set one secret across an org",
                        description="Set one secret in every matching repository of an org "
@@ -160,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also archived repositories (GitHub makes them read-only)")
     p.add_argument("--dry-run", action="store_true", help="list the targets, write nothing")
 
-    r = sub.add_parser("rotate", parents=[_common_options(), _connection_options(),
+    r = sub.add_parser("rotate", parents=[_common_options(), _connection_options(), _app_options(),
                                           _resume_options(state_default)],
                        help="write a new value everywhere a secret already lives",
                        description="Find NAME at org level, in every repository and every "
@@ -181,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also look in archived repositories")
     r.add_argument("--dry-run", action="store_true", help="list where it lives, write nothing")
 
-    a = sub.add_parser("audit", parents=[_common_options(), _connection_options()],
+    a = sub.add_parser("audit", parents=[_common_options(), _connection_options(), _app_options()],
                        help="inventory of every secret in an org, with ages and shadowing",
                        description="List every org, repository, environment and Dependabot "
                        "secret of ORG with its age; flag shadowing and full scopes. Reads only.")
@@ -339,7 +354,7 @@ async def _dispatch(args: argparse.Namespace) -> int:
         org_level=args.org_level, visibility=args.visibility, app=args.app,
         include_archived=args.include_archived, dry_run=args.dry_run)
     settings = settings_from(args)
-    token = find_token(args.token_env, api_url=settings.api_url)
+    token = _credentials(args, settings)
     assert request.source is not None
     value = set_command.read_value(request.source)
     state = _open_state(args.state)
@@ -370,7 +385,7 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
             raise UsageError("--value-from generate:N would write a value nobody keeps; "
                              "use --generate N --output PATH")
     settings = settings_from(args)
-    token = find_token(args.token_env, api_url=settings.api_url)
+    token = _credentials(args, settings)
     if source is not None:
         value = read_value(source)
     else:
@@ -398,6 +413,28 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
     return int(result.exit_code)
 
 
+def _credentials(args: argparse.Namespace, settings: Settings) -> str | TokenSource:
+    """The App of --app-id/--app-key (installation tokens for --org), else a token from the
+    chain of find_token. The key is read here: a bad one is a usage error before any request."""
+    if args.app_id is None and args.app_key is None:
+        if args.app_installation_id is not None:
+            raise UsageError("--app-installation-id needs --app-id and --app-key")
+        return find_token(args.token_env, api_url=settings.api_url)
+    if args.app_id is None or args.app_key is None:
+        raise UsageError("--app-id and --app-key go together")
+    if args.token_env:
+        raise UsageError("--token-env and --app-id are two ways to authenticate: choose one")
+    try:
+        key = parse_source(args.app_key)
+    except SourceError as exc:
+        raise UsageError(f"--app-key: {exc}") from None
+    if key.kind not in ("env", "file", "cmd"):
+        raise UsageError("--app-key takes file:PATH, env:VAR or cmd:COMMAND")
+    app = GitHubConfig(app=AppAuth(args.app_id, key, args.app_installation_id))
+    return token_source_for(app, None, args.org, settings.api_url,
+                            ssl_context_for(settings.ca_bundle), key_named="--app-key")
+
+
 async def _migrate(args: argparse.Namespace) -> int:
     """Each side's settings and token: --from-/--to- flags, else the shared ones."""
     from .commands.migrate import run_migrate_command
@@ -419,7 +456,7 @@ async def _audit(args: argparse.Namespace) -> int:
     from .commands import audit
 
     settings = settings_from(args)
-    token = find_token(args.token_env, api_url=settings.api_url)
+    token = _credentials(args, settings)
     settings = replace(settings, response_cache=_response_cache())
     async with connect(settings, token) as run:
         found = await audit.run_audit(run.api, args.org, repos_globs=args.repos,

@@ -101,7 +101,8 @@ def token_source_for(github_config: GitHubConfig | None, token_env: str | None,
                      org: str | Collection[str], api_url: str,
                      ssl_context: ssl.SSLContext | None, *,
                      environ: Mapping[str, str] | None = None,
-                     timeout: float = 30.0) -> TokenSource | str:
+                     timeout: float = 30.0,
+                     key_named: str = "[github.app].private_key") -> TokenSource | str:
     """How this run authenticates: the App of `[github.app]` when configured, else a token
     from the chain of `find_token` (asking gh for the host of `api_url`).
 
@@ -115,7 +116,7 @@ def token_source_for(github_config: GitHubConfig | None, token_env: str | None,
     app = github_config.app if github_config is not None else None
     if app is None:
         return find_token(token_env, environ, api_url=api_url)
-    where = "[github.app].private_key"
+    where = key_named  # what the user wrote it as, for messages
     try:
         pem = read_source(app.private_key, environ=environ).reveal()
     except SourceError as exc:

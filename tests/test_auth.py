@@ -752,3 +752,54 @@ async def test_no_key_jwt_or_token_appears_in_any_output(
     key_lines = [line for line in keys.private_pem.splitlines() if not line.startswith("-----")]
     for secret in [*tokens, *jwts, *key_lines, *other_keys.private_pem.splitlines()[1:-1]]:
         assert secret not in everything
+
+
+def test_set_rotate_and_audit_act_as_an_app_named_on_the_command_line(
+        keys: Keys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """--app-id and --app-key file:PATH: set, rotate and audit get in with installation tokens
+    alone (the hub knows no other token), and neither the key nor a token shows in output."""
+    from helpers import run_cli
+
+    hub = app_hub(keys, repos=20)
+    key_file = tmp_path / "app.pem"
+    key_file.write_text(keys.private_pem)
+    key_file.chmod(0o600)
+    app = ["--app-id", str(APP_ID), "--app-key", f"file:{key_file}"]
+    with hub.serve_in_thread() as url:
+        env = {"GITHUB_API_URL": url, "V1": "app-canary-one", "V2": "app-canary-two"}
+        assert run_cli(["set", "S", "--org", "acme", "--value-from", "env:V1", *app],
+                       env, monkeypatch) == 0
+        assert run_cli(["rotate", "S", "--org", "acme", "--value-from", "env:V2", *app],
+                       env, monkeypatch) == 0
+        assert run_cli(["audit", "--org", "acme", "--format", "json", *app], env,
+                       monkeypatch) == 0
+    out, err = capsys.readouterr()
+    assert all(hub.plaintext("S", repo=f"acme/repo-{i:04d}") == b"app-canary-two"
+               for i in range(1, 21))
+    assert len([row for row in json.loads(out[out.index("["):]) if row["name"] == "S"]) == 20
+    key_lines = [line for line in keys.private_pem.splitlines() if not line.startswith("-----")]
+    for secret in [*hub.installation_tokens(), *key_lines, "app-canary-one", "app-canary-two"]:
+        assert secret not in out + err
+
+
+@pytest.mark.parametrize(("flags", "says"), [
+    (["--app-id", "7"], "--app-id and --app-key go together"),
+    (["--app-key", "env:K"], "--app-id and --app-key go together"),
+    (["--app-installation-id", "9"], "--app-installation-id needs --app-id and --app-key"),
+    (["--app-id", "7", "--app-key", "generate:32"], "--app-key takes file:PATH, env:VAR"),
+    (["--app-id", "7", "--app-key", "env:K", "--token-env", "T"], "choose one"),
+    (["--app-id", "7", "--app-key", "env:NOT_SET"], "--app-key: env:NOT_SET: environment"),
+    (["--app-id", "7", "--app-key", "env:K"], "--app-key (env:K): not a PEM private key"),
+])
+def test_app_flags_that_do_not_fit_are_usage_errors(
+        flags: list[str], says: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Exit 2 with one line naming the problem, before any request (no server is running)."""
+    from helpers import run_cli
+
+    code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V", *flags],
+                   {"GITHUB_API_URL": "http://127.0.0.1:9", "V": "value-1234", "K": "x",
+                    "T": "y"}, monkeypatch)
+    assert code == 2
+    assert says in capsys.readouterr().err

@@ -20,6 +20,7 @@ from ..discover import Locations, locate, select_repos
 from ..exits import Exit, UsageError
 from ..github import errors
 from ..github.api import Repo
+from ..github.client import TokenSource
 from ..model import Action, App, Op, Outcome, Result, Scope, SecretValue
 from ..names import secret_name_problem
 from ..observe.summary import Summary
@@ -108,8 +109,8 @@ def shadowing(where: Locations, repos: Sequence[Repo]) -> list[Scope]:
     return [s for s in where.repos + where.envs if sees_org_secret(s)]
 
 
-async def run_rotate(request: RotateRequest, value: SecretValue, settings: Settings, token: str,
-                     state: State, *, fresh: bool = False,
+async def run_rotate(request: RotateRequest, value: SecretValue, settings: Settings,
+                     token: str | TokenSource, state: State, *, fresh: bool = False,
                      show_progress: bool | None = None) -> RotateResult:
     started = time.monotonic()
     async with connect(settings, token) as run:

@@ -13,6 +13,7 @@ from ..engine import StreamBroken
 from ..exits import Exit, UsageError
 from ..github import errors
 from ..github.api import Repo
+from ..github.client import TokenSource
 from ..model import Action, App, Op, OrgSelection, Result, Scope, SecretValue, Visibility
 from ..names import secret_name_problem
 from ..observe import redact
@@ -108,8 +109,8 @@ def inputs_of(request: SetRequest, settings: Settings, value_fingerprint: str) -
                      str(request.include_archived), *request.repos, value_fingerprint)
 
 
-async def run_set(request: SetRequest, value: SecretValue, settings: Settings, token: str,
-                  state: State, *, fresh: bool = False,
+async def run_set(request: SetRequest, value: SecretValue, settings: Settings,
+                  token: str | TokenSource, state: State, *, fresh: bool = False,
                   show_progress: bool | None = None) -> tuple[int, Summary]:
     started = time.monotonic()
     async with connect(settings, token) as run:
