@@ -159,7 +159,8 @@ class _Run:
     finished: bool = False
 
 
-Target = tuple[str, str, str]  # (app, scope, name)
+Target = tuple[str, str, str]  # (app, scope, name), the scope lower-cased: GitHub's org and
+# repository names are case-insensitive, so "ACME/api" and "acme/api" are one target
 
 
 @dataclass
@@ -168,7 +169,8 @@ class _Scan:
     record of another value wrote over: only those may be skipped when the run resumes."""
 
     runs: dict[str, _Run] = field(default_factory=dict)
-    done: dict[str, dict[Target, str]] = field(default_factory=dict)  # run → target → fingerprint
+    #: run → target → (the scope as the run wrote it, the fingerprint)
+    done: dict[str, dict[Target, tuple[str, str]]] = field(default_factory=dict)
     writers: dict[Target, set[str]] = field(default_factory=dict)  # runs with a write that counts
     problems: list[str] = field(default_factory=list)
     bad_lines: int = 0
@@ -217,14 +219,18 @@ def _apply(scan: _Scan, record: dict[str, Any]) -> None:
         # A write of another value (another run, another command) since makes this target's
         # earlier completions stale, even one that failed (it may have landed): a resumed run
         # must write the target again.
-        target, fp = (record["app"], record["scope"], record["name"]), record["fp"]
+        target, written = _target(record), (record["scope"], record["fp"])
         writers = scan.writers.setdefault(target, set())
-        for other in [r for r in writers if r != run_id and scan.done[r][target] != fp]:
+        for other in [r for r in writers if r != run_id and scan.done[r][target] != written]:
             del scan.done[other][target]
             writers.discard(other)
         if record["outcome"] in COMPLETED_OUTCOMES:
-            scan.done.setdefault(run_id, {})[target] = fp
+            scan.done.setdefault(run_id, {})[target] = written
             writers.add(run_id)
+
+
+def _target(record: dict[str, Any]) -> Target:
+    return record["app"], record["scope"].lower(), record["name"]
 
 
 # -- files and locks ---------------------------------------------------------------------------
@@ -484,7 +490,8 @@ def _choose_run(fd: int, scan: _Scan, inputs_id: str,
         _write_all(fd, encode_line(superseded))
     if resume is not None:
         _write_all(fd, encode_line({"t": "resume", "run": resume, "at": utc_now()}))
-        return resume, True, {(*target, fp) for target, fp in scan.done.get(resume, {}).items()}
+        return resume, True, {(app, scope, name, fp) for (app, _, name), (scope, fp)
+                              in scan.done.get(resume, {}).items()}
     run_id = _new_run_id()
     _write_all(fd, encode_line({"t": "start", "v": JOURNAL_VERSION, "run": run_id,
                                 "inputs": inputs_id, "at": utc_now()}))
@@ -511,14 +518,14 @@ def _compact(path: Path, fd: int) -> None:
 
 
 def _kept_lines(lines: Iterable[tuple[int, bytes, dict[str, Any] | str]], keep: set[str],
-                done: dict[str, dict[Target, str]]) -> Iterator[bytes]:
+                done: dict[str, dict[Target, tuple[str, str]]]) -> Iterator[bytes]:
     """Lines of the runs in `keep`, less their completed writes that a later write of another
     value made stale (the lines that did are dropped with their finished runs)."""
     for _, raw, record in lines:
         if isinstance(record, str) or record["run"] not in keep:
             continue
         if record["t"] == "write" and record["outcome"] in COMPLETED_OUTCOMES:
-            target = (record["app"], record["scope"], record["name"])
-            if done.get(record["run"], {}).get(target) != record["fp"]:
+            written = (record["scope"], record["fp"])
+            if done.get(record["run"], {}).get(_target(record)) != written:
                 continue
         yield raw

@@ -150,6 +150,18 @@ def test_a_later_write_of_another_value_makes_a_completion_stale(path: Path,
     a.close()
 
 
+def test_org_and_repository_names_compare_case_insensitively(path: Path) -> None:
+    """GitHub's names are case-insensitive: a later write to "ACME/R1" makes a completion for
+    "acme/r1" stale; the one for acme/r0 stands, as the run wrote it."""
+    write_run(path, "inputs-A", 2)
+    b = Journal.open(path, "inputs-B")
+    b.record(Entry("ACME/R1", "actions", "TOKEN", fp(1001), "updated", 204))
+    b.finish()
+    a = Journal.open(path, "inputs-A")
+    assert a.completed() == {done(0)}
+    a.close()
+
+
 def test_a_failed_write_of_another_value_also_makes_it_stale(path: Path) -> None:
     """A write that failed may still have landed (a timeout): the completion is not trusted."""
     write_run(path, "inputs-A", 2)
