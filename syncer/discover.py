@@ -81,7 +81,8 @@ async def for_each(items: Iterable[T], work: Callable[[T], Awaitable[None]],
 
 
 def _most_telling(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """A rejected token first (it ends the run), else the first error the workers met."""
+    """A rejected token first (it ends the run), else the first error the workers met (an
+    Exception before a cancellation or an interrupt, which may only be its consequence)."""
     leaves: list[BaseException] = []
 
     def collect(error: BaseException) -> None:
@@ -92,7 +93,8 @@ def _most_telling(group: BaseExceptionGroup[BaseException]) -> BaseException:
             leaves.append(error)
 
     collect(group)
-    return next((e for e in leaves if isinstance(e, errors.AuthFailed)), leaves[0])
+    return next((e for e in leaves if isinstance(e, errors.AuthFailed)),
+                next((e for e in leaves if isinstance(e, Exception)), leaves[0]))
 
 
 async def _existing_in(api: SecretsAPI, scope: Scope) -> dict[str, Existing] | None:

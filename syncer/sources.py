@@ -93,18 +93,21 @@ def _read(source: Source, environ: Mapping[str, str], stdin: BinaryIO | None) ->
 
 
 def warn_if_readable_by_others(fd: int, shown: str) -> None:
-    """A file of secret values that other users may read is worth a warning (not a refusal:
-    it may sit in a private directory)."""
+    """A regular file of secrets (values, an App's key) that other users may read is worth a
+    warning (not a refusal: it may sit in a private directory)."""
     mode = os.fstat(fd).st_mode
-    if os.name == "posix" and mode & (stat.S_IRGRP | stat.S_IROTH):
-        log.warning("values_readable_by_others", file=shown, mode=f"{stat.S_IMODE(mode):04o}",
+    if os.name == "posix" and stat.S_ISREG(mode) and mode & (stat.S_IRGRP | stat.S_IROTH):
+        log.warning("secret_file_readable_by_others", file=shown,
+                    mode=f"{stat.S_IMODE(mode):04o}",
                     hint="other users of this machine may read it: chmod 600")
 
 
 def _run(command: str) -> bytes:
     """Output of `command`, run without a shell; one trailing newline dropped, as $(...) does."""
     try:
-        done = subprocess.run(_split(command), capture_output=True, check=False, timeout=60)
+        # stdin stays ours: with `--value-from -` it carries the value, not the command's input
+        done = subprocess.run(_split(command), stdin=subprocess.DEVNULL, capture_output=True,
+                              check=False, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise SourceError(f"cmd:{command}: could not run ({type(exc).__name__})") from None
     if done.returncode != 0:

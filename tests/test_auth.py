@@ -529,7 +529,8 @@ async def test_a_configured_installation_id_skips_the_lookup(keys: Keys) -> None
 @pytest.mark.parametrize("setup,expected", [
     ("not installed", f"GitHub App {APP_ID} is not installed on organisation beta"),
     ("wrong key", (f"GitHub refused GitHub App {APP_ID}'s JWT (A JSON web token could not be "
-                   "decoded); check that app_id and private_key belong to the same App")),
+                   "decoded); check that the App id and private key (app_id and private_key, "
+                   "or --app-id and --app-key) belong to the same App")),
     ("wrong installation id", f"GitHub App {APP_ID} has no installation 1"),
 ])
 async def test_a_wrong_app_setup_is_an_auth_error_before_any_work(

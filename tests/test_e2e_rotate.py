@@ -151,3 +151,18 @@ def test_a_token_rejected_while_looking_exits_3(hub, url, monkeypatch, capsys) -
     assert code == 3
     assert "token rejected" in err and "Traceback" not in err
     assert hub.count("PUT") == 0
+
+
+def test_most_telling_error_prefers_a_real_error_to_a_cancellation() -> None:
+    """A group from parallel discovery: a rejected token first, else an Exception before the
+    cancellations it caused."""
+    import asyncio
+
+    from syncer.discover import _most_telling
+    from syncer.github import errors
+
+    failure = RuntimeError("boom")
+    rejected = errors.AuthFailed(401, "Bad credentials")
+    assert _most_telling(BaseExceptionGroup("g", [asyncio.CancelledError(), failure])) is failure
+    nested = BaseExceptionGroup("g", [failure, ExceptionGroup("inner", [rejected])])
+    assert _most_telling(nested) is rejected

@@ -1,6 +1,7 @@
 """Secret-name rules and value sources, checked before any request."""
 
 import io
+import subprocess
 import sys
 
 import pytest
@@ -79,10 +80,20 @@ def test_a_value_file_others_can_read_is_warned_about(tmp_path, mode, warned) ->
     with structlog.testing.capture_logs() as events:
         assert read_source(parse_source(f"file:{f}")).reveal() == b"S=s3cret-canary\n"
         assert read_values_file(f).entries[0].value.reveal() == b"s3cret-canary"
-    warnings = [e for e in events if e["event"] == "values_readable_by_others"]
+    warnings = [e for e in events if e["event"] == "secret_file_readable_by_others"]
     assert len(warnings) == (2 if warned else 0)
     assert all(e["mode"] == f"{mode:04o}" and str(f) in e["file"] for e in warnings)
     assert "s3cret-canary" not in repr(events)
+
+
+def test_a_cmd_source_does_not_read_our_standard_input() -> None:
+    """A command (say, the one printing an App's key) never eats the value piped to syncer for
+    `--value-from -`: it runs with no standard input of ours."""
+    script = ("from syncer.sources import parse_source, read_source; "
+              "print(read_source(parse_source(\"cmd:sh -c 'read x; echo got:$x.'\")).reveal())")
+    done = subprocess.run([sys.executable, "-c", script], input=b"piped-value\n",
+                          capture_output=True, check=True)
+    assert done.stdout.strip() == b"b'got:.'"
 
 
 def test_stdin_source() -> None:

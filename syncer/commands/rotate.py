@@ -67,7 +67,9 @@ def save_generated(value: SecretValue, path: str) -> None:
     try:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        raise UsageError(f"--output {path}: already exists; refusing to overwrite it") from None
+        raise UsageError(f"--output {path}: already exists; refusing to overwrite it (if an "
+                         "earlier run generated it and stopped, write that value with "
+                         f"--value-from file:{path})") from None
     except OSError as exc:
         raise UsageError(f"--output {path}: cannot create it ({exc.strerror})") from None
     try:

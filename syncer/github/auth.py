@@ -284,7 +284,8 @@ class AppInstallationToken:
             if self._installation_id is not None or self._found_installation is None:
                 raise self._failure(404, "POST", path, (
                     f"GitHub App {self.app_id} has no installation {installation_id} "
-                    "(check [github.app].installation_id)")) from None
+                    "(check the installation id: [github.app].installation_id or "
+                    "--app-installation-id)")) from None
             self._found_installation = None  # uninstalled and installed again: look it up anew
             installation_id = await self._installation()
             path = f"/app/installations/{installation_id}/access_tokens"
@@ -317,7 +318,7 @@ class AppInstallationToken:
             except errors.NotFound:
                 raise self._failure(404, "GET", path, (
                     f"GitHub App {self.app_id} is not installed on organisation {self.org} "
-                    "(install it, or check app_id)")) from None
+                    "(install it, or check the App id: app_id or --app-id)")) from None
             found = response.data.get("id") if isinstance(response.data, dict) else None
             if not isinstance(found, int):
                 raise errors.ServerError(response.status, "installation answer without id",
@@ -344,7 +345,8 @@ class AppInstallationToken:
                     continue
                 raise self._failure(exc.status, method, path, (
                     f"GitHub refused GitHub App {self.app_id}'s JWT ({exc.message}); check that "
-                    "app_id and private_key belong to the same App")) from None
+                    "the App id and private key (app_id and private_key, or --app-id and --app-key) "
+                    "belong to the same App")) from None
             except errors.NotFound:
                 raise
             except errors.HTTPError as exc:
