@@ -120,12 +120,19 @@ async def write_resumably(run: Run, resume: Resume,
     """
     progress = Progress(0, enabled=show_progress, pacer=run.client.pacer,
                         retries=run.client.stats)
-    done: list[Action] = []
+    already_done = 0
+
+    def count_as_done(targets: int) -> None:
+        nonlocal already_done
+        already_done += targets
+        if (running := interrupt.current.get()) is not None:
+            running.done += targets
+            running.total += targets
 
     async def still_to_do(stream: AsyncIterable[Action]) -> AsyncIterator[Action]:
         async for action in stream:
             if resume.done(action):
-                _count_as_done(action, done)
+                count_as_done(1)
             else:
                 progress.more()
                 yield action
@@ -139,8 +146,7 @@ async def write_resumably(run: Run, resume: Resume,
         todo: Sequence[Action] | AsyncIterable[Action] = still_to_do(actions)
     else:
         todo, skipped = resume.split(actions)
-        for action in skipped:
-            _count_as_done(action, done)
+        count_as_done(len(skipped))
         progress.more(len(todo))
     engine = run.engine(on_outcome)
     try:
@@ -149,15 +155,8 @@ async def write_resumably(run: Run, resume: Resume,
         # Targets a stop left unwritten, or never listed: the next run of the command resumes.
         resume.unfinished = engine.stopped or engine.stream_cut_short
         progress.close()
-        if done:
-            log.info("resume", already_done=len(done), journal=str(resume.journal.path))
-
-
-def _count_as_done(action: Action, done: list[Action]) -> None:
-    done.append(action)
-    if (running := interrupt.current.get()) is not None:
-        running.done += 1
-        running.total += 1
+        if already_done:
+            log.info("resume", already_done=already_done, journal=str(resume.journal.path))
 
 
 async def write_planned(run: Run, state: State, to_write: Sequence[PlanItem],

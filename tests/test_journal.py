@@ -16,6 +16,7 @@ import pytest
 
 from syncer.journal import (
     COMPLETED_OUTCOMES,
+    Completed,
     Entry,
     Journal,
     JournalCorrupt,
@@ -150,26 +151,23 @@ def test_a_later_write_of_another_value_makes_a_completion_stale(path: Path,
     a.close()
 
 
-def test_org_and_repository_names_compare_case_insensitively(path: Path) -> None:
-    """GitHub's names are case-insensitive: a later write to "ACME/R1" makes a completion for
-    "acme/r1" stale; the one for acme/r0 stands, as the run wrote it."""
+@pytest.mark.parametrize(("later", "still_done"), [
+    # GitHub's names are case-insensitive: a write to "ACME/R1" makes acme/r1's completion
+    # stale; the one for acme/r0 stands, as the run wrote it
+    (Entry("ACME/R1", "actions", "TOKEN", fp(1001), "updated", 204), done(0)),
+    # a write that failed may still have landed (a timeout): the completion is not trusted
+    (Entry("acme/r0", "actions", "TOKEN", fp(1000), "failed", 500), done(1)),
+])
+def test_another_runs_later_record_makes_a_completion_stale(path: Path, later: Entry,
+                                                            still_done: Completed) -> None:
+    """Run A (unfinished) wrote r0 and r1; run B then recorded `later`: resuming A skips only
+    the other target."""
     write_run(path, "inputs-A", 2)
     b = Journal.open(path, "inputs-B")
-    b.record(Entry("ACME/R1", "actions", "TOKEN", fp(1001), "updated", 204))
-    b.finish()
-    a = Journal.open(path, "inputs-A")
-    assert a.completed() == {done(0)}
-    a.close()
-
-
-def test_a_failed_write_of_another_value_also_makes_it_stale(path: Path) -> None:
-    """A write that failed may still have landed (a timeout): the completion is not trusted."""
-    write_run(path, "inputs-A", 2)
-    b = Journal.open(path, "inputs-B")
-    b.record(Entry("acme/r0", "actions", "TOKEN", fp(1000), "failed", 500))
+    b.record(later)
     b.close()
     a = Journal.open(path, "inputs-A")
-    assert a.completed() == {done(1)}
+    assert a.completed() == {still_done}
     a.close()
 
 
