@@ -1,20 +1,25 @@
-"""A live progress bar on a terminal (rich); silent elsewhere.
+"""A live progress line on a terminal; silent elsewhere.
 
 Shows targets done of total, failed, retries, requests per second, ETA, and — while the pacer
-holds requests for a rate limit — "waiting for rate limit until HH:MM:SS".
+holds requests for a rate limit — "waiting for rate limit until HH:MM:SS". Log lines and prints
+that reach the terminal meanwhile appear above it.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+import threading
 import time
 from typing import Any, Protocol, TextIO
 
-from rich.console import Console
-from rich.live import Live
-from rich.text import Text
-
 from ..model import Outcome, Result
+
+REFRESH_SECONDS = 1 / 8
+CLEAR_LINE = "\r\x1b[K"
+STYLES = {"green": "32", "grey": "90", "red": "1;31", "yellow": "33", "bold yellow": "1;33",
+          "cyan": "36"}
 
 
 class PacerView(Protocol):
@@ -26,6 +31,9 @@ class PacerView(Protocol):
 
     @property
     def pacing(self) -> bool: ...
+
+
+Segments = list[tuple[str, str | None]]  # (text, style)
 
 
 class Progress:
@@ -40,16 +48,14 @@ class Progress:
         self._retries = retries  # an object with a .retries count (the client's stats)
         self._started = time.monotonic()
         self._requests_at_start = pacer.stats.requests if pacer is not None else 0
-        self._live: Live | None = None
+        self._live: _LiveLine | None = None
         self.more(total)
 
     def more(self, targets: int = 1) -> None:
-        """`targets` more to do (a listing still arriving); the bar shows from the first."""
+        """`targets` more to do (a listing still arriving); the line shows from the first."""
         self.total += targets
         if self.enabled and self.total and self._live is None:
-            console = Console(file=self.stream, force_terminal=True)
-            self._live = Live(_Line(self), console=console, refresh_per_second=8,
-                              transient=False)
+            self._live = _LiveLine(self.stream, self.segments)
             self._live.start()
 
     def __call__(self, outcome: Outcome) -> None:
@@ -57,48 +63,128 @@ class Progress:
         if outcome.result is Result.FAILED:
             self.failed += 1
 
-    def line(self) -> Text:
+    def segments(self) -> Segments:
         now = time.monotonic()
         elapsed = max(now - self._started, 1e-6)
         width = 30
         filled = int(width * self.done / self.total) if self.total else width
-        text = Text()
-        text.append("█" * filled, style="green")
-        text.append("░" * (width - filled), style="grey50")
-        text.append(f" {self.done}/{self.total}")
+        parts: Segments = [("█" * filled, "green"), ("░" * (width - filled), "grey"),
+                           (f" {self.done}/{self.total}", None)]
         if self.failed:
-            text.append(f"  {self.failed} failed", style="bold red")
+            parts.append((f"  {self.failed} failed", "red"))
         retries = getattr(self._retries, "retries", 0)
         if retries:
-            text.append(f"  {retries} retries", style="yellow")
+            parts.append((f"  {retries} retries", "yellow"))
         if self._pacer is not None:
             requests = self._pacer.stats.requests - self._requests_at_start
-            text.append(f"  {requests / elapsed:.0f} req/s")
-            wait = self._pacer.paused_until - time.time()
-            if wait > 0:
+            parts.append((f"  {requests / elapsed:.0f} req/s", None))
+            if self._pacer.paused_until - time.time() > 0:
                 until = time.strftime("%H:%M:%S", time.localtime(self._pacer.paused_until))
-                text.append(f"  waiting for rate limit until {until}", style="bold yellow")
-                return text
+                parts.append((f"  waiting for rate limit until {until}", "bold yellow"))
+                return parts
             if self._pacer.pacing:
-                text.append("  paced under GitHub's points-per-minute limit", style="cyan")
+                parts.append(("  paced under GitHub's points-per-minute limit", "cyan"))
         rate = self.done / elapsed
         if self.done < self.total and rate > 0:
-            text.append(f"  ETA {_duration((self.total - self.done) / rate)}")
-        return text
+            parts.append((f"  ETA {_duration((self.total - self.done) / rate)}", None))
+        return parts
 
     def close(self) -> None:
         if self._live is not None:
-            self._live.refresh()
             self._live.stop()
             self._live = None
 
 
-class _Line:
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
+def render(parts: Segments, width: int, colour: bool) -> str:
+    """The segments cut to `width` characters, with ANSI colours when asked."""
+    out: list[str] = []
+    room = width
+    for text, style in parts:
+        text = text[:room]
+        room -= len(text)
+        if text:
+            out.append(f"\x1b[{STYLES[style]}m{text}\x1b[0m" if colour and style else text)
+    return "".join(out)
 
-    def __rich__(self) -> Text:
-        return self.progress.line()
+
+class _LiveLine:
+    """Redraws one line at the bottom of the terminal several times a second, in a thread, and
+    routes what is written to stdout and stderr meanwhile above it."""
+
+    def __init__(self, stream: TextIO, segments: Any) -> None:
+        self._stream = stream
+        self._segments = segments
+        self._colour = "NO_COLOR" not in os.environ
+        self._lock = threading.RLock()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._refresh, name="syncer-progress",
+                                        daemon=True)
+        self._replaced: list[tuple[str, TextIO]] = []
+        self._mid_line = False  # text written above has not ended its line yet: no redraw
+
+    def start(self) -> None:
+        for name in ("stdout", "stderr"):
+            current = getattr(sys, name)
+            if current.isatty():
+                self._replaced.append((name, current))
+                setattr(sys, name, _Above(current, self))
+        self.draw()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join()
+        with self._lock:
+            for name, original in self._replaced:
+                setattr(sys, name, original)
+            if self._mid_line:
+                self._stream.write("\n")
+                self._mid_line = False
+            self.draw()
+            self._stream.write("\n")
+            self._stream.flush()
+
+    def draw(self) -> None:
+        width = shutil.get_terminal_size().columns - 1  # never wrap: \r returns to its start
+        with self._lock:
+            if self._mid_line:
+                return
+            self._stream.write(CLEAR_LINE + render(self._segments(), width, self._colour))
+            self._stream.flush()
+
+    def write_above(self, target: TextIO, text: str) -> None:
+        with self._lock:
+            if not text:
+                return
+            if not self._mid_line:
+                self._stream.write(CLEAR_LINE)
+                self._stream.flush()
+            target.write(text)
+            target.flush()
+            self._mid_line = not text.endswith("\n")
+            self.draw()
+
+    def _refresh(self) -> None:
+        while not self._stopping.wait(REFRESH_SECONDS):
+            self.draw()
+
+
+class _Above:
+    """A terminal stream whose writes go above the live line."""
+
+    def __init__(self, target: TextIO, live: _LiveLine) -> None:
+        self._target = target
+        self._live = live
+
+    def write(self, text: str) -> int:
+        self._live.write_above(self._target, text)
+        return len(text)
+
+    def flush(self) -> None:
+        self._target.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._target, name)
 
 
 def _duration(seconds: float) -> str:

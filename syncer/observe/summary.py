@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TextIO
-
-from rich.console import Console
-from rich.table import Table
 
 from ..model import Outcome, Result
 
@@ -71,35 +69,49 @@ def render(summary: Summary, *, limit: int = 20) -> str:
     return "\n".join(lines)
 
 
-def render_table(summary: Summary, stream: TextIO, unchanged: Mapping[tuple[str, str], int]
-                 | None = None) -> None:
-    """The summary as a table, for a terminal."""
-    table = Table(title="syncer summary", title_justify="left", show_edge=False)
-    for column in ("secret", "scope", "created", "updated", "unchanged", "deleted", "failed",
-                   "not written"):
-        table.add_column(column, justify="left" if column in ("secret", "scope") else "right")
-    keys = sorted(set(summary.by_secret) | set(unchanged or {}))
-    for secret, kind in keys:
+def table_lines(summary: Summary, unchanged: Mapping[tuple[str, str], int] | None = None,
+                *, colour: bool = False) -> list[str]:
+    """The summary as a table of counts per secret and scope kind, for a terminal."""
+    header = ["secret", "scope", "created", "updated", "unchanged", "deleted", "failed",
+              "not written"]
+    rows = []
+    for secret, kind in sorted(set(summary.by_secret) | set(unchanged or {})):
         counts = summary.by_secret.get((secret, kind), Counter())
-        failed = counts.get("failed", 0)
-        table.add_row(secret, kind, *(str(counts.get(k, 0)) for k in ("created", "updated")),
-                      str((unchanged or {}).get((secret, kind), 0)), str(counts.get("deleted", 0)),
-                      f"[bold red]{failed}[/]" if failed else "0", str(counts.get("skipped", 0)))
-    console = Console(file=stream, force_terminal=True)
-    console.print(table)
-    console.print(f"{summary.requests} requests, {summary.retries} retries, "
-                  f"{summary.rate_limit_waits} rate-limit waits ({summary.wait_seconds:.1f} s), "
-                  f"paced {summary.paced_seconds:.1f} s, {summary.seconds:.2f} s")
-    for title, rows in (("failed", summary.failed), ("not written", summary.not_written)):
-        for scope, name, why in rows[:20]:
-            console.print(f"  [red]{title}[/]: {name} in {scope}: {why}", markup=True,
-                          highlight=False)
+        rows.append([secret, kind, str(counts.get("created", 0)), str(counts.get("updated", 0)),
+                     str((unchanged or {}).get((secret, kind), 0)),
+                     str(counts.get("deleted", 0)), str(counts.get("failed", 0)),
+                     str(counts.get("skipped", 0))])
+    widths = [max(len(cells[i]) for cells in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str], failed_column_red: bool = False) -> str:
+        padded = [cell.ljust(w) if i < 2 else cell.rjust(w)
+                  for i, (cell, w) in enumerate(zip(cells, widths))]
+        if failed_column_red:
+            padded[6] = _red(padded[6])
+        return "  ".join(padded).rstrip()
+
+    lines = ["syncer summary", line(header), "  ".join("─" * w for w in widths)]
+    lines += [line(cells, colour and cells[6] != "0") for cells in rows]
+    lines.append(f"{summary.requests} requests, {summary.retries} retries, "
+                 f"{summary.rate_limit_waits} rate-limit waits ({summary.wait_seconds:.1f} s), "
+                 f"paced {summary.paced_seconds:.1f} s, {summary.seconds:.2f} s")
+    for title, failures in (("failed", summary.failed), ("not written", summary.not_written)):
+        for scope, name, why in failures[:20]:
+            lines.append(f"  {_red(title) if colour else title}: {name} in {scope}: {why}")
+        if len(failures) > 20:
+            lines.append(f"  ... and {len(failures) - 20} more {title}")
+    return lines
+
+
+def _red(text: str) -> str:
+    return f"\x1b[1;31m{text}\x1b[0m"
 
 
 def show(summary: Summary, stream: TextIO,
          unchanged: Mapping[tuple[str, str], int] | None = None) -> None:
     """A table on a terminal, plain lines elsewhere."""
     if stream.isatty():
-        render_table(summary, stream, unchanged)
+        colour = "NO_COLOR" not in os.environ
+        print("\n".join(table_lines(summary, unchanged, colour=colour)), file=stream)
     else:
         print(render(summary), file=stream)
