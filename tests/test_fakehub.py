@@ -336,6 +336,20 @@ async def test_org_repos_type_filter_and_sort() -> None:
         assert repo["full_name"] == "acme/old" and repo["id"] == hub.repo_id("acme/old")
 
 
+async def test_org_repos_listing_shows_a_repository_added_after_it_was_served() -> None:
+    """Listing pages are served from a cache of their encoding: a new repository shows."""
+    hub = make_hub()
+    async with running(hub) as s:
+        async def names() -> list[str]:
+            async with s.get("/orgs/acme/repos?sort=full_name") as r:
+                return [x["name"] for x in await r.json()]
+
+        assert await names() == ["api", "old", "web"]
+        assert await names() == ["api", "old", "web"]
+        hub.add_repo("acme", "new", environments=())
+        assert await names() == ["api", "new", "old", "web"]
+
+
 async def test_secret_and_environment_listings_have_total_count() -> None:
     """Secrets and environments listings carry total_count (the total, not the page size)."""
     hub = make_hub()

@@ -19,7 +19,7 @@ from .limits import RateView
 from .routes import Route
 from .rules import ApiError
 from .views import Urls
-from .world import Org, Repo, SecretScope, World
+from .world import Org, Repo, SecretScope, World, dumps
 
 
 @dataclass(slots=True)
@@ -186,10 +186,20 @@ def _plain_secret(secret: Any) -> dict[str, Any]:
 
 
 def org_repos(world: World, call: Call) -> Reply:
+    """Pages of 100 repositories are ~480 KB of JSON: each page is encoded once and served from
+    `org.page_cache` until the org's repositories change."""
     org = world.org(call.params["org"])
-    query = rules.repo_query(call.query)
-    chosen, headers, _ = _paged(call, org.listing(query))
-    return Reply(200, [views.minimal_repo_json(r, call.urls) for r in chosen], headers)
+    key = (org.version, call.urls, call.path, tuple(sorted(call.query.items())))
+    cached = org.page_cache.get(key)
+    if cached is None:
+        chosen, headers, _ = _paged(call, org.listing(rules.repo_query(call.query)))
+        body = [views.minimal_repo_json(r, call.urls) for r in chosen]
+        cached = body, dumps(body), headers
+        if len(org.page_cache) > 256:
+            org.page_cache.clear()
+        org.page_cache[key] = cached
+    body, encoded, headers = cached
+    return Reply(200, body, dict(headers), encoded=encoded)
 
 
 def get_repo(world: World, call: Call) -> Reply:

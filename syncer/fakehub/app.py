@@ -180,7 +180,7 @@ class Front:
 
     def _conditional(self, request: web.Request, reply: Reply) -> bool:
         """Attach a weak ETag; turn a matching ``If-None-Match`` into a 304 (True)."""
-        encoded = dumps(reply.body)
+        encoded = reply.encoded if reply.encoded is not None else dumps(reply.body)
         etag = rules.etag_for(encoded)
         reply.headers["ETag"] = etag
         if rules.etag_matches(request.headers.get("If-None-Match"), etag):

@@ -16,11 +16,11 @@ import base64
 import json
 import secrets as _secrets
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import count
-from typing import Final
+from typing import Any, Final
 
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, SealedBox
@@ -192,6 +192,10 @@ class Org:
     repos: dict[str, Repo] = field(default_factory=dict)  # lower-cased name -> repo
     version: int = 0  # bumped when the set of repositories changes
     _listing_cache: dict[tuple[int, RepoQuery], list[Repo]] = field(default_factory=dict)
+    #: encoded listing pages: a repository never changes once created, so a page's bytes
+    #: stay right until the set of repositories does (the key holds `version`)
+    page_cache: dict[Hashable, tuple[list[Any], bytes, dict[str, str]]] = field(
+        default_factory=dict)
 
     def repo(self, name: str) -> Repo:
         found = self.repos.get(name.lower())
