@@ -14,7 +14,6 @@ import os
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 from .model import Scope
@@ -53,17 +52,31 @@ class KeyCache:
         return dict(self._known)
 
     async def _fetch_once(self, scope: Scope, previous: PublicKey | None) -> PublicKey:
-        pending = self._pending.get(scope)
-        if pending is None:
-            pending = asyncio.ensure_future(self._fetch(scope, previous))
-            self._pending[scope] = pending
-            pending.add_done_callback(partial(self._settle, scope))
-        return await asyncio.shield(pending)
-
-    def _settle(self, scope: Scope, future: asyncio.Future[PublicKey]) -> None:
-        del self._pending[scope]
-        if not future.cancelled() and future.exception() is None:
-            self._known[scope] = future.result()
+        """The first caller fetches, in its own task (a task per fetch cost ~4% of a run's CPU);
+        callers meanwhile wait for its answer, and fetch themselves if it was cancelled."""
+        while (pending := self._pending.get(scope)) is not None:
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not pending.cancelled() or (task is not None and task.cancelling()):
+                    raise
+        pending = asyncio.get_running_loop().create_future()
+        self._pending[scope] = pending
+        try:
+            key = await self._fetch(scope, previous)
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                pending.cancel()
+            else:
+                pending.set_exception(exc)
+                pending.exception()  # retrieved: no "never retrieved" warning without waiters
+            raise
+        finally:
+            del self._pending[scope]
+        self._known[scope] = key
+        pending.set_result(key)
+        return key
 
 
 def load_known(path: Path, host: str) -> dict[Scope, PublicKey]:

@@ -76,3 +76,40 @@ async def test_known_keys_need_no_fetch() -> None:
     cache = KeyCache(fetch, known={A: PublicKey("old", "k")})
     assert (await cache.get(A)).key_id == "old"
     assert fetch.calls == []
+
+
+@pytest.mark.anyio
+async def test_waiters_share_a_failed_fetch_and_outlive_a_cancelled_one() -> None:
+    """Waiters get the fetching caller's error; when that caller is cancelled instead, one of
+    them fetches the key and the rest share it."""
+    fetch = CountingFetch(fail_first=True)
+    cache = KeyCache(fetch)
+    errors: list[BaseException] = []
+
+    async def use() -> None:
+        try:
+            await cache.get(A)
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(3):
+            tg.start_soon(use)
+    assert len(fetch.calls) == 1 and len(errors) == 3
+
+    got: list[PublicKey] = []
+
+    async def fetcher_then_cancelled() -> None:
+        with anyio.move_on_after(0.005):
+            await cache.get(B)
+
+    async def waiter() -> None:
+        got.append(await cache.get(B))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(fetcher_then_cancelled)
+        await anyio.sleep(0.001)
+        for _ in range(3):
+            tg.start_soon(waiter)
+    assert [s for s, _ in fetch.calls] == [A, B, B]
+    assert {k.key_id for k in got} == {"id3"}
