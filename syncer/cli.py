@@ -217,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Copy the shape of SRC's Actions and Dependabot secrets to "
                        "DST, also across hosts; values come from --values, or from a workflow "
                        "that seals them in SRC (--export-workflow, --import-sealed).")
-    from .commands.migrate import add_arguments as migrate_arguments
+    from .commands.migrate_options import add_arguments as migrate_arguments
 
     migrate_arguments(m)
 

@@ -108,6 +108,7 @@ from ..resume import host_of, state_key, write_planned
 from ..runtime import Run, Settings, connect
 from ..state import State, default_state_path
 from ..values_file import ValuesFile, ValuesFileError, read_values_file
+from .migrate_options import add_arguments  # noqa: F401 - migrate's options, re-exported
 
 log = structlog.get_logger("syncer.migrate")
 
@@ -117,50 +118,6 @@ LARGE_WORKFLOW_JOBS = 250
 
 Side = Literal["from", "to"]
 _T = TypeVar("_T")
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """migrate's own options; cli.py adds the shared connection and output options."""
-    g = parser.add_argument_group("migration")
-    g.add_argument("--from", dest="source", required=True, metavar="SRC_ORG",
-                   help="organisation to copy secrets from (read only)")
-    g.add_argument("--to", dest="dest", required=True, metavar="DST_ORG",
-                   help="organisation to write them to")
-    g.add_argument("--from-api-url", metavar="URL", help="SRC's API URL (default: --api-url)")
-    g.add_argument("--to-api-url", metavar="URL", help="DST's API URL (default: --api-url)")
-    g.add_argument("--from-token-env", metavar="NAME",
-                   help="environment variable with SRC's token (default: the usual token chain)")
-    g.add_argument("--to-token-env", metavar="NAME",
-                   help="environment variable with DST's token (default: the usual token chain)")
-    g.add_argument("--repos", action="append", default=[], metavar="GLOB",
-                   help="only these SRC repositories' secrets (repeatable; org secrets always)")
-    if not _has_option(parser, "--state"):  # cli.py may add it with its shared state options
-        g.add_argument("--state", metavar="PATH",
-                       help="state file (default: $XDG_STATE_HOME/syncer/state.json)")
-    if not _has_option(parser, "--fresh"):
-        g.add_argument("--fresh", action="store_true",
-                       help="ignore an interrupted migration instead of resuming it")
-    if not _has_option(parser, "--format"):
-        g.add_argument("--format", choices=("text", "json"), default="text",
-                       help="report on stdout for people (text) or machines (json)")
-    g.add_argument("--values", metavar="FILE",
-                   help="values to migrate: .env, .toml or .json; keys like "
-                   "actions:repo:REPO:NAME, or NAME for every secret of that name")
-    g.add_argument("--allow-partial", action="store_true",
-                   help="migrate what can be migrated even when values or targets are missing")
-    g.add_argument("--dry-run", action="store_true", help="plan the migration, write nothing")
-    mode = g.add_mutually_exclusive_group()
-    mode.add_argument("--plan-out", metavar="FILE",
-                      help="write the plan (JSON) and a values template (.values.toml), then stop")
-    mode.add_argument("--export-workflow", metavar="FILE",
-                      help="write a workflow for SRC that seals each secret with DST's key")
-    mode.add_argument("--import-sealed", metavar="FILE", action="append",
-                      help="write the export workflow's ciphertexts to DST (file or directory; "
-                      "repeatable)")
-
-
-def _has_option(parser: argparse.ArgumentParser, option: str) -> bool:
-    return any(option in action.option_strings for action in parser._actions)
 
 
 @dataclass(frozen=True)
