@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import atexit
+import os
 import secrets
 import sys
 from collections import Counter
@@ -317,6 +319,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "reset)", Exit.FAILED)
     except KeyboardInterrupt:
         return _fail("interrupted", Exit.INTERRUPTED)
+
+
+def entry() -> NoReturn:
+    """The `syncer` command: main(), then an exit without Python's teardown.
+
+    Freeing every module and object of a finished run took ~30-40 ms here, a tenth of a short
+    run. Nothing syncer writes needs it: state, journal and logs are closed and flushed by the
+    time main returns, and exit handlers still run. An error main lets escape ends as usual.
+    """
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:
+        sys.exit(code)  # Python reports the unwritable stream as it always does
+    atexit._run_exitfuncs()
+    os._exit(code)
 
 
 async def _dispatch_with_signals(args: argparse.Namespace) -> int:
