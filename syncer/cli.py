@@ -329,12 +329,13 @@ def entry() -> NoReturn:
     time main returns, and exit handlers still run. An error main lets escape ends as usual.
     """
     code = main()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except OSError:
-        sys.exit(code)  # Python reports the unwritable stream as it always does
     atexit._run_exitfuncs()
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:  # None: syncer was started with that descriptor closed
+                stream.flush()
+    except (OSError, ValueError):
+        sys.exit(code)  # Python reports the unwritable stream as it always does
     os._exit(code)
 
 

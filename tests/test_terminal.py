@@ -3,28 +3,42 @@ table. syncer runs as a real process on a pseudo-terminal."""
 
 from __future__ import annotations
 
+import fcntl
+import io
 import os
 import pty
 import re
+import struct
 import subprocess
 import sys
+import termios
 from collections import Counter
 
 from helpers import fakehub_process
 
+from syncer.observe.progress import Progress
 from syncer.observe.summary import Summary, table_lines
 
 VALUE = "terminal-canary-7731"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
-def run_on_terminal(args: list[str], env: dict[str, str]) -> bytes:
-    """syncer with stdout and stderr on a pseudo-terminal; everything it drew there."""
+def run_on_terminal(args: list[str], env: dict[str, str], *, columns: int = 0,
+                    stdout: str = "terminal") -> bytes:
+    """syncer with stderr on a pseudo-terminal `columns` wide (0: size unset), and stdout on it
+    too, to a pipe, or closed; everything drawn on the terminal."""
     leader, follower = pty.openpty()
-    full_env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")}
+    if columns:
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    full_env = {k: v for k, v in os.environ.items()
+                if k not in ("GITHUB_TOKEN", "GH_TOKEN", "COLUMNS", "NO_COLOR", "TERM")}
     full_env.update(env)
-    proc = subprocess.Popen([sys.executable, "-m", "syncer", *args], env=full_env,
-                            stdin=subprocess.DEVNULL, stdout=follower, stderr=follower)
+    command = [sys.executable, "-m", "syncer", *args]
+    if stdout == "closed":
+        command = ["sh", "-c", 'exec "$@" >&-', "sh", *command]
+    proc = subprocess.Popen(command, env=full_env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE if stdout == "pipe" else follower,
+                            stderr=follower)
     os.close(follower)
     drawn = bytearray()
     while True:
@@ -36,8 +50,16 @@ def run_on_terminal(args: list[str], env: dict[str, str]) -> bytes:
             break
         drawn += chunk
     os.close(leader)
+    if proc.stdout is not None:
+        proc.stdout.read()
     assert proc.wait(timeout=60) == 0, drawn.decode(errors="replace")
     return bytes(drawn)
+
+
+def progress_frames(text: str) -> list[str]:
+    plain = ANSI.sub("", text).replace("\r\n", "\n")
+    return [f for line in plain.split("\n") for f in line.split("\r")
+            if re.search(r" \d+/\d+", f) and not f.startswith(("2", "{"))]
 
 
 def test_progress_line_with_log_lines_above_it_and_a_summary_table() -> None:
@@ -50,7 +72,7 @@ def test_progress_line_with_log_lines_above_it_and_a_summary_table() -> None:
     text = drawn.decode()
     assert VALUE not in text and fh.token not in text
     plain = ANSI.sub("", text).replace("\r\n", "\n")
-    frames = [f for line in plain.split("\n") for f in line.split("\r") if "█" in f or "░" in f]
+    frames = progress_frames(text)
     assert frames, plain
     assert all(len(frame) <= 71 for frame in frames)  # cut to the terminal, never wrapped
     assert any(frame.startswith("█" * 30 + " 40/40") for frame in frames)
@@ -78,3 +100,52 @@ def test_summary_table_aligns_columns_and_marks_failures() -> None:
     assert lines[-1] == "  failed: LONG_SECRET_NAME in acme/a: 404 [not] found"
     coloured = table_lines(summary, colour=True)
     assert "\x1b[1;31m" in coloured[3] and "\x1b[1;31m" not in coloured[1]
+
+
+def test_progress_line_fits_the_terminal_it_is_on_in_the_characters_it_can_show() -> None:
+    """stdout piped, stderr on a 50-column Latin-1 terminal: the line is cut to that terminal
+    (not to stdout's 80 columns) and drawn in ASCII; the table's rule too."""
+    with fakehub_process("--repos", "30", "--envs", "", "--latency-ms", "10") as fh:
+        drawn = run_on_terminal(
+            ["set", "NARROW", "--org", "acme", "--value-from", "env:V",
+             "--points-per-minute", "0", "--concurrency", "2"],
+            {"GITHUB_API_URL": fh.url, "GITHUB_TOKEN": fh.token, "V": VALUE,
+             "PYTHONIOENCODING": "latin-1"}, columns=50, stdout="pipe")
+    text = drawn.decode("latin-1")
+    frames = progress_frames(text)
+    assert frames and all(len(frame) <= 49 for frame in frames), frames
+    assert any(frame.startswith("#" * 30 + " 30/30") for frame in frames), frames
+    assert "\\u" not in text and "-----" in text[text.index("syncer summary"):]
+
+
+def test_a_closed_stdout_does_not_stop_a_run_shown_on_a_terminal() -> None:
+    with fakehub_process("--repos", "5", "--envs", "") as fh:
+        drawn = run_on_terminal(
+            ["set", "NO_STDOUT", "--org", "acme", "--value-from", "env:V",
+             "--points-per-minute", "0"],
+            {"GITHUB_API_URL": fh.url, "GITHUB_TOKEN": fh.token, "V": VALUE}, stdout="closed")
+        assert sum(s["name"] == "NO_STDOUT" for s in fh.state()["secrets"]) == 5
+    assert "syncer summary" in drawn.decode()
+
+
+def test_writes_through_any_stream_method_land_above_the_line() -> None:
+    """print, write without a newline, writelines: all above the progress line, none on it."""
+    terminal = _FakeTerminal()
+    original = sys.stdout
+    sys.stdout = terminal
+    try:
+        progress = Progress(3, stream=terminal, enabled=True)
+        sys.stdout.write("partial ")
+        print("line", file=sys.stdout)
+        sys.stdout.writelines(["first\n", "second\n"])
+        progress.close()
+    finally:
+        sys.stdout = original
+    rows = [row.split("\r")[-1] for row in ANSI.sub("", terminal.getvalue()).split("\n")]
+    assert rows[:3] == ["partial line", "first", "second"]
+    assert rows[3].endswith(" 0/3") and rows[4] == ""
+
+
+class _FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True

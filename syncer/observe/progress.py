@@ -8,13 +8,14 @@ that reach the terminal meanwhile appear above it.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any, Protocol, TextIO
 
 from ..model import Outcome, Result
+from .terminal import can_encode, colours_wanted, columns
 
 REFRESH_SECONDS = 1 / 8
 CLEAR_LINE = "\r\x1b[K"
@@ -40,7 +41,10 @@ class Progress:
     def __init__(self, total: int, *, stream: TextIO | None = None, enabled: bool | None = None,
                  pacer: PacerView | None = None, retries: Any = None) -> None:
         self.stream = stream or sys.stderr
-        self.enabled = self.stream.isatty() if enabled is None else enabled
+        if enabled is None:
+            enabled = self.stream.isatty() and os.environ.get("TERM") != "dumb"
+        self.enabled = enabled
+        self._full, self._empty = ("█", "░") if can_encode(self.stream, "█░") else ("#", "-")
         self.total = 0
         self.done = 0
         self.failed = 0
@@ -55,8 +59,9 @@ class Progress:
         """`targets` more to do (a listing still arriving); the line shows from the first."""
         self.total += targets
         if self.enabled and self.total and self._live is None:
-            self._live = _LiveLine(self.stream, self.segments)
-            self._live.start()
+            live = _LiveLine(self.stream, self.segments)
+            live.start()
+            self._live = live
 
     def __call__(self, outcome: Outcome) -> None:
         self.done += 1
@@ -68,7 +73,7 @@ class Progress:
         elapsed = max(now - self._started, 1e-6)
         width = 30
         filled = int(width * self.done / self.total) if self.total else width
-        parts: Segments = [("█" * filled, "green"), ("░" * (width - filled), "grey"),
+        parts: Segments = [(self._full * filled, "green"), (self._empty * (width - filled), "grey"),
                            (f" {self.done}/{self.total}", None)]
         if self.failed:
             parts.append((f"  {self.failed} failed", "red"))
@@ -114,7 +119,7 @@ class _LiveLine:
     def __init__(self, stream: TextIO, segments: Any) -> None:
         self._stream = stream
         self._segments = segments
-        self._colour = "NO_COLOR" not in os.environ
+        self._colour = colours_wanted()
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._refresh, name="syncer-progress",
@@ -123,20 +128,23 @@ class _LiveLine:
         self._mid_line = False  # text written above has not ended its line yet: no redraw
 
     def start(self) -> None:
-        for name in ("stdout", "stderr"):
-            current = getattr(sys, name)
-            if current.isatty():
-                self._replaced.append((name, current))
-                setattr(sys, name, _Above(current, self))
-        self.draw()
-        self._thread.start()
+        try:
+            for name in ("stdout", "stderr"):
+                current = getattr(sys, name)
+                if current is not None and current.isatty():  # None: that fd was closed
+                    self._replaced.append((name, current))
+                    setattr(sys, name, _Above(current, self))
+            self.draw()
+            self._thread.start()
+        except BaseException:
+            self._restore()
+            raise
 
     def stop(self) -> None:
         self._stopping.set()
         self._thread.join()
         with self._lock:
-            for name, original in self._replaced:
-                setattr(sys, name, original)
+            self._restore()
             if self._mid_line:
                 self._stream.write("\n")
                 self._mid_line = False
@@ -145,7 +153,7 @@ class _LiveLine:
             self._stream.flush()
 
     def draw(self) -> None:
-        width = shutil.get_terminal_size().columns - 1  # never wrap: \r returns to its start
+        width = columns(self._stream) - 1  # never wrap: \r returns to the line's start
         with self._lock:
             if self._mid_line:
                 return
@@ -164,6 +172,11 @@ class _LiveLine:
             self._mid_line = not text.endswith("\n")
             self.draw()
 
+    def _restore(self) -> None:
+        for name, original in self._replaced:
+            setattr(sys, name, original)
+        self._replaced.clear()
+
     def _refresh(self) -> None:
         while not self._stopping.wait(REFRESH_SECONDS):
             self.draw()
@@ -179,6 +192,10 @@ class _Above:
     def write(self, text: str) -> int:
         self._live.write_above(self._target, text)
         return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
 
     def flush(self) -> None:
         self._target.flush()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TextIO
 
 from ..model import Outcome, Result
+from .terminal import can_encode, colours_wanted
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def render(summary: Summary, *, limit: int = 20) -> str:
 
 
 def table_lines(summary: Summary, unchanged: Mapping[tuple[str, str], int] | None = None,
-                *, colour: bool = False) -> list[str]:
+                *, colour: bool = False, rule: str = "─") -> list[str]:
     """The summary as a table of counts per secret and scope kind, for a terminal."""
     header = ["secret", "scope", "created", "updated", "unchanged", "deleted", "failed",
               "not written"]
@@ -90,7 +90,7 @@ def table_lines(summary: Summary, unchanged: Mapping[tuple[str, str], int] | Non
             padded[6] = _red(padded[6])
         return "  ".join(padded).rstrip()
 
-    lines = ["syncer summary", line(header), "  ".join("─" * w for w in widths)]
+    lines = ["syncer summary", line(header), "  ".join(rule * w for w in widths)]
     lines += [line(cells, colour and cells[6] != "0") for cells in rows]
     lines.append(f"{summary.requests} requests, {summary.retries} retries, "
                  f"{summary.rate_limit_waits} rate-limit waits ({summary.wait_seconds:.1f} s), "
@@ -111,7 +111,8 @@ def show(summary: Summary, stream: TextIO,
          unchanged: Mapping[tuple[str, str], int] | None = None) -> None:
     """A table on a terminal, plain lines elsewhere."""
     if stream.isatty():
-        colour = "NO_COLOR" not in os.environ
-        print("\n".join(table_lines(summary, unchanged, colour=colour)), file=stream)
+        rule = "─" if can_encode(stream, "─") else "-"
+        print("\n".join(table_lines(summary, unchanged, colour=colours_wanted(), rule=rule)),
+              file=stream)
     else:
         print(render(summary), file=stream)
