@@ -189,13 +189,16 @@ def org_repos(world: World, call: Call) -> Reply:
     """Pages of 100 repositories are ~480 KB of JSON: each page is encoded once and served from
     `org.page_cache` until the org's repositories change."""
     org = world.org(call.params["org"])
-    key = (org.version, call.urls, call.path, tuple(sorted(call.query.items())))
+    if org.page_cache_version != org.version:
+        org.page_cache.clear()
+        org.page_cache_version = org.version
+    key = (call.urls, call.path, tuple(sorted(call.query.items())))
     cached = org.page_cache.get(key)
     if cached is None:
         chosen, headers, _ = _paged(call, org.listing(rules.repo_query(call.query)))
         body = [views.minimal_repo_json(r, call.urls) for r in chosen]
         cached = body, dumps(body), headers
-        if len(org.page_cache) > 256:
+        if len(org.page_cache) >= 128:  # ~60 MB at most
             org.page_cache.clear()
         org.page_cache[key] = cached
     body, encoded, headers = cached

@@ -193,9 +193,10 @@ class Org:
     version: int = 0  # bumped when the set of repositories changes
     _listing_cache: dict[tuple[int, RepoQuery], list[Repo]] = field(default_factory=dict)
     #: encoded listing pages: a repository never changes once created, so a page's bytes
-    #: stay right until the set of repositories does (the key holds `version`)
+    #: stay right while `version` is `page_cache_version`
     page_cache: dict[Hashable, tuple[list[Any], bytes, dict[str, str]]] = field(
         default_factory=dict)
+    page_cache_version: int = -1
 
     def repo(self, name: str) -> Repo:
         found = self.repos.get(name.lower())
