@@ -52,8 +52,9 @@ class KeyCache:
         return dict(self._known)
 
     async def _fetch_once(self, scope: Scope, previous: PublicKey | None) -> PublicKey:
-        """The first caller fetches, in its own task (a task per fetch cost ~4% of a run's CPU);
-        callers meanwhile wait for its answer, and fetch themselves if it was cancelled."""
+        """The first caller fetches the key itself (a task per fetch cost ~30 µs of CPU per
+        target); callers meanwhile wait for its answer, and fetch themselves if it was
+        cancelled."""
         while (pending := self._pending.get(scope)) is not None:
             try:
                 return await asyncio.shield(pending)
