@@ -149,3 +149,13 @@ def test_writes_through_any_stream_method_land_above_the_line() -> None:
 class _FakeTerminal(io.StringIO):
     def isatty(self) -> bool:
         return True
+
+
+def test_a_dumb_terminal_gets_no_live_line_and_no_colours() -> None:
+    with fakehub_process("--repos", "5", "--envs", "") as fh:
+        drawn = run_on_terminal(
+            ["set", "DUMB", "--org", "acme", "--value-from", "env:V", "--points-per-minute", "0"],
+            {"GITHUB_API_URL": fh.url, "GITHUB_TOKEN": fh.token, "V": VALUE, "TERM": "dumb"})
+    text = drawn.decode()
+    assert "\x1b[" not in text and "░" not in text and "█" not in text
+    assert "syncer summary" in text

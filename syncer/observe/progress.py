@@ -7,7 +7,6 @@ that reach the terminal meanwhile appear above it.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
@@ -15,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol, TextIO
 
 from ..model import Outcome, Result
-from .terminal import can_encode, colours_wanted, columns
+from .terminal import can_encode, colours_wanted, columns, redraws_possible
 
 REFRESH_SECONDS = 1 / 8
 CLEAR_LINE = "\r\x1b[K"
@@ -41,9 +40,7 @@ class Progress:
     def __init__(self, total: int, *, stream: TextIO | None = None, enabled: bool | None = None,
                  pacer: PacerView | None = None, retries: Any = None) -> None:
         self.stream = stream or sys.stderr
-        if enabled is None:
-            enabled = self.stream.isatty() and os.environ.get("TERM") != "dumb"
-        self.enabled = enabled
+        self.enabled = redraws_possible(self.stream) if enabled is None else enabled
         self._full, self._empty = ("█", "░") if can_encode(self.stream, "█░") else ("#", "-")
         self.total = 0
         self.done = 0

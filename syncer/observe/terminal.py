@@ -24,5 +24,14 @@ def can_encode(stream: TextIO, text: str) -> bool:
     return True
 
 
+def redraws_possible(stream: TextIO) -> bool:
+    """Whether a line on `stream` can be redrawn in place (a terminal, and not a dumb one)."""
+    return stream.isatty() and not _dumb()
+
+
 def colours_wanted() -> bool:
-    return "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+    return "NO_COLOR" not in os.environ and not _dumb()
+
+
+def _dumb() -> bool:
+    return os.environ.get("TERM") == "dumb"
