@@ -14,12 +14,10 @@ from collections.abc import Iterable
 from typing import Any, Protocol, TextIO
 
 from ..model import Outcome, Result
-from .terminal import can_encode, colours_wanted, columns, redraws_possible
+from .terminal import can_encode, colours_wanted, columns, paint, redraws_possible
 
 REFRESH_SECONDS = 1 / 8
 CLEAR_LINE = "\r\x1b[K"
-STYLES = {"green": "32", "grey": "90", "red": "1;31", "yellow": "33", "bold yellow": "1;33",
-          "cyan": "36"}
 
 
 class PacerView(Protocol):
@@ -105,7 +103,7 @@ def render(parts: Segments, width: int, colour: bool) -> str:
         text = text[:room]
         room -= len(text)
         if text:
-            out.append(f"\x1b[{STYLES[style]}m{text}\x1b[0m" if colour and style else text)
+            out.append(paint(text, style) if colour and style else text)
     return "".join(out)
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from ..model import Outcome, Result
-from .terminal import can_encode, colours_wanted
+from .terminal import can_encode, colours_wanted, paint
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def table_lines(summary: Summary, unchanged: Mapping[tuple[str, str], int] | Non
         padded = [cell.ljust(w) if i < 2 else cell.rjust(w)
                   for i, (cell, w) in enumerate(zip(cells, widths))]
         if failed_column_red:
-            padded[6] = _red(padded[6])
+            padded[6] = paint(padded[6], "red")
         return "  ".join(padded).rstrip()
 
     lines = ["syncer summary", line(header), "  ".join(rule * w for w in widths)]
@@ -97,14 +97,10 @@ def table_lines(summary: Summary, unchanged: Mapping[tuple[str, str], int] | Non
                  f"paced {summary.paced_seconds:.1f} s, {summary.seconds:.2f} s")
     for title, failures in (("failed", summary.failed), ("not written", summary.not_written)):
         for scope, name, why in failures[:20]:
-            lines.append(f"  {_red(title) if colour else title}: {name} in {scope}: {why}")
+            lines.append(f"  {paint(title, 'red') if colour else title}: {name} in {scope}: {why}")
         if len(failures) > 20:
             lines.append(f"  ... and {len(failures) - 20} more {title}")
     return lines
-
-
-def _red(text: str) -> str:
-    return f"\x1b[1;31m{text}\x1b[0m"
 
 
 def show(summary: Summary, stream: TextIO,

@@ -29,6 +29,15 @@ def redraws_possible(stream: TextIO) -> bool:
     return stream.isatty() and not _dumb()
 
 
+STYLES = {"green": "32", "grey": "90", "red": "1;31", "yellow": "33", "bold yellow": "1;33",
+          "cyan": "36"}
+
+
+def paint(text: str, style: str) -> str:
+    """`text` in one of STYLES, as ANSI escape codes."""
+    return f"\x1b[{STYLES[style]}m{text}\x1b[0m"
+
+
 def colours_wanted() -> bool:
     return "NO_COLOR" not in os.environ and not _dumb()
 
