@@ -208,17 +208,19 @@ def run_process(command: Sequence[str], env: Mapping[str, str] | None = None,
                           spawned_at)
 
 
-def syncer(*args: str, hub: Fakehub, env: Mapping[str, str] | None = None) -> ProcessRun:
+def syncer(*args: str, hub: Fakehub, env: Mapping[str, str] | None = None,
+           state_home: str | None = None) -> ProcessRun:
     """``python -m syncer ARGS`` against `hub`, logging JSON to stderr as cron would capture.
 
-    Each run gets a state folder of its own, so no run resumes or skips on another's record.
+    Each run gets a state folder of its own, so no run resumes or skips on another's record,
+    unless `state_home` names one that runs share (to reuse the key cache, say).
     """
     command = [sys.executable, "-m", "syncer", *args, "--quiet", "--log-format", "json"]
     if hub.ca_file:
         command += ["--ca-bundle", hub.ca_file]
-    with tempfile.TemporaryDirectory(prefix="syncer-bench-state-") as state_home:
+    with tempfile.TemporaryDirectory(prefix="syncer-bench-state-") as own_state_home:
         full_env = {"GITHUB_API_URL": hub.api_url, "GITHUB_TOKEN": TOKEN,
-                    "XDG_STATE_HOME": state_home, **(env or {})}
+                    "XDG_STATE_HOME": state_home or own_state_home, **(env or {})}
         return run_process(command, full_env).check()
 
 

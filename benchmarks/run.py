@@ -46,8 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", default="1,2,3,4,5", metavar="LIST",
                         help="scenarios to run, e.g. 1,3 (default: all)")
     parser.add_argument("--out", type=Path, default=None,
-                        help="folder for RESULTS.md and the plot (default: benchmarks/, "
-                        "or benchmarks/out/ with --quick)")
+                        help="folder for RESULTS.md, the plot and the raw numbers (default: "
+                        "benchmarks/ and benchmarks/out/, or benchmarks/out/ with --quick)")
     args = parser.parse_args(argv)
     sizes = scenarios.QUICK if args.quick else scenarios.FULL
     out: Path = args.out or (harness.BENCH_DIR / "out" if args.quick else harness.BENCH_DIR)
@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                          started_utc=started_utc, minutes=minutes, facts=facts,
                          syncer_version=syncer_version(), plot_note=plot_note,
                          sizes_note=_sizes_note(sizes))
-    raw_dir = harness.BENCH_DIR / "out"
+    raw_dir = args.out or harness.BENCH_DIR / "out"
     raw_dir.mkdir(exist_ok=True)
     (raw_dir / ("results-quick.json" if args.quick else "results.json")).write_text(
         json.dumps([asdict(r) for r in results], indent=1))

@@ -216,6 +216,9 @@ def points_bound(sizes: Sizes) -> ScenarioResult:
 # ---------------------------------------------------------------------------------------- 3
 
 
+KEY_CACHE_CLIENT = "syncer set --key-cache, keys remembered by an earlier run"
+
+
 @dataclass(frozen=True)
 class CpuRun:
     wall: float
@@ -230,18 +233,26 @@ def cpu_bound(sizes: Sizes) -> ScenarioResult:
     """No latency, no limits: what the client itself costs per target."""
     result = ScenarioResult("3. CPU-bound")
     n = sizes.cpu_repos
+    keys_home = tempfile.TemporaryDirectory(prefix="syncer-bench-keys-")
     clients: dict[str, Callable[[Fakehub], ProcessRun]] = {
         "syncer set (defaults: C=16, info logs as JSON)": lambda hub: syncer(
             *set_args("BENCH_CPU", "--points-per-minute", "0"), hub=hub, env=VALUE_ENV),
         "syncer set --log-level warning": lambda hub: syncer(
             *set_args("BENCH_CPU", "--points-per-minute", "0", "--log-level", "warning"),
             hub=hub, env=VALUE_ENV),
+        KEY_CACHE_CLIENT: lambda hub: syncer(
+            *set_args("BENCH_CPU", "--points-per-minute", "0", "--key-cache"),
+            hub=hub, env=VALUE_ENV, state_home=keys_home.name),
         "bare aiohttp loop (C=16)": lambda hub: harness.python_script(
             "bare_aiohttp.py", "--api-url", hub.api_url, "--concurrency", "16",
             env={"GITHUB_TOKEN": harness.TOKEN}),
     }
     runs: dict[str, list[CpuRun]] = {name: [] for name in clients}
-    with fakehub(n, *UNLIMITED_PRIMARY) as hub, fakehub(1, *UNLIMITED_PRIMARY) as one:
+    with fakehub(n, *UNLIMITED_PRIMARY) as hub, fakehub(1, *UNLIMITED_PRIMARY) as one, \
+            keys_home:
+        for known in (one, hub):  # the earlier run whose public keys the key cache remembers
+            syncer(*set_args("BENCH_CPU_KEYS", "--points-per-minute", "0", "--key-cache"),
+                   hub=known, env=VALUE_ENV, state_home=keys_home.name)
         for _ in range(sizes.cpu_repeats):
             for name, client in clients.items():  # interleaved, so drift hits all alike
                 startup = client(one)
@@ -272,6 +283,9 @@ def cpu_bound(sizes: Sizes) -> ScenarioResult:
     table.notes += [
         ("client CPU µs/target = (user+sys CPU of the run − that of the same client over a "
         "1-repo fakehub) ÷ (repos − 1), both from os.wait4 of the client process."),
+        (f"{KEY_CACHE_CLIENT}: the state folder of an earlier `--key-cache` run over the same "
+         "fakehub (not measured), so no public key is fetched: one PUT per target. Every other "
+         "row starts with no state, as a first run does, and fetches each repository's key."),
         ("fakehub and the client each take one of the two cores; fakehub's CPU is shown so a "
         "server-bound run can be told from a client-bound one."),
     ]
@@ -282,9 +296,11 @@ def cpu_bound(sizes: Sizes) -> ScenarioResult:
                                f"{main['targets_per_s']:,.0f} targets/s "
                                f"(bare aiohttp: {bare['targets_per_s']:,.0f})",
                                main["targets_per_s"] >= 2000))
-    result.checks.append(Check("CPU-bound client CPU ≤ 300 µs/target",
+    remembered = result.raw[KEY_CACHE_CLIENT]
+    result.checks.append(Check("CPU-bound client CPU ≤ 300 µs/target (judged on a first run)",
                                f"{main['us_per_target']:,.0f} µs "
-                               f"(bare aiohttp: {bare['us_per_target']:,.0f} µs)",
+                               f"(bare aiohttp: {bare['us_per_target']:,.0f} µs; a repeat run "
+                               f"with --key-cache: {remembered['us_per_target']:,.0f} µs)",
                                main["us_per_target"] <= 300))
 
     lag_table = Table(
@@ -311,9 +327,15 @@ def cpu_bound(sizes: Sizes) -> ScenarioResult:
                     result.checks.append(Check(
                         "Event-loop lag p99 < 5 ms while sealing 48 KB values (C=16)",
                         f"p50 {lag.p50_ms:.2f} ms, p99 {lag.p99_ms:.2f} ms", lag.p99_ms < 5))
-    lag_table.notes.append(
-        "lag = how late each `await asyncio.sleep(0.001)` of the sampling task wakes. "
-        "syncer logs its JSON lines to /dev/null here (info level, as its default).")
+    lag_table.notes += [
+        ("lag = how late each `await asyncio.sleep(0.001)` of the sampling task wakes. "
+         "syncer logs its JSON lines to /dev/null here (info level, as its default)."),
+        ("32 B values are sealed on the loop (a hand-off to the pool would cost more than the "
+         "~50 µs of sealing) and nothing slows the loop down: with no latency it runs flat out, "
+         "and one turn of it handles up to C answers, so the sampler waits about that long. "
+         "That is a busy loop, not a stalled one; the 5 ms target is about sealing 48 KB "
+         "values, which go to the worker pool."),
+    ]
     result.tables.append(lag_table)
     return result
 
