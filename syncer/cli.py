@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import os
+import re
 import secrets
 import sys
 from collections import Counter
@@ -26,6 +27,7 @@ from .github.client import TokenSource
 from .github.pacing import DEFAULT_POINTS_PER_MINUTE, MAX_CONCURRENCY, BudgetSpent
 from .interrupt import handling_signals
 from .model import APPS
+from .names import env_name_argument
 from .observe import logs, redact
 from .observe.summary import show
 from .plan import Change
@@ -72,8 +74,29 @@ def _non_negative(text: str) -> float:
 class _Parser(argparse.ArgumentParser):
     """Argument errors in one line (and exit 2), like every other bad input."""
 
+    def parse_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                   namespace: argparse.Namespace | None = None) -> argparse.Namespace:
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self.error(_unrecognized(extras))
+        return parsed
+
     def error(self, message: str) -> NoReturn:
         self.exit(int(Exit.USAGE), f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _unrecognized(extras: Sequence[str]) -> str:
+    """Unknown options by name; any other word is only counted: it may be a secret value typed
+    where a name or a --value-from source was meant, and errors end up in CI logs."""
+    options = [word.split("=", 1)[0] for word in extras
+               if re.fullmatch(r"--?[A-Za-z][A-Za-z0-9-]*", word.split("=", 1)[0])]
+    others = len(extras) - len(options)
+    named = ", ".join(options)
+    if not others:
+        return f"unrecognized arguments: {named}"
+    words = f"{others} word{'s' if others > 1 else ''}"
+    return (f"unrecognized arguments: {named + ', and ' if named else ''}{words} not repeated "
+            "here (a value is never taken from the command line: use --value-from)")
 
 
 
@@ -95,7 +118,7 @@ def _connection_options() -> _Parser:
     g = conn.add_argument_group("GitHub")
     g.add_argument("--api-url", help="API base URL (default: $GITHUB_API_URL or https://api.github.com; "
                    "Enterprise Server: https://HOST/api/v3)")
-    g.add_argument("--token-env", metavar="NAME",
+    g.add_argument("--token-env", metavar="NAME", type=env_name_argument,
                    help="environment variable holding the token (default: GITHUB_TOKEN, then GH_TOKEN)")
     g.add_argument("--ca-bundle", metavar="PEM", help="trust this CA bundle (private CA)")
     g.add_argument("--concurrency", type=_concurrency,

@@ -32,7 +32,7 @@ import yarl
 from .exits import UsageError
 from .github.pacing import DEFAULT_POINTS_PER_MINUTE, MAX_CONCURRENCY
 from .model import APPS, SecretValue
-from .names import secret_name_problem
+from .names import env_name_problem, secret_name_problem
 from .sources import Source, SourceError, parse_source, read_source
 
 __all__ = [
@@ -440,10 +440,8 @@ _SECRET_KEYS = ("name", "value", "app", "owner", "org", "repos", "environments")
 _ORG_KEYS = ("visibility", "selected_repos")
 _REPOS_KEYS = tuple(f.name for f in fields(RepoSelector))
 
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ORG_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _PREFIX = re.compile(r"[A-Za-z0-9_]+")
-_TOKEN_PREFIXES = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")
 
 
 def _config(p: _Problems, raw: Mapping[str, Any], file: str, base: Path | None) -> Config:
@@ -481,7 +479,7 @@ def _github(p: _Problems, table: Mapping[str, Any], base: Path | None) -> GitHub
             p.add((*path, "api_url"), problem)
         api_url = api_url.rstrip("/")
     token_env = _string(p, table, path, "token_env")
-    if token_env is not None and (problem := _token_env_problem(token_env)):
+    if token_env is not None and (problem := env_name_problem(token_env)):
         p.add((*path, "token_env"), problem)
     ca_bundle = _string(p, table, path, "ca_bundle")
     app_table = _table(p, table, path, "app")
@@ -493,15 +491,6 @@ def _github(p: _Problems, table: Mapping[str, Any], base: Path | None) -> GitHub
         allow_insecure_http=insecure,
         app=None if app_table is None else _app(p, app_table, (*path, "app"), base),
     )
-
-
-def _token_env_problem(name: str) -> str | None:
-    if name.startswith(_TOKEN_PREFIXES):
-        return ("looks like a token itself (not repeated here); token_env takes the NAME of the "
-                "environment variable holding the token. If that token is real, revoke it")
-    if not _ENV_NAME.fullmatch(name):
-        return "must be the name of an environment variable (letters, digits and underscores)"
-    return None
 
 
 def _app(p: _Problems, table: Mapping[str, Any], path: KeyPath,
@@ -699,8 +688,8 @@ def check_source(spec: str, kinds: Sequence[str] = VALUE_KINDS) -> Source | str:
                 "belongs in the config file (and is not repeated here)")
     if kind not in kinds:
         return f"{kind}: sources cannot be used here; use {_syntax(kinds)}"
-    if kind == "env" and not _ENV_NAME.fullmatch(arg):
-        return f"{spec!r}: env: takes the name of an environment variable (letters, digits, _)"
+    if kind == "env" and (problem := env_name_problem(arg)):
+        return f"env:…: {problem}"
     try:
         return parse_source(spec)
     except SourceError as exc:

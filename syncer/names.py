@@ -1,11 +1,14 @@
-"""GitHub's rules for secret names and values (GITHUB_FACTS.md, "Secret rules")."""
+"""GitHub's rules for secret names and values (GITHUB_FACTS.md, "Secret rules"), and what
+names an environment variable."""
 
 from __future__ import annotations
 
+import argparse
 import re
 
 MAX_VALUE_BYTES = 48 * 1024
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # secret names and environment variable names
+TOKEN_PREFIXES = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")
 
 
 def secret_name_problem(name: str) -> str | None:
@@ -27,3 +30,24 @@ def value_problem(value: bytes) -> str | None:
     if len(value) > MAX_VALUE_BYTES:
         return f"secret value is {len(value)} bytes; GitHub allows at most {MAX_VALUE_BYTES}"
     return None
+
+
+def env_name_problem(name: str) -> str | None:
+    """Why `name` cannot name an environment variable, or None. What fails is never repeated:
+    it may be a value or a token typed (or expanded by the shell) where its name was meant."""
+    if name.startswith(TOKEN_PREFIXES):
+        return ("looks like a token, not the name of the environment variable holding it (not "
+                "repeated here); if that token is real, revoke it")
+    if not _NAME.fullmatch(name):
+        return ("is not the name of an environment variable (letters, digits and underscores; "
+                "not repeated here, in case it is a value)")
+    return None
+
+
+def env_name_argument(text: str) -> str:
+    """argparse type of the options that name an environment variable (--token-env and kin):
+    argparse repeats a value its type rejects with ValueError, but not this error's."""
+    problem = env_name_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text

@@ -19,7 +19,7 @@ from typing import BinaryIO
 import structlog
 
 from .model import SecretValue
-from .names import value_problem
+from .names import env_name_problem, value_problem
 
 log = structlog.get_logger("syncer.sources")
 
@@ -48,6 +48,8 @@ def parse_source(spec: str) -> Source:
     if not sep or kind not in KINDS or not arg:
         # Not echoed: what was typed here may be the secret itself.
         raise SourceError(f"the value source must be one of {SYNTAX}")
+    if kind == "env" and (problem := env_name_problem(arg)):
+        raise SourceError(f"env:…: {problem}")
     if kind == "generate" and not (arg.isdigit() and 16 <= int(arg) <= 4096):
         raise SourceError(f"generate:{arg}: N must be a whole number of bytes from 16 to 4096")
     if kind == "cmd" and not _split(arg):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpers import run_cli
+from helpers import run_cli, syncer_process
 
 from syncer.fakehub import FakeHub, Faults
 
@@ -83,3 +83,27 @@ def test_no_command_leaks_the_value_or_token(tmp_path, monkeypatch, capsys) -> N
         assert canary not in text
     assert hub.plaintext("CANARY_SECRET", repo="acme/repo-0003") == CANARY_VALUE.encode()
     assert hub.plaintext("CANARY_SECRET", repo="acme-new/repo-0003") == CANARY_VALUE.encode()
+
+
+def test_a_value_or_token_typed_where_a_name_belongs_is_not_repeated(tmp_path: Path) -> None:
+    """A value typed as an argument, expanded by the shell into env:$VAR, or a token given to
+    --token-env: refused with exit 2 before any request, and never echoed into a CI log."""
+    config = tmp_path / "syncer.toml"
+    config.write_text(CONFIG.replace("env:CANARY_SRC", f"env:{CANARY_VALUE}"))
+    env = {"GITHUB_TOKEN": "tok-unused", "V": "v", "GITHUB_API_URL": "http://127.0.0.1:9"}
+    mistakes = [
+        ["set", "X", CANARY_VALUE, "--org", "acme", "--value-from", "env:V"],
+        ["set", "X", "--org", "acme", f"--body={CANARY_VALUE}", "--value-from", "env:V"],
+        ["set", "X", "--org", "acme", "--value-from", f"env:{CANARY_VALUE}"],
+        ["set", "X", "--org", "acme", "--value-from", f"env:{CANARY_TOKEN}"],
+        ["set", "X", "--org", "acme", "--value-from", "env:V", "--token-env", CANARY_TOKEN],
+        ["migrate", "--from", "a", "--to", "b", "--to-token-env", CANARY_VALUE],
+        ["plan", "-c", str(config)],
+    ]
+    for args in mistakes:
+        done = syncer_process(args, env)
+        said = (done.stdout + done.stderr).decode()
+        assert done.returncode == 2, (args[:3], said)
+        assert CANARY_VALUE not in said and CANARY_TOKEN not in said, said
+    done = syncer_process(["set", "X", "--org", "acme", "--value-from", "env:NOT_SET_HERE"], env)
+    assert done.returncode == 2 and b"NOT_SET_HERE is not set" in done.stderr  # a name is named

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..names import env_name_argument
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """migrate's own options; cli.py adds the shared connection and output options."""
@@ -15,9 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="organisation to write them to")
     g.add_argument("--from-api-url", metavar="URL", help="SRC's API URL (default: --api-url)")
     g.add_argument("--to-api-url", metavar="URL", help="DST's API URL (default: --api-url)")
-    g.add_argument("--from-token-env", metavar="NAME",
+    g.add_argument("--from-token-env", metavar="NAME", type=env_name_argument,
                    help="environment variable with SRC's token (default: the usual token chain)")
-    g.add_argument("--to-token-env", metavar="NAME",
+    g.add_argument("--to-token-env", metavar="NAME", type=env_name_argument,
                    help="environment variable with DST's token (default: the usual token chain)")
     g.add_argument("--repos", action="append", default=[], metavar="GLOB",
                    help="only these SRC repositories' secrets (repeatable; org secrets always)")
