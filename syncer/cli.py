@@ -193,8 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--env", metavar="ENV", help="set an environment secret in each repository")
     p.add_argument("--org-level", action="store_true", help="set one org secret instead")
     p.add_argument("--visibility", choices=("all", "private", "selected"),
-                   help="with --org-level: the org secret's visibility (default private; "
-                   "selected = the repositories matched by --repos)")
+                   help="with --org-level: the org secret's visibility (default: an existing "
+                   "org secret keeps its own, a new one is private; selected = the repositories "
+                   "matched by --repos)")
     p.add_argument("--app", choices=APPS, default="actions", help="which secrets (default actions)")
     p.add_argument("--include-archived", action="store_true",
                    help="also archived repositories (GitHub makes them read-only)")

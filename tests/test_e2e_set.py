@@ -73,6 +73,28 @@ def test_env_and_org_level(hub, url, monkeypatch) -> None:
     assert hub.plaintext("O", org="acme") == VALUE.encode()
 
 
+def test_org_level_without_visibility_keeps_who_can_read_the_secret(hub, url,
+                                                                     monkeypatch) -> None:
+    """A new value for an org secret must not widen its access: without --visibility the
+    secret keeps its visibility and selected repositories; a new one is private; --repos
+    without --visibility selected is refused before any request."""
+    chosen = [f"acme/repo-{i:04d}" for i in range(1, 21)]
+    hub.set_secret("SEL", b"old", org="acme", selected=[hub.repo_id(r) for r in chosen])
+    assert run_cli(["set", "SEL", "--org", "acme", "--value-from", "env:SECRET_SRC",
+                    "--org-level"], env_for(url), monkeypatch) == 0
+    secret = hub.secret("SEL", org="acme")
+    assert secret is not None and secret["visibility"] == "selected"
+    assert sorted(secret["selected_repository_ids"]) == sorted(hub.repo_id(r) for r in chosen)
+    assert hub.plaintext("SEL", org="acme") == VALUE.encode()
+    assert run_cli(["set", "NEW", "--org", "acme", "--value-from", "env:SECRET_SRC",
+                    "--org-level"], env_for(url), monkeypatch) == 0
+    assert hub.secret("NEW", org="acme")["visibility"] == "private"  # type: ignore[index]
+    puts = hub.count("PUT", "/orgs/{org}/actions/secrets/{secret_name}")
+    assert run_cli(["set", "SEL", "--org", "acme", "--value-from", "env:SECRET_SRC",
+                    "--org-level", "--repos", "repo-0001"], env_for(url), monkeypatch) == 2
+    assert hub.count("PUT", "/orgs/{org}/actions/secrets/{secret_name}") == puts
+
+
 def test_missing_environment_fails_alone(hub, url, monkeypatch, capsys) -> None:
     """A repo without the environment fails with a clear reason; the others succeed; exit 1."""
     hub.add_repo("acme", "no-envs", environments=())

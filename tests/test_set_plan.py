@@ -6,7 +6,7 @@ from syncer.commands.set import parse_request, plan_writes
 from syncer.discover import select_repos
 from syncer.exits import UsageError
 from syncer.github.api import Repo
-from syncer.model import Op
+from syncer.model import Op, OrgSelection
 
 REPOS = [Repo("api", 1), Repo("web", 2), Repo("Api-Legacy", 3, archived=True),
          Repo("api-fork", 4, fork=True), Repo("svc-a", 5)]
@@ -36,6 +36,19 @@ def test_plan_repo_env_and_org_level() -> None:
     org = plan_writes(parse_request(**base, org_level=True, visibility="selected"), repos)
     assert len(org) == 1 and org[0].selection is not None
     assert org[0].selection.repository_ids == (1, 2)
+
+
+def test_org_level_keeps_the_current_visibility_unless_one_is_asked_for() -> None:
+    """A new value for an org secret keeps who can read it; a new org secret is private."""
+    base = dict(name="tok", org="acme", value_from="env:X", org_level=True)
+    current = OrgSelection("selected", (7, 9))
+    kept = plan_writes(parse_request(**base), [], current)[0].selection
+    assert kept == current
+    assert plan_writes(parse_request(**base), [], None)[0].selection == OrgSelection("private")
+    asked = plan_writes(parse_request(**base, visibility="all"), [], current)[0].selection
+    assert asked == OrgSelection("all")
+    with pytest.raises(UsageError, match="add --visibility selected"):
+        parse_request(**base, repos=("web-*",))
 
 
 @pytest.mark.parametrize("kwargs,why", [

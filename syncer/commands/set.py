@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from ..discover import select_repos, wanted
+from ..discover import org_selection, select_repos, wanted
 from ..engine import StreamBroken
 from ..exits import Exit, UsageError
 from ..github import errors
@@ -34,7 +34,9 @@ class SetRequest:
     repos: tuple[str, ...] = ()
     env: str | None = None
     org_level: bool = False
-    visibility: Visibility = "private"
+    #: None: an existing org secret keeps its visibility and selected repositories (a new one
+    #: is private), so changing a value never changes who can read it
+    visibility: Visibility | None = None
     app: App = "actions"
     include_archived: bool = False
     dry_run: bool = False
@@ -63,8 +65,9 @@ def parse_request(name: str, org: str, value_from: str | None, **options: object
         source = None
     if options.get("visibility") is not None and not options.get("org_level"):
         problems.append("--visibility applies to org secrets: add --org-level")
-    if options.get("visibility") is None:
-        options["visibility"] = "private"
+    if options.get("org_level") and options.get("repos") and options.get("visibility") != "selected":
+        problems.append("--repos with --org-level chooses the repositories that may read the org "
+                        "secret: add --visibility selected")
     if options.get("org_level") and options.get("env"):
         problems.append("--org-level and --env cannot be combined")
     if options.get("env") and options.get("app", "actions") != "actions":
@@ -74,13 +77,23 @@ def parse_request(name: str, org: str, value_from: str | None, **options: object
     return SetRequest(name=name.upper(), org=org, source=source, **options)  # type: ignore[arg-type]
 
 
-def plan_writes(request: SetRequest, repos: list[Repo]) -> list[Action]:
-    """The writes a request means for the selected repositories. Pure."""
+def plan_writes(request: SetRequest, repos: list[Repo],
+                current: OrgSelection | None = None) -> list[Action]:
+    """The writes a request means for the selected repositories; `current` is the org secret's
+    visibility and selection now (None: there is none yet). Pure."""
     if request.org_level:
-        selection = OrgSelection(request.visibility, tuple(sorted(r.id for r in repos))
-                                 if request.visibility == "selected" else ())
-        return [Action(Op.PUT, Scope.of_org(request.org, request.app), request.name, selection)]
+        return [Action(Op.PUT, Scope.of_org(request.org, request.app), request.name,
+                       org_selection_for(request, repos, current))]
     return [write_to(request, r) for r in repos]
+
+
+def org_selection_for(request: SetRequest, repos: list[Repo],
+                      current: OrgSelection | None) -> OrgSelection:
+    """The visibility asked for, else the one the org secret has (a new one is private). Pure."""
+    if request.visibility is None:
+        return current or OrgSelection("private")
+    ids = tuple(sorted(r.id for r in repos)) if request.visibility == "selected" else ()
+    return OrgSelection(request.visibility, ids)
 
 
 def write_to(request: SetRequest, repo: Repo) -> Action:
@@ -117,7 +130,7 @@ async def run_set(request: SetRequest, value: SecretValue, settings: Settings,
         if request.dry_run:
             actions = await _targets(run, request)
             for action in actions:
-                print(f"would put {action.name} in {action.scope}")
+                print(f"would put {action.name} in {action.scope}{_shown(action.selection)}")
             log.info("dry_run", secret=request.name, targets=len(actions))
             return Exit.OK, run.summary([], started)
 
@@ -152,6 +165,11 @@ async def run_set(request: SetRequest, value: SecretValue, settings: Settings,
 
 async def _targets(run: Run, request: SetRequest) -> list[Action]:
     needs_repos = not request.org_level or request.visibility == "selected"
+    current = None
+    if request.org_level and request.visibility is None:
+        scope = Scope.of_org(request.org, request.app)
+        info = await run.api.secret(scope, request.name)
+        current = None if info is None else await org_selection(run.api, scope, info)
     repos: list[Repo] = []
     if needs_repos:
         try:
@@ -161,7 +179,15 @@ async def _targets(run: Run, request: SetRequest) -> list[Action]:
             raise UsageError(exc.message) from None
         if not repos:
             raise UsageError(_no_match(request))
-    return plan_writes(request, repos)
+    return plan_writes(request, repos, current)
+
+
+def _shown(selection: OrgSelection | None) -> str:
+    if selection is None:
+        return ""
+    if selection.visibility == "selected":
+        return f" (visibility selected: {len(selection.repository_ids)} repositories)"
+    return f" (visibility {selection.visibility})"
 
 
 async def _stream_targets(run: Run, request: SetRequest) -> _Listing:
