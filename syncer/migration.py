@@ -455,6 +455,9 @@ def build_report(targets: Sequence[Target], missing_values: Iterable[Target],
                                     f"{not_written_why} (would {plan_item.change.value})"))
         elif outcome.result in (Result.CREATED, Result.UPDATED):
             items.append(ReportItem(MIGRATED, scope, name, key, outcome.result.value))
+        elif outcome.result is Result.SKIPPED:  # a stop (a signal, a spent budget) kept it back
+            why = (outcome.error or "").removeprefix(f"{NOT_WRITTEN}: ") or "stopped"
+            items.append(ReportItem(NOT_WRITTEN, scope, name, key, why))
         else:
             items.append(ReportItem(FAILED, scope, name, key,
                                     outcome.error or outcome.result.value))

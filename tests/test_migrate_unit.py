@@ -300,6 +300,17 @@ def test_report_sorts_each_target_into_one_status() -> None:
     assert report["counts"][MISSING_TARGET] == 2 and len(report["items"]) == 7
 
 
+def test_a_write_a_stop_kept_back_is_not_written_not_failed() -> None:
+    """An interrupted run's unsent writes are reported as not written (the next run resumes
+    them), not as failures."""
+    (web_a,) = map_targets(inventory(repo_secret("web", "A")), DST)
+    plan = [PlanItem(Change.UPDATE, web_a.scope, "A")]
+    outcomes = [Outcome(Action(Op.PUT, web_a.scope, "A"), Result.SKIPPED,
+                        error="not written: interrupted")]
+    items = build_report([web_a], [], plan, outcomes)
+    assert [(i.status, i.why) for i in items] == [(NOT_WRITTEN, "interrupted")]
+
+
 # -- export ------------------------------------------------------------------------------------
 
 def fake_keys(targets: list[Target]) -> dict[Scope, PublicKey]:

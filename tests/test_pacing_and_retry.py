@@ -7,7 +7,7 @@ import anyio
 import pytest
 
 from syncer.github import errors
-from syncer.github.pacing import BudgetSpent, Pacer, request_points
+from syncer.github.pacing import BudgetSpent, NotAdmitted, Pacer, request_points
 from syncer.github.retry import RetryPolicy, should_retry, wait_seconds
 from syncer.github.sansio import RateLimit
 
@@ -130,3 +130,25 @@ async def test_budget_follows_github_not_a_local_countdown() -> None:
     pacer.observe(RateLimit(5000, 4000, 1000, reset))
     pacer.observe(RateLimit(5000, 4100, 900, reset))  # an older answer, arriving late
     assert pacer.rate_limit is not None and pacer.rate_limit.remaining == 4000
+
+
+@pytest.mark.anyio
+async def test_paced_time_counts_what_was_waited_when_a_stop_cuts_it_short() -> None:
+    """Requests waiting for room when the run stops are not sent; the summary's paced time is
+    the time they waited, not the minute each would have waited."""
+    pacer = Pacer(points_per_minute=5, concurrency=10, minute=60.0)
+    async with pacer.slot("PUT"):  # the minute's budget, all at once
+        pass
+
+    async def waiting() -> None:
+        with pytest.raises(NotAdmitted):
+            async with pacer.slot("PUT"):
+                pass
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(5):
+            tg.start_soon(waiting)
+        while not pacer.pacing:  # until the first of them waits for room
+            await anyio.sleep(0)
+        pacer.stop_admitting()
+    assert pacer.paced_seconds < 1.0

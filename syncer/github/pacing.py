@@ -59,9 +59,12 @@ class SlidingWindow:
         """Wait for room for `points`; hand the returned entry to `settle` once answered."""
         async with self._turn:
             while (delay := self._delay(points)) > 0:
-                self.holding_until = self._clock() + delay
-                self.held_seconds += delay
-                await self._sleep(delay)
+                began = self._clock()
+                self.holding_until = began + delay
+                try:
+                    await self._sleep(delay)
+                finally:  # a stop cuts the wait short: count what was waited
+                    self.held_seconds += self._clock() - began
             entry = [math.inf, float(points)]
             self._sent.append(entry)
             self._in_window += points
