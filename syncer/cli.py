@@ -352,7 +352,10 @@ def entry() -> NoReturn:
     run. Nothing syncer writes needs it: state, journal and logs are closed and flushed by the
     time main returns, and exit handlers still run. An error main lets escape ends as usual.
     """
-    code = main()
+    try:
+        code = main()
+    except KeyboardInterrupt:  # before or after the run's own handling (parsing, say)
+        code = _fail("interrupted", Exit.INTERRUPTED)
     atexit._run_exitfuncs()
     try:
         for stream in (sys.stdout, sys.stderr):
@@ -371,6 +374,10 @@ async def _dispatch_with_signals(args: argparse.Namespace) -> int:
             code = await _dispatch(args)
     if interrupt.signum is None:
         return code
+    if interrupt.total == 0 and not interrupt.total_is_partial:
+        # a read-only command (plan, audit), or a stop before any write was planned
+        print("syncer: interrupted before anything was written", file=sys.stderr)
+        return interrupt.exit_code
     unlisted = " (more not yet listed)" if interrupt.total_is_partial else ""
     print(f"syncer: interrupted: {interrupt.done} of {interrupt.total} done{unlisted}, "
           "resume with the same command", file=sys.stderr)

@@ -189,3 +189,44 @@ def test_fresh_ignores_an_interrupted_run(tmp_path) -> None:
         assert code == 0
         assert b'"event": "resume"' not in err
         assert puts(fh) == before + 200
+
+
+def test_ctrl_c_while_syncer_is_still_loading_ends_with_one_line_and_130() -> None:
+    """A Ctrl-C during the ~0.2 s Python takes to load syncer: exit 130 and one line, no
+    traceback. (The KeyboardInterrupt is raised by an import hook, where a real SIGINT would
+    land at a moment no test can choose.)"""
+    script = (
+        "import sys\n"
+        "class CtrlC:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'syncer.cli':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, CtrlC())\n"
+        "sys.argv = ['syncer', 'set', 'X', '--org', 'acme', '--value-from', 'env:V']\n"
+        "from syncer.__main__ import run\n"
+        "run()\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60,
+                          check=False)
+    assert done.returncode == 130
+    assert done.stderr.decode() == "syncer: error: interrupted\n"
+
+
+def test_sigint_during_a_read_only_command_says_nothing_was_written(tmp_path) -> None:
+    """audit reads only: stopped mid-listing, it says nothing was written, not '0 of 0 done,
+    resume with the same command'."""
+    with fakehub_process("--repos", "300", "--envs", "", "--latency-ms", "400") as fh:
+        env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")}
+        env.update(GITHUB_API_URL=fh.url, GITHUB_TOKEN=fh.token,
+                   XDG_STATE_HOME=str(tmp_path / "state-home"))
+        err_path = tmp_path / "stderr"
+        with open(err_path, "wb") as err:
+            proc = subprocess.Popen([sys.executable, "-m", "syncer", "audit", "--org", "acme"],
+                                    env=env, stdout=subprocess.DEVNULL, stderr=err)
+        deadline = time.monotonic() + 30
+        while listing_pages(fh) < 1:
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 130
+        last = err_path.read_text().strip().splitlines()[-1]
+        assert last == "syncer: interrupted before anything was written"
