@@ -470,7 +470,8 @@ def _credentials(args: argparse.Namespace, settings: Settings) -> str | TokenSou
     if args.app_id is None and args.app_key is None:
         if args.app_installation_id is not None:
             raise UsageError("--app-installation-id needs --app-id and --app-key")
-        return find_token(args.token_env, api_url=settings.api_url)
+        return find_token(args.token_env, api_url=settings.api_url, named_by="--token-env",
+                          app_hint="use a GitHub App with --app-id and --app-key")
     if args.app_id is None or args.app_key is None:
         raise UsageError("--app-id and --app-key go together")
     if args.token_env:
@@ -495,8 +496,9 @@ async def _migrate(args: argparse.Namespace) -> int:
         return settings_from(argparse.Namespace(**{**vars(args), "api_url": url}))
 
     def token_for(side: str) -> str:
+        named_by = f"--{side}-token-env" if getattr(args, f"{side}_token_env") else "--token-env"
         return find_token(getattr(args, f"{side}_token_env") or args.token_env,
-                          api_url=settings_for(side).api_url)
+                          api_url=settings_for(side).api_url, named_by=named_by, app_hint=None)
 
     return await run_migrate_command(args, settings_for=settings_for, token_for=token_for)
 

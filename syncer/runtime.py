@@ -52,13 +52,16 @@ def api_url_from(flag: str | None, environ: Mapping[str, str] | None = None) -> 
 
 
 def find_token(token_env: str | None = None, environ: Mapping[str, str] | None = None, *,
-               api_url: str | None = None, gh_timeout: float = auth.GH_TIMEOUT) -> str:
+               api_url: str | None = None, gh_timeout: float = auth.GH_TIMEOUT,
+               named_by: str = "--token-env or token_env",
+               app_hint: str | None = "configure a GitHub App in [github.app]") -> str:
     """The token from `token_env` if named (and only from there), else GITHUB_TOKEN, else
     GH_TOKEN, else what `gh auth token --hostname HOST` prints for the host of `api_url`.
 
     gh is asked only when `api_url` is given: without it the host is unknown, and a token gh
     keeps for github.com must never be sent to another host. The token is registered for
-    redaction. AuthError (exit 3) names every source tried when none has a token.
+    redaction. AuthError (exit 3) names every source tried when none has a token, the option
+    that named `token_env` (`named_by`), and how this command takes an App (`app_hint`).
     """
     env = os.environ if environ is None else environ
     if token_env:
@@ -66,8 +69,8 @@ def find_token(token_env: str | None = None, environ: Mapping[str, str] | None =
         # which may belong to another host.
         found = auth.env_token((token_env,), env)
         if found is None:
-            raise AuthError(f"no GitHub token: {token_env} (named by --token-env or token_env) "
-                            "is unset or empty; no other token is used in its place")
+            raise AuthError(f"no GitHub token: {token_env} (named by {named_by}) is unset or "
+                            "empty; no other token is used in its place")
         redact.register(found[1])
         return found[1]
     found = auth.env_token(TOKEN_VARIABLES, env)
@@ -78,23 +81,24 @@ def find_token(token_env: str | None = None, environ: Mapping[str, str] | None =
         answer = auth.gh_token(host, environ=env, timeout=gh_timeout)
         token, gh_problem = answer.token, answer.problem
     if token is None:
-        raise AuthError(_no_token_message(token_env, api_url, gh_problem))
+        raise AuthError(_no_token_message(api_url, gh_problem, app_hint))
     redact.register(token)
     return token
 
 
-def _no_token_message(token_env: str | None, api_url: str | None, gh_problem: str | None) -> str:
-    variables = ([f"{token_env} (--token-env)"] if token_env else []) + list(TOKEN_VARIABLES)
+def _no_token_message(api_url: str | None, gh_problem: str | None, app_hint: str | None) -> str:
+    variables = list(TOKEN_VARIABLES)
     tried = ", ".join(variables[:-1]) + f" and {variables[-1]} are unset or empty"
+    ways = ["set one of those variables"]
     message = f"no GitHub token: {tried}"
     if api_url is not None:
         host = auth.gh_hostname(api_url)
-        message += (f", and `gh auth token --hostname {host}` gave none ({gh_problem}). "
-                    f"Set one of those variables, run `gh auth login --hostname {host}`, or "
-                    "configure a GitHub App in [github.app]")
-    else:
-        message += ". Set one of those variables, or configure a GitHub App in [github.app]"
-    return message
+        message += f", and `gh auth token --hostname {host}` gave none ({gh_problem})"
+        ways.append(f"run `gh auth login --hostname {host}`")
+    if app_hint:
+        ways.append(app_hint)
+    listed = ", ".join(ways[:-1]) + f" or {ways[-1]}" if len(ways) > 1 else ways[0]
+    return f"{message}. {listed[0].upper()}{listed[1:]}"
 
 
 def token_source_for(github_config: GitHubConfig | None, token_env: str | None,

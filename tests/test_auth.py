@@ -175,6 +175,20 @@ def test_a_named_variable_that_is_unset_never_falls_back(fake_gh: Path) -> None:
     assert not fake_gh.exists()
 
 
+def test_a_missing_token_points_at_what_this_command_takes() -> None:
+    """The error names the option that named the variable, and the App flags only where the
+    command has them (set: --app-id; plan/apply: [github.app]; migrate: none)."""
+    with pytest.raises(AuthError, match=r"SRC \(named by --from-token-env\)"):
+        find_token("SRC", env_with(), named_by="--from-token-env")
+    with pytest.raises(AuthError) as for_set:
+        find_token(None, env_with(), app_hint="use a GitHub App with --app-id and --app-key")
+    assert str(for_set.value).endswith("Set one of those variables or use a GitHub App with "
+                                       "--app-id and --app-key")
+    with pytest.raises(AuthError) as for_migrate:
+        find_token(None, env_with(), app_hint=None)
+    assert str(for_migrate.value).endswith("Set one of those variables")
+
+
 def test_gh_auth_token_is_the_last_resort(fake_gh: Path) -> None:
     """With no variable set, `gh auth token --hostname github.com` (first gh on PATH) gives the
     token, stripped, and it is registered for redaction from then on."""
