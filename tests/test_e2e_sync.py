@@ -253,3 +253,28 @@ def test_a_selector_matching_nothing_is_warned_about(hub, url, files, monkeypatc
     Path(files["config"]).write_text(CONFIG.replace('match = ["repo-01*"]', 'match = ["rpeo-*"]'))
     assert sync("plan", url, files, monkeypatch) == 0
     assert "[secret.repos] matches no repository of acme" in capsys.readouterr().err
+
+
+def test_overlapping_secrets_are_refused_without_a_false_selects_nothing(
+        hub, url, tmp_path, monkeypatch, capsys) -> None:
+    """Two [[secret]] of one name whose repository patterns overlap: exit 2 naming the
+    duplicate, nothing written, and no warning that the second selects nothing (it does)."""
+    config = tmp_path / "dup.toml"
+    config.write_text(CONFIG.split("[[secret]]")[0] + """
+[[secret]]
+name = "DUP"
+value = "env:NPM_VALUE"
+[secret.repos]
+match = ["repo-000*"]
+
+[[secret]]
+name = "DUP"
+value = "env:SENTRY_VALUE"
+[secret.repos]
+match = ["repo-0001", "repo-0002"]
+""")
+    files = {"config": str(config), "state": str(tmp_path / "state.json")}
+    assert sync("apply", url, files, monkeypatch) == 2
+    err = capsys.readouterr().err
+    assert "DUP" in err and "selects_nothing" not in err and "matches no repository" not in err
+    assert hub.count("PUT") == 0

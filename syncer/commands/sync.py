@@ -78,10 +78,10 @@ async def _plan(run: Run, config: Config, values: Mapping[tuple[int, str], Secre
         return state.fingerprint(values[(index, name)], state_key(api_url, scope, name))
 
     desired, duplicates = desired_from_config(config, repos, fingerprint)
+    if duplicates:  # before selects_nothing: the targets of a duplicate are not in `desired`
+        raise UsageError("\n".join(f"{config.path}: {d}" for d in duplicates))
     for problem in selects_nothing(config, desired):
         log.warning("selects_nothing", problem=problem)
-    if duplicates:
-        raise UsageError("\n".join(f"{config.path}: {d}" for d in duplicates))
     try:
         actual = await existing(run.api, [d.scope for d in desired], run.settings.concurrency)
     except errors.NotFound as exc:
