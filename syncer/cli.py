@@ -451,8 +451,12 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
     for line in rotate.report_lines(request, result):
         print(line)
     if not result.locations.org and not result.locations.repos and not result.locations.envs:
-        return _fail(f"{name} was not found in {args.org} (org, repositories or environments)",
-                     Exit.FAILED)
+        unused = ""
+        if source is None and not args.dry_run:  # the generated value went nowhere: drop it,
+            Path(args.output).expanduser().unlink(missing_ok=True)  # or a re-run is refused
+            unused = f"; {args.output} removed (its value was never written)"
+        return _fail(f"{name} was not found in {args.org} (org, repositories or "
+                     f"environments){unused}", Exit.FAILED)
     if result.shadowed:
         print(f"warning: {len(result.shadowed)} repository/environment secrets named {name} "
               "shadow the org secret; workflows there use those, not the org secret",

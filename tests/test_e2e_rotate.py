@@ -89,6 +89,19 @@ def test_generate_saves_value_before_pushing(hub, url, monkeypatch, tmp_path, ca
     assert saved.decode() not in out + err
 
 
+def test_a_generated_value_that_went_nowhere_is_not_kept(hub, url, monkeypatch, tmp_path,
+                                                         capsys) -> None:
+    """A name found nowhere: exit 1, and the --output file of a value never written is
+    removed, so the corrected command is not refused for it."""
+    output = tmp_path / "new-value"
+    assert run_cli(["rotate", "NO_SUCH_SECRET", "--org", "acme", "--generate", "32",
+                    "--output", str(output)], {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN},
+                   monkeypatch) == 1
+    assert not output.exists() and "removed" in capsys.readouterr().err
+    assert rotate(url, monkeypatch, "--generate", "32", "--output", str(output)) == 0
+    assert hub.plaintext("LEAKED", org="acme") == output.read_bytes()
+
+
 @pytest.mark.parametrize("make_path", [
     lambda tmp: tmp / "missing-dir" / "v",          # cannot be created
     lambda tmp: (tmp / "exists").write_text("x") and tmp / "exists",  # refuses to overwrite
