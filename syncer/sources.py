@@ -105,10 +105,11 @@ def warn_if_readable_by_others(fd: int, shown: str) -> None:
 
 
 def _run(command: str) -> bytes:
-    """Output of `command`, run without a shell; one trailing newline dropped, as $(...) does."""
+    """Output of `command`, run without a shell; one trailing newline dropped, as $(...) does.
+    Its standard error is the user's, as in a shell: why a vault login failed, say."""
     try:
         # stdin stays ours: with `--value-from -` it carries the value, not the command's input
-        done = subprocess.run(_split(command), stdin=subprocess.DEVNULL, capture_output=True,
+        done = subprocess.run(_split(command), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               check=False, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise SourceError(f"cmd:{command}: could not run ({type(exc).__name__})") from None

@@ -103,12 +103,18 @@ def test_stdin_source() -> None:
         read_source(parse_source("-"), stdin=io.BytesIO(b""))
 
 
-def test_cmd_source_runs_without_shell() -> None:
-    """cmd: runs argv directly (no shell) and drops one trailing newline; failures give the status only."""
+def test_cmd_source_runs_without_shell(capfd: pytest.CaptureFixture[str]) -> None:
+    """cmd: runs argv directly (no shell) and drops one trailing newline; a failure gives the
+    status, never the output, while the command's own standard error reaches the user."""
     value = read_source(parse_source(f"cmd:{sys.executable} -c \"print('out $HOME')\""))
     assert value.reveal() == b"out $HOME"
-    with pytest.raises(SourceError, match="status 3"):
-        read_source(parse_source(f"cmd:{sys.executable} -c \"import sys; print('s3cret'); sys.exit(3)\""))
+    failing = ("import sys; print('s3' + 'cret'); print('vault: permission denied',"
+               " file=sys.stderr); sys.exit(3)")
+    with pytest.raises(SourceError, match="status 3") as caught:
+        read_source(parse_source(f"cmd:{sys.executable} -c \"{failing}\""))
+    assert "s3cret" not in str(caught.value)
+    captured = capfd.readouterr()
+    assert "vault: permission denied" in captured.err and "s3cret" not in captured.out + captured.err
 
 
 def test_generate_source() -> None:
