@@ -553,11 +553,15 @@ async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
         print(plan_text(result.plan), file=sys.stderr)  # lists the changes, counts them all
     assert result.summary is not None
     drifted = sum(i.change is Change.DRIFTED for i in result.plan)
+    missing = sum(i.change is Change.MISSING_TARGET for i in result.plan)
     log.info("summary", drifted=drifted, unchanged=len(result.plan) - len(changed),
-             **result.summary.as_event())
+             missing_targets=missing, **result.summary.as_event())
     unchanged: Counter[tuple[str, str]] = Counter((i.name, i.scope.kind) for i in result.plan
                         if i.change is Change.UNCHANGED)
     show(result.summary, sys.stderr, unchanged)
+    if missing:  # not among the outcomes: nothing was attempted for them
+        print(f"missing {missing}: the config names environments or repositories that do not "
+              "exist (listed above); nothing was written there", file=sys.stderr)
     return int(result.exit_code)
 
 

@@ -158,10 +158,12 @@ def test_prune_deletes_only_undeclared_in_managed_scopes(hub, url, files, monkey
 
 
 def test_missing_environment_is_reported(hub, url, files, monkeypatch, capsys) -> None:
-    """A selected repo without the environment is reported as a missing target; exit 1."""
+    """A selected repo without the environment is reported as a missing target, and counted
+    beside the summary (it is no outcome: nothing was attempted there); exit 1."""
     hub.add_repo("acme", "repo-01-noenv", environments=())
     assert sync("apply", url, files, monkeypatch) == 1
-    assert "missing target" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "missing target" in err and "\nmissing 1: the config names" in err
 
 
 def test_state_holds_no_value(hub, url, files, monkeypatch, capsys) -> None:
