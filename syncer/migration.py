@@ -456,8 +456,7 @@ def build_report(targets: Sequence[Target], missing_values: Iterable[Target],
         elif outcome.result in (Result.CREATED, Result.UPDATED):
             items.append(ReportItem(MIGRATED, scope, name, key, outcome.result.value))
         elif outcome.result is Result.SKIPPED:  # a stop (a signal, a spent budget) kept it back
-            why = (outcome.error or "").removeprefix(f"{NOT_WRITTEN}: ") or "stopped"
-            items.append(ReportItem(NOT_WRITTEN, scope, name, key, why))
+            items.append(ReportItem(NOT_WRITTEN, scope, name, key, stopped_why(outcome)))
         else:
             items.append(ReportItem(FAILED, scope, name, key,
                                     outcome.error or outcome.result.value))
@@ -472,9 +471,15 @@ def report_counts(items: Iterable[ReportItem]) -> dict[str, int]:
     return counts
 
 
-def report_exit_code(items: Iterable[ReportItem]) -> int:
-    """1 when anything is missing or failed, else 0."""
-    return 1 if any(i.status in PROBLEMS for i in items) else 0
+def report_exit_code(items: Iterable[ReportItem], outcomes: Iterable[Outcome] = ()) -> int:
+    """1 when anything is missing or failed, or a stop (a spent budget) kept writes back."""
+    stopped = any(o.result is Result.SKIPPED for o in outcomes)
+    return 1 if stopped or any(i.status in PROBLEMS for i in items) else 0
+
+
+def stopped_why(outcome: Outcome) -> str:
+    """Why a stop kept a write back ("interrupted", "rate limit budget spent until ...")."""
+    return (outcome.error or "").removeprefix(f"{NOT_WRITTEN}: ") or "stopped"
 
 
 def render_report_text(items: Sequence[ReportItem], header: str,

@@ -309,6 +309,8 @@ def test_a_write_a_stop_kept_back_is_not_written_not_failed() -> None:
                         error="not written: interrupted")]
     items = build_report([web_a], [], plan, outcomes)
     assert [(i.status, i.why) for i in items] == [(NOT_WRITTEN, "interrupted")]
+    assert report_exit_code(items, outcomes) == 1  # not done: the exit code says so
+    assert report_exit_code(items) == 0
 
 
 # -- export ------------------------------------------------------------------------------------

@@ -97,6 +97,7 @@ from ..migration import (
     render_workflow,
     report_exit_code,
     repos_needing_environments,
+    stopped_why,
     template_path,
     values_template,
 )
@@ -420,7 +421,7 @@ async def _migrate(request: MigrateRequest, dst: Run, inventory: Inventory,
         notes.append(f"nothing written: {len(to_write)} writes held back because items are "
                      "missing; supply them, or pass --allow-partial to migrate the rest")
     _print_report(request, items, src_settings, dst.settings, notes)
-    return report_exit_code(items)
+    return report_exit_code(items, outcomes)
 
 
 async def _write_resumably(request: MigrateRequest, dst: Run, to_write: list[PlanItem],
@@ -605,7 +606,7 @@ async def _import_sealed(request: MigrateRequest, settings: Settings, token: str
         notes.append("stale key_id: DST's key changed since the export; run the export "
                      "workflow again and import its new output")
     _print_report(request, items, None, settings, notes, title="import")
-    return report_exit_code(items)
+    return report_exit_code(items, outcomes)
 
 
 def _forget_written(state: State, api_url: str, outcome: Outcome) -> None:
@@ -628,6 +629,9 @@ def _import_report(entries: Sequence[SealedEntry], outcomes: Sequence[Outcome],
         elif outcome.result in (Result.CREATED, Result.UPDATED):
             items.append(ReportItem(MIGRATED, entry.scope, entry.name, key,
                                     outcome.result.value))
+        elif outcome.result is Result.SKIPPED:
+            items.append(ReportItem(NOT_WRITTEN, entry.scope, entry.name, key,
+                                    stopped_why(outcome)))
         elif entry.scope in stale and outcome.status == 422:
             items.append(ReportItem(FAILED, entry.scope, entry.name, key,
                                     f"stale key_id {entry.key_id}: export again"))
