@@ -106,15 +106,16 @@ def warn_if_readable_by_others(fd: int, shown: str) -> None:
 
 def _run(command: str) -> bytes:
     """Output of `command`, run without a shell; one trailing newline dropped, as $(...) does.
-    Its standard error is the user's, as in a shell: why a vault login failed, say."""
+    Its standard error is not shown: a traced script (`set -x`) writes values there."""
     try:
         # stdin stays ours: with `--value-from -` it carries the value, not the command's input
-        done = subprocess.run(_split(command), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        done = subprocess.run(_split(command), stdin=subprocess.DEVNULL, capture_output=True,
                               check=False, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise SourceError(f"cmd:{command}: could not run ({type(exc).__name__})") from None
     if done.returncode != 0:
-        raise SourceError(f"cmd:{command}: exited with status {done.returncode}")
+        raise SourceError(f"cmd:{command}: exited with status {done.returncode} (its output "
+                          "is not shown, as it may hold secrets: run it yourself to see why)")
     out = done.stdout
     return out[:-1] if out.endswith(b"\n") else out
 
