@@ -82,6 +82,9 @@ class _Parser(argparse.ArgumentParser):
         return parsed
 
     def error(self, message: str) -> NoReturn:
+        # what follows an option's "=" (or is glued to a flag) may be a value: not repeated
+        message = re.sub(r"(ignored explicit argument) '.*'", r"\1 (not repeated)", message)
+        message = re.sub(r"(--[A-Za-z][A-Za-z0-9-]*)=\S+", r"\1=…", message)
         self.exit(int(Exit.USAGE), f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
@@ -89,7 +92,7 @@ def _unrecognized(extras: Sequence[str]) -> str:
     """Unknown options by name; any other word is only counted: it may be a secret value typed
     where a name or a --value-from source was meant, and errors end up in CI logs."""
     options = [word.split("=", 1)[0] for word in extras
-               if re.fullmatch(r"--?[A-Za-z][A-Za-z0-9-]*", word.split("=", 1)[0])]
+               if re.fullmatch(r"--[A-Za-z][A-Za-z0-9-]*|-[A-Za-z]", word.split("=", 1)[0])]
     others = len(extras) - len(options)
     named = ", ".join(options)
     if not others:

@@ -9,12 +9,16 @@ import re
 MAX_VALUE_BYTES = 48 * 1024
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # secret names and environment variable names
 TOKEN_PREFIXES = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")
+_TOKEN = re.compile(r"gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}")
 
 
 def secret_name_problem(name: str) -> str | None:
-    """Why GitHub would refuse `name`, or None when it is acceptable."""
+    """Why GitHub would refuse `name` (or why it must not be used), or None when acceptable."""
     if not name:
         return "secret name is empty"
+    if _TOKEN.fullmatch(name):  # a name is sent to GitHub and logged with every write
+        return ("the secret name looks like a GitHub token (not repeated here); if that token "
+                "is real, revoke it")
     if not _NAME.fullmatch(name):
         if name[0].isdigit():
             return f"secret name {name!r} must not start with a digit"

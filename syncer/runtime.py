@@ -69,8 +69,9 @@ def find_token(token_env: str | None = None, environ: Mapping[str, str] | None =
         # which may belong to another host.
         found = auth.env_token((token_env,), env)
         if found is None:
-            raise AuthError(f"no GitHub token: {token_env} (named by {named_by}) is unset or "
-                            "empty; no other token is used in its place")
+            raise AuthError(f"no GitHub token: the environment variable named by {named_by} "
+                            "is unset or empty (its name is not repeated, in case a token was "
+                            "typed in its place); no other token is used in its place")
         redact.register(found[1])
         return found[1]
     found = auth.env_token(TOKEN_VARIABLES, env)

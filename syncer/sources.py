@@ -75,7 +75,9 @@ def generate(n_bytes: int) -> SecretValue:
 def _read(source: Source, environ: Mapping[str, str], stdin: BinaryIO | None) -> bytes:
     if source.kind == "env":
         if source.arg not in environ:
-            raise SourceError(f"env:{source.arg}: environment variable {source.arg} is not set")
+            # Not named: with env:$VAR the shell put a value where the name belongs.
+            raise SourceError("env:…: no such environment variable (its name is not repeated, "
+                              "in case a value was typed in its place)")
         return environ[source.arg].encode()
     if source.kind == "file":
         try:

@@ -719,7 +719,7 @@ def test_missing_sources_reported_together(tmp_path: Path) -> None:
         read_values(config, environ={"PRESENT": "x"})
     found = info.value.problems
     assert [(p.key, p.line) for p in found] == [("secret[0].value", 3), ("secret[2].value", 11)]
-    assert "MISSING_ONE is not set" in found[0].message and "nope.txt" in found[1].message
+    assert "no such environment variable" in found[0].message and "nope.txt" in found[1].message
 
 
 def test_shared_source_read_once_generate_not(tmp_path: Path) -> None:

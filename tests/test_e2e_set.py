@@ -121,7 +121,7 @@ def test_dry_run_writes_nothing(hub, url, monkeypatch, capsys) -> None:
     (["A-B", "--value-from", "env:SECRET_SRC"], "letters, digits and underscores"),
     (["OK", "--value-from", "env:EMPTY"], "secret value is empty"),
     (["OK", "--value-from", "env:HUGE"], "GitHub allows at most 49152"),
-    (["OK", "--value-from", "env:NOPE"], "environment variable NOPE is not set"),
+    (["OK", "--value-from", "env:NOPE"], "no such environment variable"),
     (["OK", "--value-from", "file:/nonexistent/v"], "No such file"),
 ])
 def test_bad_input_exit_2_before_any_request(hub, url, monkeypatch, capsys, args, message) -> None:

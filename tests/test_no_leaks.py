@@ -94,6 +94,10 @@ def test_a_value_or_token_typed_where_a_name_belongs_is_not_repeated(tmp_path: P
     mistakes = [
         ["set", "X", CANARY_VALUE, "--org", "acme", "--value-from", "env:V"],
         ["set", "X", "--org", "acme", f"--body={CANARY_VALUE}", "--value-from", "env:V"],
+        ["set", "X", "--org", "acme", f"--v={CANARY_VALUE}", "--value-from", "env:V"],
+        ["set", "X", "--org", "acme", f"--dry-run={CANARY_VALUE}", "--value-from", "env:V"],
+        ["set", "X", f"-{CANARY_VALUE}", "--org", "acme", "--value-from", "env:V"],
+        ["set", CANARY_TOKEN, "--org", "acme", "--value-from", "env:V"],
         ["set", "X", "--org", "acme", "--value-from", f"env:{CANARY_VALUE}"],
         ["set", "X", "--org", "acme", "--value-from", f"env:{CANARY_TOKEN}"],
         ["set", "X", "--org", "acme", "--value-from", "env:V", "--token-env", CANARY_TOKEN],
@@ -105,5 +109,10 @@ def test_a_value_or_token_typed_where_a_name_belongs_is_not_repeated(tmp_path: P
         said = (done.stdout + done.stderr).decode()
         assert done.returncode == 2, (args[:3], said)
         assert CANARY_VALUE not in said and CANARY_TOKEN not in said, said
-    done = syncer_process(["set", "X", "--org", "acme", "--value-from", "env:NOT_SET_HERE"], env)
-    assert done.returncode == 2 and b"NOT_SET_HERE is not set" in done.stderr  # a name is named
+    # values shaped like names: refused as unset variables, not repeated
+    done = syncer_process(["set", "X", "--org", "acme", "--value-from", "env:npm_AbC123xyz"],
+                          env)
+    assert done.returncode == 2 and b"AbC123xyz" not in done.stdout + done.stderr
+    done = syncer_process(["set", "X", "--org", "acme", "--value-from", "env:V",
+                           "--token-env", "npm_AbC123xyz"], env)
+    assert done.returncode == 3 and b"AbC123xyz" not in done.stdout + done.stderr
