@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -440,26 +441,24 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
                              "use --generate N --output PATH")
     settings = settings_from(args)
     token = _credentials(args, settings)
+    save = None
     if source is not None:
         value = read_value(source)
     else:
         value = generate(args.generate)
         redact.register(value.reveal())
-        if not args.dry_run:
-            rotate.save_generated(value, args.output)
+        rotate.check_output(args.output)
+        save = partial(rotate.save_generated, value, args.output)
     request = rotate.RotateRequest(name, args.org, args.app, tuple(args.repos),
                                    args.include_archived, args.dry_run)
     result = await rotate.run_rotate(request, value, settings, token, _open_state(args.state),
-                                     fresh=args.fresh, show_progress=show_progress)
+                                     fresh=args.fresh, show_progress=show_progress,
+                                     before_writing=save)
     for line in rotate.report_lines(request, result):
         print(line)
     if not result.locations.org and not result.locations.repos and not result.locations.envs:
-        unused = ""
-        if source is None and not args.dry_run:  # the generated value went nowhere: drop it,
-            Path(args.output).expanduser().unlink(missing_ok=True)  # or a re-run is refused
-            unused = f"; {args.output} removed (its value was never written)"
-        return _fail(f"{name} was not found in {args.org} (org, repositories or "
-                     f"environments){unused}", Exit.FAILED)
+        return _fail(f"{name} was not found in {args.org} (org, repositories or environments)",
+                     Exit.FAILED)
     if result.shadowed:
         print(f"warning: {len(result.shadowed)} repository/environment secrets named {name} "
               "shadow the org secret; workflows there use those, not the org secret",

@@ -89,15 +89,16 @@ def test_generate_saves_value_before_pushing(hub, url, monkeypatch, tmp_path, ca
     assert saved.decode() not in out + err
 
 
-def test_a_generated_value_that_went_nowhere_is_not_kept(hub, url, monkeypatch, tmp_path,
-                                                         capsys) -> None:
-    """A name found nowhere: exit 1, and the --output file of a value never written is
-    removed, so the corrected command is not refused for it."""
+def test_a_run_that_writes_nothing_leaves_no_generated_value(hub, url, monkeypatch, tmp_path,
+                                                              capsys) -> None:
+    """The value is saved just before the first write: a name found nowhere (exit 1) or an org
+    that does not exist (exit 2) leaves no --output file to refuse the corrected command."""
     output = tmp_path / "new-value"
-    assert run_cli(["rotate", "NO_SUCH_SECRET", "--org", "acme", "--generate", "32",
-                    "--output", str(output)], {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN},
-                   monkeypatch) == 1
-    assert not output.exists() and "removed" in capsys.readouterr().err
+    env = {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN}
+    for org, name, code in (("acme", "NO_SUCH_SECRET", 1), ("acmee", "LEAKED", 2)):
+        assert run_cli(["rotate", name, "--org", org, "--generate", "32", "--output",
+                        str(output)], env, monkeypatch) == code
+        assert not output.exists()
     assert rotate(url, monkeypatch, "--generate", "32", "--output", str(output)) == 0
     assert hub.plaintext("LEAKED", org="acme") == output.read_bytes()
 

@@ -70,10 +70,13 @@ def test_no_command_leaks_the_value_or_token(tmp_path, monkeypatch, capsys) -> N
         ]
         for args in runs:
             run_cli(args, env, monkeypatch)
+        hub.set_secret("GENERATED", b"old", repo="acme/repo-0001")
+        assert run_cli(["rotate", "GENERATED", "--org", "acme", "--generate", "32",
+                        "--output", str(output), *common], env, monkeypatch) == 0
         hub.revoke_token(CANARY_TOKEN)  # a rejected token must not be echoed either
         run_cli(runs[0], env, monkeypatch)
-        assert run_cli(["rotate", "CANARY_SECRET", "--org", "acme", "--generate", "32",
-                        "--output", str(output), *common], env, monkeypatch) == 3
+        assert run_cli(["rotate", "CANARY_SECRET", "--org", "acme", "--value-from",
+                        "env:CANARY_SRC", *common], env, monkeypatch) == 3
     generated = output.read_text()
     captured = capsys.readouterr()
     reports = "".join(p.read_text() for p in tmp_path.glob("migration*"))

@@ -3,14 +3,15 @@
 Finds the org secret (keeping its visibility and selected repositories exactly as they are),
 every repository secret and every environment secret of that name, writes the new value to
 exactly those places, and reports each one. With --generate the new value is made here and
-saved to --output first, so it can never be lost between GitHub and the operator.
+saved to --output before the first write, so it can never be lost between GitHub and the
+operator (and a run that writes nothing leaves no file behind).
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,16 +61,23 @@ def check_name(name: str) -> str:
     return name.upper()
 
 
+def check_output(path: str) -> None:
+    """Refuse, before any request, an --output that exists or whose folder does not."""
+    target = Path(path).expanduser()
+    if target.exists() or target.is_symlink():
+        raise UsageError(_already_exists(path))
+    if not target.parent.is_dir():
+        raise UsageError(f"--output {path}: cannot create it (no such folder)")
+
+
 def save_generated(value: SecretValue, path: str) -> None:
-    """Write a generated value to `path` (mode 0600, never over an existing file) before any
-    request, so a new credential exists somewhere before GitHub holds it."""
+    """Write a generated value to `path` (mode 0600, never over an existing file) before the
+    first write, so a new credential exists somewhere before GitHub holds it."""
     target = Path(path).expanduser()
     try:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        raise UsageError(f"--output {path}: already exists; refusing to overwrite it (if an "
-                         "earlier run generated it and stopped, write that value with "
-                         f"--value-from file:{path})") from None
+        raise UsageError(_already_exists(path)) from None
     except OSError as exc:
         raise UsageError(f"--output {path}: cannot create it ({exc.strerror})") from None
     try:
@@ -80,6 +88,11 @@ def save_generated(value: SecretValue, path: str) -> None:
     except OSError as exc:
         target.unlink(missing_ok=True)
         raise UsageError(f"--output {path}: cannot write it ({exc.strerror})") from None
+
+
+def _already_exists(path: str) -> str:
+    return (f"--output {path}: already exists; refusing to overwrite it (if an earlier run "
+            f"generated it and stopped, write that value with --value-from file:{path})")
 
 
 def rotation_actions(name: str, org: str, app: App, where: Locations) -> list[Action]:
@@ -113,7 +126,10 @@ def shadowing(where: Locations, repos: Sequence[Repo]) -> list[Scope]:
 
 async def run_rotate(request: RotateRequest, value: SecretValue, settings: Settings,
                      token: str | TokenSource, state: State, *, fresh: bool = False,
-                     show_progress: bool | None = None) -> RotateResult:
+                     show_progress: bool | None = None,
+                     before_writing: Callable[[], None] | None = None) -> RotateResult:
+    """Find the places, then write them; `before_writing` runs once there is something to
+    write, before the first write (it saves a generated value)."""
     started = time.monotonic()
     async with connect(settings, token) as run:
         try:
@@ -130,6 +146,8 @@ async def run_rotate(request: RotateRequest, value: SecretValue, settings: Setti
         actions = rotation_actions(request.name, request.org, request.app, where)
         if request.dry_run or not actions:
             return RotateResult(where, [], shadowed, run.summary([], started))
+        if before_writing is not None:
+            before_writing()
 
         fingerprint, whole_value = one_value_fingerprints(state, settings.api_url, value,
                                                           request.app, request.name)
