@@ -379,7 +379,7 @@ async def _dispatch_with_signals(args: argparse.Namespace) -> int:
     if interrupt.signum is None:
         return code
     if interrupt.total == 0 and not interrupt.total_is_partial:
-        # a read-only command (plan, audit), or a stop before any write was planned
+        # a read-only command (plan, audit), or apply stopped while still reading GitHub
         print("syncer: interrupted before anything was written", file=sys.stderr)
         return interrupt.exit_code
     unlisted = " (more not yet listed)" if interrupt.total_is_partial else ""
