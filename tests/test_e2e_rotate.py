@@ -97,7 +97,7 @@ def test_a_run_that_writes_nothing_leaves_no_generated_value(hub, url, monkeypat
     env = {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN}
     for org, name, code in (("acme", "NO_SUCH_SECRET", 1), ("acmee", "LEAKED", 2)):
         assert run_cli(["rotate", name, "--org", org, "--generate", "32", "--output",
-                        str(output)], env, monkeypatch) == code
+                        str(output), "--points-per-minute", "0"], env, monkeypatch) == code
         assert not output.exists()
     assert rotate(url, monkeypatch, "--generate", "32", "--output", str(output)) == 0
     assert hub.plaintext("LEAKED", org="acme") == output.read_bytes()
