@@ -8,7 +8,7 @@ import re
 
 MAX_VALUE_BYTES = 48 * 1024
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # secret names and environment variable names
-TOKEN_PREFIXES = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")
+_TOKEN_PREFIXES = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")
 _TOKEN = re.compile(r"gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}")
 
 
@@ -39,7 +39,7 @@ def value_problem(value: bytes) -> str | None:
 def env_name_problem(name: str) -> str | None:
     """Why `name` cannot name an environment variable, or None. What fails is never repeated:
     it may be a value or a token typed (or expanded by the shell) where its name was meant."""
-    if name.startswith(TOKEN_PREFIXES):
+    if name.startswith(_TOKEN_PREFIXES):
         return ("looks like a token, not the name of the environment variable holding it (not "
                 "repeated here); if that token is real, revoke it")
     if not _NAME.fullmatch(name):
