@@ -19,10 +19,13 @@ def secret_name_problem(name: str) -> str | None:
     if _TOKEN.fullmatch(name):  # a name is sent to GitHub and logged with every write
         return ("the secret name looks like a GitHub token (not repeated here); if that token "
                 "is real, revoke it")
+    # What fails below is not repeated: it may be the value typed where its name was meant.
     if not _NAME.fullmatch(name):
         if name[0].isdigit():
-            return f"secret name {name!r} must not start with a digit"
-        return f"secret name {name!r} may only contain letters, digits and underscores"
+            return ("secret name must not start with a digit (not repeated here, in case it is "
+                    "a value)")
+        return ("secret name may only contain letters, digits and underscores (not repeated "
+                "here, in case it is a value)")
     if name.upper().startswith("GITHUB_"):
         return f"secret name {name!r} must not start with GITHUB_"
     return None
