@@ -152,3 +152,25 @@ async def test_paced_time_counts_what_was_waited_when_a_stop_cuts_it_short() -> 
             await anyio.sleep(0)
         pacer.stop_admitting()
     assert pacer.paced_seconds < 1.0
+    assert not pacer.pacing
+
+
+@pytest.mark.anyio
+async def test_a_rate_limit_wait_cut_short_by_a_stop_counts_what_was_waited() -> None:
+    """A stop during GitHub's pause sends nothing more; the summary's rate-limit wait is the
+    time waited, not the pause GitHub asked for, and the progress line shows no pause."""
+    pacer = Pacer(points_per_minute=None)
+    pacer.pause(600.0, "secondary rate limit")
+
+    async def waiting() -> None:
+        with pytest.raises(NotAdmitted):
+            async with pacer.slot("PUT"):
+                pass
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(waiting)
+        await anyio.sleep(0)
+        pacer.stop_admitting()
+    assert pacer.stats.waits == 1
+    assert pacer.stats.wait_seconds < 1.0
+    assert pacer.paused_until == 0.0

@@ -154,6 +154,7 @@ class Pacer:
         self._paused_until = 0.0
         self._next_send_at = 0.0
         self._spreading_until = 0.0
+        self._counted_until = 0.0  # when the waits counted in `stats` would have ended
         self._rate: RateLimit | None = None
         self._wait_for_reset = wait_for_reset
         self._on_wait = on_wait
@@ -198,7 +199,11 @@ class Pacer:
 
     def stop_admitting(self) -> None:
         """The run is stopping: what waits for its turn is not sent (requests under way are)."""
+        if self._closing.is_set():
+            return
         self._closing.set()
+        # a rate-limit wait cut short counts what was waited, not what was planned
+        self.stats.wait_seconds -= max(0.0, self._counted_until - self._clock())
 
     async def sleep(self, seconds: float) -> None:
         """Wait `seconds` for a turn; NotAdmitted as soon as the pacer stops admitting."""
@@ -240,7 +245,8 @@ class Pacer:
     @property
     def pacing(self) -> bool:
         """Requests are waiting for room under the points-per-minute budget right now."""
-        return self._points is not None and self._points.holding_until > time.monotonic()
+        return (self._points is not None and not self._closing.is_set()
+                and self._points.holding_until > time.monotonic())
 
     @property
     def paced_seconds(self) -> float:
@@ -249,6 +255,8 @@ class Pacer:
     @property
     def paused_until(self) -> float:
         """Epoch seconds until which requests are held for a rate limit (past: not held)."""
+        if self._closing.is_set():
+            return 0.0
         return max(self._paused_until, self._next_send_at if self._spreading_until else 0.0)
 
     async def _respect_pause(self) -> None:
@@ -284,6 +292,7 @@ class Pacer:
     def _note_wait(self, reason: str, seconds: float) -> None:
         self.stats.waits += 1
         self.stats.wait_seconds += seconds
+        self._counted_until = max(self._counted_until, self._clock() + seconds)
         log.warning("rate_limit_wait", reason=reason, wait_s=round(seconds, 3),
                     until=time.strftime("%H:%M:%S", time.localtime(self._clock() + seconds)))
         if self._on_wait is not None:
