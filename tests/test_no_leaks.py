@@ -7,11 +7,18 @@ journal, the caches and every report are searched for both.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
+from aiohttp import web
 from helpers import run_cli, syncer_process
 
 from syncer.fakehub import FakeHub, Faults
+from syncer.github import errors
+from syncer.github.client import GitHubClient
+from syncer.github.pacing import Pacer
 
 CANARY_VALUE = "CANARY-VALUE-7f3a9c1e5b"
 CANARY_TOKEN = "ghp_CANARYTOKEN0123456789abcdef"
@@ -119,3 +126,44 @@ def test_a_value_or_token_typed_where_a_name_belongs_is_not_repeated(tmp_path: P
     done = syncer_process(["set", "X", "--org", "acme", "--value-from", "env:V",
                            "--token-env", "npm_AbC123xyz"], env)
     assert done.returncode == 3 and b"AbC123xyz" not in done.stdout + done.stderr
+
+
+@pytest.mark.anyio
+async def test_a_next_page_link_to_another_host_is_not_followed_with_the_token() -> None:
+    """A Link header naming another host (a proxy's inner name, plain http, a tampered answer)
+    would take the token there: the listing stops with an error saying why instead."""
+    elsewhere_saw: list[str | None] = []
+
+    async def elsewhere(request: web.Request) -> web.Response:
+        elsewhere_saw.append(request.headers.get("Authorization"))
+        return web.json_response([])
+
+    async def first_page(request: web.Request) -> web.Response:
+        link = f'<{other_url}/orgs/acme/repos?page=2&per_page=100>; rel="next"'
+        return web.json_response([{"name": "api"}], headers={"Link": link})
+
+    api = web.Application()
+    api.router.add_get("/orgs/acme/repos", first_page)
+    other = web.Application()
+    other.router.add_get("/orgs/acme/repos", elsewhere)
+    async with _serving(api) as api_url, _serving(other, host="127.0.0.2") as other_url:
+        async with GitHubClient(api_url, CANARY_TOKEN, pacer=Pacer(points_per_minute=None)) as client:
+            seen = []
+            with pytest.raises(errors.ForeignLink, match="leaves .* not followed") as raised:
+                async for repo in client.paginate("/orgs/acme/repos"):
+                    seen.append(repo["name"])
+    assert seen == ["api"] and elsewhere_saw == []
+    assert CANARY_TOKEN not in str(raised.value)
+
+
+@asynccontextmanager
+async def _serving(app: web.Application, host: str = "127.0.0.1") -> AsyncIterator[str]:
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, host, 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        await runner.cleanup()

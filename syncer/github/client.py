@@ -110,7 +110,9 @@ class GitHubClient:
         elif path.startswith(self.api_url + "/"):  # a Link header's next page
             url, where = path, path[len(self.api_url):]
         else:
-            url, where = path, _path_of(path)
+            raise errors.ForeignLink(
+                f"{method} {_path_of(path)}: the next page's link leaves {self.api_url} "
+                f"(for {urlsplit(path).hostname}); not followed, so the token is not sent there")
         cached = method == "GET" and etag is None and self.cache is not None
         if cached:
             etag = self.cache.etag_for(url)  # type: ignore[union-attr]

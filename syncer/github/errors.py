@@ -1,6 +1,7 @@
 """Typed errors for everything GitHub (or the network on the way) can answer.
 
 GitHubError
+├── ForeignLink                    a next-page link leaves the API URL: not followed
 ├── TransportError                 connection refused/reset/dropped, timeout    retry with backoff
 └── HTTPError (status, message)
     ├── ServerError                5xx                                           retry with backoff
@@ -25,6 +26,11 @@ class GitHubError(Exception):
 
     #: Worth another attempt of the same request after some wait.
     retryable: bool = False
+
+
+class ForeignLink(GitHubError):
+    """A Link header's next page is not under the API URL: following it would send the token
+    to another host (or over plain http)."""
 
 
 class TransportError(GitHubError):
