@@ -25,7 +25,7 @@ from dataclasses import dataclass, fields
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import yarl
 
@@ -269,7 +269,8 @@ def is_loopback(host: str) -> bool:
 
 
 def api_url_problem(url: str, allow_insecure_http: bool = False) -> str | None:
-    """Why `url` cannot be the API base URL, or None. Never repeats credentials found in it."""
+    """Why `url` cannot be the API base URL, or None. Never repeats what may hold a credential:
+    user info, a query or fragment (`?access_token=`), text where the port belongs."""
     parts = urlsplit(url)
     if parts.username is not None or parts.password is not None:
         return ("must not contain a user name or password (not repeated here); "
@@ -277,16 +278,17 @@ def api_url_problem(url: str, allow_insecure_http: bool = False) -> str | None:
     try:
         parts.port  # noqa: B018 — raises ValueError on a bad port
     except ValueError:
-        return f"{url!r} has an invalid port"
+        return f"the port of the URL for {parts.hostname!r} is not a number from 0 to 65535"
+    shown = repr(urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")))
+    if parts.query or parts.fragment:
+        return f"{shown} must not have a query or fragment (not repeated here)"
     try:
         str(yarl.URL(url))  # as the client will encode it (an IDN host, say)
     except ValueError as exc:
-        return f"{url!r} is not a valid URL ({exc})"
+        return f"{shown} is not a valid URL ({exc})"
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        return (f"{url!r} is not an http(s) URL; expected https://api.github.com "
+        return (f"{shown} is not an http(s) URL; expected https://api.github.com "
                 "or, for Enterprise Server, https://HOST/api/v3")
-    if parts.query or parts.fragment:
-        return f"{url!r} must not have a query or fragment"
     if parts.scheme == "http" and not allow_insecure_http and not is_loopback(parts.hostname):
         return ("plain http:// would send the token unencrypted; use https://, "
                 "or set allow_insecure_http = true (loopback addresses are always allowed)")

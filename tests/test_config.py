@@ -592,6 +592,15 @@ def test_api_url_credentials_not_repeated() -> None:
     assert CANARY not in str(problem) and "password" in problem.message
 
 
+@pytest.mark.parametrize("url", [f"https://ghe.local/api/v3?access_token={CANARY}",
+                                 f"https://ghe.local/api/v3#{CANARY}",
+                                 f"https://ghe.local:{CANARY}/api/v3"])
+def test_api_url_query_and_port_not_repeated(url: str) -> None:
+    """A token in the query, the fragment or where the port belongs is refused unquoted."""
+    problem = api_url_problem(url)
+    assert problem is not None and CANARY not in problem and "ghe.local" in problem
+
+
 def test_token_env_holding_a_token() -> None:
     """A token pasted into token_env is refused, not quoted, and revoking it is suggested."""
     problem = one_problem(f'[github]\ntoken_env = "ghp_{CANARY}"\n', "github.token_env")
