@@ -214,7 +214,7 @@ def parse_value_key(text: str) -> ValueKey:
     app, kind = parts[0].lower(), parts[1].lower() if len(parts) > 1 else ""
     if app not in MIGRATED_APPS:
         hint = " (codespaces secrets are not migrated)" if app == "codespaces" else ""
-        raise ValueError(f"{text}: a scoped key starts with actions: or dependabot:{hint}; "
+        raise ValueError(f"a scoped key starts with actions: or dependabot:{hint}; "
                          f"expected {KEY_SYNTAX}")
     if kind == "org" and len(parts) == 3:
         return ValueKey(_checked_name(parts[2]), app, "org")
@@ -222,10 +222,10 @@ def parse_value_key(text: str) -> ValueKey:
         return ValueKey(_checked_name(parts[3]), app, "repo", parts[2].lower())
     if kind == "env" and len(parts) >= 5 and parts[2] and all(parts[3:-1]):
         if app != "actions":
-            raise ValueError(f"{text}: environment secrets exist for actions only")
+            raise ValueError("environment secrets exist for actions only")
         env = ":".join(parts[3:-1])
         return ValueKey(_checked_name(parts[-1]), app, "env", parts[2].lower(), env.lower())
-    raise ValueError(f"{text}: expected {KEY_SYNTAX}")
+    raise ValueError(f"expected {KEY_SYNTAX}")
 
 
 def _checked_name(name: str) -> str:
@@ -269,23 +269,23 @@ def match_values(targets: Sequence[Target], values: ValuesFile | None,
             problems.append(f"{where}: {exc}")
             continue
         if key in seen_at:  # differently written keys for the same secret (case)
-            problems.append(f"{where}: {entry.key} names the same secret as {seen_at[key]}")
+            problems.append(f"{where}: names the same secret as {seen_at[key]}")
             continue
         seen_at[key] = where
         if not key.scoped:
             if key.name in names:
                 bare[key.name] = entry
             elif outside:  # it may name secrets of the repositories --repos left out
-                ignored.append(f"{where}: {entry.key}: no secret of that name in the "
+                ignored.append(f"{where}: no secret of that name in the "
                                "repositories selected by --repos, ignored")
             else:
-                problems.append(f"{where}: {entry.key}: no secret of that name in the source")
+                problems.append(f"{where}: no secret of that name in the source")
         elif key in by_key:
             scoped[key] = entry
         elif key.repo is not None and key.repo in outside:
-            ignored.append(f"{where}: {entry.key}: repository outside --repos, ignored")
+            ignored.append(f"{where}: repository outside --repos, ignored")
         else:
-            problems.append(f"{where}: {entry.key}: no such secret in the source")
+            problems.append(f"{where}: no such secret in the source")
     chosen: dict[ValueKey, SecretValue] = {}
     missing: list[Target] = []
     for target in targets:

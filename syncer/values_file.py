@@ -8,9 +8,9 @@ The format follows the extension:
 
 What a key means (scope and name, or a name alone) is migration.py's business; this module only
 reads the file faithfully, remembers the line of every key, and collects *every* problem in one
-pass, each as "FILE:LINE: what is wrong". A value never appears in a message: problems name the
-key and the line, and lines that could not be split into key and value are not quoted at all
-(such a line may be a pasted secret).
+pass, each as "FILE:LINE: what is wrong". Neither a value nor a key appears in a message: a
+pasted secret split at an `=` (base64 padding, a URL's query) looks like a key, so problems
+name the line; only a key whose line cannot be told (rare TOML keys) is named.
 
 dotenv, precisely (no variable expansion, no command substitution):
 - blank lines and lines whose first non-blank character is `#` are ignored;
@@ -64,8 +64,13 @@ class ValuesFile:
     entries: tuple[Entry, ...]
 
     def where(self, entry: Entry) -> str:
-        """"FILE:LINE" (or "FILE") of an entry, for messages."""
-        return f"{self.path}:{entry.line}" if entry.line is not None else self.path
+        """Where an entry is, for messages (see the module docstring)."""
+        return located(self.path, entry.line, entry.key)
+
+
+def located(path: str, line: int | None, key: str) -> str:
+    """"FILE:LINE" of a key, or, when its line cannot be told, "FILE: key 'KEY'"."""
+    return f"{path}:{line}" if line is not None else f"{path}: key {key!r}"
 
 
 def format_of(path: str | Path) -> Format | None:
@@ -105,17 +110,17 @@ def parse_values(text: str, fmt: Format, path: str = "<values>") -> ValuesFile:
     entries: list[Entry] = []
     first_line: dict[str, int | None] = {}
     for key, value, line in raw:
-        at = f"{path}:{line}" if line is not None else path
+        at = located(path, line, key)
         if not key:
             problems.append(f"{at}: empty key")
             continue
         if key in first_line:
-            problems.append(f"{at}: {key} is given again (first at line {first_line[key]})")
+            problems.append(f"{at}: the key is given again (first at line {first_line[key]})")
             continue
         first_line[key] = line
         encoded = value.encode("utf-8")
         if len(encoded) > MAX_VALUE_BYTES:
-            problems.append(f"{at}: the value of {key} is {len(encoded)} bytes; GitHub allows "
+            problems.append(f"{at}: the value is {len(encoded)} bytes; GitHub allows "
                             f"at most {MAX_VALUE_BYTES}")
             continue
         entries.append(Entry(key, SecretValue(encoded), line))
@@ -153,13 +158,12 @@ def _parse_dotenv(text: str, path: str, problems: list[str]
         if rest[:1] in ("'", '"'):
             parsed = _quoted(rest, lines, index)
             if parsed is None:
-                problems.append(f"{path}:{number}: {key}: the quoted value is never closed")
+                problems.append(f"{path}:{number}: the quoted value is never closed")
                 index = len(lines)
                 continue
             value, after, index = parsed
             if not _COMMENT_AFTER.fullmatch(after):
-                problems.append(f"{path}:{number}: {key}: unexpected text after the closing "
-                                "quote")
+                problems.append(f"{path}:{number}: unexpected text after the closing quote")
                 continue
             yield key, value, number
             continue
@@ -220,12 +224,12 @@ def _parse_toml(text: str, path: str, problems: list[str]
     lines = text.splitlines()
     for key, value in document.items():
         line = _toml_line(lines, key)
-        at = f"{path}:{line}" if line is not None else path
+        at = located(path, line, key)
         if isinstance(value, dict):
-            problems.append(f"{at}: {key} is a table; the values file must be flat "
+            problems.append(f"{at}: a table; the values file must be flat "
                             '(quote keys with dots or colons: "actions:repo:api:NAME" = "...")')
         elif not isinstance(value, str):
-            problems.append(f"{at}: the value of {key} must be a string")
+            problems.append(f"{at}: the value must be a string")
         else:
             yield key, value, line
 
@@ -295,7 +299,7 @@ def _parse_json(text: str, path: str, problems: list[str]
             if isinstance(value, str):
                 yield key, value, key_line
             else:
-                problems.append(f"{path}:{key_line}: the value of {key} must be a string")
+                problems.append(f"{path}:{key_line}: the value must be a string")
             position = _skip_blanks(text, position)
             following = text[position:position + 1]
             position += 1

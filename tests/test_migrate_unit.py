@@ -195,20 +195,33 @@ def test_scoped_key_wins_and_empty_means_not_given() -> None:
 
 def test_unknown_keys_are_problems_with_file_and_line() -> None:
     """Keys that match no secret (by name or by scope), malformed keys, and two spellings of the
-    same key are each reported with file and line; values never appear."""
+    same key are each reported with file and line; neither keys (a pasted secret split at an
+    '=' looks like one) nor values appear."""
     targets = map_targets(inventory(repo_secret("api", "A"), org_secret("O")), DST)
     matching = match_values(targets, values(
         f"A={SECRET}\nZZZ={SECRET}\nactions:repo:web:A={SECRET}\nactions:org:O={SECRET}\n"
         f"actions:ORG:o={SECRET}\nactions:thing={SECRET}\ndependabot:org:O={SECRET}\n"))
     assert matching.problems == (
-        "v.env:2: ZZZ: no secret of that name in the source",
-        "v.env:3: actions:repo:web:A: no such secret in the source",
-        "v.env:5: actions:ORG:o names the same secret as v.env:4",
-        ("v.env:6: actions:thing: expected APP:org:NAME, APP:repo:REPO:NAME, "
+        "v.env:2: no secret of that name in the source",
+        "v.env:3: no such secret in the source",
+        "v.env:5: names the same secret as v.env:4",
+        ("v.env:6: expected APP:org:NAME, APP:repo:REPO:NAME, "
         "actions:env:REPO:ENV:NAME or NAME (APP: actions or dependabot)"),
-        "v.env:7: dependabot:org:O: no such secret in the source",
+        "v.env:7: no such secret in the source",
     )
     assert SECRET not in "".join(matching.problems)
+    assert "ZZZ" not in "".join(matching.problems)
+
+
+def test_pasted_secrets_split_at_an_equals_sign_are_not_repeated() -> None:
+    """A URL with a query or base64 with padding pasted on its own line splits at its '=' into
+    what looks like a key: it is refused by line, never quoted."""
+    targets = map_targets(inventory(repo_secret("api", "A")), DST)
+    pasted = ("postgres://app:Hunter2Passw0rd@db.internal/app?sslmode", "QUJDREVGR0hJSktM")
+    matching = match_values(targets, values(f"A=1\n{pasted[0]}=require\n{pasted[1]}==\n"))
+    assert [p.split(": ")[0] for p in matching.problems] == ["v.env:2", "v.env:3"]
+    assert not any(fragment in "".join(matching.problems)
+                   for text in pasted for fragment in text.split(":"))
 
 
 def test_keys_for_repositories_outside_repos_are_ignored_not_errors() -> None:
@@ -219,8 +232,8 @@ def test_keys_for_repositories_outside_repos_are_ignored_not_errors() -> None:
                             outside={"web"})
     assert matching.problems == ()
     assert matching.ignored == (
-        "v.env:2: actions:repo:web:A: repository outside --repos, ignored",
-        "v.env:3: OTHER: no secret of that name in the repositories selected by --repos, ignored")
+        "v.env:2: repository outside --repos, ignored",
+        "v.env:3: no secret of that name in the repositories selected by --repos, ignored")
 
 
 def test_without_a_values_file_every_writable_target_is_missing() -> None:
