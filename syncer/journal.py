@@ -4,7 +4,7 @@ Format: an append-only file of JSON lines, one record per line, each ending in i
 
     {"t":"start","v":1,"run":"20240611T101500Z-1a2b3c4d","inputs":"…","at":"…","crc":"89abcdef"}
     {"t":"write","run":"…","app":"actions","scope":"acme/api","name":"TOKEN","fp":"hmac-sha256:…",
-     "outcome":"updated","status":204,"crc":"…"}
+     "outcome":"updated","status":204,"updated_at":"2024-06-11T10:15:02Z","crc":"…"}
     {"t":"resume","run":"…","at":"…","crc":"…"}
     {"t":"end","run":"…","why":"finished","at":"…","crc":"…"}
 
@@ -101,6 +101,7 @@ class Entry:
     fingerprint: str
     outcome: str  # a model.Result value: "created", "updated", "deleted", "failed", ...
     status: int | None
+    updated_at: str | None = None  # GitHub's time of the write (its answer's Date), if known
 
 
 def default_journal_path(state_path: Path | None = None) -> Path:
@@ -145,8 +146,9 @@ def _well_formed(record: Any) -> bool:
     if kind == "write":
         texts = ("app", "scope", "name", "fp", "outcome")
         strings = all(isinstance(record.get(k), str) for k in texts)
-        status = record.get("status")
-        return strings and (status is None or type(status) is int)
+        status, updated_at = record.get("status"), record.get("updated_at")
+        return (strings and (status is None or type(status) is int)
+                and (updated_at is None or isinstance(updated_at, str)))
     return kind in ("resume", "end")
 
 
@@ -171,6 +173,8 @@ class _Scan:
     runs: dict[str, _Run] = field(default_factory=dict)
     #: run → target → (the scope as the run wrote it, the fingerprint)
     done: dict[str, dict[Target, tuple[str, str]]] = field(default_factory=dict)
+    #: run → target → GitHub's time of the run's completed write (None when not recorded)
+    written_at: dict[str, dict[Target, str | None]] = field(default_factory=dict)
     writers: dict[Target, set[str]] = field(default_factory=dict)  # runs with a write that counts
     problems: list[str] = field(default_factory=list)
     bad_lines: int = 0
@@ -226,6 +230,7 @@ def _apply(scan: _Scan, record: dict[str, Any]) -> None:
             writers.discard(other)
         if record["outcome"] in COMPLETED_OUTCOMES:
             scan.done.setdefault(run_id, {})[target] = written
+            scan.written_at.setdefault(run_id, {})[target] = record.get("updated_at")
             writers.add(run_id)
 
 
@@ -311,7 +316,7 @@ class Journal:
     """One run's journal over a shared file. Build with `Journal.open`; not thread-safe."""
 
     def __init__(self, path: Path, fd: int, lock_fd: int, inputs_id: str, run_id: str,
-                 resumed: bool, completed: set[Completed], problems: list[str], *,
+                 resumed: bool, completed: dict[Completed, str | None], problems: list[str], *,
                  sync_interval: float, compact_bytes: int, others_unfinished: bool) -> None:
         self.path = path
         self.inputs_id = inputs_id
@@ -371,6 +376,15 @@ class Journal:
         """Whether `completed()` holds `write` (without copying the set)."""
         return write in self._completed
 
+    def written_at(self, write: Completed) -> str | None:
+        """GitHub's time of a completed write, when its record has one."""
+        return self._completed.get(write)
+
+    def forget(self, write: Completed) -> None:
+        """Count a completed write as not done, so this run writes it again (someone changed
+        it on GitHub since). The record stays; the new write's record follows it."""
+        self._completed.pop(write, None)
+
     def record(self, entry: Entry) -> None:
         """Append `entry`; on return it survives a kill of this process (power loss: ~100 ms later).
 
@@ -380,7 +394,8 @@ class Journal:
         _check_entry(entry)
         line = encode_line({"t": "write", "run": self.run_id, "app": entry.app,
                             "scope": entry.scope, "name": entry.name, "fp": entry.fingerprint,
-                            "outcome": entry.outcome, "status": entry.status})
+                            "outcome": entry.outcome, "status": entry.status,
+                            "updated_at": entry.updated_at})
         try:
             _write_all(fd, line)
         except OSError as exc:
@@ -388,7 +403,8 @@ class Journal:
             raise JournalError(f"cannot append to the journal {self.path}: {exc.strerror}") from exc
         self._group.mark()
         if entry.outcome in COMPLETED_OUTCOMES:
-            self._completed.add((entry.app, entry.scope, entry.name, entry.fingerprint))
+            self._completed[(entry.app, entry.scope, entry.name, entry.fingerprint)] = (
+                entry.updated_at)
 
     def finish(self) -> None:
         """Mark the run finished (never resumed again), compact the file if due, and close."""
@@ -480,7 +496,7 @@ def _read_or_move_aside(path: Path) -> tuple[int, _Scan, list[str]]:
 
 
 def _choose_run(fd: int, scan: _Scan, inputs_id: str,
-                fresh: bool) -> tuple[str, bool, set[Completed]]:
+                fresh: bool) -> tuple[str, bool, dict[Completed, str | None]]:
     """(run_id, resumed, completed): resume the latest unfinished run, superseding older ones."""
     unfinished = sorted((r.order, run_id) for run_id, r in scan.runs.items()
                         if r.inputs_id == inputs_id and not r.finished)
@@ -490,12 +506,14 @@ def _choose_run(fd: int, scan: _Scan, inputs_id: str,
         _write_all(fd, encode_line(superseded))
     if resume is not None:
         _write_all(fd, encode_line({"t": "resume", "run": resume, "at": utc_now()}))
-        return resume, True, {(app, scope, name, fp) for (app, _, name), (scope, fp)
+        written_at = scan.written_at.get(resume, {})
+        return resume, True, {(app, scope, name, fp): written_at.get((app, lowered, name))
+                              for (app, lowered, name), (scope, fp)
                               in scan.done.get(resume, {}).items()}
     run_id = _new_run_id()
     _write_all(fd, encode_line({"t": "start", "v": JOURNAL_VERSION, "run": run_id,
                                 "inputs": inputs_id, "at": utc_now()}))
-    return run_id, False, set()
+    return run_id, False, {}
 
 
 def _compact(path: Path, fd: int) -> None:

@@ -107,7 +107,7 @@ def _decide(want: Desired, existing_in_scope: Mapping[str, Existing] | None,
         return item(Change.UPDATE, "not written by syncer before")
     if memory.fingerprint != want.fingerprint:
         return item(Change.UPDATE, "value changed")
-    if _newer(existing.updated_at, memory.updated_at):
+    if changed_after(existing.updated_at, memory.updated_at):
         return item(Change.DRIFTED, f"changed on GitHub at {existing.updated_at}")
     if want.selection is not None and existing.selection != want.selection:
         return item(Change.UPDATE, "visibility or selected repositories changed")
@@ -122,7 +122,9 @@ def _prunes(actual: Actual, declared: Mapping[Scope, set[str]],
                 yield PlanItem(Change.PRUNE, scope, name, why="not declared in the config")
 
 
-def _newer(github: str | None, ours: str | None) -> bool:
+def changed_after(github: str | None, ours: str | None) -> bool:
+    """GitHub's updated_at is later than that of our write (beyond the tolerance): someone else
+    wrote since. Unknown times say no."""
     if github is None or ours is None:
         return False
     return (_parse(github) - _parse(ours)).total_seconds() > DRIFT_TOLERANCE_S

@@ -18,7 +18,7 @@ from . import interrupt
 from .journal import Entry, Journal, default_journal_path
 from .model import Action, Op, Outcome, Result, Scope, SecretValue
 from .observe.progress import Progress
-from .plan import PlanItem
+from .plan import PlanItem, changed_after
 from .runtime import Run
 from .state import Record, State, StateKey
 
@@ -63,13 +63,24 @@ class Resume:
 
     def done(self, action: Action) -> bool:
         """The run being resumed (or this one) completed this write."""
-        return self.journal.has_completed(
-            (action.scope.app, where(action.scope), action.name, self._fp(action)))
+        return self.journal.has_completed(self._write(action))
+
+    def written_at(self, action: Action) -> str | None:
+        """GitHub's time of the completed write, when the journal has it."""
+        return self.journal.written_at(self._write(action))
+
+    def redo(self, action: Action) -> None:
+        """Write this target again although the resumed run completed it."""
+        self.journal.forget(self._write(action))
 
     def record(self, outcome: Outcome) -> None:
         action = outcome.action
         self.journal.record(Entry(where(action.scope), action.scope.app, action.name,
-                                  self._fp(action), outcome.result.value, outcome.status))
+                                  self._fp(action), outcome.result.value, outcome.status,
+                                  outcome.updated_at))
+
+    def _write(self, action: Action) -> tuple[str, str, str, str]:
+        return action.scope.app, where(action.scope), action.name, self._fp(action)
 
     def _fp(self, action: Action) -> str:
         if action.op is Op.DELETE:
@@ -178,13 +189,29 @@ async def write_planned(run: Run, state: State, to_write: Sequence[PlanItem],
         with resumable(state, inputs, lambda a: fingerprints[(a.scope, a.name)],
                        fresh=fresh) as resume:
             actions = [i.action() for i in to_write]
-            done = resume.split(actions)[1]
+            done = _still_done(resume, to_write, resume.split(actions)[1])
             _adopt(state, api_url, to_write, done)
             outcomes = await write_resumably(run, resume, actions, value_for, show_progress)
     finally:
         _record(state, api_url, outcomes, fingerprints)
         state.save()
     return outcomes, done
+
+
+def _still_done(resume: Resume, to_write: Sequence[PlanItem], done: list[Action]) -> list[Action]:
+    """The writes the interrupted run completed, less those changed on GitHub since (GitHub's
+    updated_at, read just now, later than the journalled write's): those are written again, as
+    a run that was never interrupted would rewrite a drifted secret."""
+    github_at = {(i.scope, i.name): i.github_updated_at for i in to_write}
+    kept = []
+    for action in done:
+        if changed_after(github_at[(action.scope, action.name)], resume.written_at(action)):
+            resume.redo(action)
+            log.info("resume_rewrite", scope=str(action.scope), secret=action.name,
+                     why="changed on GitHub after the interrupted run wrote it")
+        else:
+            kept.append(action)
+    return kept
 
 
 def _adopt(state: State, api_url: str, to_write: Sequence[PlanItem],

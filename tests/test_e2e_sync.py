@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -280,3 +282,45 @@ match = ["repo-0001", "repo-0002"]
     err = capsys.readouterr().err
     assert "DUP" in err and "selects_nothing" not in err and "matches no repository" not in err
     assert hub.count("PUT") == 0
+
+
+def test_a_change_on_github_after_a_killed_apply_is_rewritten_by_the_resume(tmp_path) -> None:
+    """apply is killed after some writes (its state never saved); someone then changes those
+    secrets on GitHub. The next apply resumes the killed run, but a write changed since it was
+    made is not counted as done: GitHub ends with the config's value."""
+    hub = FakeHub(tokens=(TOKEN,))
+    hub.add_org("acme")
+    hub.add_repos("acme", 5)
+    config = tmp_path / "syncer.toml"
+    config.write_text('[github]\norg = "acme"\n[sync]\nconcurrency = 1\npoints_per_minute = 0\n'
+                      '[[secret]]\nname = "X"\nvalue = "env:X_VALUE"\n'
+                      '[secret.repos]\nmatch = ["repo-*"]\n')
+    state = tmp_path / "state.json"
+    args = ["apply", "-c", str(config), "--state", str(state), "--log-format", "json"]
+    killed: list[subprocess.Popen[bytes]] = []
+
+    def kill_at_the_third_put(method: str, template: str, so_far: int) -> None:
+        # With one write at a time, the third PUT arrives after two writes were journalled.
+        if method == "PUT" and so_far == 3 and killed:
+            killed[0].kill()
+            killed[0].wait()
+
+    with hub.serve_in_thread() as url:
+        env = {**{k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")},
+               "GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "X_VALUE": CANARY}
+        hub.on_request = kill_at_the_third_put
+        killed.append(subprocess.Popen([sys.executable, "-m", "syncer", *args], env=env,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        assert killed[0].wait(timeout=60) == -signal.SIGKILL
+        hub.on_request = None
+        written = [s["repo"] for s in hub.state()["secrets"] if s["name"] == "X"]
+        assert len(written) == 3
+        an_hour_later = datetime.now(UTC) + timedelta(hours=1)
+        for repo in written:
+            hub.set_secret("X", b"by hand", repo=f"acme/{repo}", updated_at=an_hour_later)
+
+        resumed = syncer_process(args, env)
+        assert resumed.returncode == 0, resumed.stderr.decode()[-2000:]
+        assert {hub.plaintext("X", repo=f"acme/repo-{n:04d}") for n in range(1, 6)} \
+            == {CANARY.encode()}
+        assert resumed.stderr.count(b"resume_rewrite") == 2  # the journalled two of the three
