@@ -556,14 +556,18 @@ async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
     assert result.summary is not None
     drifted = sum(i.change is Change.DRIFTED for i in result.plan)
     missing = sum(i.change is Change.MISSING_TARGET for i in result.plan)
+    unreadable = sum(i.change is Change.UNREADABLE for i in result.plan)
     log.info("summary", drifted=drifted, unchanged=len(result.plan) - len(changed),
-             missing_targets=missing, **result.summary.as_event())
+             missing_targets=missing, unreadable_targets=unreadable, **result.summary.as_event())
     unchanged: Counter[tuple[str, str]] = Counter((i.name, i.scope.kind) for i in result.plan
                         if i.change is Change.UNCHANGED)
     show(result.summary, sys.stderr, unchanged)
     if missing:  # not among the outcomes: nothing was attempted for them
         print(f"missing {missing}: the config names environments or repositories that do not "
               "exist (listed above); nothing was written there", file=sys.stderr)
+    if unreadable:
+        print(f"unreadable {unreadable}: GitHub would not show what these scopes hold (listed "
+              "above, with why); nothing was written there", file=sys.stderr)
     return int(result.exit_code)
 
 

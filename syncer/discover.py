@@ -13,7 +13,7 @@ from .github import errors
 from .github.api import Repo, SecretInfo, SecretsAPI
 from .github.auth import acting_for
 from .model import App, OrgSelection, Scope
-from .plan import Existing
+from .plan import Existing, Unreadable
 
 T = TypeVar("T")
 
@@ -47,17 +47,26 @@ async def org_repos(api: SecretsAPI, org: str) -> list[Repo]:
 
 
 async def existing(api: SecretsAPI, scopes: Iterable[Scope], concurrency: int
-                   ) -> dict[Scope, dict[str, Existing] | None]:
+                   ) -> dict[Scope, dict[str, Existing] | Unreadable | None]:
     """What secrets each scope holds now (None where the scope does not exist), read concurrently.
 
     Org secrets with `selected` visibility also have their selected repositories read, so a
-    plan can tell whether the selection changed.
+    plan can tell whether the selection changed. A scope GitHub refuses to show (after every
+    retry) is Unreadable, and only its own targets go without; a rejected token, a missing org
+    or a spent budget still end the whole run.
     """
-    found: dict[Scope, dict[str, Existing] | None] = {}
+    found: dict[Scope, dict[str, Existing] | Unreadable | None] = {}
 
     async def read(scope: Scope) -> None:
         with acting_for(scope.org):
-            found[scope] = await _existing_in(api, scope)
+            try:
+                found[scope] = await _existing_in(api, scope)
+            except (errors.AuthFailed, errors.RateLimited):
+                raise
+            except errors.NotFound:
+                raise  # from an org scope only: the org is missing (or hidden from the token)
+            except errors.GitHubError as exc:
+                found[scope] = Unreadable(str(exc))
 
     await for_each(dict.fromkeys(scopes), read, concurrency)
     return found

@@ -448,6 +448,8 @@ def build_report(targets: Sequence[Target], missing_values: Iterable[Target],
             items.append(ReportItem(UNCHANGED, scope, name, key))
         elif plan_item.change is Change.MISSING_TARGET:
             items.append(ReportItem(MISSING_TARGET, scope, name, key, plan_item.why))
+        elif plan_item.change is Change.UNREADABLE:
+            items.append(ReportItem(FAILED, scope, name, key, plan_item.why))
         elif outcome is None and (scope, name) in earlier:
             items.append(ReportItem(MIGRATED, scope, name, key, "by the interrupted run"))
         elif outcome is None:

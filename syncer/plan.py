@@ -31,6 +31,7 @@ class Change(enum.Enum):
     UNCHANGED = "unchanged"
     PRUNE = "prune"
     MISSING_TARGET = "missing target"
+    UNREADABLE = "unreadable"  # GitHub did not say what the scope holds: nothing is done there
 
 
 WRITES = (Change.CREATE, Change.UPDATE, Change.DRIFTED, Change.PRUNE)
@@ -49,6 +50,13 @@ class Desired:
 class Existing:
     updated_at: str | None
     selection: OrgSelection | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A scope whose secrets could not be read (a 403, a 5xx after every retry)."""
+
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +82,7 @@ class PlanItem:
         return Action(op, self.scope, self.name, selection, self.change.value)
 
 
-Actual = Mapping[Scope, Mapping[str, Existing] | None]  # None: the scope does not exist
+Actual = Mapping[Scope, Mapping[str, Existing] | Unreadable | None]  # None: it does not exist
 Memory = Callable[[Scope, str], Remembered | None]
 
 
@@ -90,8 +98,11 @@ def make_plan(desired: Iterable[Desired], actual: Actual, remembered: Memory, *,
     return plan
 
 
-def _decide(want: Desired, existing_in_scope: Mapping[str, Existing] | None,
+def _decide(want: Desired, existing_in_scope: Mapping[str, Existing] | Unreadable | None,
             memory: Remembered | None) -> PlanItem:
+    if isinstance(existing_in_scope, Unreadable):
+        return PlanItem(Change.UNREADABLE, want.scope, want.name, want,
+                        f"could not be read: {existing_in_scope.reason}")
     if existing_in_scope is None:
         missing = "environment" if want.scope.kind == "env" else "scope"
         return PlanItem(Change.MISSING_TARGET, want.scope, want.name, want,
@@ -117,7 +128,10 @@ def _decide(want: Desired, existing_in_scope: Mapping[str, Existing] | None,
 def _prunes(actual: Actual, declared: Mapping[Scope, set[str]],
             prefix: str | None) -> Iterable[PlanItem]:
     for scope, names in declared.items():
-        for name in sorted((actual.get(scope) or {}).keys() - names):
+        found = actual.get(scope)
+        if found is None or isinstance(found, Unreadable):
+            continue
+        for name in sorted(found.keys() - names):
             if prefix is None or name.startswith(prefix.upper()):
                 yield PlanItem(Change.PRUNE, scope, name, why="not declared in the config")
 

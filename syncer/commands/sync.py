@@ -39,7 +39,7 @@ class SyncResult:
     @property
     def exit_code(self) -> Exit:
         failed = any(o.result in (Result.FAILED, Result.SKIPPED) for o in self.outcomes)
-        missing = any(i.change is Change.MISSING_TARGET for i in self.plan)
+        missing = any(i.change in (Change.MISSING_TARGET, Change.UNREADABLE) for i in self.plan)
         return Exit.FAILED if failed or missing else Exit.OK
 
 
