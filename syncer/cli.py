@@ -456,9 +456,12 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
                                      before_writing=save)
     for line in rotate.report_lines(request, result):
         print(line)
-    if not result.locations.org and not result.locations.repos and not result.locations.envs:
-        return _fail(f"{name} was not found in {args.org} (org, repositories or environments)",
-                     Exit.FAILED)
+    where = result.locations
+    if not where.org and not where.repos and not where.envs:
+        unread = (f"; {len(where.unreadable)} repositories could not be searched (listed above)"
+                  if where.unreadable else "")
+        return _fail(f"{name} was not found in {args.org} (org, repositories or environments)"
+                     f"{unread}", Exit.FAILED)
     if result.shadowed:
         print(f"warning: {len(result.shadowed)} repository/environment secrets named {name} "
               "shadow the org secret; workflows there use those, not the org secret",
@@ -522,11 +525,14 @@ async def _audit(args: argparse.Namespace) -> int:
                                       concurrency=settings.concurrency)
         requests = run.client.pacer.stats.requests
         not_modified = run.client.cache.hits if run.client.cache else 0
-    rows = audit.audit_rows(found, datetime.now(UTC), name_glob=args.name,
+    rows = audit.audit_rows(found.found, datetime.now(UTC), name_glob=args.name,
                             older_than=args.older_than)
     print(audit.render(rows, args.format))
-    log.info("summary", secrets=len(rows), requests=requests, not_modified=not_modified)
-    return int(Exit.OK)
+    for place, why in found.unreadable:
+        print(f"unread {place}: its secrets could not be listed ({why})", file=sys.stderr)
+    log.info("summary", secrets=len(rows), requests=requests, not_modified=not_modified,
+             unreadable_repositories=len(found.unreadable))
+    return int(Exit.FAILED if found.unreadable else Exit.OK)
 
 
 async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:

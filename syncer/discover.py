@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import TypeVar
 
@@ -150,6 +151,9 @@ class Locations:
     org: OrgSelection | None
     repos: list[Scope]
     envs: list[Scope]
+    #: repositories GitHub would not show (a 403, a 5xx past every retry), with its answer:
+    #: the secret may live there too
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
 
 
 async def locate(api: SecretsAPI, org: str, name: str, app: App, repos: Sequence[Repo],
@@ -161,8 +165,13 @@ async def locate(api: SecretsAPI, org: str, name: str, app: App, repos: Sequence
     selection = await org_selection(api, org_scope, info) if info is not None else None
     repo_hits: list[Scope] = []
     env_hits: list[Scope] = []
+    unreadable: list[tuple[str, str]] = []
 
     async def look_in(repo: Repo) -> None:
+        with unless_unreadable(unreadable, f"{org}/{repo.name}"):
+            await look_in_repo(repo)
+
+    async def look_in_repo(repo: Repo) -> None:
         scope = Scope.of_repo(org, repo.name, app, repo.id)
         if any(s.name == name for s in await api.secrets(scope)):
             repo_hits.append(scope)
@@ -174,7 +183,20 @@ async def locate(api: SecretsAPI, org: str, name: str, app: App, repos: Sequence
                 env_hits.append(env_scope)
 
     await for_each(repos, look_in, concurrency)
-    return Locations(selection, sorted(repo_hits, key=_place), sorted(env_hits, key=_place))
+    return Locations(selection, sorted(repo_hits, key=_place), sorted(env_hits, key=_place),
+                     sorted(unreadable))
+
+
+@contextmanager
+def unless_unreadable(unreadable: list[tuple[str, str]], place: str) -> Iterator[None]:
+    """Note `place` with GitHub's answer when reading it fails on its own (a 403, a 5xx past
+    every retry); a rejected token or a spent budget still ends the whole reading."""
+    try:
+        yield
+    except (errors.AuthFailed, errors.RateLimited):
+        raise
+    except errors.GitHubError as exc:
+        unreadable.append((place, str(exc)))
 
 
 def _place(scope: Scope) -> tuple[str, str]:

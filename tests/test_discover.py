@@ -1,4 +1,5 @@
-"""Reading what scopes hold: one scope GitHub will not show fails alone."""
+"""Reading what scopes hold (apply, migrate), where a secret lives (rotate) and everything an
+org holds (audit): one repository GitHub will not show fails alone."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from typing import cast
 
 import pytest
 
-from syncer.discover import existing
+from syncer.commands.audit import inventory
+from syncer.discover import existing, locate
 from syncer.github import errors
-from syncer.github.api import SecretInfo, SecretsAPI
+from syncer.github.api import Repo, SecretInfo, SecretsAPI
 from syncer.model import Scope
 from syncer.plan import Change, Desired, Unreadable, make_plan
 
@@ -25,12 +27,23 @@ class ThreeRepos:
     async def secrets(self, scope: Scope) -> list[SecretInfo]:
         if self.token_rejected:
             raise errors.AuthFailed(401, "Bad credentials")
-        if scope == HIDDEN:
+        if scope.kind == "org":
+            return []
+        if scope.repo == HIDDEN.repo:
             raise errors.Forbidden(403, "Resource not accessible by personal access token",
                                    method="GET", path="/repos/acme/hidden/actions/secrets")
-        if scope == BROKEN:
+        if scope.repo == BROKEN.repo:
             raise errors.ServerError(502, "Bad Gateway")
         return [SecretInfo("X", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z")]
+
+    async def secret(self, scope: Scope, name: str) -> SecretInfo | None:
+        return None
+
+    async def environments(self, org: str, repo: str) -> list[str]:
+        return []
+
+
+REPOS = [Repo(scope.repo or "", n) for n, scope in enumerate((FINE, HIDDEN, BROKEN), 1)]
 
 
 @pytest.mark.anyio
@@ -51,3 +64,18 @@ async def test_a_scope_github_refuses_to_show_is_unreadable_and_the_others_are_r
 async def test_a_rejected_token_still_ends_the_reading() -> None:
     with pytest.raises(errors.AuthFailed):
         await existing(cast(SecretsAPI, ThreeRepos(token_rejected=True)), [FINE, HIDDEN], 2)
+
+
+@pytest.mark.anyio
+async def test_rotate_looks_everywhere_it_can_and_names_where_it_could_not() -> None:
+    where = await locate(cast(SecretsAPI, ThreeRepos()), "acme", "X", "actions", REPOS, 2)
+    assert [scope.repo for scope in where.repos] == ["fine"]
+    assert [place for place, _ in where.unreadable] == ["acme/broken", "acme/hidden"]
+    assert "403" in dict(where.unreadable)["acme/hidden"]
+
+
+@pytest.mark.anyio
+async def test_audit_lists_every_repository_it_can_and_names_the_others() -> None:
+    found = await inventory(cast(SecretsAPI, ThreeRepos()), "acme", REPOS, 2)
+    assert {f.scope.repo for f in found.found} == {"fine"}
+    assert [place for place, _ in found.unreadable] == ["acme/broken", "acme/hidden"]

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from fnmatch import fnmatchcase
 
-from ..discover import for_each, org_selection, select_repos
+from ..discover import for_each, org_selection, select_repos, unless_unreadable
 from ..exits import UsageError
 from ..github import errors
 from ..github.api import Repo, SecretInfo, SecretsAPI
@@ -82,9 +82,17 @@ def audit_rows(found: Sequence[Found], now: datetime, *, name_glob: str | None =
     return sorted(rows, key=lambda r: (r.kind != "org", r.scope.lower(), r.app, r.name))
 
 
+@dataclass
+class Inventory:
+    found: list[Found]
+    #: repositories GitHub would not show (a 403, a 5xx past every retry), with its answer
+    unreadable: list[tuple[str, str]]
+
+
 async def inventory(api: SecretsAPI, org: str, repos: Sequence[Repo], concurrency: int
-                    ) -> list[Found]:
+                    ) -> Inventory:
     found: list[Found] = []
+    unreadable: list[tuple[str, str]] = []
     for app in AUDITED_APPS:
         scope = Scope.of_org(org, app)  # type: ignore[arg-type]
         for info in await api.secrets(scope):
@@ -94,10 +102,11 @@ async def inventory(api: SecretsAPI, org: str, repos: Sequence[Repo], concurrenc
             found.append(Found(scope, info, count))
 
     async def look_in(repo: Repo) -> None:
-        found.extend(await _in_repo(api, org, repo))
+        with unless_unreadable(unreadable, f"{org}/{repo.name}"):
+            found.extend(await _in_repo(api, org, repo))
 
     await for_each(repos, look_in, concurrency)
-    return found
+    return Inventory(found, sorted(unreadable))
 
 
 async def _in_repo(api: SecretsAPI, org: str, repo: Repo) -> list[Found]:
@@ -112,7 +121,7 @@ async def _in_repo(api: SecretsAPI, org: str, repo: Repo) -> list[Found]:
 
 
 async def run_audit(api: SecretsAPI, org: str, *, repos_globs: Sequence[str], concurrency: int,
-                    include_archived: bool = True) -> list[Found]:
+                    include_archived: bool = True) -> Inventory:
     try:
         repos = select_repos([r async for r in api.org_repos(org)], repos_globs,
                              include_archived=include_archived)

@@ -52,7 +52,7 @@ class RotateResult:
     @property
     def exit_code(self) -> Exit:
         bad = any(o.result in (Result.FAILED, Result.SKIPPED) for o in self.outcomes)
-        return Exit.FAILED if bad else Exit.OK
+        return Exit.FAILED if bad or self.locations.unreadable else Exit.OK
 
 
 def check_name(name: str) -> str:
@@ -161,7 +161,10 @@ async def run_rotate(request: RotateRequest, value: SecretValue, settings: Setti
 
 
 def report_lines(request: RotateRequest, result: RotateResult) -> list[str]:
-    """Proof of where the new value landed (or would land), one line per place."""
+    """Proof of where the new value landed (or would land), one line per place, and the
+    repositories that could not be searched for the secret."""
+    unread = [f"unread   {place}: could not look for {request.name} there ({why})"
+              for place, why in result.locations.unreadable]
     if request.dry_run:
         lines = []
         if result.locations.org is not None:
@@ -170,6 +173,6 @@ def report_lines(request: RotateRequest, result: RotateResult) -> list[str]:
                          f"visibility {org.visibility}, {len(org.repository_ids)} selected)")
         lines += [f"would rotate {request.name} in {s}"
                   for s in result.locations.repos + result.locations.envs]
-        return lines
+        return lines + unread
     return [f"{o.result.value:<8} {request.name} in {o.action.scope}"
-            + (f": {o.error}" if o.error else "") for o in result.outcomes]
+            + (f": {o.error}" if o.error else "") for o in result.outcomes] + unread
