@@ -183,14 +183,14 @@ class Engine:
 
     def _record(self, outcome: Outcome, outcomes: list[Outcome]) -> None:
         outcomes.append(outcome)
+        if self.on_outcome is not None:  # the journal first: it is what a resume relies on
+            self.on_outcome(outcome)
         action = outcome.action
         self._log.info("write", secret=action.name, scope=str(action.scope),
                        kind=action.scope.kind, action=action.op.value,
                        outcome=outcome.result.value, status=outcome.status,
                        attempt=outcome.attempts, duration_ms=round(outcome.duration_ms, 1),
                        **({"error": outcome.error} if outcome.error else {}))
-        if self.on_outcome is not None:
-            self.on_outcome(outcome)
 
 
 class _Feed:

@@ -230,3 +230,21 @@ def test_sigint_during_a_read_only_command_says_nothing_was_written(tmp_path) ->
         assert proc.wait(timeout=30) == 130
         last = err_path.read_text().strip().splitlines()[-1]
         assert last == "syncer: interrupted before anything was written"
+
+
+def test_stderr_closed_mid_run_costs_the_log_not_the_writes(tmp_path) -> None:
+    """`syncer set ... 2>&1 | head`: the log's reader goes away after a few lines. The log
+    lines are lost, but every write still lands."""
+    with fakehub_process("--repos", "200", "--envs", "") as fh:
+        env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")}
+        env.update(GITHUB_API_URL=fh.url, GITHUB_TOKEN=fh.token, V=VALUE)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "syncer", "set", "S", "--org", "acme", "--value-from",
+             "env:V", "--points-per-minute", "0", "--log-format", "json",
+             "--state", str(tmp_path / "state.json")],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        assert proc.stderr is not None
+        assert b'"event": "write"' in proc.stderr.read(600)  # writing has begun
+        proc.stderr.close()
+        proc.wait(timeout=60)
+        assert puts(fh) == 200

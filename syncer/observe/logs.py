@@ -16,13 +16,23 @@ LEVELS = ("debug", "info", "warning", "error")
 
 
 class _CurrentStderr:
-    """Whatever sys.stderr is when a line is written (it may be replaced after configuration)."""
+    """Whatever sys.stderr is when a line is written (it may be replaced after configuration).
+
+    A line that cannot be written (stderr piped into `head` that has exited, a full disk) is
+    dropped: a run must not stop writing secrets, half done, because its log cannot be read.
+    """
 
     def write(self, text: str) -> int:
-        return sys.stderr.write(text)
+        try:
+            return sys.stderr.write(text)
+        except OSError:
+            return 0
 
     def flush(self) -> None:
-        sys.stderr.flush()
+        try:
+            sys.stderr.flush()
+        except OSError:
+            pass
 
     def isatty(self) -> bool:
         return sys.stderr.isatty()
