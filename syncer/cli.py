@@ -41,6 +41,7 @@ from .runtime import (
     token_source_for,
 )
 from .sources import SourceError, parse_source
+from .journal import JournalError
 from .state import LockHeld, State, StateError, default_state_path
 
 log = structlog.get_logger("syncer.cli")
@@ -334,6 +335,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), Exit.USAGE)
     except LockHeld as exc:
         return _fail(str(exc), Exit.LOCKED)
+    except JournalError as exc:
+        return _fail(str(exc), Exit.FAILED)
     except AuthError as exc:
         return _fail(str(exc), Exit.AUTH)
     except RunAborted as exc:

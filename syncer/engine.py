@@ -106,7 +106,13 @@ class Engine:
                 finally:
                     if interrupt is not None:
                         interrupt.writes_in_flight -= 1
-                self._record(outcome, outcomes)
+                try:
+                    self._record(outcome, outcomes)
+                except Exception as exc:  # noqa: BLE001 - the journal cannot be written (disk full)
+                    # Writing on without a record of it would leave a resume blind: stop as on
+                    # a signal, letting the writes under way finish.
+                    self._stop_reason = self._stop_reason or f"not written: {exc}"
+                    log.error("recording_failed", error=str(exc))
                 if interrupt is not None:
                     interrupt.done += outcome.result in WRITTEN
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import resource
 import re
 import signal
 import subprocess
@@ -248,3 +249,29 @@ def test_stderr_closed_mid_run_costs_the_log_not_the_writes(tmp_path) -> None:
         proc.stderr.close()
         proc.wait(timeout=60)
         assert puts(fh) == 200
+
+
+def test_a_journal_that_cannot_grow_stops_the_run_cleanly(tmp_path) -> None:
+    """The journal's disk fills mid-run (a file-size limit stands in for a full disk): no
+    traceback; the writes under way finish, the rest are reported not written, exit 1, and
+    no write goes unreported."""
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (6000, 6000))  # ~25 journal records
+
+    with fakehub_process("--repos", "200", "--envs", "") as fh:
+        env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")}
+        env.update(GITHUB_API_URL=fh.url, GITHUB_TOKEN=fh.token, V=VALUE)
+        done = subprocess.run(
+            [sys.executable, "-m", "syncer", "set", "S", "--org", "acme", "--value-from",
+             "env:V", "--points-per-minute", "0", "--log-format", "json",
+             "--state", str(tmp_path / "state.json")],
+            env=env, capture_output=True, timeout=120, preexec_fn=small_files, check=False)
+        err = done.stderr.decode()
+        assert done.returncode == 1, err[-2000:]
+        assert "Traceback" not in err
+        summary = re.search(r"created (\d+), updated 0, deleted 0, failed 0, not written (\d+)",
+                            err)
+        assert summary, err[-2000:]
+        assert int(summary.group(1)) == puts(fh) < 200
+        assert int(summary.group(1)) + int(summary.group(2)) == 200
+        assert re.search(r"not written: S in acme/repo-\d+: cannot append to the journal", err)

@@ -41,7 +41,8 @@ def summarize(outcomes: Iterable[Outcome], *, requests: int, retries: int, waits
     counts = Counter(o.result.value for o in outcomes)
     failed = sorted((str(o.action.scope), o.action.name, o.error or "") for o in outcomes
                     if o.result is Result.FAILED)
-    not_written = sorted((str(o.action.scope), o.action.name, o.error or "") for o in outcomes
+    not_written = sorted((str(o.action.scope), o.action.name,
+                          (o.error or "").removeprefix("not written: ")) for o in outcomes
                          if o.result is Result.SKIPPED)
     by_secret: dict[tuple[str, str], Counter[str]] = {}
     for o in outcomes:
