@@ -164,3 +164,27 @@ def test_spent_budget_answered_403_is_waited_out(monkeypatch, capsys) -> None:
     assert code == 0 and all_written(hub, 10)
     assert hub.violations["primary"] >= 1
     assert '"reason": "primary rate limit"' in capsys.readouterr().err
+
+
+@pytest.mark.anyio
+async def test_a_delete_whose_answer_was_lost_is_not_reported_failed() -> None:
+    """GitHub deletes the secret but its answer is lost (here a 500 after the fact); the retry
+    finds it gone (404). The secret is gone as asked: reported deleted, not failed."""
+    hub = make_hub(2)
+    for repo in ("acme/repo-0001", "acme/repo-0002"):
+        hub.set_secret("OLD", b"x", repo=repo)
+
+    def deleted_then_failed(method: str, template: str, so_far: int) -> None:
+        if method == "DELETE" and so_far == 1:
+            hub.delete_secret("OLD", repo="acme/repo-0001")
+            raise RuntimeError("the answer is lost")  # fakehub answers 500
+
+    hub.on_request = deleted_then_failed
+    async with hub.serve() as url, connect(Settings(api_url=url, points_per_minute=0,
+                                                    concurrency=1), TOKEN) as run:
+        scopes = [Scope.of_repo("acme", "repo-0001"), Scope.of_repo("acme", "repo-0002")]
+        outcomes = await run.engine().run([Action(Op.DELETE, s, "OLD") for s in scopes],
+                                          lambda _: SecretValue(VALUE))
+    assert [(o.result, o.status, o.attempts) for o in outcomes] == [
+        (Result.DELETED, 404, 2), (Result.DELETED, 204, 1)]
+    assert hub.secret_names(repo="acme/repo-0001") == hub.secret_names(repo="acme/repo-0002") == []

@@ -201,7 +201,14 @@ class GitHubClient:
         async for attempt in retrying(self._retry, before_sleep=before_sleep, tries_done=1,
                                       sleep=self.pacer.sleep):
             with attempt:
-                response = await self._send_authenticated(method, url, where, json, etag)
+                try:
+                    response = await self._send_authenticated(method, url, where, json, etag)
+                except errors.NotFound:
+                    if method != "DELETE":
+                        raise
+                    # An earlier try deleted it and its answer was lost (a timeout, a 5xx
+                    # after the fact), or someone else did: either way it is gone, as asked.
+                    response = sansio.Response(404, None, None, None, None)
         return replace(response, attempts=attempt.retry_state.attempt_number + 1)
 
     def _note_retry(self, exc: BaseException, attempt: int, wait: float, method: str,
