@@ -538,20 +538,21 @@ def seal_for_export(values_by_name: Mapping[str, str | bytes],
     return sealed
 
 
-ENV_PREFIX = "SYNCER_EXPORT_"
-SPEC_VARIABLE = "SYNCER_EXPORT_SPEC"
-OUT_VARIABLE = "SYNCER_EXPORT_OUT"
+ENV_PREFIX = "SYNCER_EXPORT_"  # + each secret's name
+# Outside ENV_PREFIX, so that no secret name (OUT, SPEC) can take their place.
+SPEC_VARIABLE = "SYNCER_SPEC"
+OUT_VARIABLE = "SYNCER_OUT"
 SEALED_FORMAT = "syncer_sealed"
 
 _SCRIPT_MAIN = '''
 
 def main() -> int:
-    spec = json.loads(os.environ["SYNCER_EXPORT_SPEC"])
+    spec = json.loads(os.environ["SYNCER_SPEC"])
     values = {e["name"]: os.environ.get("SYNCER_EXPORT_" + e["name"], "") for e in spec}
     unreadable = sorted(name for name, value in values.items() if not value)
     sealed = seal_for_export(values, spec)
     document = {"syncer_sealed": 1, "sealed": sealed}
-    with open(os.environ.get("SYNCER_EXPORT_OUT", "sealed.json"), "w") as handle:
+    with open(os.environ.get("SYNCER_OUT", "sealed.json"), "w") as handle:
         json.dump(document, handle, indent=1)
     print(json.dumps(document))  # public keys' ciphertexts only: safe to show
     for name in unreadable:

@@ -373,7 +373,7 @@ def run_workflow_locally(workflow: dict[str, Any], hub: FakeHub, out_dir: Path) 
                 name = value.removeprefix("${{ secrets.").removesuffix(" }}")
                 value = as_seen_by(hub, repository, job.get("environment"), name)
             env[key] = value
-        env["SYNCER_EXPORT_OUT"] = str(out_dir / env["SYNCER_EXPORT_OUT"])
+        env["SYNCER_OUT"] = str(out_dir / env["SYNCER_OUT"])
         script = out_dir / f"{job_id}.py"
         script.write_text(step["run"])
         done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,

@@ -402,7 +402,7 @@ def test_export_script_embeds_seal_for_export_verbatim_and_runs(tmp_path) -> Non
     path.write_text(script)
     out = tmp_path / "out.json"
     done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, env={
-        "SYNCER_EXPORT_SPEC": json.dumps(spec), "SYNCER_EXPORT_OUT": str(out),
+        "SYNCER_SPEC": json.dumps(spec), "SYNCER_OUT": str(out),
         "SYNCER_EXPORT_A": SECRET, "SYNCER_EXPORT_B": ""}, check=False)
     assert done.returncode == 1 and "::error::B was empty" in done.stdout
     assert SECRET not in done.stdout + done.stderr
@@ -429,7 +429,7 @@ def test_workflow_yaml_shape() -> None:
     assert env_job["if"] == "github.repository == 'src/api'"
     step = next(s for s in env_job["steps"] if s.get("shell") == "python")
     assert step["env"]["SYNCER_EXPORT_E"] == "${{ secrets.E }}"
-    spec = json.loads(step["env"]["SYNCER_EXPORT_SPEC"])
+    spec = json.loads(step["env"]["SYNCER_SPEC"])
     assert spec == [{"name": "E", "dst": {"org": "dst", "app": "actions", "kind": "env",
                                           "repo": "API", "env": "Production"},
                      "key_id": "kid-dst/API:Production", "key": spec[0]["key"],
@@ -548,3 +548,17 @@ def test_options_cli_already_adds_are_not_added_twice() -> None:
     shared.add_argument("--state", default="shared-default")
     args = parse_migrate("--from", "a", "--to", "b", "--dry-run", parents=(shared,))
     assert args.state == "shared-default"
+
+
+def test_secrets_named_out_or_spec_do_not_collide_with_the_sealing_steps_settings() -> None:
+    """Each secret reaches the sealing step as SYNCER_EXPORT_<NAME>; the step's own settings
+    live outside that prefix, so secrets called OUT and SPEC change nothing but themselves."""
+    inv = inventory(org_secret("OUT"), org_secret("SPEC"))
+    targets = map_targets(inv, DST)
+    jobs, _ = plan_export(inv, targets)
+    text = render_workflow(jobs, fake_keys(targets), source_org="src", dest_org="dst",
+                           upload_action=artifact_action("https://api.github.com"))
+    keys = [line.split(":")[0].strip() for line in text.splitlines()
+            if line.strip().startswith("SYNCER_")]
+    assert sorted(keys) == ["SYNCER_EXPORT_OUT", "SYNCER_EXPORT_SPEC", "SYNCER_OUT",
+                            "SYNCER_SPEC"]
