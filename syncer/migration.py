@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -538,6 +539,7 @@ def seal_for_export(values_by_name: Mapping[str, str | bytes],
     return sealed
 
 
+_BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 ENV_PREFIX = "SYNCER_EXPORT_"  # + each secret's name
 # Outside ENV_PREFIX, so that no secret name (OUT, SPEC) can take their place.
 SPEC_VARIABLE = "SYNCER_SPEC"
@@ -822,6 +824,8 @@ def _sealed_entry(item: Any, where: str, dest_org: str) -> SealedEntry:
         raise SealedProblem('needs "dst" and "name"')
     if not isinstance(key_id, str) or not key_id or not isinstance(sealed, str) or not sealed:
         raise SealedProblem('needs "key_id" and "encrypted_value" strings')
+    if not _BASE64.fullmatch(sealed):  # not repeated: it may be a value pasted by mistake
+        raise SealedProblem('"encrypted_value" is not base64 (as a sealed box is)')
     if (problem := secret_name_problem(name)) is not None:
         raise SealedProblem(problem)
     org, app, kind = dst.get("org"), dst.get("app"), dst.get("kind")

@@ -502,6 +502,24 @@ def test_import_reports_stale_key_ids_and_writes_the_rest(exportable, exportable
     assert hub.count("PUT") == 9  # each ciphertext once, the stale ones not retried
 
 
+def test_import_writes_environment_secrets_on_an_older_enterprise_server(
+        exportable, exportable_url, tmp_path) -> None:
+    """An Enterprise Server that serves environments only by repository id: the import looks
+    the ids up and the environment ciphertexts land like the rest."""
+    pytest.importorskip("yaml")
+    import yaml
+    hub = exportable
+    workflow_path = tmp_path / "export.yml"
+    assert migrate(exportable_url, tmp_path, "--from", "src", "--to", "dst",
+                   "--export-workflow", str(workflow_path)) == 0
+    run_workflow_locally(yaml.safe_load(workflow_path.read_text()), hub, tmp_path / "sealed")
+    hub.legacy_env_routes_only = True
+    assert migrate(exportable_url, tmp_path, "--from", "src", "--to", "dst",
+                   "--import-sealed", str(tmp_path / "sealed")) == 0
+    assert hub.plaintext("DEPLOY", repo="dst/repo-0001", env="production") \
+        == f"{CANARY}-deploy".encode()
+
+
 def test_import_refuses_entries_for_another_org(exportable, exportable_url, tmp_path) -> None:
     """Sealed entries naming another destination organisation stop the import before writing."""
     sealed = tmp_path / "sealed.json"

@@ -451,14 +451,15 @@ def test_artifact_action_by_host() -> None:
 def sealed_item(**changes: Any) -> dict[str, Any]:
     item: dict[str, Any] = {"dst": {"org": "dst", "app": "actions", "kind": "repo",
                                     "repo": "api", "env": None},
-                            "name": "a", "key_id": "k1", "encrypted_value": SECRET}
+                            "name": "a", "key_id": "k1", "encrypted_value": "c2VhbGVk"}
     item.update(changes)
     return item
 
 
 def test_parse_sealed_reads_entries_and_refuses_bad_ones_without_quoting_ciphertexts() -> None:
     """Entries become scopes, names (upper-case), key ids and selections; a foreign org, a bad
-    visibility, a missing field or a bad name is a problem naming the entry."""
+    visibility, a missing field, a bad name or a ciphertext that is not base64 (a value pasted
+    there, say) is a problem naming the entry."""
     org_dst = {"org": "DST", "app": "dependabot", "kind": "org", "repo": None, "env": None}
     env_dst = {"org": "dst", "app": "actions", "kind": "env", "repo": "api", "env": "prod"}
     good, problems = parse_sealed({"syncer_sealed": 1, "sealed": [
@@ -474,8 +475,10 @@ def test_parse_sealed_reads_entries_and_refuses_bad_ones_without_quoting_ciphert
         sealed_item(dst={**sealed_item()["dst"], "org": "other"}),
         sealed_item(dst={**org_dst}, visibility="public"),
         sealed_item(key_id=""), sealed_item(name="1bad"),
-        sealed_item(dst={**sealed_item()["dst"], "kind": "team"}), "nope"], "f.json", "dst")
-    assert [p.split(": ", 1)[0] for p in problems] == [f"f.json entry {i}" for i in range(6)]
+        sealed_item(dst={**sealed_item()["dst"], "kind": "team"}), "nope",
+        sealed_item(encrypted_value=f"{SECRET}é")], "f.json", "dst")
+    assert [p.split(": ", 1)[0] for p in problems] == [f"f.json entry {i}" for i in range(7)]
+    assert "not base64" in problems[6]
     assert "not --to dst" in problems[0] and "visibility" in problems[1]
     assert SECRET not in "".join(problems)
     assert parse_sealed({"other": 1}, "f.json", "dst")[1][0].startswith("f.json: expected")

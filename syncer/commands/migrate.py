@@ -56,9 +56,9 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -582,11 +582,15 @@ async def _import_sealed(request: MigrateRequest, settings: Settings, token: str
     if problems:
         raise UsageError("cannot import:\n" + "\n".join(problems))
     state = _open_state(request.state)
-    by_target = {(e.scope, e.name): e for e in entries}
     stale: set[Scope] = set()
     outcomes: list[Outcome] = []
     with state.lock():
         async with connect(settings, token) as dst:
+            if not request.dry_run:
+                ids = await _repository_ids(dst, entries)
+                entries = [_with_repo_id(e, ids) for e in entries]
+                rounds = [[_with_repo_id(e, ids) for e in chosen] for chosen in rounds]
+            by_target = {(e.scope, e.name): e for e in entries}
             for chosen in rounds:
                 if request.dry_run:
                     break
@@ -607,6 +611,28 @@ async def _import_sealed(request: MigrateRequest, settings: Settings, token: str
                      "workflow again and import its new output")
     _print_report(request, items, None, settings, notes, title="import")
     return report_exit_code(items, outcomes)
+
+
+async def _repository_ids(dst: Run, entries: Sequence[SealedEntry]) -> dict[str, int]:
+    """The ids of the repositories holding environment entries: an older Enterprise Server
+    only serves environments by repository id. A repository that cannot be read is left out
+    (its writes then fail, each on its own)."""
+    wanted = sorted({e.scope.repo for e in entries if e.scope.kind == "env" and e.scope.repo})
+    ids: dict[str, int] = {}
+
+    async def read(repo: str) -> None:
+        with contextlib.suppress(errors.GitHubError):
+            ids[repo] = (await dst.api.repo(entries[0].scope.org, repo)).id
+
+    await for_each(wanted, read, dst.settings.concurrency)
+    return ids
+
+
+def _with_repo_id(entry: SealedEntry, ids: Mapping[str, int]) -> SealedEntry:
+    scope = entry.scope
+    if scope.kind != "env" or scope.repo not in ids:
+        return entry
+    return replace(entry, scope=replace(scope, repo_id=ids[scope.repo]))
 
 
 def _forget_written(state: State, api_url: str, outcome: Outcome) -> None:
