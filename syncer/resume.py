@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import structlog
 
 from . import interrupt
+from .engine import RunAborted
 from .journal import Entry, Journal, default_journal_path
 from .model import Action, Op, Outcome, Result, Scope, SecretValue
 from .observe.progress import Progress
@@ -191,7 +192,11 @@ async def write_planned(run: Run, state: State, to_write: Sequence[PlanItem],
             actions = [i.action() for i in to_write]
             done = _still_done(resume, to_write, resume.split(actions)[1])
             _adopt(state, api_url, to_write, done)
-            outcomes = await write_resumably(run, resume, actions, value_for, show_progress)
+            try:
+                outcomes = await write_resumably(run, resume, actions, value_for, show_progress)
+            except RunAborted as aborted:  # the token was rejected mid-run: keep what was done
+                outcomes = aborted.outcomes
+                raise
     finally:
         _record(state, api_url, outcomes, fingerprints)
         state.save()

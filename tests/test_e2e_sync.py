@@ -324,3 +324,31 @@ def test_a_change_on_github_after_a_killed_apply_is_rewritten_by_the_resume(tmp_
         assert {hub.plaintext("X", repo=f"acme/repo-{n:04d}") for n in range(1, 6)} \
             == {CANARY.encode()}
         assert resumed.stderr.count(b"resume_rewrite") == 2  # the journalled two of the three
+
+
+def test_writes_before_the_token_is_revoked_are_remembered(tmp_path, monkeypatch, capsys) -> None:
+    """The token is revoked mid-apply: the run stops (exit 3), and the writes it made are in
+    the state file, so the next plan counts them unchanged instead of rewriting them."""
+    hub = FakeHub(tokens=(TOKEN,))
+    hub.add_org("acme")
+    hub.add_repos("acme", 5)
+    config = tmp_path / "syncer.toml"
+    config.write_text('[github]\norg = "acme"\n[sync]\nconcurrency = 1\npoints_per_minute = 0\n'
+                      '[[secret]]\nname = "X"\nvalue = "env:X_VALUE"\n'
+                      '[secret.repos]\nmatch = ["repo-*"]\n')
+    files = {"config": str(config), "state": str(tmp_path / "state.json")}
+
+    def revoke_at_the_third_put(method: str, template: str, so_far: int) -> None:
+        if method == "PUT" and so_far == 3:
+            hub.revoke_token(TOKEN)
+
+    with hub.serve_in_thread() as url:
+        hub.on_request = revoke_at_the_third_put
+        assert sync("apply", url, files, monkeypatch, values={"X_VALUE": CANARY}) == 3
+        hub.on_request = None
+        hub.add_token(TOKEN)
+        capsys.readouterr()
+        assert sync("plan", url, files, monkeypatch, "--format", "json",
+                    values={"X_VALUE": CANARY}) == 0
+    counts = json.loads(capsys.readouterr().out)["counts"]
+    assert (counts["unchanged"], counts["create"]) == (2, 3)
