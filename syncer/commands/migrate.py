@@ -630,9 +630,8 @@ async def _repository_ids(dst: Run, entries: Sequence[SealedEntry]) -> dict[str,
 
 def _with_repo_id(entry: SealedEntry, ids: Mapping[str, int]) -> SealedEntry:
     scope = entry.scope
-    if scope.kind != "env" or scope.repo not in ids:
-        return entry
-    return replace(entry, scope=replace(scope, repo_id=ids[scope.repo]))
+    repo_id = ids.get(scope.repo or "") if scope.kind == "env" else None
+    return entry if repo_id is None else replace(entry, scope=replace(scope, repo_id=repo_id))
 
 
 def _forget_written(state: State, api_url: str, outcome: Outcome) -> None:
