@@ -279,6 +279,10 @@ def api_url_problem(url: str, allow_insecure_http: bool = False) -> str | None:
         parts.port  # noqa: B018 — raises ValueError on a bad port
     except ValueError:
         return f"the port of the URL for {parts.hostname!r} is not a number from 0 to 65535"
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        # not repeated: a token pasted into GITHUB_API_URL lands here
+        return ("is not an http(s) URL (not repeated here, in case it is a token); expected "
+                "https://api.github.com or, for Enterprise Server, https://HOST/api/v3")
     shown = repr(urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")))
     if parts.query or parts.fragment:
         return f"{shown} must not have a query or fragment (not repeated here)"
@@ -286,9 +290,6 @@ def api_url_problem(url: str, allow_insecure_http: bool = False) -> str | None:
         str(yarl.URL(url))  # as the client will encode it (an IDN host, say)
     except ValueError as exc:
         return f"{shown} is not a valid URL ({exc})"
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        return (f"{shown} is not an http(s) URL; expected https://api.github.com "
-                "or, for Enterprise Server, https://HOST/api/v3")
     if parts.scheme == "http" and not allow_insecure_http and not is_loopback(parts.hostname):
         return ("plain http:// would send the token unencrypted; use https://, "
                 "or set allow_insecure_http = true (loopback addresses are always allowed)")
