@@ -28,7 +28,7 @@ from .github.client import TokenSource
 from .github.pacing import DEFAULT_POINTS_PER_MINUTE, MAX_CONCURRENCY, BudgetSpent
 from .interrupt import handling_signals
 from .model import APPS
-from .names import env_name_argument
+from .names import env_name_argument, name_argument
 from .observe import logs, redact
 from .observe.summary import show
 from .plan import Change
@@ -190,12 +190,13 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Set one secret in every matching repository of an org "
                        "(or in an environment of each, or once at org level).")
     p.add_argument("name", metavar="NAME", help="the secret's name (stored upper-case)")
-    p.add_argument("--org", required=True, help="the organization")
+    p.add_argument("--org", required=True, type=name_argument, help="the organization")
     p.add_argument("--value-from", metavar="SOURCE",
                    help="env:VAR, file:PATH, cmd:COMMAND, generate:N, or - for standard input")
-    p.add_argument("--repos", action="append", default=[], metavar="GLOB",
+    p.add_argument("--repos", action="append", default=[], metavar="GLOB", type=name_argument,
                    help="only repositories whose name matches (repeatable)")
-    p.add_argument("--env", metavar="ENV", help="set an environment secret in each repository")
+    p.add_argument("--env", metavar="ENV", type=name_argument,
+                   help="set an environment secret in each repository")
     p.add_argument("--org-level", action="store_true", help="set one org secret instead")
     p.add_argument("--visibility", choices=("all", "private", "selected"),
                    help="with --org-level: the org secret's visibility (default: an existing "
@@ -212,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Find NAME at org level, in every repository and every "
                        "environment of ORG, and write the new value to exactly those places.")
     r.add_argument("name", metavar="NAME", help="the secret to rotate")
-    r.add_argument("--org", required=True, help="the organization")
+    r.add_argument("--org", required=True, type=name_argument, help="the organization")
     source = r.add_mutually_exclusive_group(required=True)
     source.add_argument("--value-from", metavar="SOURCE",
                         help="env:VAR, file:PATH, cmd:COMMAND, or - for standard input")
@@ -221,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--output", metavar="PATH",
                    help="with --generate: save the new value here first (mode 0600, never overwritten)")
     r.add_argument("--app", choices=APPS, default="actions", help="which secrets (default actions)")
-    r.add_argument("--repos", action="append", default=[], metavar="GLOB",
+    r.add_argument("--repos", action="append", default=[], metavar="GLOB", type=name_argument,
                    help="only repositories whose name matches (repeatable)")
     r.add_argument("--include-archived", action="store_true",
                    help="also look in archived repositories")
@@ -231,8 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="inventory of every secret in an org, with ages and shadowing",
                        description="List every org, repository, environment and Dependabot "
                        "secret of ORG with its age; flag shadowing and full scopes. Reads only.")
-    a.add_argument("--org", required=True, help="the organization")
-    a.add_argument("--repos", action="append", default=[], metavar="GLOB",
+    a.add_argument("--org", required=True, type=name_argument, help="the organization")
+    a.add_argument("--repos", action="append", default=[], metavar="GLOB", type=name_argument,
                    help="only repositories whose name matches (repeatable)")
     a.add_argument("--name", metavar="GLOB", help="only secrets whose name matches")
     a.add_argument("--older-than", type=_positive_int, metavar="DAYS",

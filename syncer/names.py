@@ -9,14 +9,15 @@ import re
 MAX_VALUE_BYTES = 48 * 1024
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # secret names and environment variable names
 _TOKEN_PREFIXES = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")
-_TOKEN = re.compile(r"gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}")
+# a token as GitHub issues them now, and a classic one (40 hex digits)
+_TOKEN = re.compile(r"gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}|[0-9a-fA-F]{40}")
 
 
 def secret_name_problem(name: str) -> str | None:
     """Why GitHub would refuse `name` (or why it must not be used), or None when acceptable."""
     if not name:
         return "secret name is empty"
-    if _TOKEN.fullmatch(name):  # a name is sent to GitHub and logged with every write
+    if looks_like_token(name):  # a name is sent to GitHub and logged with every write
         return ("the secret name looks like a GitHub token (not repeated here); if that token "
                 "is real, revoke it")
     # What fails below is not repeated: it may be the value typed where its name was meant.
@@ -49,6 +50,20 @@ def env_name_problem(name: str) -> str | None:
         return ("is not the name of an environment variable (letters, digits and underscores; "
                 "not repeated here, in case it is a value)")
     return None
+
+
+def looks_like_token(text: str) -> bool:
+    """Whether `text` has the shape of a GitHub token (typed where a name was meant)."""
+    return bool(_TOKEN.fullmatch(text.strip()))
+
+
+def name_argument(text: str) -> str:
+    """argparse type of the options that name an org, repository or environment: a token
+    typed there would be repeated in messages and sent in URLs."""
+    if looks_like_token(text):
+        raise argparse.ArgumentTypeError("looks like a GitHub token, not a name (not repeated "
+                                         "here); if that token is real, revoke it")
+    return text
 
 
 def env_name_argument(text: str) -> str:

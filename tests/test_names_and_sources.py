@@ -1,5 +1,6 @@
 """Secret-name rules and value sources, checked before any request."""
 
+import argparse
 import io
 import subprocess
 import sys
@@ -7,8 +8,9 @@ import sys
 import pytest
 import structlog.testing
 
+from syncer import cli
 from syncer.model import SecretValue
-from syncer.names import MAX_VALUE_BYTES, secret_name_problem, value_problem
+from syncer.names import MAX_VALUE_BYTES, name_argument, secret_name_problem, value_problem
 from syncer.sources import SourceError, parse_source, read_source
 from syncer.values_file import read_values_file
 
@@ -27,6 +29,30 @@ def test_bad_names(name: str, why: str) -> None:
     """Each rule GitHub enforces has its own message."""
     problem = secret_name_problem(name)
     assert problem is not None and why in problem
+
+
+CLASSIC_TOKEN = "a94a8fe5ccb19ba61c4c0873d391e987982fbbd3"  # 40 hex digits, as before 2021
+
+
+@pytest.mark.parametrize("token", [CLASSIC_TOKEN, CLASSIC_TOKEN.upper(),
+                                   "ghp_" + "x" * 36, "github_pat_" + "y" * 40])
+def test_tokens_are_no_names(token: str) -> None:
+    """A token typed as a secret's name, or as an org, repository or environment (all logged
+    and sent in URLs), is refused without being repeated."""
+    problem = secret_name_problem(token)
+    assert problem is not None and "token" in problem and token not in problem
+    with pytest.raises(argparse.ArgumentTypeError) as refused:
+        name_argument(token)
+    assert token not in str(refused.value)
+    assert name_argument("acme-platform") == "acme-platform"
+
+
+def test_a_token_given_as_the_org_is_not_repeated(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as ended:
+        cli.main(["set", "X", "--org", CLASSIC_TOKEN, "--value-from", "env:V"])
+    assert ended.value.code == 2
+    err = capsys.readouterr().err
+    assert "looks like a GitHub token" in err and CLASSIC_TOKEN not in err
 
 
 def test_value_size_rules() -> None:

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import argparse
 
-from ..names import env_name_argument
+from ..names import env_name_argument, name_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """migrate's own options; cli.py adds the shared connection and output options."""
     g = parser.add_argument_group("migration")
-    g.add_argument("--from", dest="source", required=True, metavar="SRC_ORG",
+    g.add_argument("--from", dest="source", required=True, metavar="SRC_ORG", type=name_argument,
                    help="organisation to copy secrets from (read only)")
-    g.add_argument("--to", dest="dest", required=True, metavar="DST_ORG",
+    g.add_argument("--to", dest="dest", required=True, metavar="DST_ORG", type=name_argument,
                    help="organisation to write them to")
     g.add_argument("--from-api-url", metavar="URL", help="SRC's API URL (default: --api-url)")
     g.add_argument("--to-api-url", metavar="URL", help="DST's API URL (default: --api-url)")
@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="environment variable with SRC's token (default: the usual token chain)")
     g.add_argument("--to-token-env", metavar="NAME", type=env_name_argument,
                    help="environment variable with DST's token (default: the usual token chain)")
-    g.add_argument("--repos", action="append", default=[], metavar="GLOB",
+    g.add_argument("--repos", action="append", default=[], metavar="GLOB", type=name_argument,
                    help="only these SRC repositories' secrets (repeatable; org secrets always)")
     if not _has_option(parser, "--state"):  # cli.py may add it with its shared state options
         g.add_argument("--state", metavar="PATH",
