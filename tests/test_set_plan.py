@@ -33,7 +33,8 @@ def test_plan_repo_env_and_org_level() -> None:
     assert all(a.op is Op.PUT and a.name == "TOK" for a in repo_actions)
     env_actions = plan_writes(parse_request(**base, env="prod"), repos)
     assert [str(a.scope) for a in env_actions] == ["acme/api:prod", "acme/web:prod"]
-    org = plan_writes(parse_request(**base, org_level=True, visibility="selected"), repos)
+    org = plan_writes(parse_request(**base, org_level=True, visibility="selected",
+                                    repos=("api", "web")), repos)
     assert len(org) == 1 and org[0].selection is not None
     assert org[0].selection.repository_ids == (1, 2)
 
@@ -58,6 +59,7 @@ def test_org_level_keeps_the_current_visibility_unless_one_is_asked_for() -> Non
     (dict(name="OK", value_from=None), "--value-from is required"),
     (dict(name="OK", value_from="hunter2"), "must be one of"),
     (dict(name="OK", value_from="env:X", env="e", org_level=True), "cannot be combined"),
+    (dict(name="OK", value_from="env:X", org_level=True, visibility="selected"), "needs --repos"),
 ])
 def test_bad_requests_are_refused(kwargs: dict, why: str) -> None:
     """Each bad input has a specific message."""

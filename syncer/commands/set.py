@@ -68,6 +68,12 @@ def parse_request(name: str, org: str, value_from: str | None, **options: object
     if options.get("org_level") and options.get("repos") and options.get("visibility") != "selected":
         problems.append("--repos with --org-level chooses the repositories that may read the org "
                         "secret: add --visibility selected")
+    if options.get("org_level") and options.get("visibility") == "selected" \
+            and not options.get("repos"):
+        # else every repository would be selected: access widened by a repeated flag
+        problems.append("--visibility selected needs --repos GLOB, the repositories that may "
+                        "read the org secret ('*' for all); to keep its current selection, "
+                        "leave out --visibility")
     if options.get("org_level") and options.get("env"):
         problems.append("--org-level and --env cannot be combined")
     if options.get("env") and options.get("app", "actions") != "actions":
