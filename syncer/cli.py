@@ -529,7 +529,7 @@ async def _audit(args: argparse.Namespace) -> int:
                                       concurrency=settings.concurrency)
         requests = run.client.pacer.stats.requests
         not_modified = run.client.cache.hits if run.client.cache else 0
-    rows = audit.audit_rows(found.found, datetime.now(UTC), name_glob=args.name,
+    rows = audit.audit_rows(found.found, found.repos, datetime.now(UTC), name_glob=args.name,
                             older_than=args.older_than)
     print(audit.render(rows, args.format))
     for place, why in found.unreadable:

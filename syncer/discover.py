@@ -199,5 +199,17 @@ def unless_unreadable(unreadable: list[tuple[str, str]], place: str) -> Iterator
         unreadable.append((place, str(exc)))
 
 
+def sees_org_secret(org: OrgSelection, repo: Repo | None) -> bool:
+    """Whether workflows of `repo` can read an org secret of this visibility and selection
+    (`private` reaches private and internal repositories). Pure."""
+    if org.visibility == "all":
+        return True
+    if repo is None:
+        return False
+    if org.visibility == "private":
+        return repo.private
+    return repo.id in org.repository_ids
+
+
 def _place(scope: Scope) -> tuple[str, str]:
     return (scope.repo or "").lower(), scope.env or ""

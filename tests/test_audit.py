@@ -28,7 +28,9 @@ def hub() -> FakeHub:
     for i in range(1, 501):
         hub.set_secret("DSN", b"v", repo=f"acme/repo-{i:04d}",
                        updated_at=NOW - timedelta(days=i % 50))
-    hub.set_secret("NPM", b"v", repo="acme/repo-0007")  # shadows the org secret
+    hub.set_secret("NPM", b"v", repo="acme/repo-0002")  # shadows the org secret
+    hub.set_secret("NPM", b"v", repo="acme/repo-0007")  # same name; the org secret is not
+    #                                                     selected for repo-0007: no shadow
     hub.set_secret("TOKEN", b"v", repo="acme/repo-0009", env="production",
                    updated_at=NOW - timedelta(days=90))
     for n in range(99):
@@ -52,14 +54,15 @@ def test_csv_lists_every_secret_with_correct_ages(hub, monkeypatch, capsys) -> N
         out = audit(url, monkeypatch, capsys, "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert tuple(rows[0].keys()) == COLUMNS
-    assert len(rows) == 2 + 500 + 1 + 1 + 99
+    assert len(rows) == 2 + 500 + 2 + 1 + 99
     by_place = {(r["app"], r["scope"], r["name"]): r for r in rows}
     assert by_place[("actions", "acme", "NPM")]["age_days"] == "400"
     assert by_place[("actions", "acme", "NPM")]["selected_repos"] == "2"
     assert by_place[("actions", "acme/repo-0123", "DSN")]["age_days"] == str(123 % 50)
     assert by_place[("actions", "acme/repo-0009:production", "TOKEN")]["age_days"] == "90"
     assert by_place[("dependabot", "acme", "DEP")]["visibility"] == "all"
-    assert "shadows-org-secret" in by_place[("actions", "acme/repo-0007", "NPM")]["flags"]
+    assert "shadows-org-secret" in by_place[("actions", "acme/repo-0002", "NPM")]["flags"]
+    assert "shadows-org-secret" not in by_place[("actions", "acme/repo-0007", "NPM")]["flags"]
     assert "scope-at-limit-100" in by_place[("actions", "acme/repo-0100", "DSN")]["flags"]
 
 

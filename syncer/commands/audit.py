@@ -16,11 +16,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from fnmatch import fnmatchcase
 
-from ..discover import for_each, org_selection, select_repos, unless_unreadable
+from ..discover import for_each, org_selection, sees_org_secret, select_repos, unless_unreadable
 from ..exits import UsageError
 from ..github import errors
 from ..github.api import Repo, SecretInfo, SecretsAPI
-from ..model import Scope
+from ..model import OrgSelection, Scope
 from ..resume import where
 
 COLUMNS = ("app", "kind", "scope", "name", "visibility", "selected_repos", "created_at",
@@ -35,7 +35,7 @@ class Found:
 
     scope: Scope
     info: SecretInfo
-    selected_repos: int | None = None
+    selection: OrgSelection | None = None  # org secrets: who may read it
 
 
 @dataclass(frozen=True)
@@ -52,28 +52,38 @@ class Row:
     flags: tuple[str, ...] = field(default=())
 
 
+def _selected_count(selection: OrgSelection | None) -> int | None:
+    if selection is None or selection.visibility != "selected":
+        return None
+    return len(selection.repository_ids)
+
+
 def _age_days(stamp: str | None, now: datetime) -> int | None:
     if not stamp:
         return None
     return (now - datetime.fromisoformat(stamp.replace("Z", "+00:00"))).days
 
 
-def audit_rows(found: Sequence[Found], now: datetime, *, name_glob: str | None = None,
-               older_than: int | None = None) -> list[Row]:
+def audit_rows(found: Sequence[Found], repos: Sequence[Repo], now: datetime, *,
+               name_glob: str | None = None, older_than: int | None = None) -> list[Row]:
     """Judge an inventory: ages, shadowing, scopes at their limit; then filter. Pure."""
-    org_names = {(f.scope.app, f.info.name) for f in found if f.scope.kind == "org"}
+    org_secrets = {(f.scope.app, f.info.name): f.selection for f in found
+                   if f.scope.kind == "org"}
+    by_name = {r.name: r for r in repos}
     per_scope: dict[Scope, int] = {}
     for f in found:
         per_scope[f.scope] = per_scope.get(f.scope, 0) + 1
     rows = []
     for f in found:
         flags = []
-        if f.scope.kind != "org" and (f.scope.app, f.info.name) in org_names:
+        shadowed = org_secrets.get((f.scope.app, f.info.name))
+        if f.scope.kind != "org" and shadowed is not None \
+                and sees_org_secret(shadowed, by_name.get(f.scope.repo or "")):
             flags.append("shadows-org-secret")
         if per_scope[f.scope] >= SCOPE_LIMIT[f.scope.kind]:
             flags.append(f"scope-at-limit-{SCOPE_LIMIT[f.scope.kind]}")
         rows.append(Row(f.scope.app, f.scope.kind, where(f.scope), f.info.name,
-                        f.info.visibility or "", f.selected_repos, f.info.created_at,
+                        f.info.visibility or "", _selected_count(f.selection), f.info.created_at,
                         f.info.updated_at, _age_days(f.info.updated_at, now), tuple(flags)))
     if name_glob:
         rows = [r for r in rows if fnmatchcase(r.name, name_glob.upper())]
@@ -85,6 +95,7 @@ def audit_rows(found: Sequence[Found], now: datetime, *, name_glob: str | None =
 @dataclass
 class Inventory:
     found: list[Found]
+    repos: Sequence[Repo]
     #: repositories GitHub would not show (a 403, a 5xx past every retry), with its answer
     unreadable: list[tuple[str, str]]
 
@@ -96,17 +107,14 @@ async def inventory(api: SecretsAPI, org: str, repos: Sequence[Repo], concurrenc
     for app in AUDITED_APPS:
         scope = Scope.of_org(org, app)  # type: ignore[arg-type]
         for info in await api.secrets(scope):
-            selection = await org_selection(api, scope, info)
-            count = len(selection.repository_ids) if selection and \
-                selection.visibility == "selected" else None
-            found.append(Found(scope, info, count))
+            found.append(Found(scope, info, await org_selection(api, scope, info)))
 
     async def look_in(repo: Repo) -> None:
         with unless_unreadable(unreadable, f"{org}/{repo.name}"):
             found.extend(await _in_repo(api, org, repo))
 
     await for_each(repos, look_in, concurrency)
-    return Inventory(found, sorted(unreadable))
+    return Inventory(found, repos, sorted(unreadable))
 
 
 async def _in_repo(api: SecretsAPI, org: str, repo: Repo) -> list[Found]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import structlog
 
-from ..discover import Locations, locate, select_repos
+from ..discover import Locations, locate, sees_org_secret, select_repos
 from ..exits import Exit, UsageError
 from ..github import errors
 from ..github.api import Repo
@@ -112,16 +112,8 @@ def shadowing(where: Locations, repos: Sequence[Repo]) -> list[Scope]:
     if org is None:
         return []
     by_name = {r.name: r for r in repos}
-
-    def sees_org_secret(scope: Scope) -> bool:
-        repo = by_name.get(scope.repo or "")
-        if repo is None or org.visibility == "all":
-            return org.visibility == "all"
-        if org.visibility == "private":
-            return repo.private
-        return repo.id in org.repository_ids
-
-    return [s for s in where.repos + where.envs if sees_org_secret(s)]
+    return [s for s in where.repos + where.envs
+            if sees_org_secret(org, by_name.get(s.repo or ""))]
 
 
 async def run_rotate(request: RotateRequest, value: SecretValue, settings: Settings,
