@@ -90,7 +90,8 @@ def _read(source: Source, environ: Mapping[str, str], stdin: BinaryIO | None) ->
         stream = stdin if stdin is not None else sys.stdin.buffer
         if stream.isatty():
             raise SourceError("-: standard input is a terminal; pipe the value in")
-        return stream.read()
+        # `echo "$V" | syncer ...` ends the value with a newline nobody meant (as cmd: does)
+        return _without_final_newline(stream.read())
     if source.kind == "generate":
         return generate(int(source.arg)).reveal()
     return _run(source.arg)
@@ -118,8 +119,11 @@ def _run(command: str) -> bytes:
     if done.returncode != 0:
         raise SourceError(f"cmd:{command}: exited with status {done.returncode} (its output "
                           "is not shown, as it may hold secrets: run it yourself to see why)")
-    out = done.stdout
-    return out[:-1] if out.endswith(b"\n") else out
+    return _without_final_newline(done.stdout)
+
+
+def _without_final_newline(data: bytes) -> bytes:
+    return data[:-1] if data.endswith(b"\n") else data
 
 
 def _split(command: str) -> list[str]:

@@ -124,8 +124,10 @@ def test_a_cmd_source_does_not_read_our_standard_input() -> None:
 
 
 def test_stdin_source() -> None:
-    """- reads standard input."""
+    """- reads standard input, less one trailing newline (`echo "$V" |` adds one)."""
     assert read_source(parse_source("-"), stdin=io.BytesIO(b"piped")).reveal() == b"piped"
+    assert read_source(parse_source("-"), stdin=io.BytesIO(b"piped\n")).reveal() == b"piped"
+    assert read_source(parse_source("-"), stdin=io.BytesIO(b"two\n\n")).reveal() == b"two\n"
     with pytest.raises(SourceError, match="empty"):
         read_source(parse_source("-"), stdin=io.BytesIO(b""))
 
