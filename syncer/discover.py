@@ -154,6 +154,8 @@ class Locations:
     #: repositories GitHub would not show (a 403, a 5xx past every retry), with its answer:
     #: the secret may live there too
     unreadable: list[tuple[str, str]] = field(default_factory=list)
+    #: GitHub's updated_at of the secret in each place found
+    updated_at: dict[Scope, str | None] = field(default_factory=dict)
 
 
 async def locate(api: SecretsAPI, org: str, name: str, app: App, repos: Sequence[Repo],
@@ -166,6 +168,13 @@ async def locate(api: SecretsAPI, org: str, name: str, app: App, repos: Sequence
     repo_hits: list[Scope] = []
     env_hits: list[Scope] = []
     unreadable: list[tuple[str, str]] = []
+    updated_at = {org_scope: info.updated_at} if info is not None else {}
+
+    def found_in(scope: Scope, secrets: list[SecretInfo]) -> bool:
+        found = next((s for s in secrets if s.name == name), None)
+        if found is not None:
+            updated_at[scope] = found.updated_at
+        return found is not None
 
     async def look_in(repo: Repo) -> None:
         with unless_unreadable(unreadable, f"{org}/{repo.name}"):
@@ -173,18 +182,18 @@ async def locate(api: SecretsAPI, org: str, name: str, app: App, repos: Sequence
 
     async def look_in_repo(repo: Repo) -> None:
         scope = Scope.of_repo(org, repo.name, app, repo.id)
-        if any(s.name == name for s in await api.secrets(scope)):
+        if found_in(scope, await api.secrets(scope)):
             repo_hits.append(scope)
         if app != "actions":
             return
         for env in await api.environments(org, repo.name):
             env_scope = Scope.of_env(org, repo.name, env, repo.id)
-            if any(s.name == name for s in await api.secrets(env_scope)):
+            if found_in(env_scope, await api.secrets(env_scope)):
                 env_hits.append(env_scope)
 
     await for_each(repos, look_in, concurrency)
     return Locations(selection, sorted(repo_hits, key=_place), sorted(env_hits, key=_place),
-                     sorted(unreadable))
+                     sorted(unreadable), updated_at)
 
 
 @contextmanager

@@ -7,7 +7,15 @@ value), so running the same command again resumes it, while a new value starts a
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -15,7 +23,10 @@ from urllib.parse import urlsplit
 import structlog
 
 from . import interrupt
+from .discover import for_each
 from .engine import RunAborted
+from .github import errors
+from .github.api import SecretInfo
 from .journal import Entry, Journal, default_journal_path
 from .model import Action, Op, Outcome, Result, Scope, SecretValue
 from .observe.progress import Progress
@@ -53,6 +64,8 @@ class Resume:
     fingerprint: Callable[[Action], str]  # of the value the action writes; "" for a delete
     _known: dict[tuple[Scope, str], str] = field(default_factory=dict)  # each HMAC once
     unfinished: bool = False  # targets were left unwritten: keep the run resumable
+    #: writes the interrupted run completed that this run did not repeat (for the report)
+    earlier: list[Action] = field(default_factory=list)
 
     def split(self, actions: Sequence[Action]) -> tuple[list[Action], list[Action]]:
         """(still to do, already done by the run being resumed)."""
@@ -125,26 +138,28 @@ def one_value_fingerprints(state: State, api_url: str, value: SecretValue, app: 
 async def write_resumably(run: Run, resume: Resume,
                           actions: Sequence[Action] | AsyncIterable[Action],
                           value_for: Callable[[Action], SecretValue],
-                          show_progress: bool | None) -> list[Outcome]:
+                          show_progress: bool | None,
+                          on_github: Callable[[Action], Awaitable[SecretInfo | None]] | None = None,
+                          ) -> list[Outcome]:
     """Run what the interrupted run left, journalling each outcome, with a progress bar.
 
     `actions` may be a stream (repositories as their listing arrives): writing starts at once.
+    `on_github` tells what GitHub holds at a target now (None: nothing): the interrupted run's
+    writes changed on GitHub since are written again, once the rest is done.
     """
     progress = Progress(0, enabled=show_progress, pacer=run.client.pacer,
                         retries=run.client.stats)
-    already_done = 0
 
-    def count_as_done(targets: int) -> None:
-        nonlocal already_done
-        already_done += targets
+    def count_as_done(done: Sequence[Action], sign: int = 1) -> None:
         if (running := interrupt.current.get()) is not None:
-            running.done += targets
-            running.total += targets
+            running.done += sign * len(done)
+            running.total += sign * len(done)
 
     async def still_to_do(stream: AsyncIterable[Action]) -> AsyncIterator[Action]:
         async for action in stream:
             if resume.done(action):
-                count_as_done(1)
+                resume.earlier.append(action)
+                count_as_done([action])
             else:
                 progress.more()
                 yield action
@@ -157,18 +172,53 @@ async def write_resumably(run: Run, resume: Resume,
     if isinstance(actions, AsyncIterable):
         todo: Sequence[Action] | AsyncIterable[Action] = still_to_do(actions)
     else:
-        todo, skipped = resume.split(actions)
-        count_as_done(len(skipped))
+        todo, resume.earlier = resume.split(actions)
+        count_as_done(resume.earlier)
         progress.more(len(todo))
     engine = run.engine(on_outcome)
     try:
-        return await engine.run(todo, value_for)
+        outcomes = await engine.run(todo, value_for)
+        if on_github is not None and resume.earlier and not engine.stopped:
+            again = await _changed_since(resume, on_github, run.settings.concurrency)
+            count_as_done(again, -1)
+            progress.more(len(again))
+            engine = run.engine(on_outcome)
+            outcomes += await engine.run(again, value_for)
+        return outcomes
     finally:
         # Targets a stop left unwritten, or never listed: the next run of the command resumes.
         resume.unfinished = engine.stopped or engine.stream_cut_short
         progress.close()
-        if already_done:
-            log.info("resume", already_done=already_done, journal=str(resume.journal.path))
+        if resume.earlier:
+            log.info("resume", already_done=len(resume.earlier),
+                     journal=str(resume.journal.path))
+
+
+async def _changed_since(resume: Resume, on_github: Callable[[Action], Awaitable[SecretInfo | None]],
+                         concurrency: int) -> list[Action]:
+    """The interrupted run's writes that GitHub no longer shows as it left them (changed since,
+    or gone), taken out of `resume.earlier` and out of what the journal counts as done."""
+    again: list[Action] = []
+
+    async def check(action: Action) -> None:
+        try:
+            now = await on_github(action)
+        except errors.AuthFailed:
+            raise
+        except errors.GitHubError as exc:  # left as done: what the journal says still holds
+            log.warning("resume_unchecked", scope=str(action.scope), secret=action.name,
+                        error=str(exc))
+            return
+        if now is None or changed_after(now.updated_at, resume.written_at(action)):
+            again.append(action)
+
+    await for_each(resume.earlier, check, concurrency)
+    for action in again:
+        resume.redo(action)
+        resume.earlier.remove(action)
+        log.info("resume_rewrite", scope=str(action.scope), secret=action.name,
+                 why="changed on GitHub after the interrupted run wrote it")
+    return sorted(again, key=lambda a: str(a.scope))
 
 
 async def write_planned(run: Run, state: State, to_write: Sequence[PlanItem],

@@ -284,19 +284,27 @@ match = ["repo-0001", "repo-0002"]
     assert hub.count("PUT") == 0
 
 
-def test_a_change_on_github_after_a_killed_apply_is_rewritten_by_the_resume(tmp_path) -> None:
-    """apply is killed after some writes (its state never saved); someone then changes those
-    secrets on GitHub. The next apply resumes the killed run, but a write changed since it was
-    made is not counted as done: GitHub ends with the config's value."""
+@pytest.mark.parametrize("command", ["apply", "set", "rotate"])
+def test_a_change_on_github_after_a_killed_run_is_rewritten_by_the_resume(command, tmp_path
+                                                                          ) -> None:
+    """The run is killed after some writes (its state never saved); someone then changes those
+    secrets on GitHub. Running the command again resumes the killed run, but a write changed
+    since it was made is not counted as done: GitHub ends with the new value everywhere."""
     hub = FakeHub(tokens=(TOKEN,))
     hub.add_org("acme")
-    hub.add_repos("acme", 5)
+    hub.add_repos("acme", 5, environments=())
+    for n in range(1, 6):  # rotate writes where the secret lives
+        hub.set_secret("X", b"old", repo=f"acme/repo-{n:04d}")
     config = tmp_path / "syncer.toml"
     config.write_text('[github]\norg = "acme"\n[sync]\nconcurrency = 1\npoints_per_minute = 0\n'
                       '[[secret]]\nname = "X"\nvalue = "env:X_VALUE"\n'
                       '[secret.repos]\nmatch = ["repo-*"]\n')
-    state = tmp_path / "state.json"
-    args = ["apply", "-c", str(config), "--state", str(state), "--log-format", "json"]
+    state = ["--state", str(tmp_path / "state.json"), "--log-format", "json"]
+    args = {"apply": ["apply", "-c", str(config), *state],
+            "set": ["set", "X", "--org", "acme", "--value-from", "env:X_VALUE", "--concurrency",
+                    "1", "--points-per-minute", "0", *state],
+            "rotate": ["rotate", "X", "--org", "acme", "--value-from", "env:X_VALUE",
+                       "--concurrency", "1", "--points-per-minute", "0", *state]}[command]
     killed: list[subprocess.Popen[bytes]] = []
 
     def kill_at_the_third_put(method: str, template: str, so_far: int) -> None:
@@ -313,17 +321,20 @@ def test_a_change_on_github_after_a_killed_apply_is_rewritten_by_the_resume(tmp_
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         assert killed[0].wait(timeout=60) == -signal.SIGKILL
         hub.on_request = None
-        written = [s["repo"] for s in hub.state()["secrets"] if s["name"] == "X"]
+        written = [f"acme/repo-{n:04d}" for n in range(1, 6)
+                   if hub.plaintext("X", repo=f"acme/repo-{n:04d}") == CANARY.encode()]
         assert len(written) == 3
         an_hour_later = datetime.now(UTC) + timedelta(hours=1)
         for repo in written:
-            hub.set_secret("X", b"by hand", repo=f"acme/{repo}", updated_at=an_hour_later)
+            hub.set_secret("X", b"by hand", repo=repo, updated_at=an_hour_later)
 
         resumed = syncer_process(args, env)
         assert resumed.returncode == 0, resumed.stderr.decode()[-2000:]
         assert {hub.plaintext("X", repo=f"acme/repo-{n:04d}") for n in range(1, 6)} \
             == {CANARY.encode()}
         assert resumed.stderr.count(b"resume_rewrite") == 2  # the journalled two of the three
+        if command == "rotate":  # the proof of where the value landed covers every place
+            assert len(resumed.stdout.decode().strip().splitlines()) == 5
 
 
 def test_writes_before_the_token_is_revoked_are_remembered(tmp_path, monkeypatch, capsys) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
@@ -20,7 +20,7 @@ import structlog
 from ..discover import Locations, locate, sees_org_secret, select_repos
 from ..exits import Exit, UsageError
 from ..github import errors
-from ..github.api import Repo
+from ..github.api import Repo, SecretInfo
 from ..github.client import TokenSource
 from ..model import Action, App, Op, Outcome, Result, Scope, SecretValue
 from ..names import secret_name_problem
@@ -48,6 +48,7 @@ class RotateResult:
     outcomes: list[Outcome]
     shadowed: list[Scope]
     summary: Summary
+    earlier: list[Scope] = field(default_factory=list)  # written by the interrupted run
 
     @property
     def exit_code(self) -> Exit:
@@ -146,10 +147,14 @@ async def run_rotate(request: RotateRequest, value: SecretValue, settings: Setti
         inputs = inputs_id("rotate", host_of(settings.api_url), request.org, request.app,
                            request.name, str(request.include_archived), *request.repos,
                            whole_value)
+        async def on_github(action: Action) -> SecretInfo | None:  # as located just now
+            return SecretInfo(action.name, None, where.updated_at.get(action.scope))
+
         with resumable(state, inputs, fingerprint, fresh=fresh) as resume:
             outcomes = await write_resumably(run, resume, actions, lambda _: value,
-                                             show_progress)
-        return RotateResult(where, outcomes, shadowed, run.summary(outcomes, started))
+                                             show_progress, on_github)
+        return RotateResult(where, outcomes, shadowed, run.summary(outcomes, started),
+                            [a.scope for a in resume.earlier])
 
 
 def report_lines(request: RotateRequest, result: RotateResult) -> list[str]:
@@ -166,5 +171,7 @@ def report_lines(request: RotateRequest, result: RotateResult) -> list[str]:
         lines += [f"would rotate {request.name} in {s}"
                   for s in result.locations.repos + result.locations.envs]
         return lines + unread
-    return [f"{o.result.value:<8} {request.name} in {o.action.scope}"
-            + (f": {o.error}" if o.error else "") for o in result.outcomes] + unread
+    earlier = [f"{'done':<8} {request.name} in {scope} (by the interrupted run)"
+               for scope in result.earlier]
+    return earlier + [f"{o.result.value:<8} {request.name} in {o.action.scope}"
+                      + (f": {o.error}" if o.error else "") for o in result.outcomes] + unread

@@ -148,8 +148,11 @@ async def run_set(request: SetRequest, value: SecretValue, settings: Settings,
         try:
             with resumable(state, inputs_of(request, settings, whole_value), fingerprint,
                            fresh=fresh) as resume:
+                # a resumed run asks GitHub (one GET each) whether the interrupted run's
+                # writes are still as it left them
                 outcomes = await write_resumably(run, resume, targets, lambda _: value,
-                                                 show_progress)
+                                                 show_progress,
+                                                 lambda a: run.api.secret(a.scope, a.name))
         except StreamBroken as broken:  # journalled and resumable; report what was done
             outcomes, listing_error = broken.outcomes, broken.error
         summary = run.summary(outcomes, started)
