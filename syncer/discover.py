@@ -64,8 +64,9 @@ async def existing(api: SecretsAPI, scopes: Iterable[Scope], concurrency: int
                 found[scope] = await _existing_in(api, scope)
             except (errors.AuthFailed, errors.RateLimited):
                 raise
-            except errors.NotFound:
-                raise  # from an org scope only: the org is missing (or hidden from the token)
+            except errors.NotFound:  # from an org scope only (a repo's is None)
+                found[scope] = Unreadable(f"organization {scope.org} not found or token "
+                                          "lacks access")
             except errors.GitHubError as exc:
                 found[scope] = Unreadable(str(exc))
 

@@ -363,3 +363,18 @@ def test_writes_before_the_token_is_revoked_are_remembered(tmp_path, monkeypatch
                     values={"X_VALUE": CANARY}) == 0
     counts = json.loads(capsys.readouterr().out)["counts"]
     assert (counts["unchanged"], counts["create"]) == (2, 3)
+
+
+def test_an_org_the_token_cannot_see_fails_alone(hub, url, tmp_path, monkeypatch, capsys) -> None:
+    """One [[secret]] names an org that does not exist (or that the token lost): its secrets
+    are planned unreadable, the other org is written, exit 1."""
+    config = tmp_path / "two-orgs.toml"
+    config.write_text(CONFIG + '\n[[secret]]\nname = "ELSEWHERE"\nvalue = "env:NPM_VALUE"\n'
+                      'org = "acmee"\n[secret.repos]\nmatch = ["*"]\n'
+                      '\n[[secret]]\nname = "ORG_WIDE"\nvalue = "env:NPM_VALUE"\n'
+                      'owner = "acmee"\n[secret.org]\nvisibility = "all"\n')
+    files = {"config": str(config), "state": str(tmp_path / "state.json")}
+    assert sync("apply", url, files, monkeypatch) == 1
+    err = capsys.readouterr().err
+    assert "unreadable 2" in err and "organization acmee not found or token lacks access" in err
+    assert hub.plaintext("SENTRY_DSN", repo="acme/repo-0299") == f"{CANARY}-sentry".encode()

@@ -67,12 +67,13 @@ async def _plan(run: Run, config: Config, values: Mapping[tuple[int, str], Secre
                 state: State, prune: bool) -> tuple[list[PlanItem], dict[tuple[Scope, str], int]]:
     api_url = run.settings.api_url
     repos = {}
+    unreachable: dict[str, str] = {}  # org → why: its secrets are planned unreadable
     for org in orgs_needing_repos(config):
         try:
             with acting_for(org):
                 repos[org] = await org_repos(run.api, org)
-        except errors.NotFound as exc:
-            raise UsageError(exc.message) from None
+        except errors.NotFound as exc:  # one org the token cannot see does not stop the rest
+            unreachable[org] = exc.message
 
     def fingerprint(scope: Scope, name: str, index: int) -> str:
         return state.fingerprint(values[(index, name)], state_key(api_url, scope, name))
@@ -80,12 +81,10 @@ async def _plan(run: Run, config: Config, values: Mapping[tuple[int, str], Secre
     desired, duplicates = desired_from_config(config, repos, fingerprint)
     if duplicates:  # before selects_nothing: the targets of a duplicate are not in `desired`
         raise UsageError("\n".join(f"{config.path}: {d}" for d in duplicates))
-    for problem in selects_nothing(config, desired):
+    desired = [d for d in desired if d.scope.org not in unreachable]
+    for problem in selects_nothing(config, desired, skip_orgs=unreachable):
         log.warning("selects_nothing", problem=problem)
-    try:
-        actual = await existing(run.api, [d.scope for d in desired], run.settings.concurrency)
-    except errors.NotFound as exc:
-        raise UsageError(f"{exc.message}: organization not found or token lacks access") from None
+    actual = await existing(run.api, [d.scope for d in desired], run.settings.concurrency)
 
     def remembered(scope: Scope, name: str) -> Remembered | None:
         record = state.get(state_key(api_url, scope, name))
@@ -93,15 +92,21 @@ async def _plan(run: Run, config: Config, values: Mapping[tuple[int, str], Secre
 
     plan = make_plan(desired, actual, remembered, prune=prune or config.sync.prune,
                      prune_prefix=config.sync.prune_prefix)
+    plan += [PlanItem(Change.UNREADABLE, Scope.of_org(spec.org, spec.app), spec.name,  # type: ignore[arg-type]
+                      why=f"{unreachable[spec.org]}; nothing of it was read")
+             for spec in config.secrets if spec.org in unreachable]
     value_keys = {(d.scope, d.name): d.value_key for d in desired}
     return plan, value_keys
 
 
-def selects_nothing(config: Config, desired: list[Desired]) -> list[str]:
+def selects_nothing(config: Config, desired: list[Desired],
+                    skip_orgs: Mapping[str, str] | None = None) -> list[str]:
     """Targets of the config that match no repository: likely a typo in a pattern."""
     repo_targets = {d.value_key for d in desired if d.scope.kind != "org"}
     problems = []
     for index, spec in enumerate(config.secrets):
+        if skip_orgs and spec.org in skip_orgs:
+            continue
         if spec.repos is not None and index not in repo_targets:
             problems.append(f"secret[{index}] {spec.name}: [secret.repos] matches no repository "
                             f"of {spec.org}")
