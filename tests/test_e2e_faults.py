@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from helpers import TOKEN, run_cli
 
+from syncer.commands.migrate import _reading
+from syncer.exits import UsageError
 from syncer.fakehub import FakeHub, Faults, Limits
+from syncer.github import errors
+from syncer.github.client import GitHubClient
+from syncer.github.pacing import Pacer
+from syncer.github.retry import RetryPolicy
 from syncer.model import Action, Op, Result, Scope, SecretValue
 from syncer.runtime import Settings, connect
 
@@ -188,3 +196,24 @@ async def test_a_delete_whose_answer_was_lost_is_not_reported_failed() -> None:
     assert [(o.result, o.status, o.attempts) for o in outcomes] == [
         (Result.DELETED, 404, 2), (Result.DELETED, 204, 1)]
     assert hub.secret_names(repo="acme/repo-0001") == hub.secret_names(repo="acme/repo-0002") == []
+
+
+@pytest.mark.anyio
+async def test_no_server_is_named_as_a_failed_connection() -> None:
+    """Nothing listening: the error says the connection failed and why, in words, not with
+    the HTTP library's class name; migrate reports it as GitHub's failure (exit 1), not as a
+    usage error (exit 2)."""
+    with socket.socket() as probe:  # a port nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = GitHubClient(f"http://127.0.0.1:{port}", TOKEN, pacer=Pacer(points_per_minute=None),
+                          retry=RetryPolicy(attempts=1))
+    async with client:
+        with pytest.raises(errors.TransportError) as failed:
+            await client.request("GET", "/orgs/acme/repos")
+    assert str(failed.value) == (f"GET /orgs/acme/repos: could not connect to 127.0.0.1:{port} "
+                                 "(Connection refused)")
+    with pytest.raises(errors.GitHubError, match="^reading src: GET") as reported:
+        with _reading("reading src"):
+            raise failed.value
+    assert not isinstance(reported.value, UsageError)
