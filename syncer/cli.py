@@ -223,7 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --generate: save the new value here first (mode 0600, never overwritten)")
     r.add_argument("--app", choices=APPS, default="actions", help="which secrets (default actions)")
     r.add_argument("--repos", action="append", default=[], metavar="GLOB", type=name_argument,
-                   help="only repositories whose name matches (repeatable)")
+                   help="only repositories whose name matches (repeatable); the org secret "
+                   "is then left as is unless --with-org-secret")
+    r.add_argument("--with-org-secret", action="store_true",
+                   help="with --repos: rotate the org secret too")
     r.add_argument("--include-archived", action="store_true",
                    help="also look in archived repositories")
     r.add_argument("--dry-run", action="store_true", help="list where it lives, write nothing")
@@ -454,7 +457,8 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
         rotate.check_output(args.output)
         save = partial(rotate.save_generated, value, args.output)
     request = rotate.RotateRequest(name, args.org, args.app, tuple(args.repos),
-                                   args.include_archived, args.dry_run)
+                                   args.include_archived, args.dry_run,
+                                   org_secret=not args.repos or args.with_org_secret)
     result = await rotate.run_rotate(request, value, settings, token, _open_state(args.state),
                                      fresh=args.fresh, show_progress=show_progress,
                                      before_writing=save)
@@ -466,6 +470,10 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
                   if where.unreadable else "")
         return _fail(f"{name} was not found in {args.org} (org, repositories or environments)"
                      f"{unread}", Exit.FAILED)
+    if where.org is not None and not request.org_secret:
+        print(f"warning: the org secret {name} was left as is (--repos narrows the rotation to "
+              "repository and environment secrets; add --with-org-secret to rotate it too)",
+              file=sys.stderr)
     if result.shadowed:
         print(f"warning: {len(result.shadowed)} repository/environment secrets named {name} "
               "shadow the org secret; workflows there use those, not the org secret",

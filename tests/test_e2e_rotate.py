@@ -80,7 +80,7 @@ def test_generate_saves_value_before_pushing(hub, url, monkeypatch, tmp_path, ca
     """--generate writes the new value to --output (0600) and that value is what GitHub holds."""
     output = tmp_path / "new-value"
     assert rotate(url, monkeypatch, "--generate", "32", "--output", str(output), "--repos",
-                  "repo-000*") == 0
+                  "repo-000*", "--with-org-secret") == 0
     saved = output.read_bytes()
     assert len(saved) >= 32 and stat.S_IMODE(os.stat(output).st_mode) == 0o600
     assert hub.plaintext("LEAKED", repo="acme/repo-0004") == saved
@@ -180,3 +180,17 @@ def test_most_telling_error_prefers_a_real_error_to_a_cancellation() -> None:
     assert _most_telling(BaseExceptionGroup("g", [asyncio.CancelledError(), failure])) is failure
     nested = BaseExceptionGroup("g", [failure, ExceptionGroup("inner", [rejected])])
     assert _most_telling(nested) is rejected
+
+
+def test_repos_narrows_the_rotation_to_those_repositories(hub, url, monkeypatch, capsys) -> None:
+    """--repos rotates the repository and environment secrets of those repositories only; the
+    org secret, which other repositories read, is left as is (with a warning) unless
+    --with-org-secret."""
+    assert rotate(url, monkeypatch, "--value-from", "env:NEW", "--repos", "repo-000*") == 0
+    assert hub.plaintext("LEAKED", org="acme") == OLD
+    assert hub.plaintext("LEAKED", repo="acme/repo-0008") == NEW.encode()
+    assert hub.plaintext("LEAKED", repo="acme/repo-0012") == OLD
+    assert "the org secret LEAKED was left as is" in capsys.readouterr().err
+    assert rotate(url, monkeypatch, "--value-from", "env:NEW", "--repos", "repo-000*",
+                  "--with-org-secret") == 0
+    assert hub.plaintext("LEAKED", org="acme") == NEW.encode()

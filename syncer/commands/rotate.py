@@ -40,6 +40,7 @@ class RotateRequest:
     repos: tuple[str, ...] = ()
     include_archived: bool = False
     dry_run: bool = False
+    org_secret: bool = True  # rotate the org secret where there is one
 
 
 @dataclass
@@ -96,10 +97,12 @@ def _already_exists(path: str) -> str:
             f"generated it and stopped, write that value with --value-from file:{path})")
 
 
-def rotation_actions(name: str, org: str, app: App, where: Locations) -> list[Action]:
-    """One PUT per place the secret lives; the org secret keeps its visibility and selection."""
+def rotation_actions(name: str, org: str, app: App, where: Locations, *,
+                     org_secret: bool = True) -> list[Action]:
+    """One PUT per place the secret lives (the org secret only if `org_secret`); the org secret
+    keeps its visibility and selection."""
     actions = []
-    if where.org is not None:
+    if where.org is not None and org_secret:
         actions.append(Action(Op.PUT, Scope.of_org(org, app), name, where.org, "rotate"))
     actions += [Action(Op.PUT, scope, name, reason="rotate") for scope in where.repos + where.envs]
     return actions
@@ -136,7 +139,8 @@ async def run_rotate(request: RotateRequest, value: SecretValue, settings: Setti
         for scope in shadowed:
             log.warning("shadows_org_secret", secret=request.name, scope=str(scope),
                         hint="workflows there use this secret, not the org secret")
-        actions = rotation_actions(request.name, request.org, request.app, where)
+        actions = rotation_actions(request.name, request.org, request.app, where,
+                                   org_secret=request.org_secret)
         if request.dry_run or not actions:
             return RotateResult(where, [], shadowed, run.summary([], started))
         if before_writing is not None:
@@ -146,7 +150,8 @@ async def run_rotate(request: RotateRequest, value: SecretValue, settings: Setti
                                                           request.app, request.name)
         inputs = inputs_id("rotate", host_of(settings.api_url), request.org, request.app,
                            request.name, str(request.include_archived), *request.repos,
-                           whole_value)
+                           str(request.org_secret), whole_value)
+
         async def on_github(action: Action) -> SecretInfo | None:  # as located just now
             return SecretInfo(action.name, None, where.updated_at.get(action.scope))
 
@@ -164,7 +169,7 @@ def report_lines(request: RotateRequest, result: RotateResult) -> list[str]:
               for place, why in result.locations.unreadable]
     if request.dry_run:
         lines = []
-        if result.locations.org is not None:
+        if result.locations.org is not None and request.org_secret:
             org = result.locations.org
             lines.append(f"would rotate {request.name} in {request.org} (org secret, "
                          f"visibility {org.visibility}, {len(org.repository_ids)} selected)")
