@@ -383,14 +383,18 @@ async def _dispatch_with_signals(args: argparse.Namespace) -> int:
     with anyio.CancelScope() as everything:
         with handling_signals(everything.cancel) as interrupt:
             code = await _dispatch(args)
-    if interrupt.signum is None:
+    finished = (interrupt.total and interrupt.done == interrupt.total
+                and not interrupt.total_is_partial and not interrupt.cut_off)
+    if interrupt.signum is None or finished:  # a signal after the last write changes nothing
         return code
     if interrupt.total == 0 and not interrupt.total_is_partial:
         # a read-only command (plan, audit), or apply stopped while still reading GitHub
         print("syncer: interrupted before anything was written", file=sys.stderr)
         return interrupt.exit_code
     unlisted = " (more not yet listed)" if interrupt.total_is_partial else ""
-    print(f"syncer: interrupted: {interrupt.done} of {interrupt.total} done{unlisted}, "
+    cut_off = (f", {interrupt.cut_off} cut off in flight when the grace ran out (they may "
+               "have landed)" if interrupt.cut_off else "")
+    print(f"syncer: interrupted: {interrupt.done} of {interrupt.total} done{unlisted}{cut_off}, "
           "resume with the same command", file=sys.stderr)
     return interrupt.exit_code
 

@@ -97,8 +97,10 @@ class Engine:
                     return
                 if interrupt is not None:
                     interrupt.writes_in_flight += 1
+                answered = False
                 try:
                     outcome = await self._perform(action, value_for)
+                    answered = True
                 except errors.AuthFailed as exc:
                     aborted.append(exc)
                     cancel.cancel()
@@ -106,6 +108,7 @@ class Engine:
                 finally:
                     if interrupt is not None:
                         interrupt.writes_in_flight -= 1
+                        interrupt.cut_off += not answered and interrupt.signum is not None
                 try:
                     self._record(outcome, outcomes)
                 except Exception as exc:  # noqa: BLE001 - the journal cannot be written (disk full)

@@ -20,6 +20,7 @@ class Interrupt:
     def __init__(self) -> None:
         self.signum: int | None = None
         self.writes_in_flight = 0
+        self.cut_off = 0  # writes cancelled in flight when the grace ran out: outcome unknown
         self.done = 0  # targets written (this run and the run it resumed), for the message
         self.total = 0
         self.total_is_partial = False  # the stop came before the listing of targets ended

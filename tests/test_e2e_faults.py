@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 import socket
 
 import pytest
 from helpers import TOKEN, run_cli
 
+from syncer import interrupt
 from syncer.commands.migrate import _reading
 from syncer.exits import UsageError
 from syncer.fakehub import FakeHub, Faults, Limits
@@ -217,3 +221,41 @@ async def test_no_server_is_named_as_a_failed_connection() -> None:
         with _reading("reading src"):
             raise failed.value
     assert not isinstance(reported.value, UsageError)
+
+
+def test_writes_cut_off_after_the_grace_are_reported_as_unknown(monkeypatch, capsys) -> None:
+    """Ctrl-C while writes are in flight; GitHub answers after the grace period, so they are
+    cut off. The message says how many and that they may have landed (they did)."""
+    monkeypatch.setattr(interrupt, "GRACE_S", 0.3)
+    hub = make_hub(3, faults=Faults(latency_ms=1000))
+
+    def ctrl_c_at_the_first_put(method: str, template: str, so_far: int) -> None:
+        if method == "PUT" and so_far == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    hub.on_request = ctrl_c_at_the_first_put
+    with hub.serve_in_thread() as url:
+        code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V", "--concurrency",
+                        "3", "--points-per-minute", "0", "--quiet"], cli_env(url), monkeypatch)
+    assert code == 130
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert re.fullmatch(r"syncer: interrupted: 0 of 3 done, [1-3] cut off in flight when the "
+                        r"grace ran out \(they may have landed\), resume with the same command",
+                        last), last
+
+
+def test_ctrl_c_once_every_write_is_under_way_ends_as_a_finished_run(monkeypatch, capsys) -> None:
+    """The signal arrives with the last write in flight; it lands within the grace: nothing is
+    left to resume, so the run ends as finished (exit 0), not 'interrupted: 3 of 3 done'."""
+    hub = make_hub(3)
+
+    def ctrl_c_at_the_last_put(method: str, template: str, so_far: int) -> None:
+        if method == "PUT" and so_far == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    hub.on_request = ctrl_c_at_the_last_put
+    with hub.serve_in_thread() as url:
+        code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V", "--concurrency",
+                        "1", "--points-per-minute", "0", "--quiet"], cli_env(url), monkeypatch)
+    assert "interrupted" not in capsys.readouterr().err
+    assert code == 0 and all_written(hub, 3)
