@@ -31,7 +31,7 @@ from .model import APPS
 from .names import env_name_argument, name_argument
 from .observe import logs, redact
 from .observe.summary import show
-from .plan import Change
+from .plan import WRITES, Change
 from .runtime import (
     Settings,
     api_url_from,
@@ -172,6 +172,9 @@ def _config_options(*, prune: bool) -> _Parser:
     if prune:
         cfg.add_argument("--prune", action="store_true",
                          help="also delete undeclared secrets in the scopes the config manages")
+    cfg.add_argument("--detailed-exitcode", action="store_true",
+                     help="exit 5 instead of 0 when plan has writes to make, or when apply "
+                     "found drifted secrets (changed by hand) and rewrote them")
     return cfg
 
 
@@ -569,9 +572,11 @@ async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
     with state.lock() if apply else nullcontext():
         result = await run_sync(config, values, settings, token, state, apply=apply,
                                 prune=args.prune, fresh=args.fresh, show_progress=show_progress)
+    detailed = args.detailed_exitcode and result.exit_code == Exit.OK
     if not apply:
         print(plan_json(result.plan) if args.format == "json" else plan_text(result.plan))
-        return int(result.exit_code)
+        pending = any(i.change in WRITES for i in result.plan)
+        return int(Exit.CHANGES if detailed and pending else result.exit_code)
     changed = [i for i in result.plan if i.change is not Change.UNCHANGED]
     if changed:
         print(plan_text(result.plan), file=sys.stderr)  # lists the changes, counts them all
@@ -590,7 +595,7 @@ async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
     if unreadable:
         print(f"unreadable {unreadable}: GitHub would not show what these scopes hold (listed "
               "above, with why); nothing was written there", file=sys.stderr)
-    return int(result.exit_code)
+    return int(Exit.CHANGES if detailed and drifted else result.exit_code)
 
 
 def _response_cache() -> Path:

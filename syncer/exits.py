@@ -11,6 +11,7 @@ class Exit(enum.IntEnum):
     USAGE = 2  # bad arguments, config or input; nothing was written
     AUTH = 3  # no token, or the token was rejected
     LOCKED = 4  # another run holds the lock
+    CHANGES = 5  # --detailed-exitcode: plan has writes to make / apply rewrote drifted secrets
     INTERRUPTED = 130  # SIGINT
     TERMINATED = 143  # SIGTERM
 

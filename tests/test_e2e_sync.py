@@ -101,8 +101,11 @@ def test_first_apply_writes_all_second_writes_nothing(hub, url, files, monkeypat
 
 
 def test_drift_is_planned_and_fixed_alone(hub, url, files, monkeypatch, capsys) -> None:
-    """A secret changed directly on GitHub shows as drifted in plan; apply rewrites only it."""
+    """A secret changed directly on GitHub shows as drifted in plan; apply rewrites only it.
+    With --detailed-exitcode both say so with exit 5 (0 while in sync)."""
     assert sync("apply", url, files, monkeypatch) == 0
+    assert sync("plan", url, files, monkeypatch, "--detailed-exitcode") == 0
+    assert sync("apply", url, files, monkeypatch, "--detailed-exitcode") == 0
     an_hour_later = datetime.now(UTC) + timedelta(hours=1)
     hub.set_secret("SENTRY_DSN", b"changed by hand", repo="acme/repo-0200",
                    updated_at=an_hour_later)
@@ -116,7 +119,8 @@ def test_drift_is_planned_and_fixed_alone(hub, url, files, monkeypatch, capsys) 
     assert plan["counts"]["create"] == plan["counts"]["update"] == 0
     assert hub.count("PUT") == 0 and hub.count("DELETE") == 0
 
-    assert sync("apply", url, files, monkeypatch) == 0
+    assert sync("plan", url, files, monkeypatch, "--detailed-exitcode") == 5  # a write pending
+    assert sync("apply", url, files, monkeypatch, "--detailed-exitcode") == 5  # drift rewritten
     assert hub.count("PUT") == 1
     assert hub.plaintext("SENTRY_DSN", repo="acme/repo-0200") == f"{CANARY}-sentry".encode()
     assert "drifted" in capsys.readouterr().err
