@@ -1,7 +1,8 @@
 """Answers to GET requests kept between runs, so a re-run can ask "changed?" with If-None-Match.
 
 GitHub answers 304 when nothing changed, and 304s do not count against the hourly budget.
-Only listings and public keys pass through here: names, dates and public keys, never a value.
+Only listings and public keys pass through here (repositories as GitHub describes them, secret
+names and dates, public keys), never a value.
 """
 
 from __future__ import annotations
