@@ -504,12 +504,12 @@ def _credentials(args: argparse.Namespace, settings: Settings) -> str | TokenSou
         raise UsageError("--app-id and --app-key go together")
     if args.token_env:
         raise UsageError("--token-env and --app-id are two ways to authenticate: choose one")
+    if not args.app_key.startswith(("env:", "file:", "cmd:")):
+        raise UsageError("--app-key takes file:PATH, env:VAR or cmd:COMMAND")
     try:
         key = parse_source(args.app_key)
     except SourceError as exc:
         raise UsageError(f"--app-key: {exc}") from None
-    if key.kind not in ("env", "file", "cmd"):
-        raise UsageError("--app-key takes file:PATH, env:VAR or cmd:COMMAND")
     app = GitHubConfig(app=AppAuth(args.app_id, key, args.app_installation_id))
     return token_source_for(app, None, args.org, settings.api_url,
                             ssl_context_for(settings.ca_bundle), key_named="--app-key")

@@ -803,6 +803,8 @@ def test_set_rotate_and_audit_act_as_an_app_named_on_the_command_line(
     (["--app-key", "env:K"], "--app-id and --app-key go together"),
     (["--app-installation-id", "9"], "--app-installation-id needs --app-id and --app-key"),
     (["--app-id", "7", "--app-key", "generate:32"], "--app-key takes file:PATH, env:VAR"),
+    (["--app-id", "7", "--app-key", "app.pem"], "--app-key takes file:PATH, env:VAR or cmd:"
+                                                "COMMAND\n"),  # and nothing it cannot take
     (["--app-id", "7", "--app-key", "env:K", "--token-env", "T"], "choose one"),
     (["--app-id", "7", "--app-key", "env:NOT_SET"], "--app-key: env:…: no such environment"),
     (["--app-id", "7", "--app-key", "env:K"], "--app-key (env:K): not a PEM private key"),
