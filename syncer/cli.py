@@ -74,7 +74,13 @@ def _non_negative(text: str) -> float:
     return value
 
 class _Parser(argparse.ArgumentParser):
-    """Argument errors in one line (and exit 2), like every other bad input."""
+    """Argument errors in one line (and exit 2), like every other bad input. Options are
+    spelled out: with abbreviations `--value X` meant --value-from and `--token T` meant
+    --token-env, each then failing in a way that does not say why."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def parse_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
                    namespace: argparse.Namespace | None = None) -> argparse.Namespace:

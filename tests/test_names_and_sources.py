@@ -149,3 +149,12 @@ def test_generate_source() -> None:
     """generate:N makes a fresh URL-safe value each time."""
     a, b = (read_source(parse_source("generate:32")).reveal() for _ in range(2))
     assert a != b and len(a) >= 32
+
+
+@pytest.mark.parametrize("option", ["--value", "--token"])
+def test_options_are_not_abbreviated(option: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--value X` is not taken for --value-from, nor `--token T` for --token-env."""
+    with pytest.raises(SystemExit) as ended:
+        cli.main(["set", "X", "--org", "acme", "--value-from", "env:V", option, "thing"])
+    assert ended.value.code == 2
+    assert f"unrecognized arguments: {option}," in capsys.readouterr().err
