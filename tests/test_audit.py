@@ -10,8 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from helpers import TOKEN, run_cli
 
-from syncer.commands.audit import COLUMNS
+from syncer.commands.audit import COLUMNS, Found, audit_rows
 from syncer.fakehub import FakeHub
+from syncer.github.api import Repo, SecretInfo
+from syncer.model import Scope
 
 NOW = datetime.now(UTC)
 
@@ -86,3 +88,11 @@ def test_rerun_is_answered_304(hub, monkeypatch, capsys) -> None:
     summary = json.loads([line for line in audit.err.splitlines() if '"summary"' in line][-1])
     assert summary["requests"] == hub.count() > 0
     assert summary["not_modified"] == hub.count()
+
+
+def test_a_secret_dated_a_little_ahead_of_our_clock_is_zero_days_old() -> None:
+    """GitHub's clock may run ahead of ours: a secret written just now is 0 days old, not -1."""
+    scope = Scope.of_repo("acme", "api")
+    ahead = (NOW + timedelta(minutes=2)).isoformat().replace("+00:00", "Z")
+    rows = audit_rows([Found(scope, SecretInfo("X", ahead, ahead))], [Repo("api", 1)], NOW)
+    assert rows[0].age_days == 0

@@ -61,7 +61,8 @@ def _selected_count(selection: OrgSelection | None) -> int | None:
 def _age_days(stamp: str | None, now: datetime) -> int | None:
     if not stamp:
         return None
-    return (now - datetime.fromisoformat(stamp.replace("Z", "+00:00"))).days
+    # a server clock a little ahead of ours would make a fresh secret -1 days old
+    return max(0, (now - datetime.fromisoformat(stamp.replace("Z", "+00:00"))).days)
 
 
 def audit_rows(found: Sequence[Found], repos: Sequence[Repo], now: datetime, *,
