@@ -356,11 +356,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), Exit.AUTH)
     except errors.AuthFailed as exc:
         return _fail(f"token rejected ({exc.message})", Exit.AUTH)
+    except (BudgetSpent, errors.RateLimited) as exc:  # --no-wait, while discovering
+        spent = exc if isinstance(exc, BudgetSpent) else BudgetSpent(exc.reset_at)
+        return _fail(f"{spent} before any secret was written (--no-wait: run again after the "
+                     "reset)", Exit.FAILED)
     except errors.GitHubError as exc:  # while discovering, before any target could fail alone
         return _fail(f"GitHub could not be read: {exc}", Exit.FAILED)
-    except BudgetSpent as exc:  # --no-wait, while discovering: nothing was written
-        return _fail(f"{exc} before any secret was written (--no-wait: run again after the "
-                     "reset)", Exit.FAILED)
     except KeyboardInterrupt:
         return _fail("interrupted", Exit.INTERRUPTED)
 
