@@ -257,8 +257,8 @@ def _translate_aiohttp_errors(method: str, where: str) -> Iterator[None]:
     except aiohttp.ClientConnectorError as exc:  # refused, unreachable, or a name not found
         error = exc.os_error
         # errno's own words; a name lookup's error numbers are negative (strerror has them)
-        reason = (os.strerror(error.errno) if (error.errno or 0) > 0
-                  else error.strerror or str(error))
+        number = error.errno or 0
+        reason = os.strerror(number) if number > 0 else error.strerror or str(error)
         raise errors.TransportError(
             f"{method} {where}: could not connect to {exc.host}:{exc.port} ({reason})") from exc
     except aiohttp.ClientError as exc:
