@@ -119,6 +119,8 @@ class Engine:
                 if interrupt is not None:
                     interrupt.done += outcome.result in WRITTEN
 
+        if interrupt is not None:
+            interrupt.writing = True
         try:
             async with anyio.create_task_group() as everything:
                 if isinstance(actions, AsyncIterable):
@@ -132,6 +134,7 @@ class Engine:
         finally:
             self.stream_cut_short = not feed.complete
             if interrupt is not None:
+                interrupt.writing, interrupt.wrote = False, True
                 interrupt.on_stop.remove(pacer.stop_admitting)
                 interrupt.total_is_partial |= self.stream_cut_short
         if isinstance(feed.failure, errors.AuthFailed):

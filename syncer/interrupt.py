@@ -20,6 +20,8 @@ class Interrupt:
     def __init__(self) -> None:
         self.signum: int | None = None
         self.writes_in_flight = 0
+        self.writing = False  # an engine is sending writes
+        self.wrote = False  # an engine has finished: what follows is local (reports, saving)
         self.cut_off = 0  # writes cancelled in flight when the grace ran out: outcome unknown
         self.done = 0  # targets written (this run and the run it resumed), for the message
         self.total = 0
@@ -50,7 +52,8 @@ def handling_signals(cancel_everything: Callable[[], None]) -> Iterator[Interrup
     """Route SIGINT/SIGTERM to an Interrupt while the block runs (on the running asyncio loop).
 
     Writes in flight get GRACE_S seconds before `cancel_everything`; with none in flight
-    (discovery, planning, a listing page) there is nothing to finish, so it is called at once.
+    (discovery, planning, a listing page) there is nothing to finish, so it is called at once;
+    once the writing is over, nothing is cancelled: the run reports and saves what it did.
     """
     loop = asyncio.get_running_loop()
     interrupt = Interrupt()
@@ -63,6 +66,8 @@ def handling_signals(cancel_everything: Callable[[], None]) -> Iterator[Interrup
             stop()
         if interrupt.writes_in_flight:
             loop.call_later(GRACE_S, cancel_everything)
+        elif interrupt.wrote and not interrupt.writing:
+            pass  # the writing is over: let the run report and save what it did
         else:
             cancel_everything()
 
