@@ -59,15 +59,20 @@ class Engine:
     keys: KeyCache
     concurrency: int = 16
     on_outcome: OnOutcome | None = None
+    #: no request of the command follows this run's (a late signal then has nothing to stop)
+    last_phase: bool = True
     _stop_reason: str | None = field(default=None, init=False)
     _log: Any = field(default=log, init=False)
     #: a stream of actions was left unread by a stop: targets it held were never seen
     stream_cut_short: bool = field(default=False, init=False)
 
+    #: targets a stop (a signal, a spent budget) left unwritten in the last run
+    left_unwritten: int = field(default=0, init=False)
+
     @property
     def stopped(self) -> bool:
         """A stop (a signal, a spent budget) left targets unwritten."""
-        return self._stop_reason is not None
+        return self.left_unwritten > 0
 
     async def run(self, actions: Iterable[Action] | AsyncIterable[Action],
                   value_for: Callable[[Action], SecretValue]) -> list[Outcome]:
@@ -97,18 +102,20 @@ class Engine:
                     return
                 if interrupt is not None:
                     interrupt.writes_in_flight += 1
-                answered = False
                 try:
                     outcome = await self._perform(action, value_for)
-                    answered = True
                 except errors.AuthFailed as exc:
                     aborted.append(exc)
                     cancel.cancel()
                     return
+                except anyio.get_cancelled_exc_class():
+                    if interrupt is not None and interrupt.signum is not None:
+                        interrupt.cut_off += 1  # the grace ran out: it may have landed
+                    raise
                 finally:
                     if interrupt is not None:
                         interrupt.writes_in_flight -= 1
-                        interrupt.cut_off += not answered and interrupt.signum is not None
+                        interrupt.write_settled()
                 try:
                     self._record(outcome, outcomes)
                 except Exception as exc:  # noqa: BLE001 - the journal cannot be written (disk full)
@@ -118,9 +125,11 @@ class Engine:
                     log.error("recording_failed", error=str(exc))
                 if interrupt is not None:
                     interrupt.done += outcome.result in WRITTEN
+            if interrupt is not None and feed.exhausted and self.last_phase:
+                interrupt.idle = True  # no request left to send: a late signal stops nothing
 
         if interrupt is not None:
-            interrupt.writing = True
+            interrupt.idle = False
         try:
             async with anyio.create_task_group() as everything:
                 if isinstance(actions, AsyncIterable):
@@ -134,7 +143,7 @@ class Engine:
         finally:
             self.stream_cut_short = not feed.complete
             if interrupt is not None:
-                interrupt.writing, interrupt.wrote = False, True
+                interrupt.idle = self.last_phase
                 interrupt.on_stop.remove(pacer.stop_admitting)
                 interrupt.total_is_partial |= self.stream_cut_short
         if isinstance(feed.failure, errors.AuthFailed):
@@ -149,6 +158,7 @@ class Engine:
             feed.failure = None
         for action in feed.left():  # left unscheduled by a stop
             self._record(Outcome(action, Result.SKIPPED, error=self._stop_reason), outcomes)
+        self.left_unwritten = sum(o.result is Result.SKIPPED for o in outcomes)
         if feed.failure is not None:
             raise StreamBroken(feed.failure, outcomes)
         return outcomes
@@ -195,14 +205,16 @@ class Engine:
 
     def _record(self, outcome: Outcome, outcomes: list[Outcome]) -> None:
         outcomes.append(outcome)
-        if self.on_outcome is not None:  # the journal first: it is what a resume relies on
-            self.on_outcome(outcome)
-        action = outcome.action
-        self._log.info("write", secret=action.name, scope=str(action.scope),
-                       kind=action.scope.kind, action=action.op.value,
-                       outcome=outcome.result.value, status=outcome.status,
-                       attempt=outcome.attempts, duration_ms=round(outcome.duration_ms, 1),
-                       **({"error": outcome.error} if outcome.error else {}))
+        try:
+            if self.on_outcome is not None:  # the journal first: it is what a resume relies on
+                self.on_outcome(outcome)
+        finally:  # a write that landed is logged even when the journal could not take it
+            action = outcome.action
+            self._log.info("write", secret=action.name, scope=str(action.scope),
+                           kind=action.scope.kind, action=action.op.value,
+                           outcome=outcome.result.value, status=outcome.status,
+                           attempt=outcome.attempts, duration_ms=round(outcome.duration_ms, 1),
+                           **({"error": outcome.error} if outcome.error else {}))
 
 
 class _Feed:
@@ -242,6 +254,11 @@ class _Feed:
             self._arrived.clear()
             await self._arrived.wait()
         return self._waiting.popleft()
+
+    @property
+    def exhausted(self) -> bool:
+        """Every action has arrived and been taken."""
+        return self._ended and not self._waiting
 
     def put_back(self, action: Action) -> None:
         self._waiting.appendleft(action)

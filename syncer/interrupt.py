@@ -20,19 +20,27 @@ class Interrupt:
     def __init__(self) -> None:
         self.signum: int | None = None
         self.writes_in_flight = 0
-        self.writing = False  # an engine is sending writes
-        self.wrote = False  # an engine has finished: what follows is local (reports, saving)
+        #: no request is under way or still to come (the last write has landed): a signal has
+        #: nothing to stop, and cancelling would only cut the run's report and saving short
+        self.idle = False
         self.cut_off = 0  # writes cancelled in flight when the grace ran out: outcome unknown
         self.done = 0  # targets written (this run and the run it resumed), for the message
         self.total = 0
         self.total_is_partial = False  # the stop came before the listing of targets ended
         self.on_stop: list[Callable[[], None]] = []  # e.g. a pacer: send nothing new
         self._hard_stop: Callable[[], None] | None = None
+        self._grace: asyncio.TimerHandle | None = None
 
     def trigger(self, signum: int) -> None:
         if self.signum is not None and self._hard_stop is not None:
             self._hard_stop()  # second signal: do not wait for in-flight writes
         self.signum = signum
+
+    def write_settled(self) -> None:
+        """A write in flight got its answer: once none is left, the grace has served."""
+        if self.writes_in_flight == 0 and self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
 
     @property
     def exit_code(self) -> int:
@@ -53,7 +61,7 @@ def handling_signals(cancel_everything: Callable[[], None]) -> Iterator[Interrup
 
     Writes in flight get GRACE_S seconds before `cancel_everything`; with none in flight
     (discovery, planning, a listing page) there is nothing to finish, so it is called at once;
-    once the writing is over, nothing is cancelled: the run reports and saves what it did.
+    once the run is idle (its last write landed), nothing is cancelled: it reports and saves.
     """
     loop = asyncio.get_running_loop()
     interrupt = Interrupt()
@@ -65,10 +73,9 @@ def handling_signals(cancel_everything: Callable[[], None]) -> Iterator[Interrup
         for stop in interrupt.on_stop:
             stop()
         if interrupt.writes_in_flight:
-            loop.call_later(GRACE_S, cancel_everything)
-        elif interrupt.wrote and not interrupt.writing:
-            pass  # the writing is over: let the run report and save what it did
-        else:
+            if interrupt._grace is None:
+                interrupt._grace = loop.call_later(GRACE_S, cancel_everything)
+        elif not interrupt.idle:
             cancel_everything()
 
     installed = []

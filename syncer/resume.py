@@ -27,6 +27,7 @@ from .discover import for_each
 from .engine import RunAborted
 from .github import errors
 from .github.api import SecretInfo
+from .github.pacing import BudgetSpent, NotAdmitted
 from .journal import Entry, Journal, default_journal_path
 from .model import Action, Op, Outcome, Result, Scope, SecretValue
 from .observe.progress import Progress
@@ -120,7 +121,7 @@ def resumable(state: State, inputs: str, fingerprint: Callable[[Action], str], *
     except BaseException:
         journal.close()
         raise
-    if interrupt.stop_requested() or resume.unfinished:
+    if resume.unfinished:
         journal.close()
     else:
         journal.finish()
@@ -176,18 +177,20 @@ async def write_resumably(run: Run, resume: Resume,
         count_as_done(resume.earlier)
         progress.more(len(todo))
     engine = run.engine(on_outcome)
+    engine.last_phase = on_github is None  # else the interrupted run's writes are checked next
+    unchecked = False
     try:
         outcomes = await engine.run(todo, value_for)
         if on_github is not None and resume.earlier and not engine.stopped:
-            again = await _changed_since(resume, on_github, run.settings.concurrency)
+            again, unchecked = await _changed_since(resume, on_github, run.settings.concurrency)
             count_as_done(again, -1)
             progress.more(len(again))
             engine = run.engine(on_outcome)
             outcomes += await engine.run(again, value_for)
         return outcomes
     finally:
-        # Targets a stop left unwritten, or never listed: the next run of the command resumes.
-        resume.unfinished = engine.stopped or engine.stream_cut_short
+        # Targets a stop left unwritten or unchecked, or never listed: the same command resumes.
+        resume.unfinished = engine.stopped or engine.stream_cut_short or unchecked
         progress.close()
         if resume.earlier:
             log.info("resume", already_done=len(resume.earlier),
@@ -195,14 +198,23 @@ async def write_resumably(run: Run, resume: Resume,
 
 
 async def _changed_since(resume: Resume, on_github: Callable[[Action], Awaitable[SecretInfo | None]],
-                         concurrency: int) -> list[Action]:
+                         concurrency: int) -> tuple[list[Action], bool]:
     """The interrupted run's writes that GitHub no longer shows as it left them (changed since,
-    or gone), taken out of `resume.earlier` and out of what the journal counts as done."""
+    or gone), taken out of `resume.earlier` and out of what the journal counts as done; and
+    whether a stop (a signal, a spent budget) left some unchecked (the next run checks them)."""
     again: list[Action] = []
+    unchecked = False
 
     async def check(action: Action) -> None:
+        nonlocal unchecked
+        if unchecked or interrupt.stop_requested():
+            unchecked = True
+            return
         try:
             now = await on_github(action)
+        except (BudgetSpent, NotAdmitted, errors.RateLimited):
+            unchecked = True
+            return
         except errors.AuthFailed:
             raise
         except errors.GitHubError as exc:  # left as done: what the journal says still holds
@@ -218,7 +230,7 @@ async def _changed_since(resume: Resume, on_github: Callable[[Action], Awaitable
         resume.earlier.remove(action)
         log.info("resume_rewrite", scope=str(action.scope), secret=action.name,
                  why="changed on GitHub after the interrupted run wrote it")
-    return sorted(again, key=lambda a: str(a.scope))
+    return sorted(again, key=lambda a: str(a.scope)), unchecked
 
 
 async def write_planned(run: Run, state: State, to_write: Sequence[PlanItem],

@@ -260,7 +260,8 @@ def test_writes_cut_off_after_the_grace_are_reported_as_unknown(monkeypatch, cap
 
 def test_ctrl_c_once_every_write_is_under_way_ends_as_a_finished_run(monkeypatch, capsys) -> None:
     """The signal arrives with the last write in flight; it lands within the grace: nothing is
-    left to resume, so the run ends as finished (exit 0), not 'interrupted: 3 of 3 done'."""
+    left to resume, so the run ends as finished (exit 0, its journal closed as finished), not
+    'interrupted: 3 of 3 done'."""
     hub = make_hub(3)
 
     def ctrl_c_at_the_last_put(method: str, template: str, so_far: int) -> None:
@@ -268,8 +269,43 @@ def test_ctrl_c_once_every_write_is_under_way_ends_as_a_finished_run(monkeypatch
             os.kill(os.getpid(), signal.SIGINT)
 
     hub.on_request = ctrl_c_at_the_last_put
+    args = ["set", "S", "--org", "acme", "--value-from", "env:V", "--concurrency", "1",
+            "--points-per-minute", "0", "--quiet"]
     with hub.serve_in_thread() as url:
-        code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V", "--concurrency",
-                        "1", "--points-per-minute", "0", "--quiet"], cli_env(url), monkeypatch)
-    assert "interrupted" not in capsys.readouterr().err
-    assert code == 0 and all_written(hub, 3)
+        code = run_cli(args, cli_env(url), monkeypatch)
+        assert "interrupted" not in capsys.readouterr().err
+        assert code == 0 and all_written(hub, 3)
+        hub.on_request = None
+        hub.reset_counters()
+        assert run_cli(args, cli_env(url), monkeypatch) == 0
+    assert hub.count("PUT") == 3  # a run of its own: the finished one is not resumed
+
+
+def test_ctrl_c_while_a_resumed_set_checks_earlier_writes_stops_it(monkeypatch, capsys) -> None:
+    """A resumed set asks GitHub whether the interrupted run's writes are as it left them; a
+    Ctrl-C then stops that checking at once (exit 130), and the next run resumes again."""
+    hub = make_hub(20, limits=Limits(primary_limit=5000, primary_remaining=30,
+                                     primary_reset_seconds=3600))
+    args = ["set", "S", "--org", "acme", "--value-from", "env:V", "--concurrency", "1",
+            "--points-per-minute", "0", "--quiet"]
+    with hub.serve_in_thread() as url:
+        assert run_cli([*args, "--no-wait"], cli_env(url), monkeypatch) == 1  # a partial run
+        hub.limits = Limits()
+        hub.faults = Faults(latency_ms=50)
+        written = hub.count("PUT")
+        assert written >= 5
+
+        def ctrl_c_at_the_first_check(method: str, template: str, so_far: int) -> None:
+            if template.endswith("/{secret_name}") and method == "GET" and so_far == 1:
+                os.kill(os.getpid(), signal.SIGINT)
+
+        hub.on_request = ctrl_c_at_the_first_check
+        hub.reset_counters()
+        assert run_cli(args, cli_env(url), monkeypatch) == 130
+        checks = hub.count("GET", "/repos/{owner}/{repo}/actions/secrets/{secret_name}")
+        assert checks < written  # stopped, not every earlier write checked
+        hub.on_request = None
+        capsys.readouterr()
+        assert run_cli(args, cli_env(url), monkeypatch) == 0
+    assert all_written(hub, 20)
+    assert '"event": "resume"' in capsys.readouterr().err  # the stopped run was resumed

@@ -1,4 +1,5 @@
-"""What a signal cancels: the reading at once, writes after a grace, nothing once they are over."""
+"""What a signal cancels: the reading at once, writes after a grace, nothing once the run is
+idle (its last write landed) or its writes in flight have all been answered."""
 
 from __future__ import annotations
 
@@ -8,26 +9,40 @@ import signal
 import anyio
 import pytest
 
+from syncer import interrupt as interruption
 from syncer.interrupt import handling_signals
 
 
-async def _signal_with(writing: bool, wrote: bool) -> bool:
-    """Send SIGINT to ourselves in that phase of a run; whether the run was cancelled."""
-    cancelled: list[bool] = []
-    with handling_signals(lambda: cancelled.append(True)) as interrupt:
-        interrupt.writing, interrupt.wrote = writing, wrote
-        os.kill(os.getpid(), signal.SIGINT)
-        with anyio.fail_after(5):
-            while interrupt.signum is None:
-                await anyio.sleep(0.01)
-    return bool(cancelled)
+async def _wait_for_the_signal(interrupt: interruption.Interrupt) -> None:
+    with anyio.fail_after(5):
+        while interrupt.signum is None:
+            await anyio.sleep(0.01)
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize(("writing", "wrote", "cancelled"), [
-    (False, False, True),  # still reading GitHub: stop at once
-    (True, False, True),  # writing, none in flight at this instant: nothing to wait for
-    (False, True, False),  # the writing is over: let the run report and save
-])
-async def test_what_a_signal_cancels(writing: bool, wrote: bool, cancelled: bool) -> None:
-    assert await _signal_with(writing, wrote) is cancelled
+@pytest.mark.parametrize(("idle", "cancelled"), [(False, True), (True, False)])
+async def test_with_nothing_in_flight_a_signal_cancels_unless_the_run_is_idle(
+        idle: bool, cancelled: bool) -> None:
+    """Reading GitHub (or between writes): stop at once. The last write landed: let the run
+    report and save what it did."""
+    cancels: list[bool] = []
+    with handling_signals(lambda: cancels.append(True)) as interrupt:
+        interrupt.idle = idle
+        os.kill(os.getpid(), signal.SIGINT)
+        await _wait_for_the_signal(interrupt)
+    assert bool(cancels) is cancelled
+
+
+@pytest.mark.anyio
+async def test_writes_answered_within_the_grace_cancel_nothing(monkeypatch) -> None:
+    """A write in flight gets the grace; answered in time, the grace's cancel never comes."""
+    monkeypatch.setattr(interruption, "GRACE_S", 0.2)
+    cancels: list[bool] = []
+    with handling_signals(lambda: cancels.append(True)) as interrupt:
+        interrupt.writes_in_flight = 1
+        os.kill(os.getpid(), signal.SIGINT)
+        await _wait_for_the_signal(interrupt)
+        interrupt.writes_in_flight = 0
+        interrupt.write_settled()
+        await anyio.sleep(0.4)
+    assert cancels == []
