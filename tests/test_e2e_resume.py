@@ -247,7 +247,7 @@ def test_stderr_closed_mid_run_costs_the_log_not_the_writes(tmp_path) -> None:
         assert proc.stderr is not None
         assert b'"event": "write"' in proc.stderr.read(600)  # writing has begun
         proc.stderr.close()
-        proc.wait(timeout=60)
+        assert proc.wait(timeout=60) == 0  # the summary is lost too, not the exit code
         assert puts(fh) == 200
 
 
