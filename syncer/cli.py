@@ -356,10 +356,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), Exit.AUTH)
     except errors.AuthFailed as exc:
         return _fail(f"token rejected ({exc.message})", Exit.AUTH)
-    except (BudgetSpent, errors.RateLimited) as exc:  # --no-wait, while discovering
+    except (BudgetSpent, errors.RateLimited) as exc:  # while discovering (--no-wait, mostly)
         spent = exc if isinstance(exc, BudgetSpent) else BudgetSpent(exc.reset_at)
-        return _fail(f"{spent} before any secret was written (--no-wait: run again after the "
-                     "reset)", Exit.FAILED)
+        return _fail(f"{spent} before any secret was written; run again after the reset",
+                     Exit.FAILED)
     except errors.GitHubError as exc:  # while discovering, before any target could fail alone
         return _fail(f"GitHub could not be read: {exc}", Exit.FAILED)
     except KeyboardInterrupt:

@@ -108,18 +108,24 @@ def test_no_wait_stops_cleanly_and_lists_what_was_not_written(monkeypatch, capsy
     assert "not written: S in acme/repo-" in err and "rate limit budget spent" in err
 
 
-def test_no_wait_with_the_budget_already_spent_says_until_when(monkeypatch, capsys) -> None:
+@pytest.mark.parametrize("command", [
+    ["set", "S", "--org", "acme", "--value-from", "env:V"],
+    ["migrate", "--from", "acme", "--to", "dst", "--dry-run"],
+])
+def test_no_wait_with_the_budget_already_spent_says_until_when(command, monkeypatch,
+                                                               capsys) -> None:
     """The budget is spent before the first request (an earlier --no-wait run, say): one line
     saying until when, exit 1, nothing written."""
     hub = make_hub(5, limits=Limits(primary_limit=5000, primary_remaining=0,
                                     primary_reset_seconds=3600))
+    hub.add_org("dst")
     with hub.serve_in_thread() as url:
-        code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V", "--no-wait",
-                        "--points-per-minute", "0"], cli_env(url), monkeypatch)
+        code = run_cli([*command, "--no-wait", "--points-per-minute", "0"], cli_env(url),
+                       monkeypatch)
     assert code == 1 and hub.count("PUT") == 0
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert re.fullmatch(r"syncer: error: rate limit budget spent until \d\d:\d\d:\d\d before "
-                        r"any secret was written \(--no-wait: run again after the reset\)", last)
+                        r"any secret was written; run again after the reset", last)
 
 
 def test_token_revoked_mid_run_stops_everything(monkeypatch, capsys) -> None:

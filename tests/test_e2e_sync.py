@@ -15,6 +15,7 @@ import pytest
 from helpers import TOKEN, fakehub_process, run_cli, syncer_process
 
 from syncer.fakehub import FakeHub
+from syncer.fakehub.rules import ApiError
 from syncer.state import State
 
 CANARY = "canary-sync-value-b7e1"
@@ -382,3 +383,26 @@ def test_an_org_the_token_cannot_see_fails_alone(hub, url, tmp_path, monkeypatch
     err = capsys.readouterr().err
     assert "unreadable 2" in err and "organization acmee not found or token lacks access" in err
     assert hub.plaintext("SENTRY_DSN", repo="acme/repo-0299") == f"{CANARY}-sentry".encode()
+
+
+def test_an_org_whose_listing_is_refused_fails_alone(hub, url, tmp_path, monkeypatch,
+                                                     capsys) -> None:
+    """A second org answers its repository listing 403 (SAML enforcement, say): its secrets
+    are planned unreadable with GitHub's answer, the first org is written, exit 1."""
+    hub.add_org("other")
+    hub.add_repos("other", 3)
+    config = tmp_path / "two-orgs.toml"
+    config.write_text(CONFIG + '\n[[secret]]\nname = "ELSEWHERE"\nvalue = "env:NPM_VALUE"\n'
+                      'org = "other"\n[secret.repos]\nmatch = ["*"]\n')
+
+    def saml_for_the_second_org(method: str, template: str, so_far: int) -> None:
+        if template == "/orgs/{org}/repos" and so_far > 3:  # acme's 300 repos: 3 pages first
+            raise ApiError(403, "Resource protected by organization SAML enforcement.")
+
+    hub.on_request = saml_for_the_second_org
+    files = {"config": str(config), "state": str(tmp_path / "state.json")}
+    assert sync("apply", url, files, monkeypatch) == 1
+    err = capsys.readouterr().err
+    assert "unreadable 1" in err and "SAML enforcement" in err
+    assert hub.plaintext("SENTRY_DSN", repo="acme/repo-0299") == f"{CANARY}-sentry".encode()
+    assert hub.plaintext("ELSEWHERE", repo="other/repo-0001") is None

@@ -231,6 +231,8 @@ def _reading(side: str) -> Iterator[None]:
         why = exc.message if "lacks access" in exc.message else \
             f"{exc.message}: organization not found or token lacks access"
         raise UsageError(f"{side}: {why}") from None
+    except errors.RateLimited:
+        raise  # the CLI says until when
     except errors.GitHubError as exc:  # exit 1, as for every command: not a usage problem
         raise errors.GitHubError(f"{side}: {exc}") from None
 

@@ -72,8 +72,10 @@ async def _plan(run: Run, config: Config, values: Mapping[tuple[int, str], Secre
         try:
             with acting_for(org):
                 repos[org] = await org_repos(run.api, org)
-        except errors.NotFound as exc:  # one org the token cannot see does not stop the rest
-            unreachable[org] = exc.message
+        except (errors.AuthFailed, errors.RateLimited):
+            raise
+        except errors.GitHubError as exc:  # one org that cannot be listed does not stop the rest
+            unreachable[org] = exc.message if isinstance(exc, errors.NotFound) else str(exc)
 
     def fingerprint(scope: Scope, name: str, index: int) -> str:
         return state.fingerprint(values[(index, name)], state_key(api_url, scope, name))
