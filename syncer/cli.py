@@ -475,6 +475,9 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
     from .sources import generate, parse_source
 
     name = rotate.check_name(args.name)
+    if args.with_org_secret and not args.repos:
+        raise UsageError("--with-org-secret goes with --repos (without it the org secret is "
+                         "rotated anyway)")
     if args.generate is not None and not args.output:
         raise UsageError("--generate needs --output PATH, so the new value is kept somewhere")
     if args.generate is not None and not 16 <= args.generate <= 4096:
@@ -512,6 +515,9 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
                   if where.unreadable else "")
         return _fail(f"{name} was not found in {args.org} (org, repositories or environments)"
                      f"{unread}", Exit.FAILED)
+    if not where.repos and not where.envs and not request.org_secret:
+        return _fail(f"{name} was not found in the repositories --repos selects; the org secret "
+                     "was left as is (add --with-org-secret to rotate it)", Exit.FAILED)
     if where.org is not None and not request.org_secret:
         print(f"warning: the org secret {name} was left as is (--repos narrows the rotation to "
               "repository and environment secrets; add --with-org-secret to rotate it too)",

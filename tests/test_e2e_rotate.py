@@ -194,3 +194,7 @@ def test_repos_narrows_the_rotation_to_those_repositories(hub, url, monkeypatch,
     assert rotate(url, monkeypatch, "--value-from", "env:NEW", "--repos", "repo-000*",
                   "--with-org-secret") == 0
     assert hub.plaintext("LEAKED", org="acme") == NEW.encode()
+    capsys.readouterr()
+    assert rotate(url, monkeypatch, "--value-from", "env:NEW", "--repos", "nomatch*") == 1
+    assert "not found in the repositories --repos selects" in capsys.readouterr().err
+    assert rotate(url, monkeypatch, "--value-from", "env:NEW", "--with-org-secret") == 2
