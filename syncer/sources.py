@@ -90,8 +90,10 @@ def _read(source: Source, environ: Mapping[str, str], stdin: BinaryIO | None) ->
         stream = stdin if stdin is not None else sys.stdin.buffer
         if stream.isatty():
             raise SourceError("-: standard input is a terminal; pipe the value in")
-        # `echo "$V" | syncer ...` ends the value with a newline nobody meant (as cmd: does)
-        return _without_final_newline(stream.read())
+        # `echo "$V" | syncer ...` ends a one-line value with a newline nobody meant; a key
+        # file's final newline belongs to it (OpenSSH refuses a key without one)
+        data = stream.read()
+        return _without_final_newline(data) if data.count(b"\n") == 1 else data
     if source.kind == "generate":
         return generate(int(source.arg)).reveal()
     return _run(source.arg)

@@ -124,10 +124,12 @@ def test_a_cmd_source_does_not_read_our_standard_input() -> None:
 
 
 def test_stdin_source() -> None:
-    """- reads standard input, less one trailing newline (`echo "$V" |` adds one)."""
+    """- reads standard input; a one-line value loses the newline `echo "$V" |` adds, a
+    multi-line one (a key file) keeps its bytes."""
     assert read_source(parse_source("-"), stdin=io.BytesIO(b"piped")).reveal() == b"piped"
     assert read_source(parse_source("-"), stdin=io.BytesIO(b"piped\n")).reveal() == b"piped"
-    assert read_source(parse_source("-"), stdin=io.BytesIO(b"two\n\n")).reveal() == b"two\n"
+    key = b"-----BEGIN KEY-----\nAAAA\n-----END KEY-----\n"
+    assert read_source(parse_source("-"), stdin=io.BytesIO(key)).reveal() == key
     with pytest.raises(SourceError, match="empty"):
         read_source(parse_source("-"), stdin=io.BytesIO(b""))
 

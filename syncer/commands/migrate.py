@@ -621,8 +621,12 @@ async def _repository_ids(dst: Run, entries: Sequence[SealedEntry]) -> dict[str,
     ids: dict[str, int] = {}
 
     async def read(repo: str) -> None:
-        with contextlib.suppress(errors.GitHubError):
+        try:
             ids[repo] = (await dst.api.repo(entries[0].scope.org, repo)).id
+        except (errors.AuthFailed, errors.RateLimited):
+            raise
+        except errors.GitHubError:
+            pass
 
     await for_each(wanted, read, dst.settings.concurrency)
     return ids
