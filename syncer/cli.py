@@ -581,18 +581,18 @@ async def _audit(args: argparse.Namespace) -> int:
     token = _credentials(args, settings)
     settings = replace(settings, response_cache=_response_cache())
     async with connect(settings, token) as run:
-        found = await audit.run_audit(run.api, args.org, repos_globs=args.repos,
-                                      concurrency=settings.concurrency)
+        inventory = await audit.run_audit(run.api, args.org, repos_globs=args.repos,
+                                          concurrency=settings.concurrency)
         requests = run.client.pacer.stats.requests
         not_modified = run.client.cache.hits if run.client.cache else 0
-    rows = audit.audit_rows(found.found, found.repos, datetime.now(UTC), name_glob=args.name,
-                            older_than=args.older_than)
+    rows = audit.audit_rows(inventory.found, inventory.repos, datetime.now(UTC),
+                            name_glob=args.name, older_than=args.older_than)
     print(audit.render(rows, args.format))
-    for place, why in found.unreadable:
+    for place, why in inventory.unreadable:
         print(f"unread {place}: its secrets could not be listed ({why})", file=sys.stderr)
     log.info("summary", secrets=len(rows), requests=requests, not_modified=not_modified,
-             unreadable_repositories=len(found.unreadable))
-    return int(Exit.FAILED if found.unreadable else Exit.OK)
+             unreadable_repositories=len(inventory.unreadable))
+    return int(Exit.FAILED if inventory.unreadable else Exit.OK)
 
 
 async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:

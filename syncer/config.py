@@ -25,7 +25,7 @@ from dataclasses import dataclass, fields
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import yarl
 
@@ -271,7 +271,10 @@ def is_loopback(host: str) -> bool:
 def api_url_problem(url: str, allow_insecure_http: bool = False) -> str | None:
     """Why `url` cannot be the API base URL, or None. Never repeats what may hold a credential:
     user info, a query or fragment (`?access_token=`), text where the port belongs."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed "[": not repeated, it may hold a token
+        return "is not a valid URL (not repeated here, in case it holds a token)"
     if parts.username is not None or parts.password is not None:
         return ("must not contain a user name or password (not repeated here); "
                 "name the token's environment variable in token_env")
@@ -283,7 +286,7 @@ def api_url_problem(url: str, allow_insecure_http: bool = False) -> str | None:
         # not repeated: a token pasted into GITHUB_API_URL lands here
         return ("is not an http(s) URL (not repeated here, in case it is a token); expected "
                 "https://api.github.com or, for Enterprise Server, https://HOST/api/v3")
-    shown = repr(urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")))
+    shown = repr(f"{parts.scheme}://{parts.netloc}")  # the path, too, may hold a pasted token
     if parts.query or parts.fragment:
         return f"{shown} must not have a query or fragment (not repeated here)"
     try:

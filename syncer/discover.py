@@ -53,8 +53,8 @@ async def existing(api: SecretsAPI, scopes: Iterable[Scope], concurrency: int
 
     Org secrets with `selected` visibility also have their selected repositories read, so a
     plan can tell whether the selection changed. A scope GitHub refuses to show (after every
-    retry) is Unreadable, and only its own targets go without; a rejected token, a missing org
-    or a spent budget still end the whole run.
+    retry), or an org it does not know, is Unreadable, and only its own targets go without; a
+    rejected token or a spent budget still end the whole run.
     """
     found: dict[Scope, dict[str, Existing] | Unreadable | None] = {}
 

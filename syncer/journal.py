@@ -227,6 +227,7 @@ def _apply(scan: _Scan, record: dict[str, Any]) -> None:
         writers = scan.writers.setdefault(target, set())
         for other in [r for r in writers if r != run_id and scan.done[r][target] != written]:
             del scan.done[other][target]
+            scan.written_at[other].pop(target, None)
             writers.discard(other)
         if record["outcome"] in COMPLETED_OUTCOMES:
             scan.done.setdefault(run_id, {})[target] = written

@@ -28,7 +28,7 @@ def secret_name_problem(name: str) -> str | None:
         return ("secret name may only contain letters, digits and underscores (not repeated "
                 "here, in case it is a value)")
     if name.upper().startswith("GITHUB_"):
-        return f"secret name {name!r} must not start with GITHUB_"
+        return "secret name must not start with GITHUB_ (reserved by GitHub)"
     return None
 
 def value_problem(value: bytes) -> str | None:

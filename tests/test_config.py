@@ -145,7 +145,7 @@ def test_config_error_lists_problems_one_per_line() -> None:
     lines = str(info.value).splitlines()
     assert len(lines) == 5
     assert lines[2] == ("config.toml:9: secret[0].name: "
-                        "secret name 'GITHUB_X' must not start with GITHUB_")
+                        "secret name must not start with GITHUB_ (reserved by GitHub)")
 
 
 def test_config_error_is_a_usage_error() -> None:
@@ -595,7 +595,8 @@ def test_api_url_credentials_not_repeated() -> None:
 @pytest.mark.parametrize("url", [f"https://ghe.local/api/v3?access_token={CANARY}",
                                  f"https://ghe.local/api/v3#{CANARY}",
                                  f"https://ghe.local:{CANARY}/api/v3", f"ghp_{CANARY}",
-                                 f"ftp://{CANARY}"])
+                                 f"ftp://{CANARY}", f"https://[{CANARY}/",
+                                 f"https://ghe.local/{CANARY}?x=1"])
 def test_api_url_tokens_are_not_repeated(url: str) -> None:
     """A token pasted as the URL, or into its query, fragment or port, is refused unquoted."""
     problem = api_url_problem(url)
