@@ -27,6 +27,7 @@ from .github import errors
 from .github.client import TokenSource
 from .github.pacing import DEFAULT_POINTS_PER_MINUTE, MAX_CONCURRENCY, BudgetSpent
 from .interrupt import handling_signals
+from .journal import JournalError
 from .model import APPS
 from .names import env_name_argument, name_argument
 from .observe import logs, redact
@@ -41,7 +42,6 @@ from .runtime import (
     token_source_for,
 )
 from .sources import SourceError, parse_source
-from .journal import JournalError
 from .state import LockHeld, State, StateError, default_state_path
 
 log = structlog.get_logger("syncer.cli")

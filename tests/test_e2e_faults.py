@@ -237,9 +237,9 @@ async def test_no_server_is_named_as_a_failed_connection() -> None:
             await client.request("GET", "/orgs/acme/repos")
     assert str(failed.value) == (f"GET /orgs/acme/repos: could not connect to 127.0.0.1:{port} "
                                  "(Connection refused)")
-    with pytest.raises(errors.GitHubError, match="^reading src: GET") as reported:
-        with _reading("reading src"):
-            raise failed.value
+    with pytest.raises(errors.GitHubError, match="^reading src: GET") as reported, \
+            _reading("reading src"):
+        raise failed.value
     assert not isinstance(reported.value, UsageError)
 
 
