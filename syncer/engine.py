@@ -59,8 +59,9 @@ class Engine:
     keys: KeyCache
     concurrency: int = 16
     on_outcome: OnOutcome | None = None
-    #: no request of the command follows this run's (a late signal then has nothing to stop)
-    last_phase: bool = True
+    #: whether no request of the command follows this run's, asked once every action has been
+    #: taken (a late signal then has nothing to stop)
+    last_phase: Callable[[], bool] = lambda: True
     _stop_reason: str | None = field(default=None, init=False)
     _log: Any = field(default=log, init=False)
     #: a stream of actions was left unread by a stop: targets it held were never seen
@@ -125,7 +126,7 @@ class Engine:
                     log.error("recording_failed", error=str(exc))
                 if interrupt is not None:
                     interrupt.done += outcome.result in WRITTEN
-            if interrupt is not None and feed.exhausted and self.last_phase:
+            if interrupt is not None and feed.exhausted and self.last_phase():
                 interrupt.idle = True  # no request left to send: a late signal stops nothing
 
         if interrupt is not None:
@@ -143,7 +144,7 @@ class Engine:
         finally:
             self.stream_cut_short = not feed.complete
             if interrupt is not None:
-                interrupt.idle = self.last_phase
+                interrupt.idle = self.last_phase()
                 interrupt.on_stop.remove(pacer.stop_admitting)
                 interrupt.total_is_partial |= self.stream_cut_short
         if isinstance(feed.failure, errors.AuthFailed):

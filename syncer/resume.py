@@ -177,7 +177,8 @@ async def write_resumably(run: Run, resume: Resume,
         count_as_done(resume.earlier)
         progress.more(len(todo))
     engine = run.engine(on_outcome)
-    engine.last_phase = on_github is None  # else the interrupted run's writes are checked next
+    # the interrupted run's writes are checked next, if there are any (known once all arrived)
+    engine.last_phase = lambda: on_github is None or not resume.earlier
     unchecked = False
     try:
         outcomes = await engine.run(todo, value_for)

@@ -10,7 +10,10 @@ import anyio
 import pytest
 
 from syncer import interrupt as interruption
+from syncer.fakehub import FakeHub
 from syncer.interrupt import handling_signals
+from syncer.model import Action, Op, Scope, SecretValue
+from syncer.runtime import Settings, connect
 
 
 async def _wait_for_the_signal(interrupt: interruption.Interrupt) -> None:
@@ -46,3 +49,23 @@ async def test_writes_answered_within_the_grace_cancel_nothing(monkeypatch) -> N
         interrupt.write_settled()
         await anyio.sleep(0.4)
     assert cancels == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("more_requests_follow", [False, True])
+async def test_the_engine_leaves_the_run_idle_unless_more_requests_follow(
+        more_requests_follow: bool) -> None:
+    """Once its last write has landed, the engine marks the run idle (a signal then cancels
+    nothing), unless the command has more requests to send after it (a resume's checks)."""
+    hub = FakeHub(tokens=("tok",))
+    hub.add_org("acme")
+    hub.add_repos("acme", 3)
+    with handling_signals(lambda: None) as interrupt:
+        async with hub.serve() as url, connect(Settings(api_url=url, points_per_minute=0),
+                                               "tok") as run:
+            engine = run.engine()
+            engine.last_phase = lambda: not more_requests_follow
+            actions = [Action(Op.PUT, Scope.of_repo("acme", f"repo-{i:04d}"), "S")
+                       for i in range(1, 4)]
+            await engine.run(actions, lambda _: SecretValue(b"v"))
+            assert interrupt.idle is not more_requests_follow
