@@ -113,7 +113,7 @@ class Result(enum.Enum):
     UPDATED = "updated"
     DELETED = "deleted"
     FAILED = "failed"
-    SKIPPED = "skipped"
+    SKIPPED = "not_written"  # left by a stop (a signal, a spent budget); as the summary says
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,6 +105,7 @@ def test_no_wait_stops_cleanly_and_lists_what_was_not_written(monkeypatch, capsy
     err = capsys.readouterr().err
     assert 0 < written < 40
     assert f"not written {40 - written}" in err
+    assert f'"not_written": {40 - written}' in err  # the summary event says the same
     assert "not written: S in acme/repo-" in err and "rate limit budget spent" in err
 
 

@@ -57,7 +57,7 @@ def render(summary: Summary, *, limit: int = 20) -> str:
     lines = [
         f"created {c.get('created', 0)}, updated {c.get('updated', 0)}, "
         f"deleted {c.get('deleted', 0)}, failed {c.get('failed', 0)}, "
-        f"not written {c.get('skipped', 0)}",
+        f"not written {c.get(Result.SKIPPED.value, 0)}",
         f"{summary.requests} requests, {summary.retries} retries, "
         f"{summary.rate_limit_waits} rate-limit waits ({summary.wait_seconds:.1f} s), "
         f"paced {summary.paced_seconds:.1f} s, {summary.seconds:.2f} s",
@@ -81,7 +81,7 @@ def table_lines(summary: Summary, unchanged: Mapping[tuple[str, str], int] | Non
         rows.append([secret, kind, str(counts.get("created", 0)), str(counts.get("updated", 0)),
                      str((unchanged or {}).get((secret, kind), 0)),
                      str(counts.get("deleted", 0)), str(counts.get("failed", 0)),
-                     str(counts.get("skipped", 0))])
+                     str(counts.get(Result.SKIPPED.value, 0))])
     widths = [max(len(cells[i]) for cells in [header, *rows]) for i in range(len(header))]
 
     def line(cells: list[str], failed_column_red: bool = False) -> str:
