@@ -607,7 +607,8 @@ async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
     orgs = sorted({s.org for s in config.secrets}, key=str.lower)
     token = token_source_for(config.github, effective(args, config, "token_env"),
                              orgs[0] if len(orgs) == 1 else orgs, settings.api_url,
-                             ssl_context_for(settings.ca_bundle))
+                             ssl_context_for(settings.ca_bundle),
+                             token_env_in_config=args.token_env is None)
     state = _open_state(args.state or config.sync.state)
     apply = args.command == "apply"
     with state.lock() if apply else nullcontext():

@@ -53,7 +53,7 @@ def api_url_from(flag: str | None, environ: Mapping[str, str] | None = None) -> 
 
 def find_token(token_env: str | None = None, environ: Mapping[str, str] | None = None, *,
                api_url: str | None = None, gh_timeout: float = auth.GH_TIMEOUT,
-               named_by: str = "--token-env or token_env",
+               named_by: str = "--token-env or token_env", name_shown: bool = False,
                app_hint: str | None = "configure a GitHub App in [github.app]") -> str:
     """The token from `token_env` if named (and only from there), else GITHUB_TOKEN, else
     GH_TOKEN, else what `gh auth token --hostname HOST` prints for the host of `api_url`.
@@ -61,13 +61,17 @@ def find_token(token_env: str | None = None, environ: Mapping[str, str] | None =
     gh is asked only when `api_url` is given: without it the host is unknown, and a token gh
     keeps for github.com must never be sent to another host. The token is registered for
     redaction. AuthError (exit 3) names every source tried when none has a token, the option
-    that named `token_env` (`named_by`), and how this command takes an App (`app_hint`).
+    that named `token_env` (`named_by`; the name itself only if `name_shown`, as when it was
+    read from a config file rather than typed), and how this command takes an App (`app_hint`).
     """
     env = os.environ if environ is None else environ
     if token_env:
         # A variable named on purpose is the only one: never fall back to another token,
         # which may belong to another host.
         found = auth.env_token((token_env,), env)
+        if found is None and name_shown:
+            raise AuthError(f"no GitHub token: {token_env}, named by {named_by}, is unset or "
+                            "empty; no other token is used in its place")
         if found is None:
             raise AuthError(f"no GitHub token: the environment variable named by {named_by} "
                             "is unset or empty (its name is not repeated, in case a token was "
@@ -107,7 +111,8 @@ def token_source_for(github_config: GitHubConfig | None, token_env: str | None,
                      ssl_context: ssl.SSLContext | None, *,
                      environ: Mapping[str, str] | None = None,
                      timeout: float = 30.0,
-                     key_named: str = "[github.app].private_key") -> TokenSource | str:
+                     key_named: str = "[github.app].private_key",
+                     token_env_in_config: bool = False) -> TokenSource | str:
     """How this run authenticates: the App of `[github.app]` when configured, else a token
     from the chain of `find_token` (asking gh for the host of `api_url`).
 
@@ -120,6 +125,9 @@ def token_source_for(github_config: GitHubConfig | None, token_env: str | None,
     """
     app = github_config.app if github_config is not None else None
     if app is None:
+        if token_env_in_config:
+            return find_token(token_env, environ, api_url=api_url, named_by="token_env in the "
+                              "config", name_shown=True)
         return find_token(token_env, environ, api_url=api_url)
     where = key_named  # what the user wrote it as, for messages
     try:

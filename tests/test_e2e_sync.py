@@ -406,3 +406,16 @@ def test_an_org_whose_listing_is_refused_fails_alone(hub, url, tmp_path, monkeyp
     assert "unreadable 1" in err and "SAML enforcement" in err
     assert hub.plaintext("SENTRY_DSN", repo="acme/repo-0299") == f"{CANARY}-sentry".encode()
     assert hub.plaintext("ELSEWHERE", repo="other/repo-0001") is None
+
+
+def test_an_unset_token_env_of_the_config_is_named(url, tmp_path, monkeypatch, capsys) -> None:
+    """token_env read from the config file is named when unset (the file shows it anyway);
+    the same name given as --token-env is not (the shell may have put a token there)."""
+    config = tmp_path / "syncer.toml"
+    config.write_text(CONFIG.replace('[github]\norg = "acme"\n',
+                                     '[github]\norg = "acme"\ntoken_env = "NIGHTLY_TOKEN"\n'))
+    files = {"config": str(config), "state": str(tmp_path / "state.json")}
+    assert sync("plan", url, files, monkeypatch) == 3
+    assert "NIGHTLY_TOKEN, named by token_env in the config, is unset" in capsys.readouterr().err
+    assert sync("plan", url, files, monkeypatch, "--token-env", "NIGHTLY_TOKEN") == 3
+    assert "NIGHTLY_TOKEN" not in capsys.readouterr().err
