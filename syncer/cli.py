@@ -29,7 +29,7 @@ from .github.pacing import DEFAULT_POINTS_PER_MINUTE, MAX_CONCURRENCY, BudgetSpe
 from .interrupt import handling_signals
 from .journal import JournalError
 from .model import APPS
-from .names import env_name_argument, name_argument
+from .names import env_name_argument, name_argument, positive_int
 from .observe import logs, redact
 from .observe.summary import show
 from .plan import WRITES, Change
@@ -48,19 +48,9 @@ log = structlog.get_logger("syncer.cli")
 
 
 def _concurrency(text: str) -> int:
-    value = _positive_int(text)
+    value = positive_int(text)
     if value > MAX_CONCURRENCY:
         raise argparse.ArgumentTypeError(f"at most {MAX_CONCURRENCY} (GitHub's limit on requests in flight)")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
     return value
 
 
@@ -154,10 +144,10 @@ def _app_options() -> _Parser:
     [github.app] does the same for plan and apply)."""
     app = _Parser(add_help=False)
     g = app.add_argument_group("GitHub App (instead of a token)")
-    g.add_argument("--app-id", type=_positive_int, metavar="ID", help="the App's id")
+    g.add_argument("--app-id", type=positive_int, metavar="ID", help="the App's id")
     g.add_argument("--app-key", metavar="SOURCE",
                    help="where its private key is: file:PATH, env:VAR or cmd:COMMAND")
-    g.add_argument("--app-installation-id", type=_positive_int, metavar="ID",
+    g.add_argument("--app-installation-id", type=positive_int, metavar="ID",
                    help="the installation to use (default: the App's installation on --org)")
     return app
 
@@ -226,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     source = r.add_mutually_exclusive_group(required=True)
     source.add_argument("--value-from", metavar="SOURCE",
                         help="env:VAR, file:PATH, cmd:COMMAND, or - for standard input")
-    source.add_argument("--generate", type=_positive_int, metavar="N",
+    source.add_argument("--generate", type=positive_int, metavar="N",
                         help="make a random value from N bytes (URL-safe); needs --output")
     r.add_argument("--output", metavar="PATH",
                    help="with --generate: save the new value here first (mode 0600, never overwritten)")
@@ -248,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--repos", action="append", default=[], metavar="GLOB", type=name_argument,
                    help="only repositories whose name matches (repeatable)")
     a.add_argument("--name", metavar="GLOB", help="only secrets whose name matches")
-    a.add_argument("--older-than", type=_positive_int, metavar="DAYS",
+    a.add_argument("--older-than", type=positive_int, metavar="DAYS",
                    help="only secrets last updated at least DAYS ago")
     a.add_argument("--format", choices=("table", "json", "csv"), default="table",
                    help="table for people; json or csv (columns: "
@@ -281,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", parents=[_common_options()],
                        help="a self-contained demo against a local fakehub")
-    d.add_argument("--repos", type=_positive_int, default=200, help="repositories (default 200)")
+    d.add_argument("--repos", type=positive_int, default=200, help="repositories (default 200)")
     d.set_defaults(log_level="warning")  # the live count and summary tell the story
 
     sub.add_parser("fakehub", add_help=False, help="run a local fake GitHub (see syncer fakehub --help)")
@@ -535,25 +525,36 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
 
 def _credentials(args: argparse.Namespace, settings: Settings) -> str | TokenSource:
     """The App of --app-id/--app-key (installation tokens for --org), else a token from the
-    chain of find_token. The key is read here: a bad one is a usage error before any request."""
-    if args.app_id is None and args.app_key is None:
-        if args.app_installation_id is not None:
-            raise UsageError("--app-installation-id needs --app-id and --app-key")
-        return find_token(args.token_env, api_url=settings.api_url, named_by="--token-env",
-                          app_hint="use a GitHub App with --app-id and --app-key")
-    if args.app_id is None or args.app_key is None:
-        raise UsageError("--app-id and --app-key go together")
-    if args.token_env:
-        raise UsageError("--token-env and --app-id are two ways to authenticate: choose one")
-    if not args.app_key.startswith(("env:", "file:", "cmd:")):
-        raise UsageError("--app-key takes file:PATH, env:VAR or cmd:COMMAND")
+    chain of find_token."""
+    return _app_or_token("--", args.app_id, args.app_key, args.app_installation_id,
+                         args.token_env, "--token-env", args.org, settings,
+                         app_hint="use a GitHub App with --app-id and --app-key")
+
+
+def _app_or_token(flags: str, app_id: int | None, app_key: str | None,
+                  installation_id: int | None, token_env: str | None, token_flag: str, org: str,
+                  settings: Settings, app_hint: str) -> str | TokenSource:
+    """The App of {flags}app-id/{flags}app-key acting in `org`, else a token from the chain of
+    find_token. The key is read here: a bad one is a usage error before any request."""
+    if app_id is None and app_key is None:
+        if installation_id is not None:
+            raise UsageError(f"{flags}app-installation-id needs {flags}app-id and {flags}app-key")
+        return find_token(token_env, api_url=settings.api_url, named_by=token_flag,
+                          app_hint=app_hint)
+    if app_id is None or app_key is None:
+        raise UsageError(f"{flags}app-id and {flags}app-key go together")
+    if token_env:
+        raise UsageError(f"{token_flag} and {flags}app-id are two ways to authenticate: "
+                         "choose one")
+    if not app_key.startswith(("env:", "file:", "cmd:")):
+        raise UsageError(f"{flags}app-key takes file:PATH, env:VAR or cmd:COMMAND")
     try:
-        key = parse_source(args.app_key)
+        key = parse_source(app_key)
     except SourceError as exc:
-        raise UsageError(f"--app-key: {exc}") from None
-    app = GitHubConfig(app=AppAuth(args.app_id, key, args.app_installation_id))
-    return token_source_for(app, None, args.org, settings.api_url,
-                            ssl_context_for(settings.ca_bundle), key_named="--app-key")
+        raise UsageError(f"{flags}app-key: {exc}") from None
+    app = GitHubConfig(app=AppAuth(app_id, key, installation_id))
+    return token_source_for(app, None, org, settings.api_url,
+                            ssl_context_for(settings.ca_bundle), key_named=f"{flags}app-key")
 
 
 async def _migrate(args: argparse.Namespace) -> int:
@@ -564,10 +565,14 @@ async def _migrate(args: argparse.Namespace) -> int:
         url = getattr(args, f"{side}_api_url") or args.api_url
         return settings_from(argparse.Namespace(**{**vars(args), "api_url": url}))
 
-    def token_for(side: str) -> str:
-        named_by = f"--{side}-token-env" if getattr(args, f"{side}_token_env") else "--token-env"
-        return find_token(getattr(args, f"{side}_token_env") or args.token_env,
-                          api_url=settings_for(side).api_url, named_by=named_by, app_hint=None)
+    def token_for(side: str) -> str | TokenSource:
+        own_token_env = getattr(args, f"{side}_token_env")
+        return _app_or_token(
+            f"--{side}-", getattr(args, f"{side}_app_id"), getattr(args, f"{side}_app_key"),
+            getattr(args, f"{side}_app_installation_id"), own_token_env or args.token_env,
+            f"--{side}-token-env" if own_token_env else "--token-env",
+            args.source if side == "from" else args.dest, settings_for(side),
+            app_hint=f"use a GitHub App with --{side}-app-id and --{side}-app-key")
 
     return await run_migrate_command(args, settings_for=settings_for, token_for=token_for)
 

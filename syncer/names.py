@@ -66,6 +66,18 @@ def name_argument(text: str) -> str:
     return text
 
 
+def positive_int(text: str) -> int:
+    """argparse type of counts and ids; what is not a number is not repeated (a token typed
+    in the wrong place)."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a whole number (not repeated here)") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
 def env_name_argument(text: str) -> str:
     """argparse type of the options that name an environment variable (--token-env and kin):
     argparse repeats a value its type rejects with ValueError, but not this error's."""

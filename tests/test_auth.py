@@ -798,6 +798,36 @@ def test_set_rotate_and_audit_act_as_an_app_named_on_the_command_line(
         assert secret not in out + err
 
 
+def test_migrate_with_an_app_on_each_side(keys: Keys, tmp_path, monkeypatch, capsys) -> None:
+    """--from-app-id/--from-app-key read SRC and --to-app-id/--to-app-key write DST with each
+    org's installation tokens alone; half an App's flags is a usage error naming that side."""
+    from helpers import run_cli
+
+    hub = app_hub(keys, "src", "dst", repos=3)
+    hub.set_secret("API_KEY", b"old", repo="src/repo-0001")
+    key_file = tmp_path / "app.pem"
+    key_file.write_text(keys.private_pem)
+    key_file.chmod(0o600)
+    values = tmp_path / "values.env"
+    values.write_text("API_KEY=app-canary-migrated\n")
+    values.chmod(0o600)
+    sides = [f"--{side}-{flag}" for side in ("from", "to") for flag in ("app-id", "app-key")]
+    app = [sides[0], str(APP_ID), sides[1], f"file:{key_file}",
+           sides[2], str(APP_ID), sides[3], f"file:{key_file}"]
+    base = ["migrate", "--from", "src", "--to", "dst", "--values", str(values),
+            "--state", str(tmp_path / "state.json")]
+    with hub.serve_in_thread() as url:
+        env = {"GITHUB_API_URL": url}
+        assert run_cli([*base, *app[:6]], env, monkeypatch) == 2
+        assert "--to-app-id and --to-app-key go together" in capsys.readouterr().err
+        assert run_cli([*base, *app], env, monkeypatch) == 0
+    out, err = capsys.readouterr()
+    assert hub.plaintext("API_KEY", repo="dst/repo-0001") == b"app-canary-migrated"
+    key_lines = [line for line in keys.private_pem.splitlines() if not line.startswith("-----")]
+    for secret in [*hub.installation_tokens(), *key_lines, "app-canary-migrated"]:
+        assert secret not in out + err
+
+
 @pytest.mark.parametrize(("flags", "says"), [
     (["--app-id", "7"], "--app-id and --app-key go together"),
     (["--app-key", "env:K"], "--app-id and --app-key go together"),

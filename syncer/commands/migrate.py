@@ -70,6 +70,7 @@ from ..engine import Engine
 from ..exits import AuthError, UsageError
 from ..github import errors
 from ..github.api import Repo, SecretInfo, SecretsAPI
+from ..github.client import TokenSource
 from ..keys import KeyCache, PublicKey
 from ..migration import (
     FAILED,
@@ -174,7 +175,7 @@ def request_from(args: argparse.Namespace) -> MigrateRequest:
 
 async def run_migrate_command(args: argparse.Namespace, *,
                               settings_for: Callable[[str], Settings],
-                              token_for: Callable[[str], str]) -> int:
+                              token_for: Callable[[str], str | TokenSource]) -> int:
     request = request_from(args)
     if request.import_sealed:
         return await _import_sealed(request, settings_for("to"), token_for("to"))
@@ -209,8 +210,9 @@ async def run_migrate_command(args: argparse.Namespace, *,
 # -- connections -------------------------------------------------------------------------------
 
 @asynccontextmanager
-async def _connect_both(src_settings: Settings, src_token: str, dst_settings: Settings,
-                        dst_token: str) -> AsyncIterator[tuple[Run, Run]]:
+async def _connect_both(src_settings: Settings, src_token: str | TokenSource,
+                        dst_settings: Settings, dst_token: str | TokenSource
+                        ) -> AsyncIterator[tuple[Run, Run]]:
     """One connection when both sides are the same host and token (one budget to pace), else two."""
     if src_settings == dst_settings and src_token == dst_token:
         async with connect(dst_settings, dst_token) as run:
@@ -575,7 +577,8 @@ def _read_sealed(paths: Sequence[str], dest_org: str) -> list[SealedEntry]:
     return entries
 
 
-async def _import_sealed(request: MigrateRequest, settings: Settings, token: str) -> int:
+async def _import_sealed(request: MigrateRequest, settings: Settings,
+                        token: str | TokenSource) -> int:
     started = time.monotonic()
     entries = _read_sealed(request.import_sealed, request.dest)
     rounds, problems = import_rounds(entries)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..names import env_name_argument, name_argument
+from ..names import env_name_argument, name_argument, positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,6 +21,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="environment variable with SRC's token (default: the usual token chain)")
     g.add_argument("--to-token-env", metavar="NAME", type=env_name_argument,
                    help="environment variable with DST's token (default: the usual token chain)")
+    for side, org in (("from", "SRC"), ("to", "DST")):
+        g.add_argument(f"--{side}-app-id", type=positive_int, metavar="ID",
+                       help=f"a GitHub App installed in {org}, instead of a token")
+        g.add_argument(f"--{side}-app-key", metavar="SOURCE",
+                       help="where that App's private key is: file:PATH, env:VAR or cmd:COMMAND")
+        g.add_argument(f"--{side}-app-installation-id", type=positive_int, metavar="ID",
+                       help=f"its installation in {org} (default: looked up)")
     g.add_argument("--repos", action="append", default=[], metavar="GLOB", type=name_argument,
                    help="only these SRC repositories' secrets (repeatable; org secrets always)")
     if not _has_option(parser, "--state"):  # cli.py may add it with its shared state options
