@@ -191,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", metavar="NAME", help="the secret's name (stored upper-case)")
     p.add_argument("--org", required=True, type=name_argument, help="the organization")
     p.add_argument("--value-from", metavar="SOURCE",
-                   help="env:VAR, file:PATH, cmd:COMMAND, generate:N, or - for standard input")
+                   help="env:VAR, file:PATH, cmd:COMMAND, or - for standard input")
     p.add_argument("--repos", action="append", default=[], metavar="GLOB", type=name_argument,
                    help="only repositories whose name matches (repeatable)")
     p.add_argument("--env", metavar="ENV", type=name_argument,

@@ -77,7 +77,7 @@ def find_token(token_env: str | None = None, environ: Mapping[str, str] | None =
                             "is unset or empty (its name is not repeated, in case a token was "
                             "typed in its place); no other token is used in its place")
         redact.register(found[1])
-        return found[1]
+        return _one_line(found[1])
     found = auth.env_token(TOKEN_VARIABLES, env)
     token = found[1] if found else None
     gh_problem = None
@@ -88,6 +88,15 @@ def find_token(token_env: str | None = None, environ: Mapping[str, str] | None =
     if token is None:
         raise AuthError(_no_token_message(api_url, gh_problem, app_hint))
     redact.register(token)
+    return _one_line(token)
+
+
+def _one_line(token: str) -> str:
+    """A token with a line break (two values pasted into one variable, say) cannot go in a
+    header: refused here in one line rather than by the HTTP library with a traceback."""
+    if any(ord(char) < 32 or ord(char) == 127 for char in token):
+        raise AuthError("the GitHub token holds a line break or another control character "
+                        "(not shown); set it to the token alone")
     return token
 
 

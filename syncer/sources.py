@@ -93,7 +93,9 @@ def _read(source: Source, environ: Mapping[str, str], stdin: BinaryIO | None) ->
         # `echo "$V" | syncer ...` ends a one-line value with a newline nobody meant; a key
         # file's final newline belongs to it (OpenSSH refuses a key without one)
         data = stream.read()
-        return _without_final_newline(data) if data.count(b"\n") == 1 else data
+        if data.count(b"\n") != 1 or not data.endswith(b"\n"):
+            return data
+        return data[:-2] if data.endswith(b"\r\n") else data[:-1]  # a Windows line end too
     if source.kind == "generate":
         return generate(int(source.arg)).reveal()
     return _run(source.arg)
@@ -121,11 +123,8 @@ def _run(command: str) -> bytes:
     if done.returncode != 0:
         raise SourceError(f"cmd:{command}: exited with status {done.returncode} (its output "
                           "is not shown, as it may hold secrets: run it yourself to see why)")
-    return _without_final_newline(done.stdout)
-
-
-def _without_final_newline(data: bytes) -> bytes:
-    return data[:-1] if data.endswith(b"\n") else data
+    out = done.stdout
+    return out[:-1] if out.endswith(b"\n") else out
 
 
 def _split(command: str) -> list[str]:

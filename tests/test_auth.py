@@ -175,6 +175,16 @@ def test_a_named_variable_that_is_unset_never_falls_back(fake_gh: Path) -> None:
     assert not fake_gh.exists()
 
 
+@pytest.mark.parametrize("variable", ["GITHUB_TOKEN", "MY_TOKEN"])
+def test_a_token_with_a_line_break_is_refused_in_one_line(variable: str) -> None:
+    """Two values pasted into one variable: AuthError (exit 3) instead of the HTTP library's
+    traceback when the header is built; the token is not shown."""
+    with pytest.raises(AuthError, match="line break") as refused:
+        find_token("MY_TOKEN" if variable == "MY_TOKEN" else None,
+                   env_with(**{variable: "ghp_first\nsecond-line"}))
+    assert "first" not in str(refused.value) and "second" not in str(refused.value)
+
+
 def test_a_missing_token_points_at_what_this_command_takes() -> None:
     """The error names the option that named the variable, and the App flags only where the
     command has them (set: --app-id; plan/apply: [github.app]; migrate: none)."""

@@ -128,6 +128,7 @@ def test_stdin_source() -> None:
     multi-line one (a key file) keeps its bytes."""
     assert read_source(parse_source("-"), stdin=io.BytesIO(b"piped")).reveal() == b"piped"
     assert read_source(parse_source("-"), stdin=io.BytesIO(b"piped\n")).reveal() == b"piped"
+    assert read_source(parse_source("-"), stdin=io.BytesIO(b"piped\r\n")).reveal() == b"piped"
     key = b"-----BEGIN KEY-----\nAAAA\n-----END KEY-----\n"
     assert read_source(parse_source("-"), stdin=io.BytesIO(key)).reveal() == key
     with pytest.raises(SourceError, match="empty"):
