@@ -37,6 +37,9 @@ class Source:
     arg: str = ""
 
     def __str__(self) -> str:
+        if self.kind == "cmd":  # its arguments may hold a token (`vault ... -token=...`)
+            program = self.arg.split(maxsplit=1)
+            return f"cmd:{program[0]} …" if len(program) > 1 else f"cmd:{self.arg}"
         return "-" if self.kind == "stdin" else f"{self.kind}:{self.arg}"
 
 
@@ -53,7 +56,7 @@ def parse_source(spec: str) -> Source:
     if kind == "generate" and not (arg.isdigit() and 16 <= int(arg) <= 4096):
         raise SourceError(f"generate:{arg}: N must be a whole number of bytes from 16 to 4096")
     if kind == "cmd" and not _split(arg):
-        raise SourceError(f"cmd:{arg}: empty command")
+        raise SourceError("cmd: empty command")
     return Source(kind, arg)
 
 
@@ -119,9 +122,9 @@ def _run(command: str) -> bytes:
         done = subprocess.run(_split(command), stdin=subprocess.DEVNULL, capture_output=True,
                               check=False, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise SourceError(f"cmd:{command}: could not run ({type(exc).__name__})") from None
+        raise SourceError(f"{Source('cmd', command)}: could not run ({type(exc).__name__})") from None
     if done.returncode != 0:
-        raise SourceError(f"cmd:{command}: exited with status {done.returncode} (its output "
+        raise SourceError(f"{Source('cmd', command)}: exited with status {done.returncode} (its output "
                           "is not shown, as it may hold secrets: run it yourself to see why)")
     out = done.stdout
     return out[:-1] if out.endswith(b"\n") else out
@@ -131,4 +134,4 @@ def _split(command: str) -> list[str]:
     try:
         return shlex.split(command)
     except ValueError as exc:
-        raise SourceError(f"cmd:{command}: {exc}") from None
+        raise SourceError(f"{Source('cmd', command)}: {exc}") from None

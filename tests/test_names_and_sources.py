@@ -146,6 +146,10 @@ def test_cmd_source_runs_without_shell(capfd: pytest.CaptureFixture[str]) -> Non
         read_source(parse_source(f"cmd:{sys.executable} -c \"{failing}\""))
     captured = capfd.readouterr()
     assert "s3cret" not in str(caught.value) + captured.out + captured.err
+    with pytest.raises(SourceError) as named:  # its arguments (a -token=...) are not repeated
+        read_source(parse_source(f"cmd:{sys.executable} -c exit(1) --token=ghp_arg0123456789"))
+    assert str(named.value).startswith(f"cmd:{sys.executable} …: exited with status 1")
+    assert "ghp_arg" not in str(named.value)
 
 
 def test_generate_source() -> None:
