@@ -178,5 +178,12 @@ def report_lines(request: RotateRequest, result: RotateResult) -> list[str]:
         return lines + unread
     earlier = [f"{'done':<8} {request.name} in {scope} (by the interrupted run)"
                for scope in result.earlier]
-    return earlier + [f"{o.result.value:<8} {request.name} in {o.action.scope}"
-                      + (f": {o.error}" if o.error else "") for o in result.outcomes] + unread
+    return earlier + [_proof_line(request.name, o) for o in result.outcomes] + unread
+
+
+def _proof_line(name: str, outcome: Outcome) -> str:
+    if outcome.result is Result.SKIPPED:  # its error says why: "not written: interrupted"
+        why = (outcome.error or "").removeprefix("not written: ")
+        return f"not written {name} in {outcome.action.scope}" + (f": {why}" if why else "")
+    return (f"{outcome.result.value:<8} {name} in {outcome.action.scope}"
+            + (f": {outcome.error}" if outcome.error else ""))
