@@ -63,6 +63,16 @@ def targets_of(spec: SecretSpec, repos: Sequence[Repo]
     return found
 
 
+def named_but_missing(spec: SecretSpec, repos: Sequence[Repo]) -> list[str]:
+    """Repositories `spec` names literally (no * ? [) in [secret.repos] match or in
+    selected_repos that the org does not have: a typo, or a repository gone."""
+    names = [*(spec.repos.match if spec.repos is not None else ()),
+             *(spec.org_target.selected_repos if spec.org_target is not None else ())]
+    have = {r.name.lower() for r in repos}
+    return sorted({n for n in names if not any(c in n for c in "*?[") and n.lower() not in have},
+                  key=str.lower)
+
+
 def orgs_needing_repos(config: Config) -> list[str]:
     """Orgs whose repository list the config needs (repo targets or selected org secrets)."""
     return sorted({s.org for s in config.secrets

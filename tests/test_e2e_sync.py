@@ -206,10 +206,11 @@ def test_example_config_plans_against_syncer_fakehub(tmp_path) -> None:
             ["plan", "-c", str(example), "--state", str(tmp_path / "state.json")],
             {"GITHUB_API_URL": fh.url, "SYNCER_TOKEN": fh.token, "NPM_TOKEN": "n",
              "SENTRY_DSN": "s", "DEPLOY_TOKEN": "d", "REGISTRY_PASSWORD": "r"})
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr  # fakehub has no repository called api
     out = done.stdout.decode()
-    assert "DEPLOY_TOKEN: create 10" in out and "NPM_TOKEN: create 1" in out
+    assert "DEPLOY_TOKEN: create 10" in out and "NPM_TOKEN: create 1, missing target 1" in out
     assert "REGISTRY_PASSWORD: create 1" in out
+    assert out.count("missing target acme/api  (repository api does not exist in acme)") == 2
 
 
 def test_create_environments_creates_then_writes(hub, url, files, monkeypatch, capsys) -> None:
@@ -419,3 +420,19 @@ def test_an_unset_token_env_of_the_config_is_named(url, tmp_path, monkeypatch, c
     assert "NIGHTLY_TOKEN, named by token_env in the config, is unset" in capsys.readouterr().err
     assert sync("plan", url, files, monkeypatch, "--token-env", "NIGHTLY_TOKEN") == 3
     assert "NIGHTLY_TOKEN" not in capsys.readouterr().err
+
+
+def test_a_repository_named_in_the_config_that_does_not_exist_is_a_missing_target(
+        hub, url, tmp_path, monkeypatch, capsys) -> None:
+    """A literal name in match (not a glob) that the org lacks is a typo or a repository gone:
+    listed as a missing target, exit 1; the repositories that exist are written."""
+    config = tmp_path / "named.toml"
+    config.write_text('[github]\norg = "acme"\n[sync]\npoints_per_minute = 0\n'
+                      '[[secret]]\nname = "X"\nvalue = "env:NPM_VALUE"\n'
+                      '[secret.repos]\nmatch = ["repo-0001", "repo-9999", "nothing-*"]\n')
+    files = {"config": str(config), "state": str(tmp_path / "state.json")}
+    assert sync("apply", url, files, monkeypatch) == 1
+    err = capsys.readouterr().err
+    assert "missing target acme/repo-9999  (repository repo-9999 does not exist in acme)" in err
+    assert "nothing-*" not in err.split("missing target", 1)[1]  # a glob may match nothing
+    assert hub.plaintext("X", repo="acme/repo-0001") == f"{CANARY}-npm".encode()

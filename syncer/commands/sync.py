@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import structlog
 
 from ..config import Config
-from ..desired import desired_from_config, orgs_needing_repos
+from ..desired import desired_from_config, named_but_missing, orgs_needing_repos
 from ..discover import existing, org_repos
 from ..exits import Exit, UsageError
 from ..github import errors
@@ -97,6 +97,10 @@ async def _plan(run: Run, config: Config, values: Mapping[tuple[int, str], Secre
     plan += [PlanItem(Change.UNREADABLE, Scope.of_org(spec.org, spec.app), spec.name,  # type: ignore[arg-type]
                       why=f"{unreachable[spec.org]}; nothing of it was read")
              for spec in config.secrets if spec.org in unreachable]
+    plan += [PlanItem(Change.MISSING_TARGET, Scope.of_repo(spec.org, name, spec.app), spec.name,  # type: ignore[arg-type]
+                      why=f"repository {name} does not exist in {spec.org}")
+             for spec in config.secrets if spec.org in repos
+             for name in named_but_missing(spec, repos[spec.org])]
     value_keys = {(d.scope, d.name): d.value_key for d in desired}
     return plan, value_keys
 
