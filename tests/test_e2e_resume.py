@@ -233,17 +233,21 @@ def test_sigint_during_a_read_only_command_says_nothing_was_written(tmp_path) ->
         assert last == "syncer: interrupted before anything was written"
 
 
+def set_command(fh: FakehubProcess, state: Path) -> tuple[list[str], dict[str, str]]:
+    """argv and environment of `syncer set S --org acme` over fakehub, logging JSON."""
+    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")}
+    env.update(GITHUB_API_URL=fh.url, GITHUB_TOKEN=fh.token, V=VALUE)
+    return ([sys.executable, "-m", "syncer", "set", "S", "--org", "acme", "--value-from",
+             "env:V", "--points-per-minute", "0", "--log-format", "json", "--state", str(state)],
+            env)
+
+
 def test_stderr_closed_mid_run_costs_the_log_not_the_writes(tmp_path) -> None:
     """`syncer set ... 2>&1 | head`: the log's reader goes away after a few lines. The log
     lines are lost, but every write still lands."""
     with fakehub_process("--repos", "200", "--envs", "") as fh:
-        env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")}
-        env.update(GITHUB_API_URL=fh.url, GITHUB_TOKEN=fh.token, V=VALUE)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "syncer", "set", "S", "--org", "acme", "--value-from",
-             "env:V", "--points-per-minute", "0", "--log-format", "json",
-             "--state", str(tmp_path / "state.json")],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        argv, env = set_command(fh, tmp_path / "state.json")
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         assert proc.stderr is not None
         assert b'"event": "write"' in proc.stderr.read(600)  # writing has begun
         proc.stderr.close()
@@ -259,13 +263,9 @@ def test_a_journal_that_cannot_grow_stops_the_run_cleanly(tmp_path) -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (6000, 6000))  # ~25 journal records
 
     with fakehub_process("--repos", "200", "--envs", "") as fh:
-        env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")}
-        env.update(GITHUB_API_URL=fh.url, GITHUB_TOKEN=fh.token, V=VALUE)
-        done = subprocess.run(
-            [sys.executable, "-m", "syncer", "set", "S", "--org", "acme", "--value-from",
-             "env:V", "--points-per-minute", "0", "--log-format", "json",
-             "--state", str(tmp_path / "state.json")],
-            env=env, capture_output=True, timeout=120, preexec_fn=small_files, check=False)
+        argv, env = set_command(fh, tmp_path / "state.json")
+        done = subprocess.run(argv, env=env, capture_output=True, timeout=120,
+                              preexec_fn=small_files, check=False)
         err = done.stderr.decode()
         assert done.returncode == 1, err[-2000:]
         assert "Traceback" not in err

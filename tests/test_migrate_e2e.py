@@ -477,17 +477,21 @@ def test_export_workflow_then_import_sealed_moves_values_untouched(exportable, e
     assert CANARY not in everything_written(tmp_path / "state", captured)
 
 
+def exported_and_sealed(hub: FakeHub, url: dict[str, str], tmp_path: Path) -> None:
+    """--export-workflow src → dst, then its sealing steps run locally into tmp_path/sealed."""
+    yaml = pytest.importorskip("yaml")
+    workflow_path = tmp_path / "export.yml"
+    assert migrate(url, tmp_path, "--from", "src", "--to", "dst",
+                   "--export-workflow", str(workflow_path)) == 0
+    run_workflow_locally(yaml.safe_load(workflow_path.read_text()), hub, tmp_path / "sealed")
+
+
 def test_import_reports_stale_key_ids_and_writes_the_rest(exportable, exportable_url, tmp_path,
                                                           capsys) -> None:
     """A dst key rotated between export and import: that scope's two secrets are reported as
     stale (export again), every other ciphertext is written, exit 1."""
-    pytest.importorskip("yaml")
-    import yaml
     hub = exportable
-    workflow_path = tmp_path / "export.yml"
-    assert migrate(exportable_url, tmp_path, "--from", "src", "--to", "dst",
-                   "--export-workflow", str(workflow_path)) == 0
-    run_workflow_locally(yaml.safe_load(workflow_path.read_text()), hub, tmp_path / "sealed")
+    exported_and_sealed(hub, exportable_url, tmp_path)
     hub.rotate_key(repo="dst/repo-0002")
     hub.reset_counters()
     capsys.readouterr()
@@ -506,13 +510,8 @@ def test_import_writes_environment_secrets_on_an_older_enterprise_server(
         exportable, exportable_url, tmp_path) -> None:
     """An Enterprise Server that serves environments only by repository id: the import looks
     the ids up and the environment ciphertexts land like the rest."""
-    pytest.importorskip("yaml")
-    import yaml
     hub = exportable
-    workflow_path = tmp_path / "export.yml"
-    assert migrate(exportable_url, tmp_path, "--from", "src", "--to", "dst",
-                   "--export-workflow", str(workflow_path)) == 0
-    run_workflow_locally(yaml.safe_load(workflow_path.read_text()), hub, tmp_path / "sealed")
+    exported_and_sealed(hub, exportable_url, tmp_path)
     hub.legacy_env_routes_only = True
     assert migrate(exportable_url, tmp_path, "--from", "src", "--to", "dst",
                    "--import-sealed", str(tmp_path / "sealed")) == 0
