@@ -182,7 +182,8 @@ async def write_resumably(run: Run, resume: Resume,
     unchecked = False
     try:
         outcomes = await engine.run(todo, value_for)
-        if on_github is not None and resume.earlier and not engine.stopped:
+        if on_github is not None and resume.earlier and not (engine.stopped
+                                                              or engine.stream_cut_short):
             again, unchecked = await _changed_since(resume, on_github, run.settings.concurrency)
             count_as_done(again, -1)
             progress.more(len(again))
