@@ -14,7 +14,7 @@ from contextlib import nullcontext
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn
 
 import anyio
 import structlog
@@ -356,33 +356,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail("interrupted", Exit.INTERRUPTED)
 
 
-class _Forgiving:
-    """A standard stream whose reader may be gone (`syncer ... | head`): what cannot be written
-    is dropped, so the run's exit code still tells what it did, and no traceback follows."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-
-    @classmethod
-    def wrap(cls, stream: TextIO | None) -> Any:
-        return stream if stream is None else cls(stream)
-
-    def write(self, text: str) -> int:
-        try:
-            return self._stream.write(text)
-        except OSError:
-            return len(text)
-
-    def flush(self) -> None:
-        try:
-            self._stream.flush()
-        except OSError:
-            pass
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
-
-
 def entry() -> NoReturn:
     """The `syncer` command: main(), then an exit without Python's teardown.
 
@@ -390,7 +363,9 @@ def entry() -> NoReturn:
     run. Nothing syncer writes needs it: state, journal and logs are closed and flushed by the
     time main returns, and exit handlers still run. An error main lets escape ends as usual.
     """
-    sys.stdout, sys.stderr = _Forgiving.wrap(sys.stdout), _Forgiving.wrap(sys.stderr)
+    # None: started with that descriptor closed
+    sys.stdout, sys.stderr = (None if s is None else logs.Forgiving(s)
+                              for s in (sys.stdout, sys.stderr))
     try:
         code = main()
     except KeyboardInterrupt:  # before or after the run's own handling (parsing, say)

@@ -62,7 +62,7 @@ async def existing(api: SecretsAPI, scopes: Iterable[Scope], concurrency: int
         with acting_for(scope.org):
             try:
                 found[scope] = await _existing_in(api, scope)
-            except (errors.AuthFailed, errors.RateLimited):
+            except errors.RUN_ENDING:
                 raise
             except errors.NotFound:  # from an org scope only (a repo's is None)
                 found[scope] = Unreadable(f"organization {scope.org} not found or token "
@@ -203,7 +203,7 @@ def unless_unreadable(unreadable: list[tuple[str, str]], place: str) -> Iterator
     every retry); a rejected token or a spent budget still ends the whole reading."""
     try:
         yield
-    except (errors.AuthFailed, errors.RateLimited):
+    except errors.RUN_ENDING:
         raise
     except errors.GitHubError as exc:
         unreadable.append((place, str(exc)))

@@ -626,7 +626,7 @@ async def _repository_ids(dst: Run, entries: Sequence[SealedEntry]) -> dict[str,
     async def read(repo: str) -> None:
         try:
             ids[repo] = (await dst.api.repo(entries[0].scope.org, repo)).id
-        except (errors.AuthFailed, errors.RateLimited):
+        except errors.RUN_ENDING:
             raise
         except errors.GitHubError:
             pass

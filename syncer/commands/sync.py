@@ -72,7 +72,7 @@ async def _plan(run: Run, config: Config, values: Mapping[tuple[int, str], Secre
         try:
             with acting_for(org):
                 repos[org] = await org_repos(run.api, org)
-        except (errors.AuthFailed, errors.RateLimited):
+        except errors.RUN_ENDING:
             raise
         except errors.GitHubError as exc:  # one org that cannot be listed does not stop the rest
             unreachable[org] = exc.message if isinstance(exc, errors.NotFound) else str(exc)

@@ -101,3 +101,8 @@ class TLSError(TransportError):
     """The server's certificate was not trusted; retrying will not change that."""
 
     retryable = False
+
+
+#: What ends a whole run rather than one target or scope: the token is no good, or the budget
+#: is spent (when not waiting for its reset).
+RUN_ENDING: tuple[type[GitHubError], ...] = (AuthFailed, RateLimited)

@@ -15,27 +15,43 @@ LogFormat = Literal["auto", "json", "console"]
 LEVELS = ("debug", "info", "warning", "error")
 
 
-class _CurrentStderr:
-    """Whatever sys.stderr is when a line is written (it may be replaced after configuration).
+class Forgiving:
+    """A text stream whose reader may be gone (`syncer ... | head`, a full disk): what cannot
+    be written is dropped, so a run does not stop writing secrets, half done, or change its
+    exit code because its output cannot be read."""
 
-    A line that cannot be written (stderr piped into `head` that has exited, a full disk) is
-    dropped: a run must not stop writing secrets, half done, because its log cannot be read.
-    """
+    def __init__(self, stream: TextIO) -> None:
+        self._target = stream
+
+    @property
+    def stream(self) -> TextIO:
+        return self._target
 
     def write(self, text: str) -> int:
         try:
-            return sys.stderr.write(text)
+            return self.stream.write(text)
         except OSError:
-            return 0
+            return len(text)
 
     def flush(self) -> None:
         try:
-            sys.stderr.flush()
+            self.stream.flush()
         except OSError:
             pass
 
-    def isatty(self) -> bool:
-        return sys.stderr.isatty()
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+class _CurrentStderr(Forgiving):
+    """Whatever sys.stderr is when a line is written (it may be replaced after configuration)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
 
 
 _ENCODER = json.JSONEncoder(default=repr)  # built once: json.dumps(default=...) builds one a call
