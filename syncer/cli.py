@@ -398,8 +398,16 @@ async def _dispatch_with_signals(args: argparse.Namespace) -> int:
     cut_off = (f", {interrupt.cut_off} cut off in flight when the grace ran out (they may "
                "have landed)" if interrupt.cut_off else "")
     print(f"syncer: interrupted: {interrupt.done} of {interrupt.total} done{unlisted}{cut_off}, "
-          "resume with the same command", file=sys.stderr)
+          f"{_how_to_resume(args)}", file=sys.stderr)
     return interrupt.exit_code
+
+
+def _how_to_resume(args: argparse.Namespace) -> str:
+    if args.command == "rotate" and args.generate:
+        # the same command would refuse the --output it saved, and would generate a new value
+        return (f"resume with --value-from file:{args.output} in place of --generate and "
+                "--output")
+    return "resume with the same command"
 
 
 async def _dispatch(args: argparse.Namespace) -> int:

@@ -275,3 +275,43 @@ def test_a_journal_that_cannot_grow_stops_the_run_cleanly(tmp_path) -> None:
         assert int(summary.group(1)) == puts(fh) < 200
         assert int(summary.group(1)) + int(summary.group(2)) == 200
         assert re.search(r"not written: S in acme/repo-\d+: cannot append to the journal", err)
+
+
+def test_an_interrupted_generated_rotation_resumes_from_its_output_file(tmp_path) -> None:
+    """`rotate --generate N --output F` stopped mid-run: the hint names the command that
+    resumes it (the same one would refuse F and make another value), and that command writes
+    the rest with the value kept in F."""
+    state = tmp_path / "state.json"
+    output = tmp_path / "new-value"
+    with fakehub_process("--repos", "500", "--envs", "", "--latency-ms", "20") as fh:
+        code, err = start_set(fh, state).finish()
+        assert code == 0, err.decode()[-2000:]
+        env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")}
+        env.update(GITHUB_API_URL=fh.url, GITHUB_TOKEN=fh.token)
+        rotate = [sys.executable, "-m", "syncer", "rotate", "S", "--org", "acme", "--state",
+                  str(state)]
+        with open(tmp_path / "stderr", "wb") as err_file:
+            first = subprocess.Popen([*rotate, "--generate", "32", "--output", str(output),
+                                      "--points-per-minute", "0"],
+                                     env=env, stdout=subprocess.DEVNULL, stderr=err_file)
+        deadline = time.monotonic() + 30
+        while puts(fh) < 550:
+            assert first.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        first.send_signal(signal.SIGINT)
+        assert first.wait(timeout=8) == 130
+        hint = (tmp_path / "stderr").read_text().strip().splitlines()[-1]
+        assert re.fullmatch(rf"syncer: interrupted: \d+ of 500 done, resume with --value-from "
+                            rf"file:{re.escape(str(output))} in place of --generate and --output",
+                            hint), hint
+        written_first = puts(fh) - 500
+        assert written_first < 500
+        done = subprocess.run([*rotate, "--value-from", f"file:{output}",
+                               "--points-per-minute", "0", "--log-format", "json"],
+                              env=env, capture_output=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr.decode()[-2000:]
+        assert b'"event": "resume"' in done.stderr
+        assert puts(fh) - 500 == 500  # each place once, in the two runs together
+        import base64
+        values = {base64.b64decode(s["plaintext_b64"]) for s in fh.state()["secrets"]}
+        assert values == {output.read_bytes()}
