@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import shlex
+import signal
 import stat
 import subprocess
 import sys
@@ -123,6 +124,11 @@ def _run(command: str) -> bytes:
                               check=False, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise SourceError(f"{Source('cmd', command)}: could not run ({type(exc).__name__})") from None
+    if done.returncode == -signal.SIGINT:  # a Ctrl-C in the terminal reached both of us
+        raise KeyboardInterrupt
+    if done.returncode < 0:
+        raise SourceError(f"{Source('cmd', command)}: stopped by "
+                          f"{signal.Signals(-done.returncode).name}")
     if done.returncode != 0:
         raise SourceError(f"{Source('cmd', command)}: exited with status {done.returncode} (its output "
                           "is not shown, as it may hold secrets: run it yourself to see why)")

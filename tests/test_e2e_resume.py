@@ -315,3 +315,26 @@ def test_an_interrupted_generated_rotation_resumes_from_its_output_file(tmp_path
         import base64
         values = {base64.b64decode(s["plaintext_b64"]) for s in fh.state()["secrets"]}
         assert values == {output.read_bytes()}
+
+
+def test_ctrl_c_while_a_value_command_runs_ends_as_an_interrupt(tmp_path) -> None:
+    """Ctrl-C in a terminal signals the whole foreground group: syncer and the `cmd:` source it
+    is waiting for. The command's death is the interrupt, not a failing source: exit 130."""
+    started = tmp_path / "started"
+    with fakehub_process("--repos", "5", "--envs", "") as fh:
+        env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")}
+        env.update(GITHUB_API_URL=fh.url, GITHUB_TOKEN=fh.token,
+                   XDG_STATE_HOME=str(tmp_path / "state-home"))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "syncer", "set", "S", "--org", "acme", "--value-from",
+             f"cmd:sh -c 'touch {started}; exec sleep 30'"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while not started.exists():
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+        assert proc.returncode == 130, err.decode()
+        assert err.decode().strip().splitlines()[-1] == "syncer: error: interrupted"
+        assert puts(fh) == 0

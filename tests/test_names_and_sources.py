@@ -150,6 +150,8 @@ def test_cmd_source_runs_without_shell(capfd: pytest.CaptureFixture[str]) -> Non
         read_source(parse_source(f"cmd:{sys.executable} -c exit(1) --token=ghp_arg0123456789"))
     assert str(named.value).startswith(f"cmd:{sys.executable} …: exited with status 1")
     assert "ghp_arg" not in str(named.value)
+    with pytest.raises(SourceError, match=r"^cmd:sh …: stopped by SIGKILL$"):
+        read_source(parse_source("cmd:sh -c 'kill -KILL $$'"))
 
 
 def test_generate_source() -> None:
