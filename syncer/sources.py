@@ -13,6 +13,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -20,11 +21,15 @@ from typing import BinaryIO
 import structlog
 
 from .model import SecretValue
-from .names import env_name_problem, value_problem
+from .names import MAX_VALUE_BYTES, env_name_problem, value_problem
 
 log = structlog.get_logger("syncer.sources")
 
 KINDS = ("env", "file", "cmd", "generate")
+# Enough to tell a value too large for GitHub after one line end (LF or CRLF) is dropped; a
+# source with no end (file:/dev/zero, `yes |`) is never read further.
+_READ_LIMIT = MAX_VALUE_BYTES + 2
+_CMD_TIMEOUT_S = 60
 SYNTAX = "env:VAR, file:PATH, cmd:COMMAND, generate:N or - (standard input)"
 
 
@@ -65,6 +70,9 @@ def read_source(source: Source, *, environ: Mapping[str, str] | None = None,
                 stdin: BinaryIO | None = None) -> SecretValue:
     """The value behind `source`, checked against GitHub's size rules."""
     raw = _read(source, os.environ if environ is None else environ, stdin)
+    if len(raw) > MAX_VALUE_BYTES:
+        raise SourceError(f"{source}: secret value is over {MAX_VALUE_BYTES} bytes; GitHub allows "
+                          f"at most {MAX_VALUE_BYTES}")
     problem = value_problem(raw)
     if problem:
         raise SourceError(f"{source}: {problem}")
@@ -87,7 +95,7 @@ def _read(source: Source, environ: Mapping[str, str], stdin: BinaryIO | None) ->
         try:
             with open(os.path.expanduser(source.arg), "rb") as f:
                 warn_if_readable_by_others(f.fileno(), f"file:{source.arg}")
-                return f.read()
+                return f.read(_READ_LIMIT)
         except OSError as exc:
             raise SourceError(f"file:{source.arg}: {exc.strerror or exc}") from None
     if source.kind == "stdin":
@@ -96,7 +104,7 @@ def _read(source: Source, environ: Mapping[str, str], stdin: BinaryIO | None) ->
             raise SourceError("-: standard input is a terminal; pipe the value in")
         # `echo "$V" | syncer ...` ends a one-line value with a newline nobody meant; a key
         # file's final newline belongs to it (OpenSSH refuses a key without one)
-        data = stream.read()
+        data = stream.read(_READ_LIMIT)
         if data.count(b"\n") != 1 or not data.endswith(b"\n"):
             return data
         return data[:-2] if data.endswith(b"\r\n") else data[:-1]  # a Windows line end too
@@ -118,21 +126,40 @@ def warn_if_readable_by_others(fd: int, shown: str) -> None:
 def _run(command: str) -> bytes:
     """Output of `command`, run without a shell; one trailing newline dropped, as $(...) does.
     Its standard error is not shown: a traced script (`set -x`) writes values there."""
+    shown = Source("cmd", command)
     try:
         # stdin stays ours: with `--value-from -` it carries the value, not the command's input
-        done = subprocess.run(_split(command), stdin=subprocess.DEVNULL, capture_output=True,
-                              check=False, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise SourceError(f"{Source('cmd', command)}: could not run ({type(exc).__name__})") from None
-    if done.returncode == -signal.SIGINT:  # a Ctrl-C in the terminal reached both of us
+        process = subprocess.Popen(_split(command), stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except OSError as exc:
+        raise SourceError(f"{shown}: could not run ({type(exc).__name__})") from None
+    timed_out = threading.Event()
+
+    def stop() -> None:
+        timed_out.set()
+        process.kill()
+
+    watchdog = threading.Timer(_CMD_TIMEOUT_S, stop)
+    watchdog.start()
+    try:
+        with process:  # on leaving: its output closed, its end waited for
+            assert process.stdout is not None
+            out = process.stdout.read(_READ_LIMIT)
+            if len(out) == _READ_LIMIT:  # more than any value: the rest is not waited for
+                process.kill()
+    finally:
+        watchdog.cancel()
+    if timed_out.is_set():
+        raise SourceError(f"{shown}: still running after {_CMD_TIMEOUT_S} s; stopped")
+    if len(out) == _READ_LIMIT:
+        return out  # refused as too large
+    if process.returncode == -signal.SIGINT:  # a Ctrl-C in the terminal reached both of us
         raise KeyboardInterrupt
-    if done.returncode < 0:
-        raise SourceError(f"{Source('cmd', command)}: stopped by "
-                          f"{signal.Signals(-done.returncode).name}")
-    if done.returncode != 0:
-        raise SourceError(f"{Source('cmd', command)}: exited with status {done.returncode} (its output "
-                          "is not shown, as it may hold secrets: run it yourself to see why)")
-    out = done.stdout
+    if process.returncode < 0:
+        raise SourceError(f"{shown}: stopped by {signal.Signals(-process.returncode).name}")
+    if process.returncode != 0:
+        raise SourceError(f"{shown}: exited with status {process.returncode} (its output is not "
+                          "shown, as it may hold secrets: run it yourself to see why)")
     return out[:-1] if out.endswith(b"\n") else out
 
 

@@ -122,6 +122,9 @@ def test_dry_run_writes_nothing(hub, url, monkeypatch, capsys) -> None:
     (["hunter2!", "--value-from", "env:SECRET_SRC"], "in case it is a value"),
     (["OK", "--value-from", "env:EMPTY"], "secret value is empty"),
     (["OK", "--value-from", "env:HUGE"], "GitHub allows at most 49152"),
+    # sources with no end are read no further than a value could go
+    (["OK", "--value-from", "file:/dev/zero"], "over 49152 bytes; GitHub allows at most 49152"),
+    (["OK", "--value-from", "cmd:yes"], "over 49152 bytes; GitHub allows at most 49152"),
     (["OK", "--value-from", "env:NOPE"], "no such environment variable"),
     (["OK", "--value-from", "file:/nonexistent/v"], "No such file"),
 ])

@@ -4,11 +4,12 @@ import argparse
 import io
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 import structlog.testing
 
-from syncer import cli
+from syncer import cli, sources
 from syncer.model import SecretValue
 from syncer.names import MAX_VALUE_BYTES, name_argument, secret_name_problem, value_problem
 from syncer.sources import SourceError, parse_source, read_source
@@ -167,3 +168,31 @@ def test_options_are_not_abbreviated(option: str, capsys: pytest.CaptureFixture[
         cli.main(["set", "X", "--org", "acme", "--value-from", "env:V", option, "thing"])
     assert ended.value.code == 2
     assert f"unrecognized arguments: {option}," in capsys.readouterr().err
+
+
+class _Endless(io.RawIOBase):
+    """`yes | syncer ...`: a standard input that never ends."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        buffer[:] = b"y" * len(buffer)
+        return len(buffer)
+
+
+def test_a_source_with_no_end_is_refused_after_a_values_worth() -> None:
+    """Standard input, a file or a command that never ends is refused as too large, having
+    read no more than a value can be; a value of GitHub's largest size is taken whole."""
+    with pytest.raises(SourceError, match="over 49152 bytes"):
+        read_source(parse_source("-"), stdin=io.BufferedReader(_Endless()))
+    largest = read_source(parse_source(
+        f"cmd:{sys.executable} -c \"print('y' * 49152)\""))  # and print's newline
+    assert len(largest.reveal()) == 49152
+
+
+def test_a_command_that_does_not_end_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A value command still running after the time allowed is stopped and named."""
+    monkeypatch.setattr(sources, "_CMD_TIMEOUT_S", 0.2)
+    with pytest.raises(SourceError, match=r"^cmd:sleep …: still running after 0.2 s; stopped$"):
+        read_source(parse_source("cmd:sleep 30"))
