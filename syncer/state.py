@@ -40,6 +40,7 @@ import json
 import os
 import re
 import secrets
+import stat
 import struct
 import tempfile
 from collections.abc import Iterator
@@ -142,9 +143,11 @@ class State:
         """
         path = Path(path)
         make_private_dir(path.parent)
+        # read first: a path that is no state file (a typo, another file) leaves no key beside it
+        check, records, signature = _read_state(path)
         warnings: list[str] = []
         key, key_created = _load_or_create_key(_key_path(path), warnings)
-        records, signature = _read_state(path, key, key_created, warnings)
+        records = _trusted(path, check, records, key, key_created, warnings)
         return cls(path, key, records, signature, warnings)
 
     # -- fingerprints and records --------------------------------------------------------------
@@ -219,7 +222,8 @@ class State:
     def _refresh_if_changed(self) -> None:
         if _signature_of(self.path) == self._signature:
             return
-        records, signature = _read_state(self.path, self._key, False, self.warnings)
+        check, records, signature = _read_state(self.path)
+        records = _trusted(self.path, check, records, self._key, False, self.warnings)
         for key, record in self._pending.items():
             if record is None:
                 records.pop(key, None)
@@ -318,24 +322,31 @@ def _signature_of(path: Path) -> _Signature | None:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def _read_state(path: Path, key: bytes, key_created: bool,
-                warnings: list[str]) -> tuple[dict[StateKey, Record], _Signature | None]:
+def _read_state(path: Path) -> tuple[str | None, dict[StateKey, Record], _Signature | None]:
+    """The state file's key check, records and signature; nothing of a missing file."""
     try:
         with open(path, "rb") as handle:
             st = os.fstat(handle.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise _corrupt(path, "not a regular file")
             data = handle.read()
     except FileNotFoundError:
-        return {}, None
+        return None, {}, None
     except OSError as exc:
         raise StateError(f"cannot read the state file {path}: {exc.strerror}") from exc
-    signature = (st.st_ino, st.st_size, st.st_mtime_ns)
     check, records = _parse_document(path, data)
+    return check, records, (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _trusted(path: Path, check: str | None, records: dict[StateKey, Record], key: bytes,
+             key_created: bool, warnings: list[str]) -> dict[StateKey, Record]:
+    """The records, unless their fingerprints were made with another key than `key`."""
     if records and (key_created or check != _key_check(key)):
         why = "its key file was missing" if key_created else "its key file was replaced"
         warnings.append(f"dropped {len(records)} records from {path}: {why}, so their fingerprints "
                         "can no longer be checked; this run compares against GitHub instead")
-        records = {}
-    return records, signature
+        return {}
+    return records
 
 
 def _key_check(key: bytes) -> str:
@@ -345,7 +356,8 @@ def _key_check(key: bytes) -> str:
 # -- the document ------------------------------------------------------------------------------
 
 def _corrupt(path: Path, what: str) -> StateError:
-    return StateError(f"the state file {path} is corrupt ({what}); {_RECOVER}")
+    return StateError(f"the state file {path} is corrupt ({what}); if that is the right file, "
+                      f"{_RECOVER}")
 
 
 def _parse_document(path: Path, data: bytes) -> tuple[str | None, dict[StateKey, Record]]:

@@ -201,6 +201,21 @@ def test_corrupt_state_is_a_clear_error(path: Path, damage: str) -> None:
     assert ("GitHub's state" in message) or ("upgrade syncer" in message)
 
 
+@pytest.mark.parametrize("other", ["a file of something else", "a device"])
+def test_a_path_that_is_no_state_file_is_refused_and_left_alone(tmp_path: Path,
+                                                                 other: str) -> None:
+    """--state pointing at another file (or a device, which would be read for ever) is refused,
+    and no key file is made beside it."""
+    path = tmp_path / "passwd"
+    if other == "a device":
+        path.symlink_to("/dev/zero")
+    else:
+        path.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    with pytest.raises(StateError, match=f"the state file {path} is corrupt"):
+        State.open(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["passwd"]
+
+
 # -- atomic saves ----------------------------------------------------------------------------------
 
 SAVER = textwrap.dedent("""
