@@ -241,6 +241,24 @@ def test_plan_out_never_overwrites_a_template(small, small_url, tmp_path) -> Non
     assert (tmp_path / "plan.values.toml").read_text() == "API_KEY = 'filled in'\n"
 
 
+@pytest.mark.parametrize("option", ["--plan-out", "--export-workflow"])
+def test_an_output_path_is_never_a_file_syncer_did_not_write(small, small_url, tmp_path,
+                                                             option) -> None:
+    """A filled-in values file given by mistake as --plan-out or --export-workflow is left as
+    it is; the command's own earlier output is replaced, as a refresh should."""
+    values = tmp_path / "values.toml"
+    values.write_text("API_KEY = 'filled in'\n")
+    with pytest.raises(UsageError, match="values.toml exists and is not a .* syncer wrote"):
+        migrate(small_url, tmp_path, "--from", "src", "--to", "dst", option, str(values))
+    assert values.read_text() == "API_KEY = 'filled in'\n"
+    output = tmp_path / "out.txt"
+    for _ in range(2):
+        assert migrate(small_url, tmp_path, "--from", "src", "--to", "dst", option,
+                       str(output)) == 0
+        for template in tmp_path.glob("*.values.toml"):
+            template.unlink()  # guarded on its own (above)
+
+
 def fill_template(template: Path, skip: set[str]) -> None:
     """Give every key in the template a canary value, except the keys in `skip`."""
     keys = tomllib.loads(template.read_text())

@@ -188,6 +188,11 @@ async def run_migrate_command(args: argparse.Namespace, *,
     if request.plan_out and os.path.exists(template_path(request.plan_out)):
         raise UsageError(f"{template_path(request.plan_out)} exists and may hold values: move "
                          "it aside to get a new template")
+    if request.plan_out:
+        _refuse_to_replace(request.plan_out, b'{\n  "syncer_migration_plan":', "migration plan")
+    if request.export_workflow:
+        _refuse_to_replace(request.export_workflow, b"# syncer migrate --export-workflow:",
+                           "export workflow")
     writing = not (request.plan_out or request.export_workflow or request.dry_run)
     state = _open_state(request.state) if not (request.plan_out or request.export_workflow) \
         else None
@@ -348,6 +353,21 @@ def _write_plan(request: MigrateRequest, targets: Sequence[Target], src_settings
             for repo in t.unmapped:
                 print(f"  missing selected repository: {t.name} in {t.scope}: {repo}")
     return 0
+
+
+def _refuse_to_replace(path: str, ours: bytes, what: str) -> None:
+    """An existing file is replaced only if it is empty or an earlier run's `what`: the path
+    given may be a values file one tab-completion away."""
+    try:
+        with open(path, "rb") as handle:
+            start = handle.read(len(ours))
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if start and start != ours:
+        raise UsageError(f"{path} exists and is not a {what} syncer wrote; refusing to "
+                         "overwrite it (move it aside, or give another path)")
 
 
 def _write_file(path: str, text: str, *, private: bool = False) -> None:
