@@ -25,6 +25,17 @@ def matches(name: str, patterns: Sequence[str]) -> bool:
     return not patterns or any(fnmatchcase(lowered, p.lower()) for p in patterns)
 
 
+def unmatched_patterns(names: Iterable[str], patterns: Sequence[str]) -> list[str]:
+    """The patterns that match none of `names`: most likely typos, which must not narrow a run
+    without a word. Pure."""
+    lowered = [n.lower() for n in names]
+    return [p for p in patterns if not any(fnmatchcase(n, p.lower()) for n in lowered)]
+
+
+def no_match(org: str, patterns: Sequence[str]) -> str:
+    return f"no repository of {org} matches " + " ".join(f"--repos {p!r}" for p in patterns)
+
+
 def select_repos(repos: Iterable[Repo], patterns: Sequence[str] = (), *,
                  include_archived: bool = False, include_forks: bool = True) -> list[Repo]:
     """The repositories a run should write to, in a stable order.

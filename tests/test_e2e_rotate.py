@@ -195,7 +195,7 @@ def test_repos_narrows_the_rotation_to_those_repositories(hub, url, monkeypatch,
                   "--with-org-secret") == 0
     assert hub.plaintext("LEAKED", org="acme") == NEW.encode()
     capsys.readouterr()
-    assert rotate(url, monkeypatch, "--value-from", "env:NEW", "--repos", "nomatch*") == 1
+    assert rotate(url, monkeypatch, "--value-from", "env:NEW", "--repos", "repo-0001") == 1
     assert "not found in the repositories --repos selects" in capsys.readouterr().err
     assert rotate(url, monkeypatch, "--value-from", "env:NEW", "--with-org-secret") == 2
 
@@ -211,3 +211,14 @@ def test_proof_lines_name_what_a_stop_left_unwritten() -> None:
         "not written LEAKED in acme/api: interrupted"
     assert _proof_line("LEAKED", Outcome(action, Result.UPDATED, 204)) == \
         "updated  LEAKED in acme/api"
+
+
+def test_a_repos_pattern_that_matches_nothing_stops_the_rotation_before_it_starts(
+        hub, url, monkeypatch, capsys) -> None:
+    """`--repos repo-0004 --repos repo-9999`: a typo would leave the old value where it was
+    meant to go, so nothing is written and the pattern is named (exit 2)."""
+    assert rotate(url, monkeypatch, "--value-from", "env:NEW", "--repos", "repo-0004",
+                  "--repos", "repo-9999") == 2
+    assert "no repository of acme matches --repos 'repo-9999'; nothing was written" in \
+        capsys.readouterr().err
+    assert hub.plaintext("LEAKED", repo="acme/repo-0004") == OLD

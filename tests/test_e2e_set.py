@@ -139,6 +139,25 @@ def test_bad_input_exit_2_before_any_request(hub, url, monkeypatch, capsys, args
     assert hub.count() == 0
 
 
+def test_a_repos_pattern_that_matches_nothing_is_not_passed_over(hub, url, monkeypatch,
+                                                                  capsys) -> None:
+    """One of several --repos names matches no repository (a typo): the others are written and
+    the run ends with exit 1 naming it; for an org secret's selection, which it would narrow,
+    nothing is written (exit 2)."""
+    code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:SECRET_SRC", "--repos",
+                    "repo-0001", "--repos", "repo-0099"], env_for(url), monkeypatch)
+    assert code == 1
+    assert hub.plaintext("S", repo="acme/repo-0001") == VALUE.encode()
+    assert "no repository of acme matches --repos 'repo-0099'" in capsys.readouterr().err
+    code = run_cli(["set", "O", "--org", "acme", "--value-from", "env:SECRET_SRC", "--org-level",
+                    "--visibility", "selected", "--repos", "repo-0001", "--repos", "rpeo-*"],
+                   env_for(url), monkeypatch)
+    assert code == 2
+    assert capsys.readouterr().err.strip() == (
+        "syncer: error: no repository of acme matches --repos 'rpeo-*'; nothing was written")
+    assert hub.secret("O", org="acme") is None
+
+
 def test_unknown_org(hub, url, monkeypatch, capsys) -> None:
     """An org GitHub answers 404 for is named with the likely causes; exit 2, nothing written."""
     code = run_cli(["set", "OK", "--org", "nope", "--value-from", "env:SECRET_SRC"],

@@ -241,6 +241,15 @@ def test_plan_out_never_overwrites_a_template(small, small_url, tmp_path) -> Non
     assert (tmp_path / "plan.values.toml").read_text() == "API_KEY = 'filled in'\n"
 
 
+def test_a_repos_pattern_that_matches_nothing_is_refused(small, small_url, tmp_path) -> None:
+    """`--repos nomatch` (a typo) would migrate only the org secrets without a word: refused,
+    before any output."""
+    with pytest.raises(UsageError, match="no repository of src matches --repos 'nomatch'"):
+        migrate(small_url, tmp_path, "--from", "src", "--to", "dst", "--repos", "repo-0001",
+                "--repos", "nomatch", "--plan-out", str(tmp_path / "plan.json"))
+    assert not (tmp_path / "plan.json").exists()
+
+
 @pytest.mark.parametrize("option", ["--plan-out", "--export-workflow"])
 def test_an_output_path_is_never_a_file_syncer_did_not_write(small, small_url, tmp_path,
                                                              option) -> None:

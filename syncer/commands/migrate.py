@@ -65,7 +65,7 @@ from typing import Any, Literal, TypeVar
 import structlog
 
 from ..crypto import Sealer
-from ..discover import existing, for_each, matches
+from ..discover import existing, for_each, matches, no_match, unmatched_patterns
 from ..engine import Engine
 from ..exits import AuthError, UsageError
 from ..github import errors
@@ -251,6 +251,8 @@ async def _read_source(src: Run, request: MigrateRequest) -> Inventory:
     api, org = src.api, request.source
     with _reading(f"reading {org}"):
         repos = [r async for r in api.org_repos(org)]
+        if unmatched := unmatched_patterns((r.name for r in repos), request.repos):
+            raise UsageError(f"{no_match(org, unmatched)}; nothing was written")
         chosen = sorted((r for r in repos if matches(r.name, request.repos)),
                         key=lambda r: r.name.lower())
         outside = frozenset(r.name.lower() for r in repos if not matches(r.name, request.repos))

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import structlog
 
-from ..discover import Locations, locate, sees_org_secret, select_repos
+from ..discover import (Locations, locate, no_match, sees_org_secret, select_repos,
+                        unmatched_patterns)
 from ..exits import Exit, UsageError
 from ..github import errors
 from ..github.api import Repo, SecretInfo
@@ -129,10 +130,12 @@ async def run_rotate(request: RotateRequest, value: SecretValue, settings: Setti
     started = time.monotonic()
     async with connect(settings, token) as run:
         try:
-            repos = select_repos([r async for r in run.api.org_repos(request.org)],
-                                 request.repos, include_archived=request.include_archived)
+            listed = [r async for r in run.api.org_repos(request.org)]
         except errors.NotFound as exc:
             raise UsageError(exc.message) from None
+        if unmatched := unmatched_patterns((r.name for r in listed), request.repos):
+            raise UsageError(f"{no_match(request.org, unmatched)}; nothing was written")
+        repos = select_repos(listed, request.repos, include_archived=request.include_archived)
         where = await locate(run.api, request.org, request.name, request.app, repos,
                              settings.concurrency)
         shadowed = shadowing(where, repos)

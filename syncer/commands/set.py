@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 
-from ..discover import org_selection, select_repos, wanted
+from ..discover import no_match, org_selection, select_repos, unmatched_patterns, wanted
 from ..engine import StreamBroken
 from ..exits import Exit, UsageError
 from ..github import errors
@@ -160,6 +160,11 @@ async def run_set(request: SetRequest, value: SecretValue, settings: Settings,
     unlisted = listing is not None and not listing.complete
     if listing is not None and listing.complete and not listing.matched:
         raise UsageError(_no_match(request))
+    unmatched = listing.unmatched if listing is not None and listing.complete else []
+    if unmatched:
+        log.error("repos_unmatched", org=request.org, patterns=unmatched,
+                  problem=no_match(request.org, unmatched),
+                  hint="a typo? the repositories meant got nothing; the others are done")
     if listing_error is not None:
         log.error("listing_failed", org=request.org, error=str(listing_error),
                   hint="what was written is journalled: run the same command again to finish")
@@ -168,7 +173,7 @@ async def run_set(request: SetRequest, value: SecretValue, settings: Settings,
                     hint="repositories after these were not looked at: run the same command "
                          "again to finish")
     log.info("summary", secret=request.name, **summary.as_event())
-    failed = unlisted or any(o.result in (Result.FAILED, Result.SKIPPED) for o in outcomes)
+    failed = unlisted or bool(unmatched) or any(o.result in (Result.FAILED, Result.SKIPPED) for o in outcomes)
     return (Exit.FAILED if failed else Exit.OK), summary
 
 
@@ -182,12 +187,14 @@ async def _targets(run: Run, request: SetRequest) -> list[Action]:
     repos: list[Repo] = []
     if needs_repos:
         try:
-            repos = select_repos([r async for r in run.api.org_repos(request.org)], request.repos,
-                                 include_archived=request.include_archived)
+            listed = [r async for r in run.api.org_repos(request.org)]
         except errors.NotFound as exc:
             raise UsageError(exc.message) from None
+        repos = select_repos(listed, request.repos, include_archived=request.include_archived)
         if not repos:
             raise UsageError(_no_match(request))
+        if unmatched := unmatched_patterns((r.name for r in listed), request.repos):
+            raise UsageError(f"{no_match(request.org, unmatched)}; nothing was written")
     return plan_writes(request, repos, current)
 
 
@@ -219,11 +226,15 @@ class _Listing:
     rest: AsyncIterator[Repo]
     matched: int = 0
     complete: bool = False
+    unmatched: list[str] = field(default_factory=list)  # --repos patterns no repository matched
 
     async def __aiter__(self) -> AsyncIterator[Action]:
         seen: set[int] = set()  # a repository created mid-listing can shift one into the next page
+        self.unmatched = list(self.request.repos)
         repo = self.first
         while repo is not None:
+            if self.unmatched:
+                self.unmatched = unmatched_patterns([repo.name], self.unmatched)
             if repo.id not in seen and wanted(repo, self.request.repos,
                                               include_archived=self.request.include_archived):
                 seen.add(repo.id)
@@ -234,5 +245,5 @@ class _Listing:
 
 
 def _no_match(request: SetRequest) -> str:
-    wanted_repos = " ".join(f"--repos {p!r}" for p in request.repos) or "(all)"
-    return f"no repository of {request.org} matches {wanted_repos}"
+    return (no_match(request.org, request.repos) if request.repos
+            else f"no repository of {request.org} matches (all)")
