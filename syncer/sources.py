@@ -7,6 +7,7 @@ read it in the process list. Errors name the source, never the value.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shlex
 import signal
@@ -61,9 +62,36 @@ def parse_source(spec: str) -> Source:
         raise SourceError(f"env:…: {problem}")
     if kind == "generate" and not (arg.isdigit() and 16 <= int(arg) <= 4096):
         raise SourceError(f"generate:{arg}: N must be a whole number of bytes from 16 to 4096")
-    if kind == "cmd" and not _split(arg):
-        raise SourceError("cmd: empty command")
+    if kind == "cmd":
+        argv = _split(arg)
+        if not argv:
+            raise SourceError("cmd: empty command")
+        if problem := shell_syntax_problem(argv):
+            raise SourceError(f"{Source(kind, arg)}: {problem}")
     return Source(kind, arg)
+
+
+_SHELL_OPERATORS = frozenset({"|", "||", "&&", ";", "&", ">", ">>", "<", "2>", "2>&1", "|&"})
+_SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "fish"})
+# $(…), ${…}, `…` anywhere; $NAME as a whole argument or an option's value (-address=$ADDR)
+_EXPANSION = re.compile(r"\$[({]|`|(?:^|=)\$[A-Za-z_]")
+
+
+def shell_syntax_problem(argv: list[str]) -> str | None:
+    """Why a cmd: command looks written for a shell it will not get, or None: `… | jq` or `$HOME`
+    would reach the program as literal arguments and make a wrong value, written everywhere.
+    The offending arguments are not repeated (they may hold a token). Pure."""
+    if os.path.basename(argv[0]) in _SHELLS:
+        return None
+    operators = [a for a in argv[1:] if a in _SHELL_OPERATORS]
+    if operators:
+        found = f"`{operators[0]}`"
+    elif any(_EXPANSION.search(a) for a in argv[1:]):
+        found = "a $ or ` expansion"
+    else:
+        return None
+    return (f"{found} would reach the program as a literal argument (cmd: runs without a "
+            "shell); for a pipeline, a redirection or a $VARIABLE use cmd:sh -c '…'")
 
 
 def read_source(source: Source, *, environ: Mapping[str, str] | None = None,

@@ -196,3 +196,36 @@ def test_a_command_that_does_not_end_is_stopped(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(sources, "_CMD_TIMEOUT_S", 0.2)
     with pytest.raises(SourceError, match=r"^cmd:sleep …: still running after 0.2 s; stopped$"):
         read_source(parse_source("cmd:sleep 30"))
+
+
+@pytest.mark.parametrize("command,found", [
+    ("printf %s abc | tr a-z A-Z", "`|`"),
+    ("vault read -field=token secret/npm > /tmp/t", "`>`"),
+    ("get-token && echo done", "`&&`"),
+    ("echo $HOME", "a $ or ` expansion"),
+    ("vault read -address=$VAULT_ADDR secret/npm", "a $ or ` expansion"),
+    ("echo $(cat token-ghp_notrepeated)", "a $ or ` expansion"),
+    ("echo `cat f`", "a $ or ` expansion"),
+])
+def test_cmd_written_for_a_shell_is_refused_before_it_runs(command: str, found: str) -> None:
+    """cmd: runs no shell, so a pipeline or an expansion would make a wrong value (written
+    everywhere, exit 0): refused, pointing at sh -c, without repeating the arguments."""
+    with pytest.raises(SourceError) as refused:
+        parse_source(f"cmd:{command}")
+    message = str(refused.value)
+    program = command.split()[0]
+    assert message == (f"cmd:{program} …: {found} would reach the program as a literal argument "
+                       "(cmd: runs without a shell); for a pipeline, a redirection or a "
+                       "$VARIABLE use cmd:sh -c '…'")
+    assert "ghp_" not in message
+
+
+@pytest.mark.parametrize("command", [
+    "sh -c 'printf %s abc | tr a-z A-Z'",
+    "/bin/bash -c 'echo $HOME'",
+    "pass show npm/token",
+    "op read op://vault/item/field?attribute=otp",
+    "printf %s cost-$5",
+])
+def test_cmd_without_shell_syntax_or_run_by_a_shell_is_accepted(command: str) -> None:
+    assert parse_source(f"cmd:{command}").kind == "cmd"
