@@ -854,6 +854,36 @@ def _sealed_entry(item: Any, where: str, dest_org: str) -> SealedEntry:
     return SealedEntry(scope, name.upper(), key_id, sealed, selection, where)
 
 
+def sealed_against_source(entries: Sequence[SealedEntry], targets: Sequence[Target]
+                          ) -> list[str]:
+    """Problems of sealed entries against SRC's secrets now: an entry must be one of them, with
+    the visibility and selection their mapping gives. The artifact brings ciphertexts, not the
+    shape: an old or edited one must not create secrets or widen who reads one. Pure."""
+    def place(scope: Scope, name: str) -> tuple[str, ...]:
+        return (scope.app, scope.kind, scope.org.lower(), (scope.repo or "").lower(),
+                (scope.env or "").lower(), name.upper())
+
+    expected = {place(t.scope, t.name): t.selection for t in targets}
+    problems = []
+    for entry in entries:
+        where = f"{entry.origin}: {entry.name} in {entry.scope}"
+        key = place(entry.scope, entry.name)
+        if key not in expected:
+            problems.append(f"{where}: SRC has no such secret now (or --repos leaves it out)")
+        elif entry.selection != expected[key]:
+            problems.append(f"{where}: {_visibility(entry.selection)} in the export, "
+                            f"{_visibility(expected[key])} from SRC now; run the export again")
+    return problems
+
+
+def _visibility(selection: OrgSelection | None) -> str:
+    if selection is None:
+        return "no visibility"
+    if selection.visibility == "selected":
+        return f"visibility selected ({len(selection.repository_ids)} repositories)"
+    return f"visibility {selection.visibility}"
+
+
 def import_rounds(entries: Sequence[SealedEntry]) -> tuple[list[list[SealedEntry]], list[str]]:
     """Entries in rounds where each scope has one key_id (the engine keeps one key per scope),
     and the problems: the same secret given twice."""

@@ -9,8 +9,10 @@ Until cli.py wires the subcommand, the tests build the argparse Namespace with m
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -529,8 +531,31 @@ def test_import_reports_stale_key_ids_and_writes_the_rest(exportable, exportable
     assert "ORG_ALL in dst/repo-0002" in out
     assert hub.plaintext("API_KEY", repo="dst/repo-0002") is None
     assert hub.plaintext("API_KEY", repo="dst/repo-0003") == f"{CANARY}-api-3".encode()
-    assert hub.count("GET", "/repos/{owner}/{repo}/actions/secrets/public-key") == 0
+    # one key GET, to tell a stale key_id from a damaged ciphertext (GitHub answers both alike)
+    assert hub.count("GET", "/repos/{owner}/{repo}/actions/secrets/public-key") == 1
     assert hub.count("PUT") == 9  # each ciphertext once, the stale ones not retried
+
+
+def test_import_tells_a_damaged_ciphertext_from_a_stale_key(exportable, exportable_url,
+                                                            tmp_path, capsys) -> None:
+    """A ciphertext GitHub cannot open under the scope's current key is reported as damaged:
+    exporting again for a key change would not help. The rest is written; exit 1."""
+    hub = exportable
+    exported_and_sealed(hub, exportable_url, tmp_path)
+    for path in (tmp_path / "sealed").rglob("*.json"):
+        document = json.loads(path.read_text())
+        for entry in document["sealed"]:
+            if entry["name"] == "API_KEY" and entry["dst"]["repo"] == "repo-0003":
+                entry["encrypted_value"] = base64.b64encode(b"not a sealed box").decode()
+        path.write_text(json.dumps(document))
+    capsys.readouterr()
+    assert migrate(exportable_url, tmp_path, "--from", "src", "--to", "dst",
+                   "--import-sealed", str(tmp_path / "sealed")) == 1
+    out = capsys.readouterr().out
+    assert "dst/repo-0003 could not decrypt the ciphertext with its key_id" in out
+    assert "damaged or was not sealed by the export workflow" in out
+    assert "stale" not in out
+    assert hub.plaintext("API_KEY", repo="dst/repo-0002") == f"{CANARY}-api-2".encode()
 
 
 def test_import_writes_environment_secrets_on_an_older_enterprise_server(
@@ -544,6 +569,43 @@ def test_import_writes_environment_secrets_on_an_older_enterprise_server(
                    "--import-sealed", str(tmp_path / "sealed")) == 0
     assert hub.plaintext("DEPLOY", repo="dst/repo-0001", env="production") \
         == f"{CANARY}-deploy".encode()
+
+
+def test_import_takes_ciphertexts_not_the_shape_of_secrets(exportable, exportable_url, tmp_path,
+                                                           capsys) -> None:
+    """An edited artifact (a selected org secret made visible to all, a secret SRC does not
+    have) and an old one (SRC narrowed a secret since the export) are refused, each entry
+    named, before anything is written."""
+    hub = exportable
+    exported_and_sealed(hub, exportable_url, tmp_path)
+    for path in (tmp_path / "sealed").rglob("*.json"):
+        document = json.loads(path.read_text())
+        for entry in list(document["sealed"]):
+            if entry["name"] == "ORG_PICKED":
+                entry.update(visibility="all", selected_repository_ids=None)
+                document["sealed"].append({**entry, "name": "NEVER_IN_SOURCE"})
+        path.write_text(json.dumps(document))
+    hub.reset_counters()
+    with pytest.raises(UsageError) as refused:
+        migrate(exportable_url, tmp_path, "--from", "src", "--to", "dst",
+                "--import-sealed", str(tmp_path / "sealed"))
+    problems = str(refused.value).splitlines()[1:]
+    assert len(problems) == 2, problems
+    assert any(p.endswith("ORG_PICKED in dst: visibility all in the export, visibility "
+                          "selected (2 repositories) from SRC now; run the export again")
+               for p in problems), problems
+    assert any(p.endswith("NEVER_IN_SOURCE in dst: SRC has no such secret now (or --repos "
+                          "leaves it out)") for p in problems), problems
+    assert hub.count("PUT") == 0
+
+    shutil.rmtree(tmp_path / "sealed")
+    exported_and_sealed(hub, exportable_url, tmp_path)
+    hub.set_secret("ORG_PICKED", b"changed", org="src", visibility="private")
+    with pytest.raises(UsageError, match="visibility selected .2 repositories. in the export, "
+                                         "visibility private from SRC now"):
+        migrate(exportable_url, tmp_path, "--from", "src", "--to", "dst",
+                "--import-sealed", str(tmp_path / "sealed"))
+    assert hub.count("PUT") == 0
 
 
 def test_import_refuses_entries_for_another_org(exportable, exportable_url, tmp_path) -> None:

@@ -56,7 +56,7 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -98,6 +98,7 @@ from ..migration import (
     render_workflow,
     report_exit_code,
     repos_needing_environments,
+    sealed_against_source,
     stopped_why,
     template_path,
     values_template,
@@ -178,7 +179,7 @@ async def run_migrate_command(args: argparse.Namespace, *,
                               token_for: Callable[[str], str | TokenSource]) -> int:
     request = request_from(args)
     if request.import_sealed:
-        return await _import_sealed(request, settings_for("to"), token_for("to"))
+        return await _import_sealed(request, settings_for, token_for)
     values = _read_values(request.values) if request.values else None
     src_settings, dst_settings = settings_for("from"), settings_for("to")
     if (host_of(src_settings.api_url) == host_of(dst_settings.api_url)
@@ -555,12 +556,18 @@ class _PreSealed(Sealer):
         pass
 
 
-def _exported_keys(entries: Sequence[SealedEntry], stale: set[Scope]) -> KeyCache:
-    """A key cache that knows each scope's exported key_id and cannot fetch another: a refresh
-    (after DST answered 422 for that key_id) fails the write with a message saying so."""
+def _exported_keys(entries: Sequence[SealedEntry], stale: set[tuple[Scope, str]],
+                   current_key: Callable[[Scope], Awaitable[PublicKey]]) -> KeyCache:
+    """A key cache that knows each scope's exported key_id and cannot fetch another: after DST
+    answered 422 for that key_id, the write fails with a message saying why. GitHub answers a
+    stale key_id and a ciphertext it cannot open alike; DST's current key tells them apart."""
     async def refuse(scope: Scope, previous: PublicKey | None) -> PublicKey:
-        stale.add(scope)
         key_id = previous.key_id if previous else "?"
+        if (await current_key(scope)).key_id == key_id:
+            raise errors.KeyMismatch(422, f"{scope} could not decrypt the ciphertext with its "
+                                          f"key_id {key_id}, which is current: the artifact is "
+                                          "damaged or was not sealed by the export workflow")
+        stale.add((scope, key_id))
         raise errors.KeyMismatch(422, f"{scope} no longer accepts key_id {key_id}: the key "
                                       "changed since the export; export again and import")
 
@@ -599,18 +606,25 @@ def _read_sealed(paths: Sequence[str], dest_org: str) -> list[SealedEntry]:
     return entries
 
 
-async def _import_sealed(request: MigrateRequest, settings: Settings,
-                        token: str | TokenSource) -> int:
+async def _import_sealed(request: MigrateRequest, settings_for: Callable[[str], Settings],
+                        token_for: Callable[[str], str | TokenSource]) -> int:
     started = time.monotonic()
     entries = _read_sealed(request.import_sealed, request.dest)
     rounds, problems = import_rounds(entries)
     if problems:
         raise UsageError("cannot import:\n" + "\n".join(problems))
+    settings = settings_for("to")
     state = _open_state(request.state)
-    stale: set[Scope] = set()
+    stale: set[tuple[Scope, str]] = set()
     outcomes: list[Outcome] = []
     with state.lock():
-        async with connect(settings, token) as dst:
+        async with _connect_both(settings_for("from"), token_for("from"), settings,
+                                 token_for("to")) as (src, dst):
+            inventory = await _read_source(src, request)
+            targets = map_targets(inventory, await _read_destination(dst, request.dest,
+                                                                     inventory))
+            if problems := sealed_against_source(entries, targets):
+                raise UsageError("cannot import (nothing was written):\n" + "\n".join(problems))
             if not request.dry_run:
                 ids = await _repository_ids(dst, entries)
                 entries = [_with_repo_id(e, ids) for e in entries]
@@ -619,7 +633,7 @@ async def _import_sealed(request: MigrateRequest, settings: Settings,
             for chosen in rounds:
                 if request.dry_run:
                     break
-                engine = Engine(dst.api, _PreSealed(), _exported_keys(chosen, stale),
+                engine = Engine(dst.api, _PreSealed(), _exported_keys(chosen, stale, dst.api.public_key),
                                 settings.concurrency)
                 actions = [Action(Op.PUT, e.scope, e.name, e.selection, "import") for e in chosen]
                 outcomes += await _write_sealed(
@@ -671,7 +685,7 @@ def _forget_written(state: State, api_url: str, outcome: Outcome) -> None:
 
 
 def _import_report(entries: Sequence[SealedEntry], outcomes: Sequence[Outcome],
-                   stale: set[Scope], *, dry_run: bool) -> list[ReportItem]:
+                   stale: set[tuple[Scope, str]], *, dry_run: bool) -> list[ReportItem]:
     done = {(o.action.scope, o.action.name): o for o in outcomes}
     items: list[ReportItem] = []
     for entry in entries:
@@ -686,7 +700,7 @@ def _import_report(entries: Sequence[SealedEntry], outcomes: Sequence[Outcome],
         elif outcome.result is Result.SKIPPED:
             items.append(ReportItem(NOT_WRITTEN, entry.scope, entry.name, key,
                                     stopped_why(outcome)))
-        elif entry.scope in stale and outcome.status == 422:
+        elif (entry.scope, entry.key_id) in stale and outcome.status == 422:
             items.append(ReportItem(FAILED, entry.scope, entry.name, key,
                                     f"stale key_id {entry.key_id}: export again"))
         else:
