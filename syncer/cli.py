@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import math
 import os
 import re
 import secrets
@@ -55,12 +56,14 @@ def _concurrency(text: str) -> int:
 
 
 def _non_negative(text: str) -> float:
+    """argparse type of seconds and rates; what is not a number is not repeated (a token typed
+    in the wrong place)."""
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must not be negative")
+        raise argparse.ArgumentTypeError("must be a number (not repeated here)") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError("must be a number from 0 up")
     return value
 
 class _Parser(argparse.ArgumentParser):

@@ -229,3 +229,18 @@ def test_cmd_written_for_a_shell_is_refused_before_it_runs(command: str, found: 
 ])
 def test_cmd_without_shell_syntax_or_run_by_a_shell_is_accepted(command: str) -> None:
     assert parse_source(f"cmd:{command}").kind == "cmd"
+
+
+@pytest.mark.parametrize("option", ["--timeout", "--points-per-minute"])
+@pytest.mark.parametrize("given,problem", [
+    ("ghp_" + "t" * 36, "must be a number (not repeated here)"),
+    ("inf", "must be a number from 0 up"),
+    ("-1", "must be a number from 0 up"),
+])
+def test_number_options_do_not_repeat_what_is_not_a_number(
+        option: str, given: str, problem: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as ended:
+        cli.main(["set", "X", "--org", "acme", "--value-from", "env:V", f"{option}={given}"])
+    assert ended.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{option}: {problem}" in err and given not in err
