@@ -125,6 +125,9 @@ def _connection_options() -> _Parser:
     g.add_argument("--token-env", metavar="NAME", type=env_name_argument,
                    help="environment variable holding the token (default: GITHUB_TOKEN, then GH_TOKEN)")
     g.add_argument("--ca-bundle", metavar="PEM", help="trust this CA bundle (private CA)")
+    g.add_argument("--allow-insecure-http", action="store_const", const=True,
+                   help="allow a plain http:// API URL that is not a loopback address (the token "
+                   "then crosses the network unencrypted)")
     g.add_argument("--concurrency", type=_concurrency,
                    help=f"targets in progress at once (default 16, at most {MAX_CONCURRENCY})")
     g.add_argument("--points-per-minute", type=_non_negative,
@@ -285,6 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
 FLAG_TO_CONFIG: dict[str, tuple[str, str]] = {
     "api_url": ("github", "api_url"),
     "ca_bundle": ("github", "ca_bundle"),
+    "allow_insecure_http": ("github", "allow_insecure_http"),
     "token_env": ("github", "token_env"),
     "concurrency": ("sync", "concurrency"),
     "points_per_minute": ("sync", "points_per_minute"),
@@ -304,12 +308,19 @@ def effective(args: argparse.Namespace, config: Config | None, flag: str) -> Any
     return (not found) if flag == "no_wait" else found
 
 
-def settings_from(args: argparse.Namespace, config: Config | None = None) -> Settings:
+def settings_from(args: argparse.Namespace, config: Config | None = None,
+                  url_from: str = "--api-url") -> Settings:
+    """`url_from` names where the API URL was given, for its errors."""
     defaults = Settings()
-    allow_http = bool(config and config.github.allow_insecure_http)
-    api_url = api_url_from(effective(args, config, "api_url"))
+    allow_http = bool(effective(args, config, "allow_insecure_http"))
+    given = effective(args, config, "api_url")
+    if given is None:
+        url_from = "GITHUB_API_URL" if os.environ.get("GITHUB_API_URL") else url_from
+    elif config is not None and args.api_url is None:
+        url_from = "api_url"
+    api_url = api_url_from(given)
     if (problem := api_url_problem(api_url, allow_http)) is not None:
-        raise UsageError(f"api_url: {problem}")
+        raise UsageError(f"{url_from}: {problem}")
     concurrency = effective(args, config, "concurrency")
     points = effective(args, config, "points_per_minute")
     return Settings(
@@ -548,8 +559,9 @@ async def _migrate(args: argparse.Namespace) -> int:
     from .commands.migrate import run_migrate_command
 
     def settings_for(side: str) -> Settings:
-        url = getattr(args, f"{side}_api_url") or args.api_url
-        return settings_from(argparse.Namespace(**{**vars(args), "api_url": url}))
+        own_url = getattr(args, f"{side}_api_url")
+        return settings_from(argparse.Namespace(**{**vars(args), "api_url": own_url or args.api_url}),
+                             url_from=f"--{side}-api-url" if own_url else "--api-url")
 
     def token_for(side: str) -> str | TokenSource:
         own_token_env = getattr(args, f"{side}_token_env")

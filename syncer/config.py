@@ -277,7 +277,8 @@ def api_url_problem(url: str, allow_insecure_http: bool = False) -> str | None:
         return "is not a valid URL (not repeated here, in case it holds a token)"
     if parts.username is not None or parts.password is not None:
         return ("must not contain a user name or password (not repeated here); "
-                "name the token's environment variable in token_env")
+                "name the token's environment variable (--token-env, or token_env in a config "
+                "file)")
     try:
         parts.port  # noqa: B018 — raises ValueError on a bad port
     except ValueError:
@@ -294,8 +295,9 @@ def api_url_problem(url: str, allow_insecure_http: bool = False) -> str | None:
     except ValueError as exc:
         return f"{shown} is not a valid URL ({exc})"
     if parts.scheme == "http" and not allow_insecure_http and not is_loopback(parts.hostname):
-        return ("plain http:// would send the token unencrypted; use https://, "
-                "or set allow_insecure_http = true (loopback addresses are always allowed)")
+        return ("plain http:// would send the token unencrypted; use https://, or allow it "
+                "with --allow-insecure-http (allow_insecure_http = true in a config file; "
+                "loopback addresses are always allowed)")
     return None
 
 

@@ -578,6 +578,42 @@ def test_api_url_rules(url: str, insecure: bool, ok: bool) -> None:
     assert (api_url_problem(url, insecure) is None) == ok
 
 
+@pytest.mark.parametrize("argv,environ,named", [
+    (["set", "X", "--org", "acme", "--api-url", "http://ghe.example/api/v3"], {}, "--api-url"),
+    (["audit", "--org", "acme"], {"GITHUB_API_URL": "http://ghe.example/api/v3"},
+     "GITHUB_API_URL"),
+    (["migrate", "--from", "a", "--to", "b", "--dry-run", "--to-api-url",
+      "http://ghe.example/api/v3"], {}, "--to-api-url"),
+])
+def test_a_plain_http_url_is_refused_naming_where_it_came_from_and_the_way_round(
+        argv: list[str], environ: dict[str, str], named: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The refusal names the flag or variable that gave the URL and the flag that allows it;
+    with that flag the URL is taken (the run then fails to connect: no such host here)."""
+    from syncer import cli
+    monkeypatch.delenv("GITHUB_API_URL", raising=False)
+    for name, value in {"V": "v", "GITHUB_TOKEN": "t", **environ}.items():
+        monkeypatch.setenv(name, value)
+    if argv[0] == "set":
+        argv += ["--value-from", "env:V"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"syncer: error: {named}: plain http:// would send the token "
+                          "unencrypted; use https://, or allow it with --allow-insecure-http"), err
+    for module in ("syncer.cli", "syncer.commands.set", "syncer.commands.migrate"):
+        monkeypatch.setattr(f"{module}.connect", _no_network)
+    with pytest.raises(_Connecting):
+        cli.main([*argv, "--allow-insecure-http"])
+
+
+class _Connecting(Exception):
+    pass
+
+
+def _no_network(settings: object, token: object) -> object:
+    raise _Connecting
+
+
 def test_api_url_in_config() -> None:
     """The config applies the URL rules and drops a trailing slash."""
     one_problem('[github]\napi_url = "http://ghe.local/api/v3"\n', "github.api_url")
