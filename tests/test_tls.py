@@ -215,7 +215,8 @@ def test_the_cli_reports_an_untrusted_certificate_in_one_line(
         ca: trustme.CA, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     """`syncer set` against an HTTPS host whose CA is not trusted: a non-zero exit and one
-    `syncer: error:` line saying the certificate of 127.0.0.1 is not trusted."""
+    `syncer: error:` line saying the certificate of 127.0.0.1 is not trusted, and how to
+    trust a private CA."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(context)
     hub = FakeHub(tokens=(TOKEN,))
@@ -226,3 +227,5 @@ def test_the_cli_reports_an_untrusted_certificate_in_one_line(
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and len(err) == 1 and err[0].startswith("syncer: error:")
     assert "TLS certificate of 127.0.0.1 not trusted" in err[0]
+    assert err[0].endswith("a private CA is trusted with --ca-bundle PEM (ca_bundle in a config "
+                           "file)")

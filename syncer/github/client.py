@@ -248,8 +248,9 @@ def _translate_aiohttp_errors(method: str, where: str) -> Iterator[None]:
         yield
     except aiohttp.ClientConnectorCertificateError as exc:
         raise errors.TLSError(
-            f"{method} {where}: TLS certificate of {exc.host} not trusted ({exc.certificate_error})"
-        ) from exc
+            f"{method} {where}: TLS certificate of {exc.host} not trusted "
+            f"({exc.certificate_error}); a private CA is trusted with --ca-bundle PEM "
+            "(ca_bundle in a config file)") from exc
     except aiohttp.ClientSSLError as exc:
         raise errors.TLSError(f"{method} {where}: TLS handshake failed ({exc})") from exc
     except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
