@@ -704,6 +704,21 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+# What the sealing step imports, pinned to files whose hashes were checked when this was
+# written: a new release, or a replaced file, of a package that runs beside the secrets is not
+# taken on trust. Wheels for the workflow's Python 3.12 on Linux x86_64 and aarch64.
+EXPORT_REQUIREMENTS = (
+    "pynacl==1.6.2"
+    " --hash=sha256:22de65bb9010a725b0dac248f353bb072969c94fa8d6b1f34b87d7953cf7bbe4"
+    " --hash=sha256:8845c0631c0be43abdd865511c41eab235e0be69c81dc66a50911594198679b0",
+    "cffi==2.1.1"
+    " --hash=sha256:c1453022f490d2459a11819d83ad1d586e9ff65a12ac3e705ffebd46d3685dcf"
+    " --hash=sha256:68e62fe11f30d5ca8289242866f0a5291402d8529ca2178ab8afc5c9694ae890",
+    "pycparser==3.12"
+    " --hash=sha256:a076f3f489b39b43ed13563a1dafe42447445bec2e294154ec5c57fcdda4c85e",
+)
+
+
 def render_workflow(jobs: Sequence[ExportJob], keys: Mapping[Scope, PublicKey], *,
                     source_org: str, dest_org: str, upload_action: str,
                     file_name: str = "syncer-export.yml") -> str:
@@ -751,8 +766,13 @@ def render_workflow(jobs: Sequence[ExportJob], keys: Mapping[Scope, PublicKey], 
             "      - uses: actions/setup-python@v5",
             "        with:",
             '          python-version: "3.12"',
-            "      - name: Install PyNaCl",
-            "        run: python -m pip install --quiet pynacl",
+            "      - name: Install PyNaCl (pinned, hash-checked)",
+            "        run: |",
+            '          cat > "$RUNNER_TEMP/syncer-requirements.txt" <<\'EOF\'',
+            *(f"          {line}" for line in EXPORT_REQUIREMENTS),
+            "          EOF",
+            "          python -m pip install --quiet --only-binary :all: --require-hashes "
+            '-r "$RUNNER_TEMP/syncer-requirements.txt"',
             "      - name: Seal with the destination's public keys",
             "        shell: python",
             "        env:",

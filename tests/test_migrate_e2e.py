@@ -12,6 +12,7 @@ import argparse
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -477,6 +478,18 @@ def test_export_workflow_then_import_sealed_moves_values_untouched(exportable, e
                           "${{ secrets.DEPLOY }}"}
     scripts = {seal_step(j)["run"] for j in jobs.values()}
     assert len(scripts) == 1  # one script, the same in every job
+    installs = {j["steps"][1]["run"] for j in jobs.values()}
+    assert len(installs) == 1
+    install = installs.pop()
+    assert install.rstrip().endswith("--require-hashes -r \"$RUNNER_TEMP/syncer-requirements.txt\"")
+    written_by_the_step = install.rpartition("python -m pip")[0]  # all but the install itself
+    subprocess.run(["bash", "-c", written_by_the_step], env={"RUNNER_TEMP": str(tmp_path)},
+                   check=True)
+    from syncer.migration import EXPORT_REQUIREMENTS
+    requirements = (tmp_path / "syncer-requirements.txt").read_text().splitlines()
+    assert requirements == list(EXPORT_REQUIREMENTS)
+    assert all(re.fullmatch(r"[a-z]+==[\d.]+( --hash=sha256:[0-9a-f]{64})+", r)
+               for r in requirements)
     from syncer.migration import export_script
     assert scripts == {export_script()}
     out = capsys.readouterr().out
