@@ -54,12 +54,15 @@ KEY_SYNTAX = ("APP:org:NAME, APP:repo:REPO:NAME, actions:env:REPO:ENV:NAME or NA
 # Report statuses, in the order reports show them.
 MISSING_VALUE = "missing value"
 MISSING_TARGET = "missing target"
+# an org secret's selected repository DST lacks: the secret itself has its own item
+MISSING_SELECTED = "missing selected repository"
 FAILED = "failed"
 NOT_WRITTEN = "not written"
 MIGRATED = "migrated"
 UNCHANGED = "unchanged"
-STATUSES = (MISSING_VALUE, MISSING_TARGET, FAILED, NOT_WRITTEN, MIGRATED, UNCHANGED)
-PROBLEMS = (MISSING_VALUE, MISSING_TARGET, FAILED)
+STATUSES = (MISSING_VALUE, MISSING_TARGET, MISSING_SELECTED, FAILED, NOT_WRITTEN, MIGRATED,
+            UNCHANGED)
+PROBLEMS = (MISSING_VALUE, MISSING_TARGET, MISSING_SELECTED, FAILED)
 
 
 # -- inventory and mapping ---------------------------------------------------------------------
@@ -422,7 +425,7 @@ def build_report(targets: Sequence[Target], missing_values: Iterable[Target],
                  plan: Iterable[PlanItem], outcomes: Iterable[Outcome], *,
                  resumed: Iterable[tuple[Scope, str]] = (),
                  not_written_why: str = "not written") -> list[ReportItem]:
-    """One item per target (and per selected repository DST lacks), grouped by status.
+    """One item per target, and one per selected repository DST lacks, grouped by status.
 
     `plan` holds what the planner decided for each target that has a value; `outcomes` what the
     engine did with each write it attempted; `resumed` the writes an interrupted run had done
@@ -437,7 +440,7 @@ def build_report(targets: Sequence[Target], missing_values: Iterable[Target],
         if t.missing is not None:
             items.append(ReportItem(MISSING_TARGET, t.scope, t.name, t.key, t.missing))
         for repo in t.unmapped:
-            items.append(ReportItem(MISSING_TARGET, t.scope, t.name, t.key,
+            items.append(ReportItem(MISSING_SELECTED, t.scope, t.name, t.key,
                                     f"selected repository {repo} does not exist in {t.scope.org}"))
     items += [ReportItem(MISSING_VALUE, t.scope, t.name, t.key, "no value given")
               for t in missing_values]
