@@ -31,6 +31,7 @@ from .model import Action, Op, Outcome, Result, SecretValue
 log = structlog.get_logger("syncer.engine")
 
 OnOutcome = Callable[[Outcome], None]
+CUT_OFF = "cut off in flight when the grace ran out: it may have landed"
 WRITTEN = (Result.CREATED, Result.UPDATED, Result.DELETED)
 
 
@@ -96,6 +97,13 @@ class Engine:
                 self._stop_reason = "not written: interrupted"
             return self._stop_reason is None
 
+        in_flight: set[anyio.CancelScope] = set()
+        cut_off: list[Action] = []
+
+        def cut_writes() -> None:
+            for scope in in_flight:
+                scope.cancel()
+
         async def worker(cancel: anyio.CancelScope) -> None:
             while keep_going() and (action := await feed.take()) is not None:
                 if not keep_going():
@@ -103,20 +111,29 @@ class Engine:
                     return
                 if interrupt is not None:
                     interrupt.writes_in_flight += 1
+                write = anyio.CancelScope()
+                in_flight.add(write)
                 try:
-                    outcome = await self._perform(action, value_for)
+                    with write:
+                        outcome = await self._perform(action, value_for)
                 except errors.AuthFailed as exc:
                     aborted.append(exc)
                     cancel.cancel()
                     return
                 except anyio.get_cancelled_exc_class():
                     if interrupt is not None and interrupt.signum is not None:
-                        interrupt.cut_off += 1  # the grace ran out: it may have landed
+                        interrupt.cut_off += 1  # cancelled as a whole: it may have landed
                     raise
                 finally:
+                    in_flight.discard(write)
                     if interrupt is not None:
                         interrupt.writes_in_flight -= 1
                         interrupt.write_settled()
+                if write.cancelled_caught:  # cut off when the grace ran out
+                    if interrupt is not None:
+                        interrupt.cut_off += 1
+                    cut_off.append(action)
+                    outcome = Outcome(action, Result.FAILED, error=CUT_OFF)
                 try:
                     self._record(outcome, outcomes)
                 except Exception as exc:  # noqa: BLE001 - the journal cannot be written (disk full)
@@ -131,6 +148,7 @@ class Engine:
 
         if interrupt is not None:
             interrupt.idle = False
+            interrupt.cut_writes = cut_writes
         try:
             async with anyio.create_task_group() as everything:
                 if isinstance(actions, AsyncIterable):
@@ -145,6 +163,7 @@ class Engine:
             self.stream_cut_short = not feed.complete
             if interrupt is not None:
                 interrupt.idle = self.last_phase()
+                interrupt.cut_writes = None
                 interrupt.on_stop.remove(pacer.stop_admitting)
                 interrupt.total_is_partial |= self.stream_cut_short
         if isinstance(feed.failure, errors.AuthFailed):
@@ -159,7 +178,8 @@ class Engine:
             feed.failure = None
         for action in feed.left():  # left unscheduled by a stop
             self._record(Outcome(action, Result.SKIPPED, error=self._stop_reason), outcomes)
-        self.left_unwritten = sum(o.result is Result.SKIPPED for o in outcomes)
+        # a cut-off write may or may not have landed: the next run resumes to find out
+        self.left_unwritten = sum(o.result is Result.SKIPPED for o in outcomes) + len(cut_off)
         if feed.failure is not None:
             raise StreamBroken(feed.failure, outcomes)
         return outcomes

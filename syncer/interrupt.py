@@ -2,7 +2,8 @@
 
 The CLI installs the handlers for the length of one command; the engine asks `stop_requested`
 before each new write and, once a stop is requested, gives in-flight writes `GRACE_S` seconds
-before cancelling them. A second signal cancels at once.
+before cutting them off. A second signal cuts them off at once. Either way the command still
+reports (the cut-off writes as possibly landed); a signal after that cancels everything.
 """
 
 from __future__ import annotations
@@ -28,13 +29,25 @@ class Interrupt:
         self.total = 0
         self.total_is_partial = False  # the stop came before the listing of targets ended
         self.on_stop: list[Callable[[], None]] = []  # e.g. a pacer: send nothing new
+        #: set by a running engine: cancels its writes in flight, and only those, so that the
+        #: command still reports what landed
+        self.cut_writes: Callable[[], None] | None = None
         self._hard_stop: Callable[[], None] | None = None
         self._grace: asyncio.TimerHandle | None = None
 
     def trigger(self, signum: int) -> None:
-        if self.signum is not None and self._hard_stop is not None:
-            self._hard_stop()  # second signal: do not wait for in-flight writes
+        if self.signum is not None:
+            self.stop_waiting()  # second signal: do not wait for in-flight writes
         self.signum = signum
+
+    def stop_waiting(self) -> None:
+        """The grace is over: cut off the writes in flight, or, with none to cut (or once they
+        were), cancel the whole command."""
+        cut, self.cut_writes = self.cut_writes, None
+        if cut is not None:
+            cut()
+        elif self._hard_stop is not None:
+            self._hard_stop()
 
     def write_settled(self) -> None:
         """A write in flight got its answer: once none is left, the grace has served."""
@@ -74,7 +87,7 @@ def handling_signals(cancel_everything: Callable[[], None]) -> Iterator[Interrup
             stop()
         if interrupt.writes_in_flight:
             if interrupt._grace is None:
-                interrupt._grace = loop.call_later(GRACE_S, cancel_everything)
+                interrupt._grace = loop.call_later(GRACE_S, interrupt.stop_waiting)
         elif not interrupt.idle:
             cancel_everything()
 

@@ -259,10 +259,44 @@ def test_writes_cut_off_after_the_grace_are_reported_as_unknown(monkeypatch, cap
         code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V", "--concurrency",
                         "3", "--points-per-minute", "0", "--quiet"], cli_env(url), monkeypatch)
     assert code == 130
-    last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert re.fullmatch(r"syncer: interrupted: 0 of 3 done, [1-3] cut off in flight when the "
-                        r"grace ran out \(they may have landed\), resume with the same command",
-                        last), last
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]
+    cut = re.fullmatch(r"syncer: interrupted: 0 of 3 done, ([1-3]) cut off in flight when the "
+                       r"grace ran out \(they may have landed\), resume with the same command",
+                       last)
+    assert cut, last
+    # the run still reports: each cut-off write among the failures, with what is known of it
+    assert re.search(rf"failed {cut.group(1)}, not written {3 - int(cut.group(1))}", err), err
+    assert err.count("cut off in flight when the grace ran out: it may have landed") \
+        >= int(cut.group(1))
+
+
+def test_a_rotation_cut_off_in_flight_still_prints_its_proof_and_resumes(monkeypatch,
+                                                                         capsys) -> None:
+    """rotate: the grace runs out on writes GitHub is slow to answer. Every place is still
+    printed (those writes as possibly landed), and the same command then finishes the job."""
+    monkeypatch.setattr(interrupt, "GRACE_S", 0.3)
+    hub = make_hub(3, faults=Faults(latency_ms=1000))
+    for i in (1, 2, 3):
+        hub.set_secret("S", b"old", repo=f"acme/repo-{i:04d}")
+
+    def ctrl_c_at_the_first_put(method: str, template: str, so_far: int) -> None:
+        if method == "PUT" and so_far == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    hub.on_request = ctrl_c_at_the_first_put
+    args = ["rotate", "S", "--org", "acme", "--value-from", "env:V", "--concurrency", "3",
+            "--points-per-minute", "0", "--quiet"]
+    with hub.serve_in_thread() as url:
+        assert run_cli(args, cli_env(url), monkeypatch) == 130
+        out = capsys.readouterr().out.splitlines()
+        assert {line.split(" in ")[1].split(":")[0] for line in out} == {
+            f"acme/repo-{i:04d}" for i in (1, 2, 3)}
+        assert any(line.startswith("failed   S in acme/repo-") and line.endswith(
+            "cut off in flight when the grace ran out: it may have landed") for line in out), out
+        hub.on_request = None
+        assert run_cli(args, cli_env(url), monkeypatch) == 0
+    assert all_written(hub, 3)
 
 
 def test_ctrl_c_once_every_write_is_under_way_ends_as_a_finished_run(monkeypatch, capsys) -> None:
