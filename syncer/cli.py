@@ -515,8 +515,12 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
               file=sys.stderr)
     if not args.dry_run:
         log.info("summary", secret=name, shadowed=len(result.shadowed),
-                 **result.summary.as_event())
+                 unread=len(where.unreadable), **result.summary.as_event())
         show(result.summary, sys.stderr)
+    if where.unreadable:
+        print(f"unread {len(where.unreadable)}: repositories GitHub would not show (listed "
+              f"above, with why); {name} may live there too, with its old value",
+              file=sys.stderr)
     return int(result.exit_code)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ import pytest
 from helpers import TOKEN, run_cli
 
 from syncer.fakehub import FakeHub
+from syncer.fakehub.rules import ApiError
 
 OLD, NEW = b"old-credential-1", "new-canary-credential-2"
 
@@ -222,3 +224,30 @@ def test_a_repos_pattern_that_matches_nothing_stops_the_rotation_before_it_start
     assert "no repository of acme matches --repos 'repo-9999'; nothing was written" in \
         capsys.readouterr().err
     assert hub.plaintext("LEAKED", repo="acme/repo-0004") == OLD
+
+
+def test_a_repository_github_will_not_show_is_named_on_stderr_and_in_the_summary(
+        monkeypatch, capsys) -> None:
+    """One repository's secrets listing answers 403: the rest is rotated, the place is listed
+    as unread, and stderr and the summary event (what a CI log keeps) say so too; exit 1."""
+    hub = FakeHub(tokens=(TOKEN,))
+    hub.add_repos("acme", 3)
+    for i in (1, 2, 3):
+        hub.set_secret("LEAKED", OLD, repo=f"acme/repo-{i:04d}")
+
+    def refuse_the_second_listing(method: str, template: str, so_far: int) -> None:
+        if template == "/repos/{owner}/{repo}/actions/secrets" and so_far == 2:
+            raise ApiError(403, "Resource not accessible by integration")
+
+    hub.on_request = refuse_the_second_listing
+    with hub.serve_in_thread() as url:
+        assert rotate(url, monkeypatch, "--value-from", "env:NEW", "--log-format", "json") == 1
+    out, err = capsys.readouterr()
+    assert sum(line.startswith("unread   acme/repo-") for line in out.splitlines()) == 1
+    assert sum(line.startswith("updated  LEAKED in acme/repo-") for line in out.splitlines()) == 2
+    summary = next(json.loads(line) for line in err.splitlines()
+                   if line.startswith("{") and json.loads(line)["event"] == "summary")
+    assert summary["unread"] == 1
+    assert err.strip().splitlines()[-1] == (
+        "unread 1: repositories GitHub would not show (listed above, with why); LEAKED may "
+        "live there too, with its old value")
