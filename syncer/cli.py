@@ -176,7 +176,8 @@ def _config_options(*, prune: bool) -> _Parser:
                          help="also delete undeclared secrets in the scopes the config manages")
     cfg.add_argument("--detailed-exitcode", action="store_true",
                      help="exit 5 instead of 0 when plan has writes to make, or when apply "
-                     "found drifted secrets (changed by hand) and rewrote them")
+                     "undid changes made on GitHub: drifted secrets rewritten (a value, a "
+                     "selection, a deletion), undeclared ones pruned")
     return cfg
 
 
@@ -644,7 +645,8 @@ async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
     if unreadable:
         print(f"unreadable {unreadable}: GitHub would not show what these scopes hold (listed "
               "above, with why); nothing was written there", file=sys.stderr)
-    return int(Exit.CHANGES if detailed and drifted else result.exit_code)
+    undone = drifted + sum(i.change is Change.PRUNE for i in result.plan)
+    return int(Exit.CHANGES if detailed and undone else result.exit_code)
 
 
 def _response_cache() -> Path:

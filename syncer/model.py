@@ -96,6 +96,12 @@ class OrgSelection:
     visibility: Visibility
     repository_ids: tuple[int, ...] = ()
 
+    def as_text(self) -> str:
+        """"all", "private", or "selected:ID,ID,..." (sorted): what the state file keeps."""
+        if self.visibility != "selected":
+            return self.visibility
+        return "selected:" + ",".join(str(i) for i in sorted(self.repository_ids))
+
 
 @dataclass(frozen=True, slots=True)
 class Action:

@@ -5,6 +5,9 @@ For each secret the config wants in a scope:
 - present, our fingerprint, GitHub's updated_at not newer than what we recorded after our
   last write, same visibility and selection         → unchanged (no write)
 - present, our fingerprint, but GitHub's updated_at newer → drifted (someone changed it): rewrite
+- present, our fingerprint, but not the visibility or selection syncer wrote (and the config
+  still wants)                                       → drifted
+- absent, though syncer wrote this value there       → drifted (someone deleted it)
 - present otherwise (new value, or never written by us) → update
 Secrets GitHub has that the config does not declare, in scopes the config manages, are pruned
 only when asked, and only under the prune prefix when one is set.
@@ -65,6 +68,7 @@ class Remembered:
 
     fingerprint: str
     updated_at: str | None
+    selection: str | None = None  # OrgSelection.as_text() of what we wrote (org secrets)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +113,9 @@ def _decide(want: Desired, existing_in_scope: Mapping[str, Existing] | Unreadabl
                         f"{missing} {want.scope} does not exist")
     existing = existing_in_scope.get(want.name)
     if existing is None:
+        if memory is not None:
+            return PlanItem(Change.DRIFTED, want.scope, want.name, want,
+                            "deleted on GitHub after syncer wrote it")
         return PlanItem(Change.CREATE, want.scope, want.name, want)
 
     def item(change: Change, why: str = "") -> PlanItem:
@@ -121,6 +128,8 @@ def _decide(want: Desired, existing_in_scope: Mapping[str, Existing] | Unreadabl
     if changed_after(existing.updated_at, memory.updated_at):
         return item(Change.DRIFTED, f"changed on GitHub at {existing.updated_at}")
     if want.selection is not None and existing.selection != want.selection:
+        if memory.selection == want.selection.as_text():  # ours, and the config's still
+            return item(Change.DRIFTED, "visibility or selected repositories changed on GitHub")
         return item(Change.UPDATE, "visibility or selected repositories changed")
     return item(Change.UNCHANGED)
 

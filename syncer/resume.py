@@ -293,7 +293,8 @@ def _adopt(state: State, api_url: str, to_write: Sequence[PlanItem],
         if action.op is Op.DELETE:
             state.forget(key)
         elif item.desired is not None:
-            state.put(key, Record.now(item.desired.fingerprint, item.github_updated_at))
+            state.put(key, Record.now(item.desired.fingerprint, item.github_updated_at,
+                                      _selection_text(action)))
 
 
 def _record(state: State, api_url: str, outcomes: Sequence[Outcome],
@@ -306,4 +307,8 @@ def _record(state: State, api_url: str, outcomes: Sequence[Outcome],
             state.forget(key)
         elif outcome.result in (Result.CREATED, Result.UPDATED):
             state.put(key, Record.now(fingerprints[(action.scope, action.name)],
-                                      outcome.updated_at))
+                                      outcome.updated_at, _selection_text(action)))
+
+
+def _selection_text(action: Action) -> str | None:
+    return action.selection.as_text() if action.selection is not None else None

@@ -89,15 +89,18 @@ class StateKey:
 
 @dataclass(frozen=True)
 class Record:
-    """What syncer wrote: the value's fingerprint, GitHub's updated_at after the write, and when."""
+    """What syncer wrote: the value's fingerprint, GitHub's updated_at after the write, when,
+    and for an org secret who may read it (OrgSelection.as_text())."""
 
     fingerprint: str
     updated_at: str | None
     written_at: str
+    selection: str | None = None
 
     @classmethod
-    def now(cls, fingerprint: str, updated_at: str | None = None) -> Record:
-        return cls(fingerprint, updated_at, utc_now())
+    def now(cls, fingerprint: str, updated_at: str | None = None,
+            selection: str | None = None) -> Record:
+        return cls(fingerprint, updated_at, utc_now(), selection)
 
 
 def utc_now() -> str:
@@ -403,18 +406,20 @@ def _parse_record(raw: Any) -> tuple[StateKey, Record] | None:
     names = ("host", "app", "scope", "name", "fingerprint", "written_at")
     if not all(isinstance(raw.get(n), str) for n in names):
         return None
-    if not isinstance(raw.get("updated_at"), (str, type(None))):
+    if not all(isinstance(raw.get(n), (str, type(None))) for n in ("updated_at", "selection")):
         return None
     if not is_fingerprint(raw["fingerprint"]):
         return None
     key = StateKey(raw["host"], raw["app"], raw["scope"], raw["name"])
-    return key, Record(raw["fingerprint"], raw.get("updated_at"), raw["written_at"])
+    return key, Record(raw["fingerprint"], raw.get("updated_at"), raw["written_at"],
+                       raw.get("selection"))
 
 
 def _to_document(records: dict[StateKey, Record], key_check: str) -> bytes:
     rows = [
         {"host": k.host, "app": k.app, "scope": k.scope, "name": k.name,
-         "fingerprint": r.fingerprint, "updated_at": r.updated_at, "written_at": r.written_at}
+         "fingerprint": r.fingerprint, "updated_at": r.updated_at, "written_at": r.written_at,
+         **({"selection": r.selection} if r.selection is not None else {})}
         for k, r in sorted(records.items())
     ]
     head = json.dumps({"version": FORMAT_VERSION, "key_check": key_check})[:-1]

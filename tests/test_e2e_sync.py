@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -125,6 +126,42 @@ def test_drift_is_planned_and_fixed_alone(hub, url, files, monkeypatch, capsys) 
     assert hub.count("PUT") == 1
     assert hub.plaintext("SENTRY_DSN", repo="acme/repo-0200") == f"{CANARY}-sentry".encode()
     assert "drifted" in capsys.readouterr().err
+
+
+def test_hand_changes_to_who_may_read_a_secret_or_whether_it_exists_are_drift(
+        hub, url, files, monkeypatch, capsys) -> None:
+    """After an apply, someone widens the org secret's selection (the selected-repositories
+    endpoint, which leaves updated_at alone), deletes a repository secret and adds one the
+    config does not declare: plan calls the first two drifted, and apply --prune
+    --detailed-exitcode undoes all three with exit 5. A selection the config itself changes is
+    an update, not drift (exit 0)."""
+    assert sync("apply", url, files, monkeypatch) == 0
+    ids = hub.secret("NPM_TOKEN", org="acme")["selected_repository_ids"]
+    widened = json.dumps({"selected_repository_ids": [*ids, hub.repo_id("acme/repo-0299")]})
+    by_hand = urllib.request.Request(
+        f"{url}/orgs/acme/actions/secrets/NPM_TOKEN/repositories", data=widened.encode(),
+        method="PUT", headers={"Authorization": f"Bearer {TOKEN}", "User-Agent": "by-hand"})
+    with urllib.request.urlopen(by_hand) as answer:
+        assert answer.status == 204
+    hub.delete_secret("SENTRY_DSN", repo="acme/repo-0201")
+    hub.set_secret("STRAY", b"added by hand", repo="acme/repo-0100")
+    capsys.readouterr()
+    assert sync("plan", url, files, monkeypatch, "--format", "json") == 0
+    drifted = {(i["scope"], i["name"], i["why"]) for i in json.loads(capsys.readouterr().out)[
+        "items"] if i["change"] == "drifted"}
+    assert drifted == {
+        ("acme", "NPM_TOKEN", "visibility or selected repositories changed on GitHub"),
+        ("acme/repo-0201", "SENTRY_DSN", "deleted on GitHub after syncer wrote it")}
+    assert sync("apply", url, files, monkeypatch, "--prune", "--detailed-exitcode") == 5
+    assert sorted(hub.secret("NPM_TOKEN", org="acme")["selected_repository_ids"]) == sorted(ids)
+    assert hub.plaintext("SENTRY_DSN", repo="acme/repo-0201") == f"{CANARY}-sentry".encode()
+    assert hub.plaintext("STRAY", repo="acme/repo-0100") is None
+    assert sync("apply", url, files, monkeypatch, "--prune", "--detailed-exitcode") == 0
+
+    narrower = Path(files["config"]).read_text().replace('"repo-00[0-4]*"', '"repo-00[0-2]*"')
+    Path(files["config"]).write_text(narrower)
+    assert sync("apply", url, files, monkeypatch, "--detailed-exitcode") == 0
+    assert len(hub.secret("NPM_TOKEN", org="acme")["selected_repository_ids"]) == 29
 
 
 def test_plan_never_writes_and_shows_creates(hub, url, files, monkeypatch, capsys) -> None:

@@ -424,7 +424,8 @@ async def _migrate(request: MigrateRequest, dst: Run, inventory: Inventory,
 
     def remembered(scope: Scope, name: str) -> Remembered | None:
         record = state.get(state_key(api_url, scope, name))
-        return Remembered(record.fingerprint, record.updated_at) if record else None
+        return Remembered(record.fingerprint, record.updated_at,
+                          record.selection) if record else None
 
     plan = make_plan(desired, actual, remembered)
     missing = bool(matching.missing) or any(not t.writable or t.unmapped for t in targets)

@@ -90,7 +90,8 @@ async def _plan(run: Run, config: Config, values: Mapping[tuple[int, str], Secre
 
     def remembered(scope: Scope, name: str) -> Remembered | None:
         record = state.get(state_key(api_url, scope, name))
-        return Remembered(record.fingerprint, record.updated_at) if record else None
+        return Remembered(record.fingerprint, record.updated_at,
+                          record.selection) if record else None
 
     plan = make_plan(desired, actual, remembered, prune=prune or config.sync.prune,
                      prune_prefix=config.sync.prune_prefix)
