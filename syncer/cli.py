@@ -11,7 +11,7 @@ import secrets
 import sys
 from collections import Counter
 from collections.abc import Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -450,11 +450,18 @@ async def _dispatch(args: argparse.Namespace) -> int:
     assert request.source is not None
     value = set_command.read_value(request.source)
     state = _open_state(args.state)
-    code, summary = await set_command.run_set(request, value, settings, token, state,
-                                              fresh=args.fresh, show_progress=show_progress)
+    with _held_unless(request.dry_run, state):
+        code, summary = await set_command.run_set(request, value, settings, token, state,
+                                                  fresh=args.fresh, show_progress=show_progress)
     if not request.dry_run:
         show(summary, sys.stderr)
     return code
+
+
+def _held_unless(dry_run: bool, state: State) -> AbstractContextManager[None]:
+    """The state's lock for a run that writes, taken before its first request: a second run
+    on the same state is told at once (exit 4), not after reading the whole org."""
+    return nullcontext() if dry_run else state.lock()
 
 
 async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
@@ -492,9 +499,11 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
     request = rotate.RotateRequest(name, args.org, args.app, tuple(args.repos),
                                    args.include_archived, args.dry_run,
                                    org_secret=not args.repos or args.with_org_secret)
-    result = await rotate.run_rotate(request, value, settings, token, _open_state(args.state),
-                                     fresh=args.fresh, show_progress=show_progress,
-                                     before_writing=save)
+    state = _open_state(args.state)
+    with _held_unless(args.dry_run, state):
+        result = await rotate.run_rotate(request, value, settings, token, state,
+                                         fresh=args.fresh, show_progress=show_progress,
+                                         before_writing=save)
     for line in rotate.report_lines(request, result):
         print(line)
     where = result.locations
