@@ -448,7 +448,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     token = _credentials(args, settings)
     assert request.source is not None
-    value = set_command.read_value(request.source)
+    # a dry run reads no value: a cmd: source may mint a credential
+    value = None if request.dry_run else set_command.read_value(request.source)
     state = _open_state(args.state)
     with _held_unless(request.dry_run, state):
         code, summary = await set_command.run_set(request, value, settings, token, state,
@@ -489,13 +490,16 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
     settings = settings_from(args)
     token = _credentials(args, settings)
     save = None
+    value = None  # a dry run reads no value: a cmd: source may mint a credential
     if source is not None:
-        value = read_value(source)
+        if not args.dry_run:
+            value = read_value(source)
     else:
-        value = generate(args.generate)
-        redact.register(value.reveal())
         rotate.check_output(args.output)
-        save = partial(rotate.save_generated, value, args.output)
+        if not args.dry_run:
+            value = generate(args.generate)
+            redact.register(value.reveal())
+            save = partial(rotate.save_generated, value, args.output)
     request = rotate.RotateRequest(name, args.org, args.app, tuple(args.repos),
                                    args.include_archived, args.dry_run,
                                    org_secret=not args.repos or args.with_org_secret)

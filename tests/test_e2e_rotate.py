@@ -269,3 +269,20 @@ def test_a_run_on_a_state_another_run_holds_stops_before_its_first_request(
     assert code == 4
     assert "lock" in capsys.readouterr().err
     assert hub.count() == 0
+
+
+@pytest.mark.parametrize("command", ["rotate", "set"])
+def test_a_dry_run_reads_no_value(hub, url, monkeypatch, tmp_path, capsys, command) -> None:
+    """--dry-run lists places only: a cmd: source (which may mint a credential) is not run, and
+    --generate makes nothing."""
+    ran = tmp_path / "ran"
+    code = run_cli([command, "LEAKED", "--org", "acme", "--repos", "repo-000*", "--dry-run",
+                    "--value-from", f"cmd:sh -c 'touch {ran}; echo minted'"],
+                   {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN}, monkeypatch)
+    assert code == 0 and not ran.exists()
+    assert "would " in capsys.readouterr().out
+    if command == "rotate":
+        output = tmp_path / "new-value"
+        assert rotate(url, monkeypatch, "--generate", "32", "--output", str(output),
+                      "--dry-run") == 0
+        assert not output.exists()

@@ -121,7 +121,7 @@ def shadowing(where: Locations, repos: Sequence[Repo]) -> list[Scope]:
             if sees_org_secret(org, by_name.get(s.repo or ""))]
 
 
-async def run_rotate(request: RotateRequest, value: SecretValue, settings: Settings,
+async def run_rotate(request: RotateRequest, value: SecretValue | None, settings: Settings,
                      token: str | TokenSource, state: State, *, fresh: bool = False,
                      show_progress: bool | None = None,
                      before_writing: Callable[[], None] | None = None) -> RotateResult:
@@ -146,6 +146,7 @@ async def run_rotate(request: RotateRequest, value: SecretValue, settings: Setti
                                    org_secret=request.org_secret)
         if request.dry_run or not actions:
             return RotateResult(where, [], shadowed, run.summary([], started))
+        assert value is not None, "only a dry run goes without a value"
         if before_writing is not None:
             before_writing()
 

@@ -128,7 +128,7 @@ def inputs_of(request: SetRequest, settings: Settings, value_fingerprint: str) -
                      str(request.include_archived), *request.repos, value_fingerprint)
 
 
-async def run_set(request: SetRequest, value: SecretValue, settings: Settings,
+async def run_set(request: SetRequest, value: SecretValue | None, settings: Settings,
                   token: str | TokenSource, state: State, *, fresh: bool = False,
                   show_progress: bool | None = None) -> tuple[int, Summary]:
     started = time.monotonic()
@@ -140,6 +140,7 @@ async def run_set(request: SetRequest, value: SecretValue, settings: Settings,
             log.info("dry_run", secret=request.name, targets=len(actions))
             return Exit.OK, run.summary([], started)
 
+        assert value is not None, "only a dry run goes without a value"
         fingerprint, whole_value = one_value_fingerprints(state, settings.api_url, value,
                                                           request.app, request.name)
         targets = (await _targets(run, request) if request.org_level
