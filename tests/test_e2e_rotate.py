@@ -89,6 +89,7 @@ def test_generate_saves_value_before_pushing(hub, url, monkeypatch, tmp_path, ca
     assert hub.plaintext("LEAKED", org="acme") == saved
     out, err = capsys.readouterr()
     assert saved.decode() not in out + err
+    assert f"saved the new value to {output} (mode 0600) before writing it" in err
 
 
 def test_a_run_that_writes_nothing_leaves_no_generated_value(hub, url, monkeypatch, tmp_path,
@@ -106,6 +107,7 @@ def test_a_run_that_writes_nothing_leaves_no_generated_value(hub, url, monkeypat
 
 
 @pytest.mark.parametrize("make_path", [
+    lambda tmp: "-",                                # not standard output: never printed
     lambda tmp: tmp / "missing-dir" / "v",          # cannot be created
     lambda tmp: (tmp / "exists").write_text("x") and tmp / "exists",  # refuses to overwrite
 ])

@@ -10,6 +10,7 @@ operator (and a run that writes nothing leaves no file behind).
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -66,6 +67,8 @@ def check_name(name: str) -> str:
 
 def check_output(path: str) -> None:
     """Refuse, before any request, an --output that exists or whose folder does not."""
+    if path == "-":  # a value on standard output would reach a terminal's scrollback or a log
+        raise UsageError("--output -: give a file path; the new value is never printed")
     target = Path(path).expanduser()
     if target.exists() or target.is_symlink():
         raise UsageError(_already_exists(path))
@@ -91,6 +94,7 @@ def save_generated(value: SecretValue, path: str) -> None:
     except OSError as exc:
         target.unlink(missing_ok=True)
         raise UsageError(f"--output {path}: cannot write it ({exc.strerror})") from None
+    print(f"saved the new value to {path} (mode 0600) before writing it", file=sys.stderr)
 
 
 def _already_exists(path: str) -> str:
