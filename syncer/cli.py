@@ -524,8 +524,10 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
               "repository and environment secrets; add --with-org-secret to rotate it too)",
               file=sys.stderr)
     if result.shadowed:
-        print(f"warning: {len(result.shadowed)} repository/environment secrets named {name} "
-              "shadow the org secret; workflows there use those, not the org secret",
+        shadows = len(result.shadowed)
+        print(f"warning: {shadows} repository/environment secret{'s' * (shadows != 1)} named "
+              f"{name} shadow{'s' * (shadows == 1)} the org secret; workflows there use "
+              f"{'those' if shadows != 1 else 'it'}, not the org secret",
               file=sys.stderr)
     if not args.dry_run:
         log.info("summary", secret=name, shadowed=len(result.shadowed),

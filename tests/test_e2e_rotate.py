@@ -64,6 +64,8 @@ def test_rotate_writes_exactly_where_it_lives(hub, url, monkeypatch, capsys) -> 
         assert hub.plaintext("LEAKED", repo=repo, env="staging") is None
     out, err = capsys.readouterr()
     assert out.count("updated  LEAKED in ") == 151
+    # the proof says who may read the org secret now
+    assert "updated  LEAKED in acme (org secret, visibility selected, 40 selected)\n" in out
     # only where the (selected) org secret is visible: repos 1-40 with a repo or env secret
     assert "warning: 23 repository/environment secrets named LEAKED shadow the org secret" in err
     assert NEW not in out + err

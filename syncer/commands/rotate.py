@@ -24,7 +24,7 @@ from ..exits import Exit, UsageError
 from ..github import errors
 from ..github.api import Repo, SecretInfo
 from ..github.client import TokenSource
-from ..model import Action, App, Op, Outcome, Result, Scope, SecretValue
+from ..model import Action, App, Op, OrgSelection, Outcome, Result, Scope, SecretValue
 from ..names import secret_name_problem
 from ..observe.summary import Summary
 from ..resume import host_of, inputs_id, one_value_fingerprints, resumable, write_resumably
@@ -178,9 +178,8 @@ def report_lines(request: RotateRequest, result: RotateResult) -> list[str]:
     if request.dry_run:
         lines = []
         if result.locations.org is not None and request.org_secret:
-            org = result.locations.org
-            lines.append(f"would rotate {request.name} in {request.org} (org secret, "
-                         f"visibility {org.visibility}, {len(org.repository_ids)} selected)")
+            lines.append(f"would rotate {request.name} in {request.org} "
+                         f"({_who_reads(result.locations.org)})")
         lines += [f"would rotate {request.name} in {s}"
                   for s in result.locations.repos + result.locations.envs]
         return lines + unread
@@ -193,5 +192,13 @@ def _proof_line(name: str, outcome: Outcome) -> str:
     if outcome.result is Result.SKIPPED:  # its error says why: "not written: interrupted"
         why = (outcome.error or "").removeprefix("not written: ")
         return f"not written {name} in {outcome.action.scope}" + (f": {why}" if why else "")
-    return (f"{outcome.result.value:<8} {name} in {outcome.action.scope}"
+    selection = outcome.action.selection
+    readers = f" ({_who_reads(selection)})" if selection is not None else ""
+    return (f"{outcome.result.value:<8} {name} in {outcome.action.scope}{readers}"
             + (f": {outcome.error}" if outcome.error else ""))
+
+
+def _who_reads(selection: OrgSelection) -> str:
+    if selection.visibility == "selected":
+        return f"org secret, visibility selected, {len(selection.repository_ids)} selected"
+    return f"org secret, visibility {selection.visibility}"
