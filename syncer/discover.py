@@ -33,7 +33,10 @@ def unmatched_patterns(names: Iterable[str], patterns: Sequence[str]) -> list[st
 
 
 def no_match(org: str, patterns: Sequence[str]) -> str:
-    return f"no repository of {org} matches " + " ".join(f"--repos {p!r}" for p in patterns)
+    owner = (" (--repos takes repository names without the owner: repo, not org/repo)"
+             if any("/" in p for p in patterns) else "")
+    return (f"no repository of {org} matches " + " ".join(f"--repos {p!r}" for p in patterns)
+            + owner)
 
 
 def select_repos(repos: Iterable[Repo], patterns: Sequence[str] = (), *,

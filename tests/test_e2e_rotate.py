@@ -228,6 +228,9 @@ def test_a_repos_pattern_that_matches_nothing_stops_the_rotation_before_it_start
     assert "no repository of acme matches --repos 'repo-9999'; nothing was written" in \
         capsys.readouterr().err
     assert hub.plaintext("LEAKED", repo="acme/repo-0004") == OLD
+    assert rotate(url, monkeypatch, "--value-from", "env:NEW", "--repos", "acme/repo-0004") == 2
+    assert "(--repos takes repository names without the owner: repo, not org/repo)" in \
+        capsys.readouterr().err
 
 
 def test_a_repository_github_will_not_show_is_named_on_stderr_and_in_the_summary(
