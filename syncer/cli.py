@@ -514,8 +514,10 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
     if not where.org and not where.repos and not where.envs:
         unread = (f"; {len(where.unreadable)} repositories could not be searched (listed above)"
                   if where.unreadable else "")
-        return _fail(f"{name} was not found in {args.org} (org, repositories or environments)"
-                     f"{unread}", Exit.FAILED)
+        places = ("Dependabot: org or repositories" if args.app == "dependabot" else
+                  "org, repositories or environments" if args.app == "actions" else
+                  f"{args.app}: org or repositories")
+        return _fail(f"{name} was not found in {args.org} ({places}){unread}", Exit.FAILED)
     if not where.repos and not where.envs and not request.org_secret:
         return _fail(f"{name} was not found in the repositories --repos selects; the org secret "
                      "was left as is (add --with-org-secret to rotate it)", Exit.FAILED)

@@ -133,7 +133,12 @@ def test_unknown_name_exits_1(hub, url, monkeypatch, capsys) -> None:
     code = run_cli(["rotate", "NOPE", "--org", "acme", "--value-from", "env:NEW",
                     "--points-per-minute", "0", "--repos", "repo-000*"], env, monkeypatch)
     assert code == 1
-    assert "NOPE was not found in acme" in capsys.readouterr().err
+    assert "NOPE was not found in acme (org, repositories or environments)" in \
+        capsys.readouterr().err
+    assert run_cli(["rotate", "LEAKED", "--org", "acme", "--value-from", "env:NEW", "--app",
+                    "dependabot", "--points-per-minute", "0"], env, monkeypatch) == 1
+    assert "LEAKED was not found in acme (Dependabot: org or repositories)" in \
+        capsys.readouterr().err
     assert hub.count("PUT") == 0
 
 
