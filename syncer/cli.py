@@ -468,7 +468,7 @@ def _held_unless(dry_run: bool, state: State) -> AbstractContextManager[None]:
 async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
     from .commands import rotate
     from .commands.set import read_value
-    from .sources import generate, parse_source
+    from .sources import KEPT_SYNTAX, generate, parse_source
 
     name = rotate.check_name(args.name)
     if args.with_org_secret and not args.repos:
@@ -481,7 +481,7 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
     source = None
     if args.value_from is not None:
         try:
-            source = parse_source(args.value_from)
+            source = parse_source(args.value_from, KEPT_SYNTAX)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         if source.kind == "generate":

@@ -32,6 +32,8 @@ KINDS = ("env", "file", "cmd", "generate")
 _READ_LIMIT = MAX_VALUE_BYTES + 2
 _CMD_TIMEOUT_S = 60
 SYNTAX = "env:VAR, file:PATH, cmd:COMMAND, generate:N or - (standard input)"
+# where a generated value would be written without being kept (set, rotate's --value-from)
+KEPT_SYNTAX = "env:VAR, file:PATH, cmd:COMMAND or - (standard input)"
 
 
 class SourceError(ValueError):
@@ -50,14 +52,14 @@ class Source:
         return "-" if self.kind == "stdin" else f"{self.kind}:{self.arg}"
 
 
-def parse_source(spec: str) -> Source:
-    """The source `spec` names, or SourceError explaining the expected syntax."""
+def parse_source(spec: str, syntax: str = SYNTAX) -> Source:
+    """The source `spec` names, or SourceError explaining the expected `syntax`."""
     if spec == "-":
         return Source("stdin")
     kind, sep, arg = spec.partition(":")
     if not sep or kind not in KINDS or not arg:
         # Not echoed: what was typed here may be the secret itself.
-        raise SourceError(f"the value source must be one of {SYNTAX}")
+        raise SourceError(f"the value source must be one of {syntax}")
     if kind == "env" and (problem := env_name_problem(arg)):
         raise SourceError(f"env:…: {problem}")
     if kind == "generate" and not (arg.isdigit() and 16 <= int(arg) <= 4096):

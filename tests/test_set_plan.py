@@ -57,7 +57,8 @@ def test_org_level_keeps_the_current_visibility_unless_one_is_asked_for() -> Non
     (dict(name="1ABC", value_from="env:X"), "digit"),
     (dict(name="A-B", value_from="env:X"), "letters"),
     (dict(name="OK", value_from=None), "--value-from is required"),
-    (dict(name="OK", value_from="hunter2"), "must be one of"),
+    (dict(name="OK", value_from="hunter2"),  # and not generate:N, which set refuses
+     r"must be one of env:VAR, file:PATH, cmd:COMMAND or - \(standard input\)$"),
     (dict(name="OK", value_from="env:X", env="e", org_level=True), "cannot be combined"),
     (dict(name="OK", value_from="env:X", org_level=True, visibility="selected"), "needs --repos"),
 ])

@@ -20,7 +20,7 @@ from ..observe import redact
 from ..observe.summary import Summary
 from ..resume import host_of, inputs_id, one_value_fingerprints, resumable, write_resumably
 from ..runtime import Run, Settings, connect
-from ..sources import Source, SourceError, parse_source, read_source
+from ..sources import KEPT_SYNTAX, Source, SourceError, parse_source, read_source
 from ..state import State
 
 log = structlog.get_logger("syncer.set")
@@ -57,7 +57,7 @@ def parse_request(name: str, org: str, value_from: str | None, **options: object
                         "a value is never taken from the command line")
     else:
         try:
-            source = parse_source(value_from)
+            source = parse_source(value_from, KEPT_SYNTAX)
         except SourceError as exc:
             problems.append(str(exc))
     if source is not None and source.kind == "generate":
