@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import selectors
 import shlex
 import signal
 import stat
 import subprocess
 import sys
-import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -48,6 +49,8 @@ class Source:
     def __str__(self) -> str:
         if self.kind == "cmd":  # its arguments may hold a token (`vault ... -token=...`)
             program = self.arg.split(maxsplit=1)
+            if not program or "=" in program[0]:  # VAULT_TOKEN=... vault read: not shown
+                return "cmd:…"
             return f"cmd:{program[0]} …" if len(program) > 1 else f"cmd:{self.arg}"
         return "-" if self.kind == "stdin" else f"{self.kind}:{self.arg}"
 
@@ -73,27 +76,38 @@ def parse_source(spec: str, syntax: str = SYNTAX) -> Source:
     return Source(kind, arg)
 
 
-_SHELL_OPERATORS = frozenset({"|", "||", "&&", ";", "&", ">", ">>", "<", "2>", "2>&1", "|&"})
+_SHELL_OPERATORS = frozenset({"|", "||", "&&", ";", "&", "|&"})
 _SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "fish"})
+# a redirection, alone or with its target attached: >out, 2>/dev/null, <in, &>log, 2>&1
+_REDIRECTION = re.compile(r"^(?:\d?>>?|&>>?|<)")
 # $(…), ${…}, `…` anywhere; $NAME as a whole argument or an option's value (-address=$ADDR)
 _EXPANSION = re.compile(r"\$[({]|`|(?:^|=)\$[A-Za-z_]")
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_SHELL_COMMAND_OPTION = re.compile(r"^-[A-Za-z]*c[A-Za-z]*$")  # -c, -ec, -euc ...
+_USE_A_SHELL = "for a pipeline, a redirection or a $VARIABLE use cmd:sh -c '…'"
 
 
 def shell_syntax_problem(argv: list[str]) -> str | None:
     """Why a cmd: command looks written for a shell it will not get, or None: `… | jq` or `$HOME`
     would reach the program as literal arguments and make a wrong value, written everywhere.
     The offending arguments are not repeated (they may hold a token). Pure."""
-    if os.path.basename(argv[0]) in _SHELLS:
-        return None
+    if _ASSIGNMENT.match(argv[0]):
+        return ("an environment assignment (NAME=value) would be taken for the program's name "
+                f"(cmd: runs without a shell); {_USE_A_SHELL}")
+    if os.path.basename(argv[0]) in _SHELLS and any(
+            _SHELL_COMMAND_OPTION.match(a) for a in argv[1:]):
+        return None  # sh -c '…': the shell gets the script and does its own parsing
     operators = [a for a in argv[1:] if a in _SHELL_OPERATORS]
     if operators:
         found = f"`{operators[0]}`"
+    elif any(_REDIRECTION.match(a) for a in argv[1:]):
+        found = "a redirection (>, <)"
     elif any(_EXPANSION.search(a) for a in argv[1:]):
         found = "a $ or ` expansion"
     else:
         return None
     return (f"{found} would reach the program as a literal argument (cmd: runs without a "
-            "shell); for a pipeline, a redirection or a $VARIABLE use cmd:sh -c '…'")
+            f"shell); {_USE_A_SHELL}")
 
 
 def read_source(source: Source, *, environ: Mapping[str, str] | None = None,
@@ -163,34 +177,54 @@ def _run(command: str) -> bytes:
                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     except OSError as exc:
         raise SourceError(f"{shown}: could not run ({type(exc).__name__})") from None
-    timed_out = threading.Event()
-
-    def stop() -> None:
-        timed_out.set()
-        process.kill()
-
-    watchdog = threading.Timer(_CMD_TIMEOUT_S, stop)
-    watchdog.start()
-    try:
-        with process:  # on leaving: its output closed, its end waited for
-            assert process.stdout is not None
-            out = process.stdout.read(_READ_LIMIT)
-            if len(out) == _READ_LIMIT:  # more than any value: the rest is not waited for
-                process.kill()
-    finally:
-        watchdog.cancel()
-    if timed_out.is_set():
-        raise SourceError(f"{shown}: still running after {_CMD_TIMEOUT_S} s; stopped")
-    if len(out) == _READ_LIMIT:
+    deadline = time.monotonic() + _CMD_TIMEOUT_S
+    with process:  # on leaving: its output closed, its end waited for
+        assert process.stdout is not None
+        out, ended = _read_until(process.stdout.fileno(), deadline)
+        if ended:
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                ended = False
+        if not ended:  # too much output, or no end in time: the rest is not waited for
+            process.kill()
+    if len(out) >= _READ_LIMIT:
         return out  # refused as too large
+    if not ended:  # the command, or something it started, still held its output open
+        raise SourceError(f"{shown}: still running after {_CMD_TIMEOUT_S} s; stopped")
     if process.returncode == -signal.SIGINT:  # a Ctrl-C in the terminal reached both of us
         raise KeyboardInterrupt
     if process.returncode < 0:
-        raise SourceError(f"{shown}: stopped by {signal.Signals(-process.returncode).name}")
+        raise SourceError(f"{shown}: stopped by {_signal_name(-process.returncode)}")
     if process.returncode != 0:
         raise SourceError(f"{shown}: exited with status {process.returncode} (its output is not "
                           "shown, as it may hold secrets: run it yourself to see why)")
     return out[:-1] if out.endswith(b"\n") else out
+
+
+def _read_until(fd: int, deadline: float) -> tuple[bytes, bool]:
+    """What `fd` gives until its end, `_READ_LIMIT` bytes or `deadline`; and whether it ended.
+    A deadline, not a kill of the command alone: a process it started may hold the pipe."""
+    out = bytearray()
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while len(out) < _READ_LIMIT:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return bytes(out), False
+            if selector.select(remaining):
+                chunk = os.read(fd, _READ_LIMIT - len(out))
+                if not chunk:
+                    return bytes(out), True
+                out += chunk
+    return bytes(out), False
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:  # a real-time signal, say
+        return f"signal {number}"
 
 
 def _split(command: str) -> list[str]:

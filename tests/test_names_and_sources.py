@@ -4,6 +4,7 @@ import argparse
 import io
 import subprocess
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -153,6 +154,8 @@ def test_cmd_source_runs_without_shell(capfd: pytest.CaptureFixture[str]) -> Non
     assert "ghp_arg" not in str(named.value)
     with pytest.raises(SourceError, match=r"^cmd:sh …: stopped by SIGKILL$"):
         read_source(parse_source("cmd:sh -c 'kill -KILL $$'"))
+    with pytest.raises(SourceError, match=r"^cmd:sh …: stopped by signal 40$"):  # no name
+        read_source(parse_source("cmd:sh -c 'kill -40 $$'"))
 
 
 def test_generate_source() -> None:
@@ -196,11 +199,19 @@ def test_a_command_that_does_not_end_is_stopped(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(sources, "_CMD_TIMEOUT_S", 0.2)
     with pytest.raises(SourceError, match=r"^cmd:sleep …: still running after 0.2 s; stopped$"):
         read_source(parse_source("cmd:sleep 30"))
+    # a process it started holds the output open after the command itself is done: the time
+    # allowed still ends the wait (killing the command alone would not)
+    started = time.monotonic()
+    with pytest.raises(SourceError, match=r"still running after 0.2 s; stopped$"):
+        read_source(parse_source("cmd:sh -c 'sleep 30 & echo x'"))
+    assert time.monotonic() - started < 15
 
 
 @pytest.mark.parametrize("command,found", [
     ("printf %s abc | tr a-z A-Z", "`|`"),
-    ("vault read -field=token secret/npm > /tmp/t", "`>`"),
+    ("vault read -field=token secret/npm > /tmp/t", "a redirection (>, <)"),
+    ("printf %s abc 2>/dev/null", "a redirection (>, <)"),
+    ("sh script.sh $TOKEN_FILE", "a $ or ` expansion"),  # a shell, but not given -c
     ("get-token && echo done", "`&&`"),
     ("echo $HOME", "a $ or ` expansion"),
     ("vault read -address=$VAULT_ADDR secret/npm", "a $ or ` expansion"),
@@ -220,9 +231,20 @@ def test_cmd_written_for_a_shell_is_refused_before_it_runs(command: str, found: 
     assert "ghp_" not in message
 
 
+def test_an_environment_assignment_before_the_program_is_refused_unrepeated() -> None:
+    """`VAULT_TOKEN=… vault read x` would run a program named after the token: refused, and
+    the source is shown without its first word, which holds the token."""
+    with pytest.raises(SourceError) as refused:
+        parse_source("cmd:VAULT_TOKEN=s.ghp_notrepeated vault read secret/npm")
+    assert str(refused.value).startswith("cmd:…: an environment assignment (NAME=value) would "
+                                         "be taken for the program's name")
+    assert "notrepeated" not in str(refused.value)
+
+
 @pytest.mark.parametrize("command", [
     "sh -c 'printf %s abc | tr a-z A-Z'",
-    "/bin/bash -c 'echo $HOME'",
+    "/bin/bash -euc 'echo $HOME'",
+    "jq -r '.a | .b' token.json",
     "pass show npm/token",
     "op read op://vault/item/field?attribute=otp",
     "printf %s cost-$5",
