@@ -448,10 +448,10 @@ async def _dispatch(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     token = _credentials(args, settings)
     assert request.source is not None
-    # a dry run reads no value: a cmd: source may mint a credential
-    value = None if request.dry_run else set_command.read_value(request.source)
     state = _open_state(args.state)
-    with _held_unless(request.dry_run, state):
+    with _locked_unless_dry_run(request.dry_run, state):
+        # a dry run reads no value: a cmd: source may mint a credential
+        value = None if request.dry_run else set_command.read_value(request.source)
         code, summary = await set_command.run_set(request, value, settings, token, state,
                                                   fresh=args.fresh, show_progress=show_progress)
     if not request.dry_run:
@@ -459,9 +459,10 @@ async def _dispatch(args: argparse.Namespace) -> int:
     return code
 
 
-def _held_unless(dry_run: bool, state: State) -> AbstractContextManager[None]:
-    """The state's lock for a run that writes, taken before its first request: a second run
-    on the same state is told at once (exit 4), not after reading the whole org."""
+def _locked_unless_dry_run(dry_run: bool, state: State) -> AbstractContextManager[None]:
+    """The state's lock for a run that writes, taken before its value is read and before its
+    first request: a second run on the same state is told at once (exit 4), without running
+    a value command or reading the whole org."""
     return nullcontext() if dry_run else state.lock()
 
 
@@ -489,22 +490,20 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
                              "use --generate N --output PATH")
     settings = settings_from(args)
     token = _credentials(args, settings)
-    save = None
-    value = None  # a dry run reads no value: a cmd: source may mint a credential
-    if source is not None:
-        if not args.dry_run:
-            value = read_value(source)
-    else:
+    if source is None:
         rotate.check_output(args.output)
-        if not args.dry_run:
-            value = generate(args.generate)
-            redact.register(value.reveal())
-            save = partial(rotate.save_generated, value, args.output)
     request = rotate.RotateRequest(name, args.org, args.app, tuple(args.repos),
                                    args.include_archived, args.dry_run,
                                    org_secret=not args.repos or args.with_org_secret)
     state = _open_state(args.state)
-    with _held_unless(args.dry_run, state):
+    with _locked_unless_dry_run(args.dry_run, state):
+        value, save = None, None  # a dry run reads no value: a cmd: source may mint a credential
+        if not args.dry_run and source is not None:
+            value = read_value(source)
+        elif not args.dry_run:
+            value = generate(args.generate)
+            redact.register(value.reveal())
+            save = partial(rotate.save_generated, value, args.output)
         result = await rotate.run_rotate(request, value, settings, token, state,
                                          fresh=args.fresh, show_progress=show_progress,
                                          before_writing=save)

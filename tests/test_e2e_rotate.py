@@ -268,19 +268,21 @@ def test_a_repository_github_will_not_show_is_named_on_stderr_and_in_the_summary
 @pytest.mark.parametrize("command", ["rotate", "set"])
 def test_a_run_on_a_state_another_run_holds_stops_before_its_first_request(
         hub, url, monkeypatch, tmp_path, capsys, command) -> None:
-    """A second run on the same state file is told at once (exit 4), before reading the org:
-    reading it first spent the shared rate budget for nothing."""
+    """A second run on the same state file is told at once (exit 4), before reading the org
+    (which spent the shared rate budget for nothing) and before running its value command
+    (which may mint a credential)."""
     from syncer.state import State
 
     path = tmp_path / "state.json"
+    ran = tmp_path / "ran"
     hub.reset_counters()
     with State.open(path).lock():
-        code = run_cli([command, "LEAKED", "--org", "acme", "--value-from", "env:NEW",
-                        "--state", str(path), "--quiet"],
-                       {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "NEW": NEW}, monkeypatch)
+        code = run_cli([command, "LEAKED", "--org", "acme", "--value-from",
+                        f"cmd:sh -c 'touch {ran}; echo minted'", "--state", str(path),
+                        "--quiet"], {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN}, monkeypatch)
     assert code == 4
     assert "lock" in capsys.readouterr().err
-    assert hub.count() == 0
+    assert hub.count() == 0 and not ran.exists()
 
 
 @pytest.mark.parametrize("command", ["rotate", "set"])
