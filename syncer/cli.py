@@ -177,7 +177,7 @@ def _config_options(*, prune: bool) -> _Parser:
     cfg.add_argument("--detailed-exitcode", action="store_true",
                      help="exit 5 instead of 0 when plan has writes to make, or when apply "
                      "undid changes made on GitHub: drifted secrets rewritten (a value, a "
-                     "selection, a deletion), undeclared ones pruned")
+                     "selection, a deletion), undeclared ones syncer never wrote pruned")
     return cfg
 
 
@@ -661,7 +661,7 @@ async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
     if unreadable:
         print(f"unreadable {unreadable}: GitHub would not show what these scopes hold (listed "
               "above, with why); nothing was written there", file=sys.stderr)
-    undone = drifted + sum(i.change is Change.PRUNE for i in result.plan)
+    undone = any(i.undoes_a_change_on_github for i in result.plan)
     return int(Exit.CHANGES if detailed and undone else result.exit_code)
 
 

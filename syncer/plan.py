@@ -8,6 +8,7 @@ For each secret the config wants in a scope:
 - present, our fingerprint, but not the visibility or selection syncer wrote (and the config
   still wants)                                       → drifted
 - absent, though syncer wrote this value there       → drifted (someone deleted it)
+Pruning a secret syncer never wrote also undoes a change made on GitHub (--detailed-exitcode).
 - present otherwise (new value, or never written by us) → update
 Secrets GitHub has that the config does not declare, in scopes the config manages, are pruned
 only when asked, and only under the prune prefix when one is set.
@@ -79,6 +80,13 @@ class PlanItem:
     desired: Desired | None = None
     why: str = ""
     github_updated_at: str | None = None  # of the secret as it is on GitHub now, if it exists
+    written_by_syncer: bool = False  # a prune: the state remembers writing this secret
+
+    @property
+    def undoes_a_change_on_github(self) -> bool:
+        """Drift rewritten, or a secret syncer never wrote pruned (not a config change)."""
+        return self.change is Change.DRIFTED or (self.change is Change.PRUNE
+                                                 and not self.written_by_syncer)
 
     def action(self) -> Action:
         op = Op.DELETE if self.change is Change.PRUNE else Op.PUT
@@ -98,7 +106,7 @@ def make_plan(desired: Iterable[Desired], actual: Actual, remembered: Memory, *,
         declared.setdefault(want.scope, set()).add(want.name)
         plan.append(_decide(want, actual.get(want.scope), remembered(want.scope, want.name)))
     if prune:
-        plan.extend(_prunes(actual, declared, prune_prefix))
+        plan.extend(_prunes(actual, declared, prune_prefix, remembered))
     return plan
 
 
@@ -113,7 +121,7 @@ def _decide(want: Desired, existing_in_scope: Mapping[str, Existing] | Unreadabl
                         f"{missing} {want.scope} does not exist")
     existing = existing_in_scope.get(want.name)
     if existing is None:
-        if memory is not None:
+        if memory is not None and memory.fingerprint == want.fingerprint:
             return PlanItem(Change.DRIFTED, want.scope, want.name, want,
                             "deleted on GitHub after syncer wrote it")
         return PlanItem(Change.CREATE, want.scope, want.name, want)
@@ -134,15 +142,17 @@ def _decide(want: Desired, existing_in_scope: Mapping[str, Existing] | Unreadabl
     return item(Change.UNCHANGED)
 
 
-def _prunes(actual: Actual, declared: Mapping[Scope, set[str]],
-            prefix: str | None) -> Iterable[PlanItem]:
+def _prunes(actual: Actual, declared: Mapping[Scope, set[str]], prefix: str | None,
+            remembered: Memory) -> Iterable[PlanItem]:
     for scope, names in declared.items():
         found = actual.get(scope)
         if found is None or isinstance(found, Unreadable):
             continue
         for name in sorted(found.keys() - names):
             if prefix is None or name.startswith(prefix.upper()):
-                yield PlanItem(Change.PRUNE, scope, name, why="not declared in the config")
+                ours = remembered(scope, name) is not None
+                yield PlanItem(Change.PRUNE, scope, name, why="not declared in the config",
+                               written_by_syncer=ours)
 
 
 def changed_after(github: str | None, ours: str | None) -> bool:

@@ -59,6 +59,37 @@ def test_org_selection_change_is_update() -> None:
     assert plan_one(want, other, Remembered("f1", T0)).change is Change.UPDATE
 
 
+def test_a_selection_changed_on_github_is_drift_one_the_config_changed_is_not() -> None:
+    """Syncer recorded the selection it wrote: GitHub differing from it while the config still
+    wants it is someone else's change (drifted); the config wanting another is an update."""
+    want = Desired(ORG, "A", "f1", OrgSelection("selected", (1, 2)))
+    widened = {"A": Existing(T0, OrgSelection("selected", (1, 2, 3)))}
+    wrote_this = Remembered("f1", T0, "selected:1,2")
+    wrote_other = Remembered("f1", T0, "selected:1")
+    assert plan_one(want, widened, wrote_this).change is Change.DRIFTED
+    assert plan_one(want, widened, wrote_other).change is Change.UPDATE
+    assert plan_one(want, widened, Remembered("f1", T0)).change is Change.UPDATE  # older state
+
+
+def test_a_secret_deleted_after_syncer_wrote_it_is_drift() -> None:
+    """Absent on GitHub though the state remembers writing this value: drifted; with another
+    value wanted now (the config changed too), or never written by syncer, a create."""
+    assert plan_one(Desired(REPO, "A", "f1"), {}, Remembered("f1", T0)).change is Change.DRIFTED
+    assert plan_one(Desired(REPO, "A", "f2"), {}, Remembered("f1", T0)).change is Change.CREATE
+    assert plan_one(Desired(REPO, "A", "f1"), {}, None).change is Change.CREATE
+
+
+def test_only_drift_and_pruning_what_syncer_never_wrote_undo_changes_on_github() -> None:
+    """--detailed-exitcode's question: pruning a secret the config no longer declares but
+    syncer wrote is the config's change; pruning one added elsewhere undoes that change."""
+    actual = {REPO: {"A": Existing(T0), "THEIRS": Existing(T0), "OURS_ONCE": Existing(T0)}}
+    plan = make_plan([Desired(REPO, "A", "f1")], actual,
+                     memory({(REPO, "A"): Remembered("f1", T0),
+                             (REPO, "OURS_ONCE"): Remembered("f0", T0)}), prune=True)
+    assert {i.name: i.undoes_a_change_on_github for i in plan} == {
+        "A": False, "THEIRS": True, "OURS_ONCE": False}
+
+
 def test_missing_environment_is_reported_not_written() -> None:
     """A scope that does not exist is a missing target, not a create."""
     item = plan_one(Desired(ENV, "A", "f1"), None, None)

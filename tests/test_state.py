@@ -60,6 +60,9 @@ def test_missing_file_is_empty_and_round_trip_keeps_records(path: Path) -> None:
     assert state.records() == {} and state.warnings == []
     state.put(API, record_for(state, API))
     state.put(WEB, Record(state.fingerprint(VALUE, WEB), None, "2024-06-11T10:15:02Z"))
+    org = StateKey("github.com", "actions", "acme", "ORG_WIDE")
+    state.put(org, Record(state.fingerprint(VALUE, org), None, "2024-06-11T10:15:02Z",
+                          "selected:7,9"))
     gone = StateKey("ghe.example.com", "dependabot", "acme/api:production", "OLD")
     state.put(gone, record_for(state, gone))
     state.forget(gone)
@@ -69,6 +72,7 @@ def test_missing_file_is_empty_and_round_trip_keeps_records(path: Path) -> None:
     assert again.records() == state.records()
     assert again.get(WEB) == Record(state.fingerprint(VALUE, WEB), None, "2024-06-11T10:15:02Z")
     assert again.get(gone) is None
+    assert again.get(org).selection == "selected:7,9"  # type: ignore[union-attr]
     assert json.loads(path.read_bytes())["version"] == 1
 
 
