@@ -149,6 +149,12 @@ def test_a_repos_pattern_that_matches_nothing_is_not_passed_over(hub, url, monke
     assert code == 1
     assert hub.plaintext("S", repo="acme/repo-0001") == VALUE.encode()
     assert "no repository of acme matches --repos 'repo-0099'" in capsys.readouterr().err
+    dry = run_cli(["set", "S", "--org", "acme", "--value-from", "env:SECRET_SRC", "--repos",
+                   "repo-0001", "--repos", "repo-0099", "--dry-run"], env_for(url), monkeypatch)
+    assert dry == 1  # as the run it previews
+    out, err = capsys.readouterr()
+    assert out == "would put S in acme/repo-0001\n"
+    assert "no repository of acme matches --repos 'repo-0099'" in err
     code = run_cli(["set", "O", "--org", "acme", "--value-from", "env:SECRET_SRC", "--org-level",
                     "--visibility", "selected", "--repos", "repo-0001", "--repos", "rpeo-*"],
                    env_for(url), monkeypatch)

@@ -134,16 +134,17 @@ async def run_set(request: SetRequest, value: SecretValue | None, settings: Sett
     started = time.monotonic()
     async with connect(settings, token) as run:
         if request.dry_run:
-            actions = await _targets(run, request)
+            actions, unmatched = await _targets(run, request)
             for action in actions:
                 print(f"would put {action.name} in {action.scope}{_shown(action.selection)}")
             log.info("dry_run", secret=request.name, targets=len(actions))
-            return Exit.OK, run.summary([], started)
+            _report_unmatched(request, unmatched)
+            return (Exit.FAILED if unmatched else Exit.OK), run.summary([], started)
 
         assert value is not None, "only a dry run goes without a value"
         fingerprint, whole_value = one_value_fingerprints(state, settings.api_url, value,
                                                           request.app, request.name)
-        targets = (await _targets(run, request) if request.org_level
+        targets = ((await _targets(run, request))[0] if request.org_level
                    else await _stream_targets(run, request))
         listing_error: Exception | None = None
         try:
@@ -162,10 +163,7 @@ async def run_set(request: SetRequest, value: SecretValue | None, settings: Sett
     if listing is not None and listing.complete and not listing.matched:
         raise UsageError(_no_match(request))
     unmatched = listing.unmatched if listing is not None and listing.complete else []
-    if unmatched:
-        log.error("repos_unmatched", org=request.org, patterns=unmatched,
-                  problem=no_match(request.org, unmatched),
-                  hint="a typo? the repositories meant got nothing; the others are done")
+    _report_unmatched(request, unmatched)
     if listing_error is not None:
         log.error("listing_failed", org=request.org, error=str(listing_error),
                   hint="what was written is journalled: run the same command again to finish")
@@ -174,11 +172,21 @@ async def run_set(request: SetRequest, value: SecretValue | None, settings: Sett
                     hint="repositories after these were not looked at: run the same command "
                          "again to finish")
     log.info("summary", secret=request.name, **summary.as_event())
-    failed = unlisted or bool(unmatched) or any(o.result in (Result.FAILED, Result.SKIPPED) for o in outcomes)
+    failed = unlisted or bool(unmatched) or any(o.result in (Result.FAILED, Result.SKIPPED)
+                                                for o in outcomes)
     return (Exit.FAILED if failed else Exit.OK), summary
 
 
-async def _targets(run: Run, request: SetRequest) -> list[Action]:
+def _report_unmatched(request: SetRequest, unmatched: list[str]) -> None:
+    if unmatched:
+        log.error("repos_unmatched", org=request.org, patterns=unmatched,
+                  problem=no_match(request.org, unmatched),
+                  hint="a typo? the repositories meant get nothing; the others do")
+
+
+async def _targets(run: Run, request: SetRequest) -> tuple[list[Action], list[str]]:
+    """The writes, and the --repos patterns that match no repository; an org secret's
+    selection such a pattern would narrow is refused instead."""
     needs_repos = not request.org_level or request.visibility == "selected"
     current = None
     if request.org_level and request.visibility is None:
@@ -186,6 +194,7 @@ async def _targets(run: Run, request: SetRequest) -> list[Action]:
         info = await run.api.secret(scope, request.name)
         current = None if info is None else await org_selection(run.api, scope, info)
     repos: list[Repo] = []
+    unmatched: list[str] = []
     if needs_repos:
         try:
             listed = [r async for r in run.api.org_repos(request.org)]
@@ -194,9 +203,10 @@ async def _targets(run: Run, request: SetRequest) -> list[Action]:
         repos = select_repos(listed, request.repos, include_archived=request.include_archived)
         if not repos:
             raise UsageError(_no_match(request))
-        if unmatched := unmatched_patterns((r.name for r in listed), request.repos):
+        unmatched = unmatched_patterns((r.name for r in listed), request.repos)
+        if unmatched and request.org_level:
             raise UsageError(f"{no_match(request.org, unmatched)}; nothing was written")
-    return plan_writes(request, repos, current)
+    return plan_writes(request, repos, current), unmatched
 
 
 def _shown(selection: OrgSelection | None) -> str:
