@@ -99,10 +99,16 @@ class Engine:
 
         in_flight: set[anyio.CancelScope] = set()
         cut_off: list[Action] = []
+        listing = anyio.CancelScope()
 
-        def cut_writes() -> None:
+        def cut_writes() -> None:  # and the listing: a page on its way starts no new write
+            listing.cancel()
             for scope in in_flight:
                 scope.cancel()
+
+        async def fill(stream: AsyncIterable[Action]) -> None:
+            with listing:
+                await feed.fill(stream, keep_going)
 
         async def worker(cancel: anyio.CancelScope) -> None:
             while keep_going() and (action := await feed.take()) is not None:
@@ -152,7 +158,7 @@ class Engine:
         try:
             async with anyio.create_task_group() as everything:
                 if isinstance(actions, AsyncIterable):
-                    everything.start_soon(feed.fill, actions, keep_going)
+                    everything.start_soon(fill, actions)
                 else:
                     feed.extend(actions)
                 async with anyio.create_task_group() as workers:

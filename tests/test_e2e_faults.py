@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import time
 import socket
 
 import pytest
@@ -269,6 +270,41 @@ def test_writes_cut_off_after_the_grace_are_reported_as_unknown(monkeypatch, cap
     assert re.search(rf"failed {cut.group(1)}, not written {3 - int(cut.group(1))}", err), err
     assert err.count("cut off in flight when the grace ran out: it may have landed") \
         >= int(cut.group(1))
+
+
+def test_when_the_grace_runs_out_a_listing_page_on_its_way_is_cut_off_too(monkeypatch,
+                                                                         capsys) -> None:
+    """A write and the org listing's next page both hang (GitHub answers nothing for a
+    minute), while the other worker waits for that page: at the grace's end the write and the
+    page are both cut off, so the run ends then, saying more were not yet listed, rather than
+    when the page would have come."""
+    monkeypatch.setattr(interrupt, "GRACE_S", 0.3)
+    hub = make_hub(150)
+    seen = {"switched": False}
+
+    def hang_from_the_second_page(method: str, template: str, so_far: int) -> None:
+        if template == "/orgs/{org}/repos" and so_far == 2:
+            hub.faults = Faults(slow_rate=1.0, slow_seconds=60)  # this request on
+            seen["switched"] = True
+        elif template.endswith("/public-key") and seen["switched"] and not seen.get("signalled"):
+            # a write is under way (its key first): the signal gives it the grace
+            seen["signalled"] = True
+            os.kill(os.getpid(), signal.SIGINT)
+
+    hub.on_request = hang_from_the_second_page
+    started = time.monotonic()
+    with hub.serve_in_thread() as url:
+        # newest first, as GitHub lists: repo-0150 is on the first page, repo-0001 on the next
+        code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V", "--repos",
+                        "repo-0150", "--repos", "repo-0001", "--concurrency", "2",
+                        "--points-per-minute", "0", "--timeout", "90", "--quiet"],
+                       cli_env(url), monkeypatch)
+        elapsed = time.monotonic() - started
+        hub.faults = Faults()
+    assert code == 130
+    assert elapsed < 30, elapsed  # not the minute the page would have taken
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "(more not yet listed)" in last and "cut off in flight" in last, last
 
 
 def test_a_rotation_cut_off_in_flight_still_prints_its_proof_and_resumes(monkeypatch,
