@@ -30,6 +30,7 @@ from openapi_check import validate_exchanges
 from syncer.commands.migrate import add_arguments, run_migrate_command
 from syncer.exits import UsageError
 from syncer.fakehub import FakeHub
+from syncer.fakehub.rules import ApiError
 from syncer.observe import logs
 from syncer.runtime import Settings
 
@@ -547,6 +548,27 @@ def test_import_reports_stale_key_ids_and_writes_the_rest(exportable, exportable
     # one key GET, to tell a stale key_id from a damaged ciphertext (GitHub answers both alike)
     assert hub.count("GET", "/repos/{owner}/{repo}/actions/secrets/public-key") == 1
     assert hub.count("PUT") == 9  # each ciphertext once, the stale ones not retried
+
+
+def test_import_says_stale_when_the_current_key_cannot_be_read(exportable, exportable_url,
+                                                                tmp_path, capsys) -> None:
+    """The key GET that tells stale from damaged is refused: the 422 is still explained (as
+    the likelier stale key), not replaced by the GET's error."""
+    hub = exportable
+    exported_and_sealed(hub, exportable_url, tmp_path)
+    hub.rotate_key(repo="dst/repo-0002")
+
+    def refuse_key_reads(method: str, template: str, so_far: int) -> None:
+        if template.endswith("/public-key"):
+            raise ApiError(403, "Resource not accessible by integration")
+
+    hub.on_request = refuse_key_reads
+    capsys.readouterr()
+    assert migrate(exportable_url, tmp_path, "--from", "src", "--to", "dst",
+                   "--import-sealed", str(tmp_path / "sealed")) == 1
+    out = capsys.readouterr().out
+    assert "API_KEY in dst/repo-0002" in out and "stale key_id" in out
+    assert "Resource not accessible" not in out
 
 
 def test_import_tells_a_damaged_ciphertext_from_a_stale_key(exportable, exportable_url,

@@ -564,7 +564,13 @@ def _exported_keys(entries: Sequence[SealedEntry], stale: set[tuple[Scope, str]]
     stale key_id and a ciphertext it cannot open alike; DST's current key tells them apart."""
     async def refuse(scope: Scope, previous: PublicKey | None) -> PublicKey:
         key_id = previous.key_id if previous else "?"
-        if (await current_key(scope)).key_id == key_id:
+        try:
+            current: str | None = (await current_key(scope)).key_id
+        except errors.RUN_ENDING:
+            raise
+        except errors.GitHubError:  # cannot tell: the likelier cause, a key changed, is said
+            current = None
+        if current == key_id:
             raise errors.KeyMismatch(422, f"{scope} could not decrypt the ciphertext with its "
                                           f"key_id {key_id}, which is current: the artifact is "
                                           "damaged or was not sealed by the export workflow")
