@@ -68,13 +68,14 @@ class Engine:
     #: a stream of actions was left unread by a stop: targets it held were never seen
     stream_cut_short: bool = field(default=False, init=False)
 
-    #: targets a stop (a signal, a spent budget) left unwritten in the last run
-    left_unwritten: int = field(default=0, init=False)
+    #: targets a stop (a signal, a spent budget) left undone in the last run: not written, or
+    #: cut off in flight (they may have landed)
+    left_undone: int = field(default=0, init=False)
 
     @property
     def stopped(self) -> bool:
-        """A stop (a signal, a spent budget) left targets unwritten."""
-        return self.left_unwritten > 0
+        """A stop (a signal, a spent budget) left targets undone: the run can be resumed."""
+        return self.left_undone > 0
 
     async def run(self, actions: Iterable[Action] | AsyncIterable[Action],
                   value_for: Callable[[Action], SecretValue]) -> list[Outcome]:
@@ -185,7 +186,7 @@ class Engine:
         for action in feed.left():  # left unscheduled by a stop
             self._record(Outcome(action, Result.SKIPPED, error=self._stop_reason), outcomes)
         # a cut-off write may or may not have landed: the next run resumes to find out
-        self.left_unwritten = sum(o.result is Result.SKIPPED for o in outcomes) + len(cut_off)
+        self.left_undone = sum(o.result is Result.SKIPPED for o in outcomes) + len(cut_off)
         if feed.failure is not None:
             raise StreamBroken(feed.failure, outcomes)
         return outcomes

@@ -894,17 +894,13 @@ def sealed_against_source(entries: Sequence[SealedEntry], targets: Sequence[Targ
         if key not in expected:
             problems.append(f"{where}: SRC has no such secret now (or --repos leaves it out)")
         elif entry.selection != expected[key]:
-            problems.append(f"{where}: {_visibility(entry.selection)} in the export, "
-                            f"{_visibility(expected[key])} from SRC now; run the export again")
+            problems.append(f"{where}: {_described(entry.selection)} in the export, "
+                            f"{_described(expected[key])} from SRC now; run the export again")
     return problems
 
 
-def _visibility(selection: OrgSelection | None) -> str:
-    if selection is None:
-        return "no visibility"
-    if selection.visibility == "selected":
-        return f"visibility selected ({len(selection.repository_ids)} repositories)"
-    return f"visibility {selection.visibility}"
+def _described(selection: OrgSelection | None) -> str:
+    return "no visibility" if selection is None else selection.describe()
 
 
 def import_rounds(entries: Sequence[SealedEntry]) -> tuple[list[list[SealedEntry]], list[str]]:

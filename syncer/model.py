@@ -96,6 +96,12 @@ class OrgSelection:
     visibility: Visibility
     repository_ids: tuple[int, ...] = ()
 
+    def describe(self) -> str:
+        """For people: "visibility selected (3 repositories)", "visibility all"."""
+        if self.visibility == "selected":
+            return f"visibility selected ({len(self.repository_ids)} repositories)"
+        return f"visibility {self.visibility}"
+
     def as_text(self) -> str:
         """"all", "private", or "selected:ID,ID,..." (sorted): what the state file keeps."""
         if self.visibility != "selected":

@@ -31,7 +31,7 @@ from .github.pacing import BudgetSpent, NotAdmitted
 from .journal import Entry, Journal, default_journal_path
 from .model import Action, Op, Outcome, Result, Scope, SecretValue
 from .observe.progress import Progress
-from .plan import PlanItem, changed_after
+from .plan import Memory, PlanItem, Remembered, changed_after
 from .runtime import Run
 from .state import Record, State, StateKey
 
@@ -308,6 +308,15 @@ def _record(state: State, api_url: str, outcomes: Sequence[Outcome],
         elif outcome.result in (Result.CREATED, Result.UPDATED):
             state.put(key, Record.now(fingerprints[(action.scope, action.name)],
                                       outcome.updated_at, _selection_text(action)))
+
+
+def remembered_in(state: State, api_url: str) -> Memory:
+    """What the state knows of syncer's last write to each target on this host, for a plan."""
+    def remembered(scope: Scope, name: str) -> Remembered | None:
+        record = state.get(state_key(api_url, scope, name))
+        return Remembered(record.fingerprint, record.updated_at,
+                          record.selection) if record else None
+    return remembered
 
 
 def _selection_text(action: Action) -> str | None:

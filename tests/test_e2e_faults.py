@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import re
 import signal
-import time
 import socket
+import time
 
 import pytest
 from helpers import TOKEN, run_cli

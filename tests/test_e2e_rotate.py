@@ -65,7 +65,7 @@ def test_rotate_writes_exactly_where_it_lives(hub, url, monkeypatch, capsys) -> 
     out, err = capsys.readouterr()
     assert out.count("updated  LEAKED in ") == 151
     # the proof says who may read the org secret now
-    assert "updated  LEAKED in acme (org secret, visibility selected, 40 selected)\n" in out
+    assert "updated  LEAKED in acme (org secret, visibility selected (40 repositories))\n" in out
     # only where the (selected) org secret is visible: repos 1-40 with a repo or env secret
     assert "warning: 23 repository/environment secrets named LEAKED shadow the org secret" in err
     assert NEW not in out + err
@@ -75,7 +75,7 @@ def test_dry_run_lists_places_and_writes_nothing(hub, url, monkeypatch, capsys) 
     """--dry-run lists every place and sends no write."""
     assert rotate(url, monkeypatch, "--value-from", "env:NEW", "--dry-run") == 0
     out = capsys.readouterr().out
-    assert "would rotate LEAKED in acme (org secret, visibility selected, 40 selected)" in out
+    assert "would rotate LEAKED in acme (org secret, visibility selected (40 repositories))" in out
     assert out.count("would rotate") == 151
     assert hub.count("PUT") == 0
 

@@ -106,8 +106,8 @@ from ..migration import (
 from ..model import Action, Op, Outcome, Result, Scope, SecretValue
 from ..observe import redact
 from ..observe.progress import Progress
-from ..plan import WRITES, Change, Desired, PlanItem, Remembered, make_plan
-from ..resume import host_of, state_key, write_planned
+from ..plan import WRITES, Change, Desired, PlanItem, make_plan
+from ..resume import host_of, remembered_in, state_key, write_planned
 from ..runtime import Run, Settings, connect
 from ..state import State, default_state_path
 from ..values_file import ValuesFile, ValuesFileError, read_values_file
@@ -422,12 +422,7 @@ async def _migrate(request: MigrateRequest, dst: Run, inventory: Inventory,
     with _reading(f"reading {request.dest}"):
         actual = await existing(dst.api, [d.scope for d in desired], dst.settings.concurrency)
 
-    def remembered(scope: Scope, name: str) -> Remembered | None:
-        record = state.get(state_key(api_url, scope, name))
-        return Remembered(record.fingerprint, record.updated_at,
-                          record.selection) if record else None
-
-    plan = make_plan(desired, actual, remembered)
+    plan = make_plan(desired, actual, remembered_in(state, api_url))
     missing = bool(matching.missing) or any(not t.writable or t.unmapped for t in targets)
     blocked = missing and not request.allow_partial
     to_write = [item for item in plan if item.change in WRITES]

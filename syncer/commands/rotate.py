@@ -18,13 +18,12 @@ from pathlib import Path
 
 import structlog
 
-from ..discover import (Locations, locate, no_match, sees_org_secret, select_repos,
-                        unmatched_patterns)
+from ..discover import Locations, locate, no_match, sees_org_secret, select_repos, unmatched_patterns
 from ..exits import Exit, UsageError
 from ..github import errors
 from ..github.api import Repo, SecretInfo
 from ..github.client import TokenSource
-from ..model import Action, App, Op, OrgSelection, Outcome, Result, Scope, SecretValue
+from ..model import Action, App, Op, Outcome, Result, Scope, SecretValue
 from ..names import secret_name_problem
 from ..observe.summary import Summary
 from ..resume import host_of, inputs_id, one_value_fingerprints, resumable, write_resumably
@@ -179,7 +178,7 @@ def report_lines(request: RotateRequest, result: RotateResult) -> list[str]:
         lines = []
         if result.locations.org is not None and request.org_secret:
             lines.append(f"would rotate {request.name} in {request.org} "
-                         f"({_who_reads(result.locations.org)})")
+                         f"(org secret, {result.locations.org.describe()})")
         lines += [f"would rotate {request.name} in {s}"
                   for s in result.locations.repos + result.locations.envs]
         return lines + unread
@@ -193,12 +192,7 @@ def _proof_line(name: str, outcome: Outcome) -> str:
         why = (outcome.error or "").removeprefix("not written: ")
         return f"not written {name} in {outcome.action.scope}" + (f": {why}" if why else "")
     selection = outcome.action.selection
-    readers = f" ({_who_reads(selection)})" if selection is not None else ""
+    readers = f" (org secret, {selection.describe()})" if selection is not None else ""
     return (f"{outcome.result.value:<8} {name} in {outcome.action.scope}{readers}"
             + (f": {outcome.error}" if outcome.error else ""))
 
-
-def _who_reads(selection: OrgSelection) -> str:
-    if selection.visibility == "selected":
-        return f"org secret, visibility selected, {len(selection.repository_ids)} selected"
-    return f"org secret, visibility {selection.visibility}"

@@ -210,11 +210,7 @@ async def _targets(run: Run, request: SetRequest) -> tuple[list[Action], list[st
 
 
 def _shown(selection: OrgSelection | None) -> str:
-    if selection is None:
-        return ""
-    if selection.visibility == "selected":
-        return f" (visibility selected: {len(selection.repository_ids)} repositories)"
-    return f" (visibility {selection.visibility})"
+    return "" if selection is None else f" ({selection.describe()})"
 
 
 async def _stream_targets(run: Run, request: SetRequest) -> _Listing:

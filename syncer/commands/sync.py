@@ -22,8 +22,8 @@ from ..github.auth import acting_for
 from ..github.client import TokenSource
 from ..model import Outcome, Result, Scope, SecretValue
 from ..observe.summary import Summary
-from ..plan import WRITES, Change, Desired, PlanItem, Remembered, make_plan
-from ..resume import state_key, write_planned
+from ..plan import WRITES, Change, Desired, PlanItem, make_plan
+from ..resume import remembered_in, state_key, write_planned
 from ..runtime import Run, Settings, connect
 from ..state import State
 
@@ -88,12 +88,7 @@ async def _plan(run: Run, config: Config, values: Mapping[tuple[int, str], Secre
         log.warning("selects_nothing", problem=problem)
     actual = await existing(run.api, [d.scope for d in desired], run.settings.concurrency)
 
-    def remembered(scope: Scope, name: str) -> Remembered | None:
-        record = state.get(state_key(api_url, scope, name))
-        return Remembered(record.fingerprint, record.updated_at,
-                          record.selection) if record else None
-
-    plan = make_plan(desired, actual, remembered, prune=prune or config.sync.prune,
+    plan = make_plan(desired, actual, remembered_in(state, api_url), prune=prune or config.sync.prune,
                      prune_prefix=config.sync.prune_prefix)
     plan += [PlanItem(Change.UNREADABLE, Scope.of_org(spec.org, spec.app), spec.name,  # type: ignore[arg-type]
                       why=f"{unreachable[spec.org]}; nothing of it was read")
