@@ -111,45 +111,55 @@ class Engine:
             with listing:
                 await feed.fill(stream, keep_going)
 
+        def record(outcome: Outcome) -> None:
+            try:
+                self._record(outcome, outcomes)
+            except Exception as exc:  # noqa: BLE001 - the journal cannot be written (disk full)
+                # Writing on without a record of it would leave a resume blind: stop as on a
+                # signal, letting the writes under way finish.
+                self._stop_reason = self._stop_reason or f"not written: {exc}"
+                log.error("recording_failed", error=str(exc))
+            if interrupt is not None:
+                interrupt.done += outcome.result in WRITTEN
+
         async def worker(cancel: anyio.CancelScope) -> None:
-            while keep_going() and (action := await feed.take()) is not None:
-                if not keep_going():
-                    feed.put_back(action)
-                    return
+            # One scope for the worker's life (one per write cost measurably more): cut_writes
+            # cancels it, and so the write under way, which is then reported as cut off.
+            scope = anyio.CancelScope()
+            in_flight.add(scope)
+            under_way: Action | None = None
+            try:
+                with scope:
+                    while keep_going() and (action := await feed.take()) is not None:
+                        if not keep_going():
+                            feed.put_back(action)
+                            return
+                        under_way = action
+                        if interrupt is not None:
+                            interrupt.writes_in_flight += 1
+                        try:
+                            outcome = await self._perform(action, value_for)
+                        finally:
+                            if interrupt is not None:
+                                interrupt.writes_in_flight -= 1
+                                interrupt.write_settled()
+                        under_way = None
+                        record(outcome)
+            except errors.AuthFailed as exc:
+                aborted.append(exc)
+                cancel.cancel()
+                return
+            except anyio.get_cancelled_exc_class():
+                if under_way is not None and interrupt is not None and interrupt.signum is not None:
+                    interrupt.cut_off += 1  # cancelled as a whole: it may have landed
+                raise
+            finally:
+                in_flight.discard(scope)
+            if under_way is not None:  # cut off when the grace ran out
                 if interrupt is not None:
-                    interrupt.writes_in_flight += 1
-                write = anyio.CancelScope()
-                in_flight.add(write)
-                try:
-                    with write:
-                        outcome = await self._perform(action, value_for)
-                except errors.AuthFailed as exc:
-                    aborted.append(exc)
-                    cancel.cancel()
-                    return
-                except anyio.get_cancelled_exc_class():
-                    if interrupt is not None and interrupt.signum is not None:
-                        interrupt.cut_off += 1  # cancelled as a whole: it may have landed
-                    raise
-                finally:
-                    in_flight.discard(write)
-                    if interrupt is not None:
-                        interrupt.writes_in_flight -= 1
-                        interrupt.write_settled()
-                if write.cancelled_caught:  # cut off when the grace ran out
-                    if interrupt is not None:
-                        interrupt.cut_off += 1
-                    cut_off.append(action)
-                    outcome = Outcome(action, Result.FAILED, error=CUT_OFF)
-                try:
-                    self._record(outcome, outcomes)
-                except Exception as exc:  # noqa: BLE001 - the journal cannot be written (disk full)
-                    # Writing on without a record of it would leave a resume blind: stop as on
-                    # a signal, letting the writes under way finish.
-                    self._stop_reason = self._stop_reason or f"not written: {exc}"
-                    log.error("recording_failed", error=str(exc))
-                if interrupt is not None:
-                    interrupt.done += outcome.result in WRITTEN
+                    interrupt.cut_off += 1
+                cut_off.append(under_way)
+                record(Outcome(under_way, Result.FAILED, error=CUT_OFF))
             if interrupt is not None and feed.exhausted and self.last_phase():
                 interrupt.idle = True  # no request left to send: a late signal stops nothing
 
