@@ -98,13 +98,13 @@ class Engine:
                 self._stop_reason = "not written: interrupted"
             return self._stop_reason is None
 
-        in_flight: set[anyio.CancelScope] = set()
+        worker_scopes: set[anyio.CancelScope] = set()
         cut_off: list[Action] = []
         listing = anyio.CancelScope()
 
         def cut_writes() -> None:  # and the listing: a page on its way starts no new write
             listing.cancel()
-            for scope in in_flight:
+            for scope in worker_scopes:
                 scope.cancel()
 
         async def fill(stream: AsyncIterable[Action]) -> None:
@@ -126,7 +126,7 @@ class Engine:
             # One scope for the worker's life (one per write cost measurably more): cut_writes
             # cancels it, and so the write under way, which is then reported as cut off.
             scope = anyio.CancelScope()
-            in_flight.add(scope)
+            worker_scopes.add(scope)
             under_way: Action | None = None
             try:
                 with scope:
@@ -154,7 +154,7 @@ class Engine:
                     interrupt.cut_off += 1  # cancelled as a whole: it may have landed
                 raise
             finally:
-                in_flight.discard(scope)
+                worker_scopes.discard(scope)
             if under_way is not None:  # cut off when the grace ran out
                 if interrupt is not None:
                     interrupt.cut_off += 1

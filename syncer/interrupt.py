@@ -29,8 +29,8 @@ class Interrupt:
         self.total = 0
         self.total_is_partial = False  # the stop came before the listing of targets ended
         self.on_stop: list[Callable[[], None]] = []  # e.g. a pacer: send nothing new
-        #: set by a running engine: cancels its writes in flight, and only those, so that the
-        #: command still reports what landed
+        #: set by a running engine: cancels its writes in flight (and a listing page on its
+        #: way), nothing else, so that the command still reports what landed
         self.cut_writes: Callable[[], None] | None = None
         self._hard_stop: Callable[[], None] | None = None
         self._grace: asyncio.TimerHandle | None = None
