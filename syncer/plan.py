@@ -8,10 +8,10 @@ For each secret the config wants in a scope:
 - present, our fingerprint, but not the visibility or selection syncer wrote (and the config
   still wants)                                       → drifted
 - absent, though syncer wrote this value there       → drifted (someone deleted it)
-Pruning a secret syncer never wrote also undoes a change made on GitHub (--detailed-exitcode).
 - present otherwise (new value, or never written by us) → update
 Secrets GitHub has that the config does not declare, in scopes the config manages, are pruned
-only when asked, and only under the prune prefix when one is set.
+only when asked, and only under the prune prefix when one is set. Pruning a secret syncer never
+wrote undoes a change made on GitHub, as rewriting drift does (--detailed-exitcode says so).
 """
 
 from __future__ import annotations
