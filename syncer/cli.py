@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import math
 import os
 import re
 import secrets
@@ -30,7 +29,7 @@ from .github.pacing import DEFAULT_POINTS_PER_MINUTE, MAX_CONCURRENCY, BudgetSpe
 from .interrupt import handling_signals
 from .journal import JournalError
 from .model import APPS
-from .names import env_name_argument, name_argument, positive_int
+from .names import env_name_argument, name_argument, non_negative_number, positive_int
 from .observe import logs, redact
 from .observe.summary import show
 from .plan import WRITES, Change
@@ -54,17 +53,6 @@ def _concurrency(text: str) -> int:
         raise argparse.ArgumentTypeError(f"at most {MAX_CONCURRENCY} (GitHub's limit on requests in flight)")
     return value
 
-
-def _non_negative(text: str) -> float:
-    """argparse type of seconds and rates; what is not a number is not repeated (a token typed
-    in the wrong place)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("must be a number (not repeated here)") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError("must be a number from 0 up")
-    return value
 
 class _Parser(argparse.ArgumentParser):
     """Argument errors in one line (and exit 2), like every other bad input. Options are
@@ -130,18 +118,19 @@ def _connection_options() -> _Parser:
                    "then crosses the network unencrypted)")
     g.add_argument("--concurrency", type=_concurrency,
                    help=f"targets in progress at once (default 16, at most {MAX_CONCURRENCY})")
-    g.add_argument("--points-per-minute", type=_non_negative,
+    g.add_argument("--points-per-minute", type=non_negative_number,
                    help=f"pace requests under GitHub's secondary limit (default {DEFAULT_POINTS_PER_MINUTE}; "
                    "0 turns pacing off, e.g. on an Enterprise Server with limits off)")
     g.add_argument("--no-wait", action="store_const", const=True,
                    help="when the hourly rate limit is spent, stop and list what was not written "
                    "instead of waiting for the reset")
-    g.add_argument("--timeout", type=_non_negative, default=30.0, help="seconds per request (default 30)")
+    g.add_argument("--timeout", type=non_negative_number, default=30.0,
+                   help="seconds per request (default 30)")
     g.add_argument("--key-cache", action="store_true",
                    help="reuse the public keys an earlier run saw (kept beside the state file): "
                    "no key GET at all until GitHub rejects a key, then one fresh GET")
     # fakehub compresses time for tests and benchmarks; the client must compress its minute alike.
-    g.add_argument("--time-scale", type=_non_negative, default=1.0, help=argparse.SUPPRESS)
+    g.add_argument("--time-scale", type=non_negative_number, default=1.0, help=argparse.SUPPRESS)
     return conn
 
 

@@ -4,6 +4,7 @@ names an environment variable."""
 from __future__ import annotations
 
 import argparse
+import math
 import re
 
 MAX_VALUE_BYTES = 48 * 1024
@@ -64,6 +65,17 @@ def name_argument(text: str) -> str:
         raise argparse.ArgumentTypeError("looks like a GitHub token, not a name (not repeated "
                                          "here); if that token is real, revoke it")
     return text
+
+
+def non_negative_number(text: str) -> float:
+    """argparse type of seconds and rates; what is not a number is not repeated."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a number (not repeated here)") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError("must be a number from 0 up")
+    return value
 
 
 def positive_int(text: str) -> int:

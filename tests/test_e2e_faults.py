@@ -7,6 +7,7 @@ import re
 import signal
 import socket
 import time
+from collections.abc import Callable
 
 import pytest
 from helpers import TOKEN, run_cli
@@ -34,6 +35,15 @@ def make_hub(repos: int, **kw) -> FakeHub:
 
 def cli_env(url: str) -> dict[str, str]:
     return {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "V": VALUE.decode()}
+
+
+def ctrl_c_at(number: int, method: str = "PUT",
+              template_end: str = "") -> Callable[[str, str, int], None]:
+    """A fakehub hook sending this process SIGINT as the `number`th such request arrives."""
+    def hook(seen_method: str, template: str, so_far: int) -> None:
+        if seen_method == method and template.endswith(template_end) and so_far == number:
+            os.kill(os.getpid(), signal.SIGINT)
+    return hook
 
 
 def all_written(hub: FakeHub, n: int, name: str = "S") -> bool:
@@ -251,11 +261,7 @@ def test_writes_cut_off_after_the_grace_are_reported_as_unknown(monkeypatch, cap
     monkeypatch.setattr(interrupt, "GRACE_S", 0.3)
     hub = make_hub(3, faults=Faults(latency_ms=1000))
 
-    def ctrl_c_at_the_first_put(method: str, template: str, so_far: int) -> None:
-        if method == "PUT" and so_far == 1:
-            os.kill(os.getpid(), signal.SIGINT)
-
-    hub.on_request = ctrl_c_at_the_first_put
+    hub.on_request = ctrl_c_at(1)
     with hub.serve_in_thread() as url:
         code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V", "--concurrency",
                         "3", "--points-per-minute", "0", "--quiet"], cli_env(url), monkeypatch)
@@ -316,11 +322,7 @@ def test_a_rotation_cut_off_in_flight_still_prints_its_proof_and_resumes(monkeyp
     for i in (1, 2, 3):
         hub.set_secret("S", b"old", repo=f"acme/repo-{i:04d}")
 
-    def ctrl_c_at_the_first_put(method: str, template: str, so_far: int) -> None:
-        if method == "PUT" and so_far == 1:
-            os.kill(os.getpid(), signal.SIGINT)
-
-    hub.on_request = ctrl_c_at_the_first_put
+    hub.on_request = ctrl_c_at(1)
     args = ["rotate", "S", "--org", "acme", "--value-from", "env:V", "--concurrency", "3",
             "--points-per-minute", "0", "--quiet"]
     with hub.serve_in_thread() as url:
@@ -341,11 +343,7 @@ def test_ctrl_c_once_every_write_is_under_way_ends_as_a_finished_run(monkeypatch
     'interrupted: 3 of 3 done'."""
     hub = make_hub(3)
 
-    def ctrl_c_at_the_last_put(method: str, template: str, so_far: int) -> None:
-        if method == "PUT" and so_far == 3:
-            os.kill(os.getpid(), signal.SIGINT)
-
-    hub.on_request = ctrl_c_at_the_last_put
+    hub.on_request = ctrl_c_at(3)
     args = ["set", "S", "--org", "acme", "--value-from", "env:V", "--concurrency", "1",
             "--points-per-minute", "0", "--quiet"]
     with hub.serve_in_thread() as url:
@@ -372,11 +370,7 @@ def test_ctrl_c_while_a_resumed_set_checks_earlier_writes_stops_it(monkeypatch, 
         written = hub.count("PUT")
         assert written >= 5
 
-        def ctrl_c_at_the_first_check(method: str, template: str, so_far: int) -> None:
-            if template.endswith("/{secret_name}") and method == "GET" and so_far == 1:
-                os.kill(os.getpid(), signal.SIGINT)
-
-        hub.on_request = ctrl_c_at_the_first_check
+        hub.on_request = ctrl_c_at(1, "GET", "/{secret_name}")  # the first check
         hub.reset_counters()
         assert run_cli(args, cli_env(url), monkeypatch) == 130
         checks = hub.count("GET", "/repos/{owner}/{repo}/actions/secrets/{secret_name}")

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,13 +48,17 @@ def puts(fh: FakehubProcess) -> int:
     return fh.state()["calls"].get("PUT /repos/{owner}/{repo}/actions/secrets/{secret_name}", 0)
 
 
-def wait_for_puts(fh: FakehubProcess, run: SetRun, at_least: int) -> None:
-    """Poll fakehub's counter until the run has written `at_least` (the kill point)."""
+def wait_until(proc: subprocess.Popen[bytes], reached: Callable[[], bool]) -> None:
+    """Poll fakehub (through `reached`) until the run got as far as the test's kill point."""
     deadline = time.monotonic() + 60
-    while puts(fh) < at_least:
-        assert run.proc.poll() is None, "the run ended before the kill point"
+    while not reached():
+        assert proc.poll() is None, "the run ended before the kill point"
         assert time.monotonic() < deadline
         time.sleep(0.02)
+
+
+def wait_for_puts(fh: FakehubProcess, run: SetRun, at_least: int) -> None:
+    wait_until(run.proc, lambda: puts(fh) >= at_least)
 
 
 def listing_pages(fh: FakehubProcess) -> int:
@@ -116,10 +121,7 @@ def test_sigint_while_only_the_listing_is_under_way_stops_at_once(tmp_path) -> N
         # only repo-0001, on the last page (newest first, as GitHub lists), is wanted: pages 1
         # and 2 start no write
         first = start_set(fh, state, "--repos", "repo-0001")
-        deadline = time.monotonic() + 30
-        while listing_pages(fh) < 2:
-            assert first.proc.poll() is None and time.monotonic() < deadline
-            time.sleep(0.02)
+        wait_until(first.proc, lambda: listing_pages(fh) >= 2)
         first.proc.send_signal(signal.SIGINT)
         code, err = first.finish(timeout=8)  # under the 10 s grace that in-flight writes get
         assert code == 130
@@ -223,10 +225,7 @@ def test_sigint_during_a_read_only_command_says_nothing_was_written(tmp_path) ->
         with open(err_path, "wb") as err:
             proc = subprocess.Popen([sys.executable, "-m", "syncer", "audit", "--org", "acme"],
                                     env=env, stdout=subprocess.DEVNULL, stderr=err)
-        deadline = time.monotonic() + 30
-        while listing_pages(fh) < 1:
-            assert proc.poll() is None and time.monotonic() < deadline
-            time.sleep(0.02)
+        wait_until(proc, lambda: listing_pages(fh) >= 1)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 130
         last = err_path.read_text().strip().splitlines()[-1]
@@ -294,10 +293,7 @@ def test_an_interrupted_generated_rotation_resumes_from_its_output_file(tmp_path
             first = subprocess.Popen([*rotate, "--generate", "32", "--output", str(output),
                                       "--points-per-minute", "0"],
                                      env=env, stdout=subprocess.DEVNULL, stderr=err_file)
-        deadline = time.monotonic() + 30
-        while puts(fh) < 550:
-            assert first.poll() is None and time.monotonic() < deadline
-            time.sleep(0.02)
+        wait_until(first, lambda: puts(fh) >= 550)
         first.send_signal(signal.SIGINT)
         assert first.wait(timeout=8) == 130
         hint = (tmp_path / "stderr").read_text().strip().splitlines()[-1]
