@@ -193,6 +193,7 @@ class Engine:
             # Only reaches here when told not to wait for the reset (else it is retried).
             self._stop_reason = self._stop_reason or f"not written: {_budget(feed.failure)}"
             feed.failure = None
+        keep_going()  # workers cut off in flight never asked again: name the stop for the rest
         for action in feed.left():  # left unscheduled by a stop
             self._record(Outcome(action, Result.SKIPPED, error=self._stop_reason), outcomes)
         # a cut-off write may or may not have landed: the next run resumes to find out

@@ -259,21 +259,23 @@ def test_writes_cut_off_after_the_grace_are_reported_as_unknown(monkeypatch, cap
     """Ctrl-C while writes are in flight; GitHub answers after the grace period, so they are
     cut off. The message says how many and that they may have landed (they did)."""
     monkeypatch.setattr(interrupt, "GRACE_S", 0.3)
-    hub = make_hub(3, faults=Faults(latency_ms=1000))
-
+    hub = make_hub(6, faults=Faults(latency_ms=1000))
     hub.on_request = ctrl_c_at(1)
     with hub.serve_in_thread() as url:
         code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V", "--concurrency",
-                        "3", "--points-per-minute", "0", "--quiet"], cli_env(url), monkeypatch)
+                        "2", "--points-per-minute", "0", "--quiet"], cli_env(url), monkeypatch)
     assert code == 130
     err = capsys.readouterr().err
     last = err.strip().splitlines()[-1]
-    cut = re.fullmatch(r"syncer: interrupted: 0 of 3 done, ([1-3]) cut off in flight when the "
+    cut = re.fullmatch(r"syncer: interrupted: 0 of 6 done, ([12]) cut off in flight when the "
                        r"grace ran out \(they may have landed\), resume with the same command",
                        last)
     assert cut, last
-    # the run still reports: each cut-off write among the failures, with what is known of it
-    assert re.search(rf"failed {cut.group(1)}, not written {3 - int(cut.group(1))}", err), err
+    # the run still reports: each cut-off write among the failures, with what is known of it,
+    # and why the others were not written
+    assert re.search(rf"failed {cut.group(1)}, not written {6 - int(cut.group(1))}", err), err
+    assert len(re.findall(r"not written: S in acme/repo-\d+: interrupted\n", err)) \
+        == 6 - int(cut.group(1)), err
     assert err.count("cut off in flight when the grace ran out: it may have landed") \
         >= int(cut.group(1))
 
