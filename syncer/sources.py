@@ -80,8 +80,10 @@ _SHELL_OPERATORS = frozenset({"|", "||", "&&", ";", "&", "|&"})
 _SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "fish"})
 # a redirection, alone or with its target attached: >out, 2>/dev/null, <in, &>log, 2>&1
 _REDIRECTION = re.compile(r"^(?:\d?>>?|&>>?|<)")
-# $(…), ${…}, `…` anywhere; $NAME as a whole argument or an option's value (-address=$ADDR)
-_EXPANSION = re.compile(r"\$[({]|`|(?:^|=)\$[A-Za-z_]")
+# what a shell would have expanded, as a whole argument: $VAR, ${VAR}, NAME=$VAR or
+# --option=$VAR, or the start of a command substitution: $(… or `… (a $ inside a jq filter, a
+# backtick inside a JMESPath query, are the program's own syntax)
+_EXPANSION = re.compile(r"^(?:(?:--?[\w-]+|\w+)=)?\$\{?[A-Za-z_]\w*\}?$|^\$\(|^`")
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _SHELL_COMMAND_OPTION = re.compile(r"^-[A-Za-z]*c[A-Za-z]*$")  # -c, -ec, -euc ...
 _USE_A_SHELL = "for a pipeline, a redirection or a $VARIABLE use cmd:sh -c '…'"
@@ -94,20 +96,36 @@ def shell_syntax_problem(argv: list[str]) -> str | None:
     if _ASSIGNMENT.match(argv[0]):
         return ("an environment assignment (NAME=value) would be taken for the program's name "
                 f"(cmd: runs without a shell); {_USE_A_SHELL}")
-    if os.path.basename(argv[0]) in _SHELLS and any(
-            _SHELL_COMMAND_OPTION.match(a) for a in argv[1:]):
-        return None  # sh -c '…': the shell gets the script and does its own parsing
-    operators = [a for a in argv[1:] if a in _SHELL_OPERATORS]
+    words, expandable = argv[1:], argv[1:]
+    if (script := _shell_script(argv)) is not None:
+        shell, after = script
+        # the shell parses its script itself; what follows the script is its $0, $1, ...
+        words, expandable = argv[1:shell] + argv[after:], argv[1:shell]
+    operators = [a for a in words if a in _SHELL_OPERATORS]
     if operators:
         found = f"`{operators[0]}`"
-    elif any(_REDIRECTION.match(a) for a in argv[1:]):
+    elif any(_REDIRECTION.match(a) for a in words):
         found = "a redirection (>, <)"
-    elif any(_EXPANSION.search(a) for a in argv[1:]):
+    elif any(_EXPANSION.match(a) for a in expandable):
         found = "a $ or ` expansion"
     else:
         return None
     return (f"{found} would reach the program as a literal argument (cmd: runs without a "
             f"shell); {_USE_A_SHELL}")
+
+
+def _shell_script(argv: list[str]) -> tuple[int, int] | None:
+    """Where a shell given `-c SCRIPT` stands (`sh -c`, `timeout 9 bash -ec`), and the index
+    just past its script; None when there is none."""
+    for at, word in enumerate(argv):
+        if os.path.basename(word) not in _SHELLS:
+            continue
+        option = at + 1
+        while option < len(argv) and argv[option].startswith("-"):
+            if _SHELL_COMMAND_OPTION.match(argv[option]):
+                return at, option + 2
+            option += 1
+    return None
 
 
 def read_source(source: Source, *, environ: Mapping[str, str] | None = None,

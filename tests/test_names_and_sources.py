@@ -212,6 +212,7 @@ def test_a_command_that_does_not_end_is_stopped(monkeypatch: pytest.MonkeyPatch)
     ("vault read -field=token secret/npm > /tmp/t", "a redirection (>, <)"),
     ("printf %s abc 2>/dev/null", "a redirection (>, <)"),
     ("sh script.sh $TOKEN_FILE", "a $ or ` expansion"),  # a shell, but not given -c
+    ("sh -c 'vault read -format=json x' | jq -r .data.token", "`|`"),  # after the script
     ("get-token && echo done", "`&&`"),
     ("echo $HOME", "a $ or ` expansion"),
     ("vault read -address=$VAULT_ADDR secret/npm", "a $ or ` expansion"),
@@ -245,6 +246,14 @@ def test_an_environment_assignment_before_the_program_is_refused_unrepeated() ->
     "sh -c 'printf %s abc | tr a-z A-Z'",
     "/bin/bash -euc 'echo $HOME'",
     "jq -r '.a | .b' token.json",
+    "jq -r --arg n prod '.[] | select(.name==$n) | .token' tokens.json",
+    "jq -rn '$ENV.TOKEN'",
+    "aws secretsmanager list-secrets --query 'SecretList[?Name==`prod`].ARN'",
+    "node -e 'console.log(`${process.env.T}`)'",
+    "perl -e '$_ = q(x); print'",
+    "op run -- sh -c 'printf %s ${T}'",
+    "timeout 20 sh -c 'vault read -field=token secret/x | tr -d \"\\n\"'",
+    "env bash -ec 'cat $HOME/.token'",
     "pass show npm/token",
     "op read op://vault/item/field?attribute=otp",
     "printf %s cost-$5",
