@@ -7,6 +7,7 @@ import atexit
 import os
 import re
 import secrets
+import signal
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -41,7 +42,7 @@ from .runtime import (
     ssl_context_for,
     token_source_for,
 )
-from .sources import SourceError, parse_source
+from .sources import SourceError, Stopped, parse_source
 from .state import LockHeld, State, StateError, default_state_path
 
 log = structlog.get_logger("syncer.cli")
@@ -356,8 +357,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                      Exit.FAILED)
     except errors.GitHubError as exc:  # while discovering, before any target could fail alone
         return _fail(f"GitHub could not be read: {exc}", Exit.FAILED)
-    except KeyboardInterrupt:
-        return _fail("interrupted", Exit.INTERRUPTED)
+    except KeyboardInterrupt as exc:
+        return _fail("interrupted", _interrupted_code(exc))
+
+
+def _interrupted_code(exc: KeyboardInterrupt) -> Exit:
+    """130 for Ctrl-C, 143 for a SIGTERM that came while a value command ran."""
+    terminated = isinstance(exc, Stopped) and exc.signum == signal.SIGTERM
+    return Exit.TERMINATED if terminated else Exit.INTERRUPTED
 
 
 def entry() -> NoReturn:
@@ -372,8 +379,8 @@ def entry() -> NoReturn:
                               for s in (sys.stdout, sys.stderr))
     try:
         code = main()
-    except KeyboardInterrupt:  # before or after the run's own handling (parsing, say)
-        code = _fail("interrupted", Exit.INTERRUPTED)
+    except KeyboardInterrupt as exc:  # before or after the run's own handling (parsing, say)
+        code = _fail("interrupted", _interrupted_code(exc))
     atexit._run_exitfuncs()
     try:
         for stream in (sys.stdout, sys.stderr):

@@ -15,8 +15,10 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -185,33 +187,63 @@ def warn_if_readable_by_others(fd: int, shown: str) -> None:
                     hint="other users of this machine may read it: chmod 600")
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGINT or SIGTERM while a value command ran (the event loop cannot see signals then)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def _signals_stop() -> Iterator[None]:
+    """Raise Stopped at a SIGINT/SIGTERM while the block runs (in the main thread)."""
+    def stop(signum: int, frame: object) -> None:
+        raise Stopped(signum)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def _run(command: str) -> bytes:
     """Output of `command`, run without a shell; one trailing newline dropped, as $(...) does.
     Its standard error is not shown: a traced script (`set -x`) writes values there."""
     shown = Source("cmd", command)
-    try:
-        # stdin stays ours: with `--value-from -` it carries the value, not the command's input
-        process = subprocess.Popen(_split(command), stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    except OSError as exc:
-        raise SourceError(f"{shown}: could not run ({type(exc).__name__})") from None
-    deadline = time.monotonic() + _CMD_TIMEOUT_S
-    with process:  # on leaving: its output closed, its end waited for
-        assert process.stdout is not None
-        out, ended = _read_until(process.stdout.fileno(), deadline)
-        if ended:
+    with _signals_stop():
+        try:
+            # stdin stays ours: with `--value-from -` it carries the value, not the command's
+            process = subprocess.Popen(_split(command), stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        except OSError as exc:
+            raise SourceError(f"{shown}: could not run ({type(exc).__name__})") from None
+        deadline = time.monotonic() + _CMD_TIMEOUT_S
+        with process:  # on leaving: its output closed, its end waited for
+            assert process.stdout is not None
             try:
-                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+                out, ended = _read_until(process.stdout.fileno(), deadline)
+                if ended:
+                    process.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 ended = False
-        if not ended:  # too much output, or no end in time: the rest is not waited for
-            process.kill()
+            except BaseException:  # a signal: the command goes too
+                process.kill()
+                raise
+            if not ended:  # too much output, or no end in time: the rest is not waited for
+                process.kill()
     if len(out) >= _READ_LIMIT:
         return out  # refused as too large
-    if not ended:  # the command, or something it started, still held its output open
-        raise SourceError(f"{shown}: still running after {_CMD_TIMEOUT_S} s; stopped")
-    if process.returncode == -signal.SIGINT:  # a Ctrl-C in the terminal reached both of us
-        raise KeyboardInterrupt
+    if not ended:  # the command, or a process it started, still held its output open
+        raise SourceError(f"{shown}: its output was still open after {_CMD_TIMEOUT_S} s (the "
+                          "command, or a process it started, kept it open); stopped")
+    if process.returncode == -signal.SIGINT:  # a Ctrl-C that reached the command alone
+        raise Stopped(signal.SIGINT)
     if process.returncode < 0:
         raise SourceError(f"{shown}: stopped by {_signal_name(-process.returncode)}")
     if process.returncode != 0:

@@ -313,24 +313,35 @@ def test_an_interrupted_generated_rotation_resumes_from_its_output_file(tmp_path
         assert values == {output.read_bytes()}
 
 
-def test_ctrl_c_while_a_value_command_runs_ends_as_an_interrupt(tmp_path) -> None:
-    """Ctrl-C in a terminal signals the whole foreground group: syncer and the `cmd:` source it
-    is waiting for. The command's death is the interrupt, not a failing source: exit 130."""
-    started = tmp_path / "started"
+@pytest.mark.parametrize("how,script,code", [
+    # Ctrl-C in a terminal signals the whole foreground group: syncer and the command
+    ("ctrl-c", "exec sleep 30", 130),
+    ("ctrl-c", "trap '' INT; exec sleep 30", 130),  # a command that ignores it
+    ("sigterm to syncer alone", "exec sleep 30", 143),  # a CI cancel, systemd stop
+])
+def test_a_signal_while_a_value_command_runs_stops_syncer_and_the_command(
+        tmp_path, how, script, code) -> None:
+    """The event loop cannot see signals while a `cmd:` source runs: the run still ends at
+    once as interrupted (130/143, not a failing source, not after the command's 60 s), and
+    the command is stopped with it."""
+    started, pid_file = tmp_path / "started", tmp_path / "pid"
     with fakehub_process("--repos", "5", "--envs", "") as fh:
         env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")}
         env.update(GITHUB_API_URL=fh.url, GITHUB_TOKEN=fh.token,
                    XDG_STATE_HOME=str(tmp_path / "state-home"))
         proc = subprocess.Popen(
             [sys.executable, "-m", "syncer", "set", "S", "--org", "acme", "--value-from",
-             f"cmd:sh -c 'touch {started}; exec sleep 30'"],
+             f"cmd:sh -c 'echo $$ > {pid_file}; touch {started}; {script}'"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-        deadline = time.monotonic() + 30
-        while not started.exists():
-            assert proc.poll() is None and time.monotonic() < deadline
-            time.sleep(0.02)
-        os.killpg(proc.pid, signal.SIGINT)
+        wait_until(proc, started.exists)
+        if how == "ctrl-c":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=10)
-        assert proc.returncode == 130, err.decode()
+        assert proc.returncode == code, err.decode()
         assert err.decode().strip().splitlines()[-1] == "syncer: error: interrupted"
         assert puts(fh) == 0
+        command = int(pid_file.read_text())
+        with pytest.raises(ProcessLookupError):  # gone (and reaped) with syncer
+            os.kill(command, 0)
