@@ -620,9 +620,6 @@ async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
     from .observe.planview import plan_json, plan_text
 
     config = load_config(args.config)
-    values = read_values(config)
-    for value in values.values():
-        redact.register(value.reveal())
     settings = replace(settings_from(args, config), response_cache=_response_cache())
     orgs = sorted({s.org for s in config.secrets}, key=str.lower)
     token = token_source_for(config.github, effective(args, config, "token_env"),
@@ -631,7 +628,10 @@ async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
                              token_env_in_config=args.token_env is None)
     state = _open_state(args.state or config.sync.state)
     apply = args.command == "apply"
-    with state.lock() if apply else nullcontext():
+    with _locked_unless_dry_run(not apply, state):
+        values = read_values(config)
+        for value in values.values():
+            redact.register(value.reveal())
         result = await run_sync(config, values, settings, token, state, apply=apply,
                                 prune=args.prune, fresh=args.fresh, show_progress=show_progress)
     detailed = args.detailed_exitcode and result.exit_code == Exit.OK

@@ -222,7 +222,12 @@ def test_state_holds_no_value(hub, url, files, monkeypatch, capsys) -> None:
 
 
 def test_second_run_while_locked_exits_4(hub, url, files, monkeypatch, capsys) -> None:
-    """Another apply holding the state lock: exit 4, nothing written."""
+    """Another apply holding the state lock: exit 4, nothing written, and no value read (a
+    cmd: source may mint a credential)."""
+    ran = Path(files["config"]).parent / "ran"
+    config = Path(files["config"]).read_text().replace(
+        'value = "env:NPM_VALUE"', f'value = "cmd:sh -c \'touch {ran}; echo a\'"')
+    Path(files["config"]).write_text(config)
     state = State.open(files["state"])
     with state.lock():
         env = {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "NPM_VALUE": "a",
@@ -231,7 +236,7 @@ def test_second_run_while_locked_exits_4(hub, url, files, monkeypatch, capsys) -
                                "--state", files["state"]], env=env, capture_output=True)
     assert done.returncode == 4, done.stderr
     assert b"lock" in done.stderr
-    assert hub.count("PUT") == 0
+    assert hub.count() == 0 and not ran.exists()
 
 
 def test_example_config_plans_against_syncer_fakehub(tmp_path) -> None:
