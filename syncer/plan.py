@@ -121,7 +121,7 @@ def _decide(want: Desired, existing_in_scope: Mapping[str, Existing] | Unreadabl
                         f"{missing} {want.scope} does not exist")
     existing = existing_in_scope.get(want.name)
     if existing is None:
-        if memory is not None and memory.fingerprint == want.fingerprint:
+        if memory is not None and _same_as_written(want, memory):
             return PlanItem(Change.DRIFTED, want.scope, want.name, want,
                             "deleted on GitHub after syncer wrote it")
         return PlanItem(Change.CREATE, want.scope, want.name, want)
@@ -142,6 +142,12 @@ def _decide(want: Desired, existing_in_scope: Mapping[str, Existing] | Unreadabl
     return item(Change.UNCHANGED)
 
 
+def _same_as_written(want: Desired, memory: Remembered) -> bool:
+    """The config still wants what syncer last wrote there: value, and who may read it."""
+    return memory.fingerprint == want.fingerprint and (
+        want.selection is None or memory.selection == want.selection.as_text())
+
+
 def _prunes(actual: Actual, declared: Mapping[Scope, set[str]], prefix: str | None,
             remembered: Memory) -> Iterable[PlanItem]:
     for scope, names in declared.items():
@@ -150,7 +156,10 @@ def _prunes(actual: Actual, declared: Mapping[Scope, set[str]], prefix: str | No
             continue
         for name in sorted(found.keys() - names):
             if prefix is None or name.startswith(prefix.upper()):
-                ours = remembered(scope, name) is not None
+                memory = remembered(scope, name)
+                # syncer's own write, unless someone rewrote it since
+                ours = memory is not None and not changed_after(found[name].updated_at,
+                                                                memory.updated_at)
                 yield PlanItem(Change.PRUNE, scope, name, why="not declared in the config",
                                written_by_syncer=ours)
 

@@ -552,8 +552,8 @@ def test_import_reports_stale_key_ids_and_writes_the_rest(exportable, exportable
 
 def test_import_says_stale_when_the_current_key_cannot_be_read(exportable, exportable_url,
                                                                 tmp_path, capsys) -> None:
-    """The key GET that tells stale from damaged is refused: the 422 is still explained (as
-    the likelier stale key), not replaced by the GET's error."""
+    """The key GET that tells stale from damaged is refused: the 422 is still explained, as
+    most likely a stale key, with why it could not be checked."""
     hub = exportable
     exported_and_sealed(hub, exportable_url, tmp_path)
     hub.rotate_key(repo="dst/repo-0002")
@@ -567,8 +567,9 @@ def test_import_says_stale_when_the_current_key_cannot_be_read(exportable, expor
     assert migrate(exportable_url, tmp_path, "--from", "src", "--to", "dst",
                    "--import-sealed", str(tmp_path / "sealed")) == 1
     out = capsys.readouterr().out
-    assert "API_KEY in dst/repo-0002" in out and "stale key_id" in out
-    assert "Resource not accessible" not in out
+    assert "API_KEY in dst/repo-0002" in out and "its current key could not be read (" in out
+    assert ("403 Resource not accessible by integration); most likely the key changed since "
+            "the export: export again and import") in out
 
 
 def test_import_tells_a_damaged_ciphertext_from_a_stale_key(exportable, exportable_url,

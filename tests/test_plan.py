@@ -77,17 +77,21 @@ def test_a_secret_deleted_after_syncer_wrote_it_is_drift() -> None:
     assert plan_one(Desired(REPO, "A", "f1"), {}, Remembered("f1", T0)).change is Change.DRIFTED
     assert plan_one(Desired(REPO, "A", "f2"), {}, Remembered("f1", T0)).change is Change.CREATE
     assert plan_one(Desired(REPO, "A", "f1"), {}, None).change is Change.CREATE
+    narrower = Desired(ORG, "A", "f1", OrgSelection("selected", (1,)))  # the config's change
+    assert plan_one(narrower, {}, Remembered("f1", T0, "selected:1,2")).change is Change.CREATE
 
 
 def test_only_drift_and_pruning_what_syncer_never_wrote_undo_changes_on_github() -> None:
     """--detailed-exitcode's question: pruning a secret the config no longer declares but
     syncer wrote is the config's change; pruning one added elsewhere undoes that change."""
-    actual = {REPO: {"A": Existing(T0), "THEIRS": Existing(T0), "OURS_ONCE": Existing(T0)}}
+    actual = {REPO: {"A": Existing(T0), "THEIRS": Existing(T0), "OURS_ONCE": Existing(T0),
+                     "OURS_THEN_THEIRS": Existing(T_LATER)}}
     plan = make_plan([Desired(REPO, "A", "f1")], actual,
                      memory({(REPO, "A"): Remembered("f1", T0),
-                             (REPO, "OURS_ONCE"): Remembered("f0", T0)}), prune=True)
+                             (REPO, "OURS_ONCE"): Remembered("f0", T0),
+                             (REPO, "OURS_THEN_THEIRS"): Remembered("f0", T0)}), prune=True)
     assert {i.name: i.undoes_a_change_on_github for i in plan} == {
-        "A": False, "THEIRS": True, "OURS_ONCE": False}
+        "A": False, "THEIRS": True, "OURS_ONCE": False, "OURS_THEN_THEIRS": True}
 
 
 def test_missing_environment_is_reported_not_written() -> None:

@@ -560,11 +560,14 @@ def _exported_keys(entries: Sequence[SealedEntry], stale: set[tuple[Scope, str]]
     async def refuse(scope: Scope, previous: PublicKey | None) -> PublicKey:
         key_id = previous.key_id if previous else "?"
         try:
-            current: str | None = (await current_key(scope)).key_id
+            current = (await current_key(scope)).key_id
         except errors.RUN_ENDING:
             raise
-        except errors.GitHubError:  # cannot tell: the likelier cause, a key changed, is said
-            current = None
+        except errors.GitHubError as exc:
+            raise errors.KeyMismatch(422, f"{scope} refused the ciphertext for key_id {key_id}, "
+                                          f"and its current key could not be read ({exc}); most "
+                                          "likely the key changed since the export: export "
+                                          "again and import") from None
         if current == key_id:
             raise errors.KeyMismatch(422, f"{scope} could not decrypt the ciphertext with its "
                                           f"key_id {key_id}, which is current: the artifact is "
