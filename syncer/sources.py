@@ -218,7 +218,8 @@ def _run(command: str) -> bytes:
     shown = Source("cmd", command)
     with _signals_stop():
         try:
-            # stdin stays ours: with `--value-from -` it carries the value, not the command's
+            # stdin stays ours: with `--value-from -` it carries the value, not the
+            # command's input
             process = subprocess.Popen(_split(command), stdin=subprocess.DEVNULL,
                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         except OSError as exc:
