@@ -187,6 +187,9 @@ class Engine:
             aborted.append(feed.failure)
         if aborted:
             raise RunAborted(f"token rejected ({aborted[0].message})", outcomes)
+        if outcomes and all(o.denied for o in outcomes):
+            # nothing done, and nothing could be: the token lacks the permission, not a target
+            raise RunAborted(f"the token may not do this: {outcomes[0].error}", outcomes)
         if isinstance(feed.failure, NotAdmitted):  # the listing page was not sent: a stop
             feed.failure = None
         if isinstance(feed.failure, (BudgetSpent, errors.RateLimited)):
@@ -223,7 +226,8 @@ class Engine:
             raise
         except errors.GitHubError as exc:
             return Outcome(action, Result.FAILED, getattr(exc, "status", None),
-                           duration_ms=_ms_since(started), error=_describe(exc, action))
+                           duration_ms=_ms_since(started), error=_describe(exc, action),
+                           denied=isinstance(exc, errors.PermissionDenied))
         return Outcome(action, result, response.status, response.attempts, _ms_since(started),
                        updated_at=response.date)
 

@@ -137,3 +137,5 @@ class Outcome:
     duration_ms: float = 0.0
     error: str | None = None
     updated_at: str | None = None
+    #: failed because the token lacks a permission for this kind of write (see `error`)
+    denied: bool = False

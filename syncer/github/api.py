@@ -10,6 +10,7 @@ from ..keys import PublicKey
 from ..model import OrgSelection, Scope
 from . import errors, routes
 from .client import GitHubClient
+from .permissions import what_is_needed
 from .sansio import Response
 
 T = TypeVar("T")
@@ -66,6 +67,21 @@ class SecretsAPI:
         # Environment routes: None until known; True on an older Enterprise Server that serves
         # only /repositories/{repository_id}/environments/... (decided once per run).
         self.legacy_env: bool | None = None
+        # Kinds of write the token was refused permission for: the rest of that kind are not
+        # sent (a token that may not write repository secrets may write none of them).
+        self._denied: dict[tuple[str, str], errors.PermissionDenied] = {}
+
+    async def _write(self, scope: Scope, call: Callable[[bool], Awaitable[T]]) -> T:
+        kind = (scope.kind, scope.app)
+        refused = self._denied.get(kind)
+        if refused is not None:
+            raise errors.PermissionDenied(refused.status, f"{refused.message} (not sent: an "
+                                          "earlier write of this kind was refused)")
+        try:
+            return await self._scoped(scope, call)
+        except errors.PermissionDenied as exc:
+            self._denied[kind] = explained = _explained(exc, scope, write=True)
+            raise explained from None
 
     async def _scoped(self, scope: Scope, call: Callable[[bool], Awaitable[T]]) -> T:
         """`call(legacy)` for a scope, falling back to the older environment routes when the
@@ -104,8 +120,11 @@ class SecretsAPI:
 
     async def public_key(self, scope: Scope, previous: PublicKey | None = None) -> PublicKey:
         etag = previous.etag if previous else None
-        response = await self._scoped(scope, lambda legacy: self.client.request(
-            "GET", routes.public_key(scope, legacy_env=legacy), etag=etag))
+        try:
+            response = await self._scoped(scope, lambda legacy: self.client.request(
+                "GET", routes.public_key(scope, legacy_env=legacy), etag=etag))
+        except errors.PermissionDenied as exc:
+            raise _explained(exc, scope, write=False) from None
         if response.status == 304 and previous is not None:
             return previous
         return PublicKey(response.data["key_id"], response.data["key"], response.etag)
@@ -129,13 +148,20 @@ class SecretsAPI:
                          selection: OrgSelection | None = None) -> Response:
         """PUT a sealed value; the status says created (201) or updated (204)."""
         body = put_body(sealed, key_id, selection)
-        return await self._scoped(scope, lambda legacy: self.client.request(
+        return await self._write(scope, lambda legacy: self.client.request(
             "PUT", routes.secret(scope, name, legacy_env=legacy), json=body))
 
     async def delete_secret(self, scope: Scope, name: str) -> Response:
-        return await self._scoped(scope, lambda legacy: self.client.request(
+        return await self._write(scope, lambda legacy: self.client.request(
             "DELETE", routes.secret(scope, name, legacy_env=legacy)))
 
     async def selected_repository_ids(self, scope: Scope, name: str) -> list[int]:
         return [int(r["id"]) async for r in
                 self.client.paginate(routes.selected_repositories(scope, name), "repositories")]
+
+
+def _explained(exc: errors.PermissionDenied, scope: Scope, *, write: bool) -> errors.PermissionDenied:
+    """GitHub's 403 with what the token lacks, in words."""
+    return errors.PermissionDenied(
+        exc.status, f"{exc.message}; {what_is_needed(scope.kind, scope.app, write)}",
+        method=exc.method, path=exc.path)

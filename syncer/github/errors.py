@@ -9,7 +9,10 @@ GitHubError
     ├── SecondaryRateLimited       secondary limit: wait `retry_after`, then back off
     ├── AuthFailed                 401: the token is no good; stop the whole run
     ├── Forbidden                  403 without rate-limit signs: fail that target
+    │   └── PermissionDenied       403 "Resource not accessible by ...": the token lacks a
+    │                              permission; never retried
     ├── NotFound                   404: fail that target
+    │   └── RateLimitingOff        GET /rate_limit on an Enterprise Server with limits off
     ├── Conflict                   409: fail that target
     └── Invalid                    422: fail that target
         └── KeyMismatch            422 "improperly encrypted": re-fetch the key once, re-encrypt
@@ -81,8 +84,17 @@ class Forbidden(HTTPError):
     pass
 
 
+class PermissionDenied(Forbidden):
+    """The token lacks a permission for this kind of request (a fine-grained token's, a
+    classic token's scope, a GitHub App's)."""
+
+
 class NotFound(HTTPError):
     pass
+
+
+class RateLimitingOff(NotFound):
+    """GitHub Enterprise Server answering that its rate limiting is not enabled."""
 
 
 class Conflict(HTTPError):

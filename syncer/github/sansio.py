@@ -21,7 +21,10 @@ API_VERSION = "2022-11-28"
 ACCEPT = "application/vnd.github+json"
 
 _LINK = re.compile(r'<(?P<url>[^>]+)>\s*;\s*rel="(?P<rel>[^"]+)"')
-_SECONDARY_HINTS = ("secondary rate limit", "abuse detection")
+_SECONDARY_HINTS = ("secondary rate limit", "abuse detection", "blocked from content creation")
+_PERMISSION_HINT = "resource not accessible by"  # "... personal access token" / "... integration"
+# GitHub Enterprise Server with rate limiting off answers GET /rate_limit 404 with one of these
+_LIMITS_OFF_HINTS = ("rate limiting is not enabled", "no rate limit for white listed users")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,10 +125,15 @@ def error_for(
         limited = _rate_limit_error(status, headers, message, where)
         if limited is not None:
             return limited
+        if status == 403 and _PERMISSION_HINT in message.lower():
+            return errors.PermissionDenied(status, message, **where)
         if status == 403:
             return errors.Forbidden(status, message, **where)
     if status == 401:
         return errors.AuthFailed(status, message, **where)
+    if status == 404 and RateLimit.from_headers(headers) is None and any(
+            hint in message.lower() for hint in _LIMITS_OFF_HINTS):
+        return errors.RateLimitingOff(status, message, **where)
     if status == 404:
         return errors.NotFound(status, message, **where)
     if status == 409:
