@@ -26,7 +26,12 @@ from .engine import RunAborted
 from .exits import AuthError, Exit, UsageError
 from .github import errors
 from .github.client import TokenSource
-from .github.pacing import DEFAULT_POINTS_PER_MINUTE, MAX_CONCURRENCY, BudgetSpent
+from .github.pacing import (
+    DEFAULT_POINTS_PER_MINUTE,
+    DEFAULT_WRITES_PER_MINUTE,
+    MAX_CONCURRENCY,
+    BudgetSpent,
+)
 from .interrupt import handling_signals
 from .journal import JournalError
 from .model import APPS
@@ -119,9 +124,15 @@ def _connection_options() -> _Parser:
                    "then crosses the network unencrypted)")
     g.add_argument("--concurrency", type=_concurrency,
                    help=f"targets in progress at once (default 16, at most {MAX_CONCURRENCY})")
-    g.add_argument("--points-per-minute", type=non_negative_number,
-                   help=f"pace requests under GitHub's secondary limit (default {DEFAULT_POINTS_PER_MINUTE}; "
-                   "0 turns pacing off, e.g. on an Enterprise Server with limits off)")
+    g.add_argument("--writes-per-minute", type=non_negative_number, metavar="N",
+                   help=f"writes one at a time, at most N a minute (default {DEFAULT_WRITES_PER_MINUTE}: "
+                   "GitHub asks for at least one second between writes, and has blocked tools "
+                   "that wrote faster; 0 lifts this, leaving the points budget, at your risk)")
+    g.add_argument("--points-per-minute", type=non_negative_number, metavar="N",
+                   help=f"pace all requests under GitHub's secondary limit of 900 points a minute "
+                   f"(default {DEFAULT_POINTS_PER_MINUTE}; 0 alone turns all pacing off). "
+                   "Against an Enterprise Server whose rate limiting is off, pacing is off "
+                   "unless one of these two is given")
     g.add_argument("--no-wait", action="store_const", const=True,
                    help="when the hourly rate limit is spent, stop and list what was not written "
                    "instead of waiting for the reset")
@@ -283,6 +294,7 @@ FLAG_TO_CONFIG: dict[str, tuple[str, str]] = {
     "token_env": ("github", "token_env"),
     "concurrency": ("sync", "concurrency"),
     "points_per_minute": ("sync", "points_per_minute"),
+    "writes_per_minute": ("sync", "writes_per_minute"),
     "no_wait": ("sync", "wait_for_reset"),  # inverted
 }
 
@@ -313,16 +325,17 @@ def settings_from(args: argparse.Namespace, config: Config | None = None,
     if (problem := api_url_problem(api_url, allow_http)) is not None:
         raise UsageError(f"{url_from}: {problem}")
     concurrency = effective(args, config, "concurrency")
-    points = effective(args, config, "points_per_minute")
     return Settings(
         api_url=api_url,
         concurrency=defaults.concurrency if concurrency is None else concurrency,
-        points_per_minute=defaults.points_per_minute if points is None else points,
+        writes_per_minute=effective(args, config, "writes_per_minute"),
+        points_per_minute=effective(args, config, "points_per_minute"),
         wait_for_reset=not effective(args, config, "no_wait"),
         timeout=args.timeout,
         ca_bundle=effective(args, config, "ca_bundle"),
         minute=60.0 / args.time_scale if args.time_scale else 60.0,
         key_cache=default_state_path().parent / "public-keys.json" if args.key_cache else None,
+        shared_pace=default_state_path().parent / "pace",
     )
 
 

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import yarl
 
 from .exits import UsageError
-from .github.pacing import DEFAULT_POINTS_PER_MINUTE, MAX_CONCURRENCY
+from .github.pacing import MAX_CONCURRENCY
 from .model import APPS, SecretValue
 from .names import env_name_problem, secret_name_problem
 from .sources import Source, SourceError, parse_source, read_source
@@ -76,7 +76,9 @@ class GitHubConfig:
 @dataclass(frozen=True, slots=True)
 class SyncConfig:
     concurrency: int = 16
-    points_per_minute: float = DEFAULT_POINTS_PER_MINUTE  # 0: no pacing
+    # None: GitHub's guidance, or no pacing where the server's limits are off (see runtime)
+    points_per_minute: float | None = None
+    writes_per_minute: float | None = None
     wait_for_reset: bool = True
     state: str | None = None  # None: the state module's default
     prune: bool = False
@@ -522,10 +524,10 @@ def _sync(p: _Problems, table: Mapping[str, Any], base: Path | None) -> SyncConf
         p.add((*path, "prune_prefix"), "may only contain letters, digits and underscores, "
               "as secret names do")
     concurrency = _int(p, table, path, "concurrency", low=1, high=MAX_CONCURRENCY)
-    points = _number(p, table, path, "points_per_minute", low=0)
     return SyncConfig(
         concurrency=default.concurrency if concurrency is None else concurrency,
-        points_per_minute=default.points_per_minute if points is None else points,
+        writes_per_minute=_number(p, table, path, "writes_per_minute", low=0),
+        points_per_minute=_number(p, table, path, "points_per_minute", low=0),
         wait_for_reset=_bool(p, table, path, "wait_for_reset", default.wait_for_reset),
         state=None if state is None else _local_path(state, base),
         prune=_bool(p, table, path, "prune", default.prune),

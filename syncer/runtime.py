@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import ssl
 import time
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import structlog
+
 from .config import GitHubConfig
 from .crypto import Sealer
 from .engine import Engine, OnOutcome
@@ -19,7 +22,14 @@ from .github import auth, errors
 from .github.api import SecretsAPI
 from .github.cache import ResponseCache
 from .github.client import DEFAULT_API_URL, GitHubClient, TokenSource
-from .github.pacing import DEFAULT_POINTS_PER_MINUTE, Pacer
+from .github.pacing import (
+    DEFAULT_POINTS_PER_MINUTE,
+    DEFAULT_WRITES_PER_MINUTE,
+    FileLedger,
+    Ledger,
+    Pace,
+    Pacer,
+)
 from .github.retry import RetryPolicy
 from .keys import KeyCache, load_known, save_known
 from .model import Outcome
@@ -29,12 +39,18 @@ from .sources import SourceError, read_source
 
 TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
 
+log = structlog.get_logger("syncer.runtime")
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
     api_url: str = DEFAULT_API_URL
     concurrency: int = 16
-    points_per_minute: float = DEFAULT_POINTS_PER_MINUTE  # 0: no pacing
+    # None: GitHub's guidance (60 writes and 870 points a minute), or no pacing at all on an
+    # Enterprise Server whose rate limiting is off. 0 lifts that part; points_per_minute 0
+    # with writes_per_minute unset turns pacing off altogether.
+    writes_per_minute: float | None = None
+    points_per_minute: float | None = None
     wait_for_reset: bool = True
     timeout: float = 30.0
     ca_bundle: str | None = None
@@ -44,6 +60,22 @@ class Settings:
     key_cache: Path | None = None
     # Remember listings and keys with their ETags, so a re-run's unchanged ones come back 304.
     response_cache: Path | None = None
+    # Where the pace ledgers shared by every syncer process of a token live (None: each run
+    # paces itself alone).
+    shared_pace: Path | None = None
+
+    @property
+    def pace(self) -> Pace:
+        writes, points = self.writes_per_minute, self.points_per_minute
+        if points == 0 and writes is None:
+            return Pace(None, None)
+        return Pace(DEFAULT_WRITES_PER_MINUTE if writes is None else writes or None,
+                    DEFAULT_POINTS_PER_MINUTE if points is None else points or None)
+
+    @property
+    def pace_chosen(self) -> bool:
+        """The user chose the pace: a server's word that its limits are off does not change it."""
+        return self.writes_per_minute is not None or self.points_per_minute is not None
 
 
 def api_url_from(flag: str | None, environ: Mapping[str, str] | None = None) -> str:
@@ -214,7 +246,9 @@ class Run:
         return summarize(outcomes, requests=pacing.requests, retries=self.client.stats.retries,
                          waits=pacing.waits, wait_seconds=pacing.wait_seconds,
                          seconds=time.monotonic() - started,
-                         paced_seconds=self.client.pacer.paced_seconds)
+                         paced_seconds=self.client.pacer.paced_seconds,
+                         pace_changes=[(c.at, c.writes_per_minute, c.points_per_minute)
+                                       for c in pacing.changes])
 
 
 @asynccontextmanager
@@ -250,11 +284,15 @@ async def _prime(token: str | TokenSource) -> None:
 @asynccontextmanager
 async def _run(settings: Settings, token: str | TokenSource,
                ssl_context: ssl.SSLContext | None) -> AsyncIterator[Run]:
+    pace = settings.pace
     pacer = Pacer(
-        points_per_minute=settings.points_per_minute or None,
+        points_per_minute=pace.points_per_minute,
+        writes_per_minute=pace.writes_per_minute,
         concurrency=settings.concurrency,
         minute=settings.minute,
         wait_for_reset=settings.wait_for_reset,
+        ledger=_shared_ledger(settings, token),
+        request_timeout=settings.timeout,
     )
     retry = RetryPolicy(wait_for_reset=settings.wait_for_reset,
                         secondary_default=settings.minute)
@@ -264,6 +302,8 @@ async def _run(settings: Settings, token: str | TokenSource,
     host = urlsplit(settings.api_url).netloc
     known = load_known(settings.key_cache, host) if settings.key_cache else None
     async with client:
+        if pace.on and not settings.pace_chosen and not on_github_com(settings.api_url):
+            await _follow_server_limits(client)
         api = SecretsAPI(client)
         with Sealer() as sealer:
             keys = KeyCache(api.public_key, known)
@@ -274,3 +314,39 @@ async def _run(settings: Settings, token: str | TokenSource,
                     save_known(settings.key_cache, host, keys.known())
                 if cache is not None:
                     cache.save()
+
+
+def on_github_com(api_url: str) -> bool:
+    """github.com and GitHub Enterprise Cloud with data residency always enforce limits."""
+    host = (urlsplit(api_url).hostname or "").lower()
+    return host == "api.github.com" or host.endswith(".ghe.com")
+
+
+async def _follow_server_limits(client: GitHubClient) -> None:
+    """An Enterprise Server may have its rate limiting off (GET /rate_limit answers 404 so, with
+    no x-ratelimit-* headers): then pacing is off for the run. Any other answer keeps it on."""
+    try:
+        await client.request("GET", "/rate_limit")
+    except errors.RateLimitingOff:
+        client.pacer.turn_off("the server's rate limiting is off (GET /rate_limit: not enabled)")
+    except errors.AuthFailed:
+        raise
+    except errors.GitHubError as exc:  # paced as on github.com: the safe side
+        log.info("rate_limit_unknown", error=str(exc))
+
+
+def _shared_ledger(settings: Settings, token: str | TokenSource) -> Ledger | None:
+    """The file every syncer process using this token on this host paces by, named by a
+    fingerprint of the two (never the token itself). An App's installation tokens change every
+    hour but share its budget: they are named by the App."""
+    if settings.shared_pace is None or not settings.pace.on:
+        return None
+    if isinstance(token, str):
+        identity = "token\0" + token
+    elif (app_id := getattr(token, "app_id", None)) is not None:
+        identity = f"app\0{app_id}"
+    else:
+        return None
+    host = urlsplit(settings.api_url).netloc.lower()
+    digest = hashlib.sha256(f"syncer pace\0{host}\0{identity}".encode()).hexdigest()[:24]
+    return FileLedger(settings.shared_pace / f"{digest}.json")

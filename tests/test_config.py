@@ -312,8 +312,10 @@ def test_number_ranges(line: str, ok: bool) -> None:
 
 
 def test_sync_defaults() -> None:
-    """A config without [sync] gets the documented defaults."""
-    assert parse_config(HEAD).sync == SyncConfig(concurrency=16, points_per_minute=870,
+    """A config without [sync] gets the documented defaults (the pace unset: GitHub's guidance,
+    or none where the server's limits are off)."""
+    assert parse_config(HEAD).sync == SyncConfig(concurrency=16, points_per_minute=None,
+                                                 writes_per_minute=None,
                                                  wait_for_reset=True, state=None, prune=False,
                                                  prune_prefix=None, create_environments=False)
 

@@ -7,7 +7,19 @@ import anyio
 import pytest
 
 from syncer.github import errors
-from syncer.github.pacing import BudgetSpent, NotAdmitted, Pacer, request_points
+from syncer.github.pacing import (
+    BudgetSpent,
+    FileLedger,
+    LedgerState,
+    NotAdmitted,
+    Pace,
+    Pacer,
+    Sent,
+    admission_delay,
+    forget_old,
+    recovered,
+    request_points,
+)
 from syncer.github.retry import RetryPolicy, should_retry, wait_seconds
 from syncer.github.sansio import RateLimit
 
@@ -174,3 +186,128 @@ async def test_a_rate_limit_wait_cut_short_by_a_stop_counts_what_was_waited() ->
     assert pacer.stats.waits == 1
     assert pacer.stats.wait_seconds < 1.0
     assert pacer.paused_until == 0.0
+
+
+# ---- GitHub's guidance: writes one at a time, a second apart; adaptive; shared by processes
+
+
+def _state(*sent: Sent, **kw: float) -> LedgerState:
+    return LedgerState(list(sent), **kw)
+
+
+def test_a_write_waits_for_the_interval_after_the_last_one_a_read_does_not() -> None:
+    """At 60 writes a minute a write goes a second after the last; a read is not held."""
+    state = _state(last_write_at=100.0)
+    pace = Pace(writes_per_minute=60, points_per_minute=870)
+    assert admission_delay(state, 100.25, 5, True, pace, 60.0, 30.0) == pytest.approx(0.75)
+    assert admission_delay(state, 100.25, 1, False, pace, 60.0, 30.0) <= 0
+    assert admission_delay(state, 101.0, 5, True, pace, 60.0, 30.0) <= 0
+
+
+def test_points_wait_until_enough_answered_requests_leave_the_window() -> None:
+    """Over the points budget, a request waits until the earliest-answered points leave the
+    sliding minute; one still in flight is looked at again shortly."""
+    pace = Pace(writes_per_minute=None, points_per_minute=10)
+    answered = _state(Sent("a", 0.0, 5, answered_at=1.0), Sent("b", 2.0, 5, answered_at=3.0))
+    assert admission_delay(answered, 10.0, 5, False, pace, 60.0, 30.0) == pytest.approx(51.0)
+    in_flight = _state(Sent("a", 0.0, 5), Sent("b", 2.0, 5, answered_at=3.0))
+    assert admission_delay(in_flight, 10.0, 6, False, pace, 60.0, 30.0) == pytest.approx(1.0)
+
+
+def test_a_killed_runs_unanswered_requests_leave_the_window_after_their_timeout() -> None:
+    """A request whose process died is never answered: it counts as answered when its timeout
+    ran out, so it blocks no later run for more than that and one window."""
+    state = _state(Sent("dead", 0.0, 870))
+    forget_old(state, 89.0, 60.0, 30.0)
+    assert state.sent
+    forget_old(state, 90.5, 60.0, 30.0)
+    assert not state.sent
+
+
+def test_github_pause_holds_every_request() -> None:
+    """While GitHub's signalled pause lasts, nothing is admitted, reads included."""
+    state = _state(paused_until=130.0)
+    assert admission_delay(state, 100.0, 1, False, Pace(), 60.0, 30.0) == pytest.approx(30.0)
+
+
+def test_each_signal_halves_the_pace_down_to_one_write_per_ten_seconds_then_it_recovers() -> None:
+    """A signal halves writes and points for the rest of the run, never below 6 writes a
+    minute; after each quiet period of five minutes the pace grows back by a quarter."""
+    pace = Pace(writes_per_minute=60, points_per_minute=870)
+    assert pace.floor == pytest.approx(0.1)
+    state = _state(slowed_to=0.5, slowed_at=1000.0)
+    assert recovered(state, 1000.0 + 299, 60.0) == 0.5
+    assert recovered(state, 1000.0 + 300, 60.0) == pytest.approx(0.625)
+    assert recovered(state, 1000.0 + 3600, 60.0) == 1.0
+    halved = admission_delay(_state(last_write_at=0.0, slowed_to=0.5, slowed_at=0.0), 0.0, 5,
+                             True, pace, 60.0, 30.0)
+    assert halved == pytest.approx(2.0)
+
+
+@pytest.mark.anyio
+async def test_a_secondary_signal_lowers_the_pace_and_says_so() -> None:
+    """slow_down halves the pace at once, to no lower than the floor, and records each change
+    for the summary and the progress line."""
+    pacer = Pacer(writes_per_minute=60, points_per_minute=870)
+    for _ in range(6):
+        pacer.slow_down()
+    assert pacer.current_pace.writes_per_minute == pytest.approx(6.0)
+    assert [round(c.writes_per_minute or 0) for c in pacer.stats.changes] == [30, 15, 8, 6]
+
+
+@pytest.mark.anyio
+async def test_writes_go_one_at_a_time_and_reads_at_most_ten_at_once() -> None:
+    """GitHub's guidance, as octokit's plugin-throttling applies it: one write in flight,
+    writes at least the interval apart, at most ten reads in flight."""
+    pacer = Pacer(writes_per_minute=600, points_per_minute=None, concurrency=50)
+    writes: list[float] = []
+    in_flight = {"GET": 0, "PUT": 0}
+    peak = {"GET": 0, "PUT": 0}
+
+    async def one(method: str) -> None:
+        async with pacer.slot(method):
+            in_flight[method] += 1
+            peak[method] = max(peak[method], in_flight[method])
+            if method == "PUT":
+                writes.append(time.time())
+            await anyio.sleep(0.005)
+            in_flight[method] -= 1
+
+    async with anyio.create_task_group() as tg:
+        for i in range(60):
+            tg.start_soon(one, "PUT" if i % 3 == 0 else "GET")
+    assert peak == {"GET": 10, "PUT": 1}
+    assert min(b - a for a, b in zip(writes, writes[1:])) >= 0.1 - 0.002
+
+
+@pytest.mark.anyio
+async def test_two_pacers_on_one_ledger_file_share_one_budget(tmp_path) -> None:
+    """Two runs of one token (here two Pacers on the same ledger file, as two processes have)
+    space their writes together, and a pause one of them learns holds the other."""
+    path = tmp_path / "pace" / "token.json"
+    pacers = [Pacer(writes_per_minute=600, points_per_minute=None, ledger=FileLedger(path))
+              for _ in range(2)]
+    writes: list[float] = []
+
+    async def write(pacer: Pacer) -> None:
+        async with pacer.slot("PUT"):
+            writes.append(time.time())
+
+    async with anyio.create_task_group() as tg:
+        for i in range(20):
+            tg.start_soon(write, pacers[i % 2])
+    writes.sort()
+    assert min(b - a for a, b in zip(writes, writes[1:])) >= 0.1 - 0.002
+    pacers[0].pause(0.3, "secondary rate limit")
+    started = time.time()
+    await write(pacers[1])
+    assert time.time() - started >= 0.25
+    assert "token" not in path.read_text() and oct(path.parent.stat().st_mode)[-3:] == "700"
+
+
+def test_a_damaged_ledger_file_starts_afresh(tmp_path) -> None:
+    """A ledger file left half-written by a killed process is read as empty, not an error."""
+    path = tmp_path / "ledger.json"
+    path.write_text('{"sent": [["x", 1.0')
+    with FileLedger(path).transaction() as state:
+        assert state.sent == []

@@ -216,6 +216,7 @@ class GitHubClient:
         self.stats.retries += 1
         if isinstance(exc, errors.SecondaryRateLimited):
             self.pacer.pause(wait, "secondary rate limit")
+            self.pacer.slow_down()
         elif isinstance(exc, errors.RateLimited):
             self.pacer.pause(wait, "primary rate limit")
         log.warning("retry", method=method, path=where, attempt=attempt, reason=_reason(exc),

@@ -1,18 +1,36 @@
-"""Stay under GitHub's limits before GitHub has to say so.
+"""Stay under GitHub's limits before GitHub has to say so, and learn when it does.
 
-One Pacer per token: a points budget per minute (GET 1 point, writes 5, as GitHub counts the
-secondary limit), a cap on requests in flight, a shared pause when GitHub does signal a limit,
-and primary-budget tracking from the x-ratelimit-* headers.
+GitHub's guidance ("Best practices for using the REST API"), which its own SDK follows by
+default (octokit's plugin-throttling): avoid concurrent requests; wait at least one second
+between writes; on a limit answer honour retry-after, else wait for the reset when the budget
+is spent, else at least a minute, and back off. So one Pacer per token sends:
+
+- writes (POST, PATCH, PUT, DELETE) one at a time, `writes_per_minute` apart (default 60),
+- at most 10 reads at once, and at most `concurrency` requests at once in all,
+- within a points budget per sliding minute (GET 1 point, writes 5: GitHub's secondary limit),
+- nothing while GitHub's signalled pause lasts; and after each secondary-limit signal at half
+  the pace it had (never below one write per 10 s), recovering slowly after a quiet period,
+- spread over what is left of the hour when the primary budget runs low.
+
+What several processes must agree on (the sliding window, the last write, the pause, the
+lowered pace) lives in a Ledger: in memory for one process, or in a small file shared by every
+syncer process using the same token on the same host (`FileLedger`). The decisions on it are
+pure functions (`admission_delay`, `recovered`) over plain data.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import json
 import math
+import os
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
 
 import anyio
 import structlog
@@ -21,93 +39,212 @@ from .sansio import RateLimit
 
 MAX_CONCURRENCY = 100  # GitHub's secondary limit on requests in flight
 DEFAULT_POINTS_PER_MINUTE = 870  # a margin under GitHub's 900
+DEFAULT_WRITES_PER_MINUTE = 60  # GitHub: "wait at least one second between each"
+READS_IN_FLIGHT = 10  # octokit's plugin-throttling default
+MIN_WRITES_PER_MINUTE = 6  # however often GitHub signals, never slower than one write per 10 s
+SLOWDOWN = 0.5  # each secondary-limit signal halves the pace
+RECOVERY = 1.25  # ... which grows back by this much per quiet period
+QUIET_MINUTES = 5  # minutes without a signal before the pace grows back a step
 _SLOW_DOWN_BELOW = 0.10  # spread the last 10% of the primary budget until its reset
 
 log = structlog.get_logger("syncer.pacing")
+
+WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 
 
 def request_points(method: str) -> int:
     return 1 if method.upper() in ("GET", "HEAD", "OPTIONS") else 5
 
 
-class SlidingWindow:
-    """Admit points so that no sliding window of `minute` seconds holds more than `budget`.
+# ---- the pure part: what the ledger holds, and when the next request may go
 
-    This is GitHub's rule itself, so a short run goes out at once and a long one settles at
-    exactly the budget. (A leaky bucket either lets twice the budget through in some minute,
-    when its capacity is a whole minute's budget, or smooths short runs needlessly.)
 
-    A request is counted from admission, but its place in the window is dated when its answer
-    arrives: GitHub dates it on arrival, which is later than our send, so dating it by the send
-    would free its points here before GitHub does. Waiters are served first come, first served.
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """The pace asked for; None turns that part off."""
+
+    writes_per_minute: float | None = DEFAULT_WRITES_PER_MINUTE
+    points_per_minute: float | None = DEFAULT_POINTS_PER_MINUTE
+
+    @property
+    def on(self) -> bool:
+        return bool(self.writes_per_minute or self.points_per_minute)
+
+    @property
+    def floor(self) -> float:
+        """The lowest factor signals may bring the pace to."""
+        if self.writes_per_minute:
+            return min(1.0, MIN_WRITES_PER_MINUTE / self.writes_per_minute)
+        return 0.1
+
+    def scaled(self, factor: float) -> Pace:
+        return Pace(self.writes_per_minute and self.writes_per_minute * factor,
+                    self.points_per_minute and self.points_per_minute * factor)
+
+
+@dataclass(slots=True)
+class Sent:
+    """One admitted request: its points count from when it was sent until a minute after it was
+    answered (GitHub dates a request when it arrives, after our send)."""
+
+    id: str
+    sent_at: float
+    points: int
+    answered_at: float | None = None
+
+
+@dataclass(slots=True)
+class LedgerState:
+    sent: list[Sent] = field(default_factory=list)
+    last_write_at: float = -math.inf
+    paused_until: float = 0.0  # GitHub signalled a limit: nothing is sent before this
+    slowed_to: float = 1.0  # the pace's factor after the last signal ...
+    slowed_at: float = 0.0  # ... and when that signal came
+
+
+def recovered(state: LedgerState, now: float, minute: float) -> float:
+    """The pace's factor now: lowered by signals, grown back a step per quiet period."""
+    if state.slowed_to >= 1.0:
+        return 1.0
+    steps = max(0, int((now - state.slowed_at) // (QUIET_MINUTES * minute)))
+    return min(1.0, state.slowed_to * RECOVERY ** steps)
+
+
+def forget_old(state: LedgerState, now: float, minute: float, in_flight_limit: float) -> None:
+    """Drop what has left the sliding window. A request never answered (its process was
+    killed) counts as answered when its timeout ran out."""
+    horizon = now - minute
+    state.sent = [s for s in state.sent
+                  if _dated(s, now, in_flight_limit) > horizon]
+
+
+def _dated(sent: Sent, now: float, in_flight_limit: float) -> float:
+    if sent.answered_at is not None:
+        return sent.answered_at
+    return min(now, sent.sent_at + in_flight_limit)
+
+
+def admission_delay(state: LedgerState, now: float, points: int, write: bool, pace: Pace,
+                    minute: float, in_flight_limit: float) -> float:
+    """Seconds until a request of `points` may be sent; 0 or less: now.
+
+    `state.sent` must hold only what is still in the window (see forget_old).
     """
+    delay = state.paused_until - now
+    factor = recovered(state, now, minute)
+    current = pace.scaled(factor)
+    if write and current.writes_per_minute:
+        delay = max(delay, state.last_write_at + minute / current.writes_per_minute - now)
+    if current.points_per_minute:
+        excess = sum(s.points for s in state.sent) + points - current.points_per_minute
+        if excess > 0:
+            # the earliest-dated requests leave the window first
+            for sent in sorted(state.sent, key=lambda s: _dated(s, now, in_flight_limit)):
+                excess -= sent.points
+                if excess <= 0:
+                    if sent.answered_at is None and sent.sent_at + in_flight_limit > now:
+                        return max(delay, minute / 60)  # waits on an answer: look again soon
+                    return max(delay, _dated(sent, now, in_flight_limit) + minute - now)
+            delay = max(delay, minute / 60)  # more than the whole budget in flight
+    return delay
 
-    def __init__(self, budget: float, minute: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[None]] = anyio.sleep) -> None:
-        self.budget = budget
-        self.minute = minute
-        self._clock = clock
-        self._sleep = sleep
-        self._sent: deque[list[float]] = deque()  # [answered at (inf while in flight), points]
-        self._in_window = 0.0
-        self._turn = asyncio.Lock()
-        self.holding_until = 0.0  # while requests wait for room in the window (clock's time)
-        self.held_seconds = 0.0
 
-    async def acquire(self, points: int) -> list[float]:
-        """Wait for room for `points`; hand the returned entry to `settle` once answered."""
-        async with self._turn:
-            while (delay := self._delay(points)) > 0:
-                began = self._clock()
-                self.holding_until = began + delay
-                try:
-                    await self._sleep(delay)
-                finally:  # a stop cuts the wait short: count what was waited
-                    self.held_seconds += self._clock() - began
-            entry = [math.inf, float(points)]
-            self._sent.append(entry)
-            self._in_window += points
-            return entry
+# ---- where the ledger lives
 
-    def settle(self, entry: list[float]) -> None:
-        entry[0] = self._clock()
 
-    def _delay(self, points: int) -> float:
-        """Seconds until `points` fit, after forgetting what left the window."""
-        now = self._clock()
-        while self._sent and self._sent[0][0] <= now - self.minute:
-            self._in_window -= self._sent.popleft()[1]
-        excess = self._in_window + points - self.budget
-        if excess <= 0:
-            return 0.0
-        latest = -math.inf  # entries leave in order, so a prefix leaves when its latest does
-        for answered_at, sent_points in self._sent:
-            latest = max(latest, answered_at)
-            excess -= sent_points
-            if excess <= 0:
-                break
-        if latest == math.inf:  # waiting on answers still in flight: look again shortly
-            return self.minute / 60
-        return latest + self.minute - now
+class Ledger(Protocol):
+    def transaction(self) -> contextlib.AbstractContextManager[LedgerState]:
+        """The state, read and (on leaving without an error) kept, with no other process
+        between the two."""
+        ...
+
+
+class MemoryLedger:
+    """The ledger of one process alone."""
+
+    def __init__(self) -> None:
+        self._state = LedgerState()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[LedgerState]:
+        yield self._state
+
+
+class FileLedger:
+    """The ledger in a file that every syncer process using one token on one host shares,
+    under an flock. It holds times and point counts only: no token, no value."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock_path = path.with_suffix(".lock")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[LedgerState]:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            state = self._load()
+            yield state
+            self._save(state)
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def _load(self) -> LedgerState:
+        try:
+            data = json.loads(self.path.read_bytes())
+            return LedgerState(
+                sent=[Sent(str(i), float(t), int(p), None if a is None else float(a))
+                      for i, t, p, a in data["sent"]],
+                last_write_at=float(data["last_write_at"]),
+                paused_until=float(data["paused_until"]),
+                slowed_to=float(data["slowed_to"]),
+                slowed_at=float(data["slowed_at"]),
+            )
+        except FileNotFoundError:
+            return LedgerState()
+        except (OSError, ValueError, KeyError, TypeError):
+            # a process killed while writing it: start afresh (the window is one minute)
+            log.warning("pace_ledger_unreadable", path=str(self.path))
+            return LedgerState()
+
+    def _save(self, state: LedgerState) -> None:
+        data = {"sent": [[s.id, s.sent_at, s.points, s.answered_at] for s in state.sent],
+                "last_write_at": state.last_write_at if state.last_write_at > -math.inf else 0.0,
+                "paused_until": state.paused_until, "slowed_to": state.slowed_to,
+                "slowed_at": state.slowed_at}
+        temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(data, separators=(",", ":")))
+        os.replace(temporary, self.path)
+
+
+# ---- the Pacer
 
 
 class _Slot:
     """One request's place under a Pacer (a plain class: cheaper per request than a generator
     context manager)."""
 
-    __slots__ = ("_entry", "_pacer", "_points")
+    __slots__ = ("_held", "_method", "_pacer")
 
-    def __init__(self, pacer: Pacer, points: int) -> None:
+    def __init__(self, pacer: Pacer, method: str) -> None:
         self._pacer = pacer
-        self._points = points
-        self._entry: list[float] | None = None
+        self._method = method
+        self._held: _Held | None = None
 
     async def __aenter__(self) -> None:
-        self._entry = await self._pacer._admit(self._points)
+        self._held = await self._pacer._admit(self._method)
 
     async def __aexit__(self, *exc_info: object) -> None:
-        self._pacer._release(self._entry)
+        if self._held is not None:
+            self._pacer._release(self._held)
+
+
+@dataclass(slots=True)
+class _Held:
+    entry_id: str | None
+    write_turn: bool
+    read_place: bool
 
 
 class NotAdmitted(Exception):
@@ -123,12 +260,23 @@ class BudgetSpent(Exception):
         self.reset_at = reset_at
 
 
+@dataclass(frozen=True, slots=True)
+class PaceChange:
+    """The pace was lowered (a signal) or grew back: when, and to what."""
+
+    at: float  # epoch seconds
+    writes_per_minute: float | None
+    points_per_minute: float | None
+    reason: str
+
+
 @dataclass
 class PacingStats:
     requests: int = 0
     points: int = 0
     waits: int = 0
     wait_seconds: float = 0.0
+    changes: list[PaceChange] = field(default_factory=list)
 
 
 class Pacer:
@@ -136,25 +284,36 @@ class Pacer:
         self,
         *,
         points_per_minute: float | None = DEFAULT_POINTS_PER_MINUTE,
+        writes_per_minute: float | None = DEFAULT_WRITES_PER_MINUTE,
         concurrency: int = 16,
         minute: float = 60.0,
         wait_for_reset: bool = True,
+        ledger: Ledger | None = None,
+        request_timeout: float = 30.0,
         on_wait: Callable[[str, float], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not 1 <= concurrency <= MAX_CONCURRENCY:
             raise ValueError(f"concurrency must be between 1 and {MAX_CONCURRENCY}")
-        self._points = (SlidingWindow(points_per_minute, minute, sleep=self.sleep)
-                        if points_per_minute else None)
+        self._pace = Pace(writes_per_minute or None, points_per_minute or None)
+        self._ledger: Ledger = ledger or MemoryLedger()
+        self._in_flight_limit = request_timeout
         self._closing = asyncio.Event()
-        # asyncio's own semaphore: anyio's CapacityLimiter yields to the loop on every
+        # asyncio's own primitives: anyio's CapacityLimiter yields to the loop on every
         # acquire and release, which cost about 10% of syncer's CPU per request (measured).
         self._in_flight = asyncio.Semaphore(concurrency)
+        self._reads = asyncio.Semaphore(READS_IN_FLIGHT)
+        self._write_turn = asyncio.Lock()
+        self._turn = asyncio.Lock()  # first come, first served for the ledger
+        self._sent_count = 0
         self._requests_in_flight = 0
-        self._paused_until = 0.0
+        self._local_pause = 0.0  # the pause as this process knows it (for the progress line)
         self._next_send_at = 0.0
         self._spreading_until = 0.0
         self._counted_until = 0.0  # when the waits counted in `stats` would have ended
+        self._holding_until = 0.0
+        self._held_seconds = 0.0
+        self._factor = 1.0
         self._rate: RateLimit | None = None
         self._wait_for_reset = wait_for_reset
         self._on_wait = on_wait
@@ -162,40 +321,118 @@ class Pacer:
         self.minute = minute
         self.stats = PacingStats()
 
+    @property
+    def pace(self) -> Pace:
+        """The pace asked for (before any signal lowered it)."""
+        return self._pace
+
+    def turn_off(self, reason: str) -> None:
+        """No pacing for the rest of the run (GitHub Enterprise Server with limits off)."""
+        if self._pace.on:
+            self._pace = Pace(None, None)
+            log.info("pacing_off", reason=reason)
+
     def slot(self, method: str) -> _Slot:
         """Hold a place for one request (`async with`): after any pause, within budget and
         concurrency. Once `stop_admitting` is called, a request not yet admitted raises
         NotAdmitted."""
-        return _Slot(self, request_points(method))
+        return _Slot(self, method)
 
-    async def _admit(self, points: int) -> list[float] | None:
-        if self._paused_until > self._clock():
+    async def _admit(self, method: str) -> _Held:
+        if self._local_pause > self._clock():
             await self._respect_pause()
         if self._rate is not None:
             await self._respect_primary()
-        entry = await self._points.acquire(points) if self._points is not None else None
+        write = method.upper() in WRITE_METHODS
+        points = request_points(method)
+        paced = self._pace.on
+        held = _Held(None, paced and write, paced and not write)
+        if held.write_turn:
+            await self._write_turn.acquire()
+        elif held.read_place:
+            await self._reads.acquire()
         try:
             await self._in_flight.acquire()
+            try:
+                if self._closing.is_set():  # stopped while waiting for a place
+                    raise NotAdmitted
+                if paced:
+                    held.entry_id = await self._reserve(points, write)
+            except BaseException:
+                self._in_flight.release()
+                raise
         except BaseException:
-            self._settle(entry)
+            self._release_turn(held)
             raise
-        if self._closing.is_set():  # stopped while waiting for a place
-            self._in_flight.release()
-            self._settle(entry)
-            raise NotAdmitted
         self.stats.requests += 1
         self.stats.points += points
         self._requests_in_flight += 1
-        return entry
+        return held
 
-    def _release(self, entry: list[float] | None) -> None:
+    async def _reserve(self, points: int, write: bool) -> str:
+        async with self._turn:
+            while True:
+                with self._ledger.transaction() as state:
+                    now = self._clock()
+                    forget_old(state, now, self.minute, self._in_flight_limit)
+                    self._follow(state, now)
+                    delay = admission_delay(state, now, points, write, self._pace, self.minute,
+                                            self._in_flight_limit)
+                    if delay <= 0:
+                        self._sent_count += 1
+                        entry_id = f"{os.getpid()}.{id(self)}.{self._sent_count}"
+                        state.sent.append(Sent(entry_id, now, points))
+                        if write:
+                            state.last_write_at = now
+                        return entry_id
+                    paused = state.paused_until > now
+                await self._hold(delay, paused)
+
+    async def _hold(self, delay: float, paused: bool) -> None:
+        if paused:  # another syncer run of this token met GitHub's limit: wait it out too
+            self.pause(delay, "a rate limit another syncer run of this token met")
+            await self._respect_pause()
+            return
+        began = self._clock()
+        self._holding_until = began + delay
+        try:
+            await self.sleep(delay)
+        finally:  # a stop cuts the wait short: count what was waited
+            self._held_seconds += self._clock() - began
+
+    def _follow(self, state: LedgerState, now: float) -> None:
+        """Note a change of pace (this process's signal, another's, or a recovery)."""
+        factor = recovered(state, now, self.minute)
+        if factor == self._factor:
+            return
+        lowered = factor < self._factor
+        self._factor = factor
+        current = self._pace.scaled(factor)
+        change = PaceChange(now, current.writes_per_minute, current.points_per_minute,
+                            "a secondary rate limit" if lowered else "quiet since")
+        self.stats.changes.append(change)
+        (log.warning if lowered else log.info)(
+            "pace_lowered" if lowered else "pace_raised",
+            writes_per_minute=_rounded(current.writes_per_minute),
+            points_per_minute=_rounded(current.points_per_minute))
+
+    def _release(self, held: _Held) -> None:
         self._requests_in_flight -= 1
         self._in_flight.release()
-        self._settle(entry)
+        if held.entry_id is not None:
+            with self._ledger.transaction() as state:
+                answered = self._clock()
+                for sent in reversed(state.sent):
+                    if sent.id == held.entry_id:
+                        sent.answered_at = answered
+                        break
+        self._release_turn(held)
 
-    def _settle(self, entry: list[float] | None) -> None:
-        if entry is not None and self._points is not None:
-            self._points.settle(entry)
+    def _release_turn(self, held: _Held) -> None:
+        if held.write_turn:
+            self._write_turn.release()
+        elif held.read_place:
+            self._reads.release()
 
     def stop_admitting(self) -> None:
         """The run is stopping: what waits for its turn is not sent (requests under way are)."""
@@ -214,15 +451,30 @@ class Pacer:
             raise NotAdmitted
 
     def pause(self, seconds: float, reason: str) -> None:
-        """Hold every request of this token for `seconds` (GitHub signalled a limit)."""
+        """Hold every request of this token for `seconds` (GitHub signalled a limit), in every
+        process that shares the ledger."""
         now = self._clock()
         until = now + seconds
-        if until <= self._paused_until:
+        if until <= self._local_pause:
             return
-        already_paused = self._paused_until > now
-        self._paused_until = until
+        already_paused = self._local_pause > now
+        self._local_pause = until
+        with self._ledger.transaction() as state:
+            state.paused_until = max(state.paused_until, until)
         if not already_paused:
             self._note_wait(reason, seconds)
+
+    def slow_down(self) -> None:
+        """GitHub signalled a secondary limit syncer did not foresee: a limit it does not
+        publish, or another client of the token. Halve the pace for every process of this
+        token; it grows back after quiet periods."""
+        if not self._pace.on:
+            return
+        with self._ledger.transaction() as state:
+            now = self._clock()
+            state.slowed_to = max(self._pace.floor, recovered(state, now, self.minute) * SLOWDOWN)
+            state.slowed_at = now
+            self._follow(state, now)
 
     def observe(self, rate: RateLimit | None) -> None:
         """Learn the primary budget from an answer's headers.
@@ -244,23 +496,27 @@ class Pacer:
 
     @property
     def pacing(self) -> bool:
-        """Requests are waiting for room under the points-per-minute budget right now."""
-        return (self._points is not None and not self._closing.is_set()
-                and self._points.holding_until > time.monotonic())
+        """Requests are waiting for room under the pace right now."""
+        return not self._closing.is_set() and self._holding_until > self._clock()
 
     @property
     def paced_seconds(self) -> float:
-        return self._points.held_seconds if self._points is not None else 0.0
+        return self._held_seconds
+
+    @property
+    def current_pace(self) -> Pace:
+        """The pace now, after any signal lowered it."""
+        return self._pace.scaled(self._factor)
 
     @property
     def paused_until(self) -> float:
         """Epoch seconds until which requests are held for a rate limit (past: not held)."""
         if self._closing.is_set():
             return 0.0
-        return max(self._paused_until, self._next_send_at if self._spreading_until else 0.0)
+        return max(self._local_pause, self._next_send_at if self._spreading_until else 0.0)
 
     async def _respect_pause(self) -> None:
-        while (delay := self._paused_until - self._clock()) > 0:
+        while (delay := self._local_pause - self._clock()) > 0:
             await self.sleep(delay)
 
     async def _respect_primary(self) -> None:
@@ -294,7 +550,15 @@ class Pacer:
         self.stats.wait_seconds += seconds
         self._counted_until = max(self._counted_until, self._clock() + seconds)
         log.warning("rate_limit_wait", reason=reason, wait_s=round(seconds, 3),
-                    until=time.strftime("%H:%M:%S", time.localtime(self._clock() + seconds)))
+                    until=local_time(self._clock() + seconds))
         if self._on_wait is not None:
             self._on_wait(reason, seconds)
 
+
+def local_time(epoch: float) -> str:
+    """A moment for people, with its date and zone: '2026-12-06 00:36:04 UTC'."""
+    return time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(epoch))
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)

@@ -30,6 +30,12 @@ class PacerView(Protocol):
     @property
     def pacing(self) -> bool: ...
 
+    @property
+    def pace(self) -> Any: ...
+
+    @property
+    def current_pace(self) -> Any: ...
+
 
 Segments = list[tuple[str, str | None]]  # (text, style)
 
@@ -82,8 +88,11 @@ class Progress:
                 until = time.strftime("%H:%M:%S", time.localtime(self._pacer.paused_until))
                 parts.append((f"  waiting for rate limit until {until}", "bold yellow"))
                 return parts
-            if self._pacer.pacing:
-                parts.append(("  paced under GitHub's points-per-minute limit", "cyan"))
+            lowered = self._pacer.current_pace.writes_per_minute
+            if lowered and lowered < (self._pacer.pace.writes_per_minute or 0):
+                parts.append((f"  pace lowered to {lowered:.0f} writes/min", "yellow"))
+            elif self._pacer.pacing:
+                parts.append(("  paced as GitHub asks", "cyan"))
         rate = self.done / elapsed
         if self.done < self.total and rate > 0:
             parts.append((f"  ETA {_duration((self.total - self.done) / rate)}", None))

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from ..github.pacing import local_time
 from ..model import Outcome, Result
 from .terminal import can_encode, colours_wanted, paint
 
@@ -24,19 +25,38 @@ class Summary:
     not_written: list[tuple[str, str, str]] = field(default_factory=list)
     #: (secret, scope kind) → result → count
     by_secret: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
+    #: when GitHub's signals lowered the pace (or quiet raised it): (epoch s, writes/min, points/min)
+    pace_changes: list[tuple[float, float | None, float | None]] = field(default_factory=list)
 
     def as_event(self) -> dict[str, object]:
         return {**{k: self.counts.get(k, 0) for k in _COLUMNS}, "requests": self.requests,
                 "retries": self.retries, "rate_limit_waits": self.rate_limit_waits,
                 "wait_s": round(self.wait_seconds, 2), "paced_s": round(self.paced_seconds, 2),
-                "seconds": round(self.seconds, 2)}
+                "seconds": round(self.seconds, 2),
+                **({"pace_changes": [{"at": local_time(at), "writes_per_minute": _one_place(w),
+                                      "points_per_minute": _one_place(p)}
+                                     for at, w, p in self.pace_changes]}
+                   if self.pace_changes else {})}
+
+    def pace_lines(self) -> list[str]:
+        """'pace lowered at 2026-12-06 00:36:04 UTC to 30 writes and 435 points a minute'."""
+        lines = []
+        previous: float | None = None
+        for at, writes, points in self.pace_changes:
+            moved = "raised" if previous is not None and (writes or 0) > previous else "lowered"
+            previous = writes or 0
+            parts = [f"{_one_place(v)} {what}" for v, what in ((writes, "writes"),
+                                                               (points, "points")) if v]
+            lines.append(f"pace {moved} at {local_time(at)} to {' and '.join(parts)} a minute")
+        return lines
 
 
 _COLUMNS = [r.value for r in Result]
 
 
 def summarize(outcomes: Iterable[Outcome], *, requests: int, retries: int, waits: int,
-              wait_seconds: float, seconds: float, paced_seconds: float = 0.0) -> Summary:
+              wait_seconds: float, seconds: float, paced_seconds: float = 0.0,
+              pace_changes: Iterable[tuple[float, float | None, float | None]] = ()) -> Summary:
     outcomes = list(outcomes)
     counts = Counter(o.result.value for o in outcomes)
     failed = sorted((str(o.action.scope), o.action.name, o.error or "") for o in outcomes
@@ -48,7 +68,7 @@ def summarize(outcomes: Iterable[Outcome], *, requests: int, retries: int, waits
     for o in outcomes:
         by_secret.setdefault((o.action.name, o.action.scope.kind), Counter())[o.result.value] += 1
     return Summary(dict(counts), requests, retries, waits, wait_seconds, seconds, paced_seconds,
-                   failed, not_written, by_secret)
+                   failed, not_written, by_secret, list(pace_changes))
 
 
 def render(summary: Summary, *, limit: int = 20) -> str:
@@ -61,6 +81,7 @@ def render(summary: Summary, *, limit: int = 20) -> str:
         f"{summary.requests} requests, {summary.retries} retries, "
         f"{summary.rate_limit_waits} rate-limit waits ({summary.wait_seconds:.1f} s), "
         f"paced {summary.paced_seconds:.1f} s, {summary.seconds:.2f} s",
+        *summary.pace_lines(),
     ]
     for title, rows in (("failed", summary.failed), ("not written", summary.not_written)):
         for scope, name, why in rows[:limit]:
@@ -96,6 +117,7 @@ def table_lines(summary: Summary, unchanged: Mapping[tuple[str, str], int] | Non
     lines.append(f"{summary.requests} requests, {summary.retries} retries, "
                  f"{summary.rate_limit_waits} rate-limit waits ({summary.wait_seconds:.1f} s), "
                  f"paced {summary.paced_seconds:.1f} s, {summary.seconds:.2f} s")
+    lines += summary.pace_lines()
     for title, failures in (("failed", summary.failed), ("not written", summary.not_written)):
         for scope, name, why in failures[:20]:
             lines.append(f"  {paint(title, 'red') if colour else title}: {name} in {scope}: {why}")
@@ -113,3 +135,10 @@ def show(summary: Summary, stream: TextIO,
               file=stream)
     else:
         print(render(summary), file=stream)
+
+
+def _one_place(value: float | None) -> float | int | None:
+    """30.0 → 30, 7.5 → 7.5: a rate as people write it."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else round(value, 1)
