@@ -1,7 +1,10 @@
 """Proactive pacing and the retry policy: pure arithmetic plus a few real waits."""
 
+import contextlib
 import random
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import anyio
 import pytest
@@ -16,6 +19,7 @@ from syncer.github.pacing import (
     Pacer,
     Sent,
     admission_delay,
+    answer,
     forget_old,
     recovered,
     request_points,
@@ -208,20 +212,31 @@ def test_points_wait_until_enough_answered_requests_leave_the_window() -> None:
     """Over the points budget, a request waits until the earliest-answered points leave the
     sliding minute; one still in flight is looked at again shortly."""
     pace = Pace(writes_per_minute=None, points_per_minute=10)
-    answered = _state(Sent("a", 0.0, 5, answered_at=1.0), Sent("b", 2.0, 5, answered_at=3.0))
+    answered = _state(answered=[[1.0, 5.0], [3.0, 5.0]])
     assert admission_delay(answered, 10.0, 5, False, pace, 60.0, 30.0) == pytest.approx(51.0)
-    in_flight = _state(Sent("a", 0.0, 5), Sent("b", 2.0, 5, answered_at=3.0))
+    in_flight = _state(Sent("a", 9.0, 5), answered=[[3.0, 5.0]])
     assert admission_delay(in_flight, 10.0, 6, False, pace, 60.0, 30.0) == pytest.approx(1.0)
+
+
+def test_answers_are_counted_in_slices_of_the_minute_dated_by_their_end() -> None:
+    """An answered request's points join the sixtieth of the minute it was answered in,
+    dated by that slice's end: never earlier than GitHub dates it."""
+    state = _state(Sent("a", 0.2, 5), Sent("b", 0.4, 1))
+    answer(state, "a", 0.5, 60.0)
+    answer(state, "b", 0.9, 60.0)
+    assert state.answered == [[1.0, 6.0]] and state.in_flight == []
 
 
 def test_a_killed_runs_unanswered_requests_leave_the_window_after_their_timeout() -> None:
     """A request whose process died is never answered: it counts as answered when its timeout
-    ran out, so it blocks no later run for more than that and one window."""
+    ran out, so it holds no later run back for more than that and one window."""
     state = _state(Sent("dead", 0.0, 870))
+    pace = Pace(writes_per_minute=None, points_per_minute=870)
+    assert admission_delay(state, 40.0, 1, False, pace, 60.0, 30.0) == pytest.approx(50.0)
     forget_old(state, 89.0, 60.0, 30.0)
-    assert state.sent
+    assert state.in_flight
     forget_old(state, 90.5, 60.0, 30.0)
-    assert not state.sent
+    assert not state.in_flight
 
 
 def test_github_pause_holds_every_request() -> None:
@@ -255,12 +270,29 @@ async def test_a_secondary_signal_lowers_the_pace_and_says_so() -> None:
     assert [round(c.writes_per_minute or 0) for c in pacer.stats.changes] == [30, 15, 8, 6]
 
 
+class RecordingLedger(FileLedger):
+    """A shared ledger file that notes when each write was admitted (the ledger's own clock)."""
+
+    def __init__(self, path: Path, admitted: list[float]) -> None:
+        super().__init__(path)
+        self.admitted = admitted
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[LedgerState]:
+        with super().transaction() as state:
+            before = state.last_write_at
+            yield state
+            if state.last_write_at != before:
+                self.admitted.append(state.last_write_at)
+
+
 @pytest.mark.anyio
-async def test_writes_go_one_at_a_time_and_reads_at_most_ten_at_once() -> None:
+async def test_writes_go_one_at_a_time_and_reads_at_most_ten_at_once(tmp_path) -> None:
     """GitHub's guidance, as octokit's plugin-throttling applies it: one write in flight,
     writes at least the interval apart, at most ten reads in flight."""
-    pacer = Pacer(writes_per_minute=600, points_per_minute=None, concurrency=50)
-    writes: list[float] = []
+    admitted: list[float] = []
+    pacer = Pacer(writes_per_minute=600, points_per_minute=None, concurrency=50,
+                  ledger=RecordingLedger(tmp_path / "ledger.json", admitted))
     in_flight = {"GET": 0, "PUT": 0}
     peak = {"GET": 0, "PUT": 0}
 
@@ -268,8 +300,6 @@ async def test_writes_go_one_at_a_time_and_reads_at_most_ten_at_once() -> None:
         async with pacer.slot(method):
             in_flight[method] += 1
             peak[method] = max(peak[method], in_flight[method])
-            if method == "PUT":
-                writes.append(time.time())
             await anyio.sleep(0.005)
             in_flight[method] -= 1
 
@@ -277,7 +307,8 @@ async def test_writes_go_one_at_a_time_and_reads_at_most_ten_at_once() -> None:
         for i in range(60):
             tg.start_soon(one, "PUT" if i % 3 == 0 else "GET")
     assert peak == {"GET": 10, "PUT": 1}
-    assert min(b - a for a, b in zip(writes, writes[1:])) >= 0.1 - 0.002
+    assert len(admitted) == 20
+    assert min(b - a for a, b in zip(admitted, admitted[1:])) >= 0.1
 
 
 @pytest.mark.anyio
@@ -285,29 +316,30 @@ async def test_two_pacers_on_one_ledger_file_share_one_budget(tmp_path) -> None:
     """Two runs of one token (here two Pacers on the same ledger file, as two processes have)
     space their writes together, and a pause one of them learns holds the other."""
     path = tmp_path / "pace" / "token.json"
-    pacers = [Pacer(writes_per_minute=600, points_per_minute=None, ledger=FileLedger(path))
-              for _ in range(2)]
-    writes: list[float] = []
+    admitted: list[float] = []
+    pacers = [Pacer(writes_per_minute=600, points_per_minute=None,
+                    ledger=RecordingLedger(path, admitted)) for _ in range(2)]
 
     async def write(pacer: Pacer) -> None:
         async with pacer.slot("PUT"):
-            writes.append(time.time())
+            pass
 
     async with anyio.create_task_group() as tg:
         for i in range(20):
             tg.start_soon(write, pacers[i % 2])
-    writes.sort()
-    assert min(b - a for a, b in zip(writes, writes[1:])) >= 0.1 - 0.002
+    assert len(admitted) == 20
+    assert min(b - a for a, b in zip(admitted, admitted[1:])) >= 0.1
     pacers[0].pause(0.3, "secondary rate limit")
-    started = time.time()
+    paused_at = time.time()
     await write(pacers[1])
-    assert time.time() - started >= 0.25
-    assert "token" not in path.read_text() and oct(path.parent.stat().st_mode)[-3:] == "700"
+    assert admitted[-1] - paused_at >= 0.3 - 0.01
+    assert oct(path.parent.stat().st_mode)[-3:] == "700"
+    assert oct(path.stat().st_mode)[-3:] == "600"
 
 
 def test_a_damaged_ledger_file_starts_afresh(tmp_path) -> None:
     """A ledger file left half-written by a killed process is read as empty, not an error."""
     path = tmp_path / "ledger.json"
-    path.write_text('{"sent": [["x", 1.0')
+    path.write_text('{"in_flight": [["x", 1.0')
     with FileLedger(path).transaction() as state:
-        assert state.sent == []
+        assert state.in_flight == [] and state.answered == []

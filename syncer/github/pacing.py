@@ -84,18 +84,21 @@ class Pace:
 
 @dataclass(slots=True)
 class Sent:
-    """One admitted request: its points count from when it was sent until a minute after it was
-    answered (GitHub dates a request when it arrives, after our send)."""
+    """One request sent and not yet answered."""
 
     id: str
     sent_at: float
     points: int
-    answered_at: float | None = None
 
 
 @dataclass(slots=True)
 class LedgerState:
-    sent: list[Sent] = field(default_factory=list)
+    """What the runs of one token agree on. Answered requests are summed per slice of the
+    minute (a sixtieth), dated by the slice's end: GitHub dates a request when it arrives,
+    after our send, and a slice's end is never earlier than that."""
+
+    in_flight: list[Sent] = field(default_factory=list)
+    answered: list[list[float]] = field(default_factory=list)  # [slice end, points], in order
     last_write_at: float = -math.inf
     paused_until: float = 0.0  # GitHub signalled a limit: nothing is sent before this
     slowed_to: float = 1.0  # the pace's factor after the last signal ...
@@ -110,42 +113,52 @@ def recovered(state: LedgerState, now: float, minute: float) -> float:
     return min(1.0, state.slowed_to * RECOVERY ** steps)
 
 
+def answer(state: LedgerState, entry_id: str, now: float, minute: float) -> None:
+    """The request `entry_id` was answered at `now`: its points move to now's slice."""
+    for index, sent in enumerate(state.in_flight):
+        if sent.id == entry_id:
+            del state.in_flight[index]
+            end = math.ceil(now / (minute / 60)) * (minute / 60)
+            if state.answered and state.answered[-1][0] >= end:
+                state.answered[-1][1] += sent.points
+            else:
+                state.answered.append([end, float(sent.points)])
+            return
+
+
 def forget_old(state: LedgerState, now: float, minute: float, in_flight_limit: float) -> None:
     """Drop what has left the sliding window. A request never answered (its process was
     killed) counts as answered when its timeout ran out."""
     horizon = now - minute
-    state.sent = [s for s in state.sent
-                  if _dated(s, now, in_flight_limit) > horizon]
-
-
-def _dated(sent: Sent, now: float, in_flight_limit: float) -> float:
-    if sent.answered_at is not None:
-        return sent.answered_at
-    return min(now, sent.sent_at + in_flight_limit)
+    while state.answered and state.answered[0][0] <= horizon:
+        del state.answered[0]
+    state.in_flight = [s for s in state.in_flight if s.sent_at + in_flight_limit > horizon]
 
 
 def admission_delay(state: LedgerState, now: float, points: int, write: bool, pace: Pace,
                     minute: float, in_flight_limit: float) -> float:
     """Seconds until a request of `points` may be sent; 0 or less: now.
 
-    `state.sent` must hold only what is still in the window (see forget_old).
+    The state must hold only what is still in the window (see forget_old).
     """
     delay = state.paused_until - now
-    factor = recovered(state, now, minute)
-    current = pace.scaled(factor)
+    current = pace.scaled(recovered(state, now, minute))
     if write and current.writes_per_minute:
         delay = max(delay, state.last_write_at + minute / current.writes_per_minute - now)
     if current.points_per_minute:
-        excess = sum(s.points for s in state.sent) + points - current.points_per_minute
+        in_window = (sum(p for _, p in state.answered) + sum(s.points for s in state.in_flight))
+        excess = in_window + points - current.points_per_minute
         if excess > 0:
-            # the earliest-dated requests leave the window first
-            for sent in sorted(state.sent, key=lambda s: _dated(s, now, in_flight_limit)):
-                excess -= sent.points
+            # answered requests leave the window in order of their dates, as do those whose
+            # process died (dated when their timeout ran out); then those still in flight
+            leaving = sorted([(end, p) for end, p in state.answered]
+                             + [(s.sent_at + in_flight_limit, s.points) for s in state.in_flight
+                                if s.sent_at + in_flight_limit <= now])
+            for dated, leaving_points in leaving:
+                excess -= leaving_points
                 if excess <= 0:
-                    if sent.answered_at is None and sent.sent_at + in_flight_limit > now:
-                        return max(delay, minute / 60)  # waits on an answer: look again soon
-                    return max(delay, _dated(sent, now, in_flight_limit) + minute - now)
-            delay = max(delay, minute / 60)  # more than the whole budget in flight
+                    return max(delay, dated + minute - now)
+            return max(delay, minute / 60)  # waits on answers: look again soon
     return delay
 
 
@@ -172,50 +185,53 @@ class MemoryLedger:
 
 class FileLedger:
     """The ledger in a file that every syncer process using one token on one host shares,
-    under an flock. It holds times and point counts only: no token, no value."""
+    read and rewritten in place under an flock. It holds times and point counts only: no
+    token, no value."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock_path = path.with_suffix(".lock")
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[LedgerState]:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            state = self._load()
+            state = _parsed(os.read(fd, 1 << 20), self.path)
             yield state
-            self._save(state)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.ftruncate(fd, 0)
+            os.write(fd, _serialized(state))
         finally:
             os.close(fd)  # closing releases the lock
 
-    def _load(self) -> LedgerState:
-        try:
-            data = json.loads(self.path.read_bytes())
-            return LedgerState(
-                sent=[Sent(str(i), float(t), int(p), None if a is None else float(a))
-                      for i, t, p, a in data["sent"]],
-                last_write_at=float(data["last_write_at"]),
-                paused_until=float(data["paused_until"]),
-                slowed_to=float(data["slowed_to"]),
-                slowed_at=float(data["slowed_at"]),
-            )
-        except FileNotFoundError:
-            return LedgerState()
-        except (OSError, ValueError, KeyError, TypeError):
-            # a process killed while writing it: start afresh (the window is one minute)
-            log.warning("pace_ledger_unreadable", path=str(self.path))
-            return LedgerState()
 
-    def _save(self, state: LedgerState) -> None:
-        data = {"sent": [[s.id, s.sent_at, s.points, s.answered_at] for s in state.sent],
-                "last_write_at": state.last_write_at if state.last_write_at > -math.inf else 0.0,
-                "paused_until": state.paused_until, "slowed_to": state.slowed_to,
-                "slowed_at": state.slowed_at}
-        temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(data, separators=(",", ":")))
-        os.replace(temporary, self.path)
+def _parsed(data: bytes, path: Path) -> LedgerState:
+    if not data:
+        return LedgerState()
+    try:
+        fields = json.loads(data)
+        return LedgerState(
+            in_flight=[Sent(str(i), float(t), int(p)) for i, t, p in fields["in_flight"]],
+            answered=[[float(end), float(p)] for end, p in fields["answered"]],
+            last_write_at=float(fields["last_write_at"]),
+            paused_until=float(fields["paused_until"]),
+            slowed_to=float(fields["slowed_to"]),
+            slowed_at=float(fields["slowed_at"]),
+        )
+    except (ValueError, KeyError, TypeError):
+        # a process killed while writing it: start afresh (the window is one minute)
+        log.warning("pace_ledger_unreadable", path=str(path))
+        return LedgerState()
+
+
+def _serialized(state: LedgerState) -> bytes:
+    return json.dumps({
+        "in_flight": [[s.id, s.sent_at, s.points] for s in state.in_flight],
+        "answered": state.answered,
+        "last_write_at": state.last_write_at if state.last_write_at > -math.inf else 0.0,
+        "paused_until": state.paused_until, "slowed_to": state.slowed_to,
+        "slowed_at": state.slowed_at}, separators=(",", ":")).encode()
 
 
 # ---- the Pacer
@@ -381,7 +397,7 @@ class Pacer:
                     if delay <= 0:
                         self._sent_count += 1
                         entry_id = f"{os.getpid()}.{id(self)}.{self._sent_count}"
-                        state.sent.append(Sent(entry_id, now, points))
+                        state.in_flight.append(Sent(entry_id, now, points))
                         if write:
                             state.last_write_at = now
                         return entry_id
@@ -421,11 +437,7 @@ class Pacer:
         self._in_flight.release()
         if held.entry_id is not None:
             with self._ledger.transaction() as state:
-                answered = self._clock()
-                for sent in reversed(state.sent):
-                    if sent.id == held.entry_id:
-                        sent.answered_at = answered
-                        break
+                answer(state, held.entry_id, self._clock(), self.minute)
         self._release_turn(held)
 
     def _release_turn(self, held: _Held) -> None:
