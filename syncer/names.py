@@ -10,8 +10,10 @@ import re
 MAX_VALUE_BYTES = 48 * 1024
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # secret names and environment variable names
 _TOKEN_PREFIXES = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")
-# a token as GitHub issues them now, and a classic one (40 hex digits)
-_TOKEN = re.compile(r"gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}|[0-9a-fA-F]{40}")
+# A token by its prefix, whatever follows (GitHub App installation tokens are `ghs_APPID_JWT`
+# since April 2026: underscores, dots and dashes, not 40 characters), and a classic one (40
+# hex digits).
+_TOKEN = re.compile(r"(?:gh[pousr]_|github_pat_)[A-Za-z0-9_.\-]{16,}|[0-9a-fA-F]{40}")
 
 
 def secret_name_problem(name: str) -> str | None:

@@ -36,8 +36,14 @@ def test_bad_names(name: str, why: str) -> None:
 CLASSIC_TOKEN = "a94a8fe5ccb19ba61c4c0873d391e987982fbbd3"  # 40 hex digits, as before 2021
 
 
-@pytest.mark.parametrize("token", [CLASSIC_TOKEN, CLASSIC_TOKEN.upper(),
-                                   "ghp_" + "x" * 36, "github_pat_" + "y" * 40])
+# GitHub App installation tokens since April 2026: ghs_APPID_JWT, not 40 characters
+NEW_APP_TOKEN = ("ghs_123456_eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiIxMjM0NTYifQ."
+                 "c2lnbmF0dXJl-X_y")
+
+
+@pytest.mark.parametrize("token", [CLASSIC_TOKEN, CLASSIC_TOKEN.upper(), NEW_APP_TOKEN,
+                                   "ghp_" + "x" * 36, "github_pat_" + "y" * 40,
+                                   "gho_" + "a1" * 18, "ghu_" + "b2" * 18, "ghr_" + "c3" * 18])
 def test_tokens_are_no_names(token: str) -> None:
     """A token typed as a secret's name, or as an org, repository or environment (all logged
     and sent in URLs), is refused without being repeated."""
