@@ -3,6 +3,7 @@ limits on (time-scaled: a minute lasts one second)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -54,3 +55,28 @@ def test_two_runs_of_one_token_share_one_points_budget(tmp_path) -> None:
     for name in ("FIRST", "SECOND"):
         assert all(hub.plaintext(name, repo=f"acme/repo-{i:04d}") == f"value-{name}".encode()
                    for i in range(1, 401))
+
+
+def test_debug_logs_one_event_per_request_without_names_or_secrets(monkeypatch, capsys) -> None:
+    """At --log-level debug each HTTP request is one event: method, the route's template,
+    status, attempt, milliseconds, the budget left; no token, value, ciphertext or name."""
+    from helpers import run_cli
+
+    hub = github_hub(3)
+    with hub.serve_in_thread() as url:
+        code = run_cli(["set", "TOPSECRETNAME", "--org", "acme", "--value-from", "env:V",
+                        "--time-scale", SCALE, "--log-level", "debug", "--log-format", "json"],
+                       {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": url, "V": "hunter2-value"},
+                       monkeypatch)
+    assert code == 0
+    err = capsys.readouterr().err
+    events = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    requests = [e for e in events if e["event"] == "request"]
+    assert len(requests) == sum(hub.calls.values())
+    put = next(e for e in requests if e["method"] == "PUT")
+    assert put["route"] == "/repos/{owner}/{repo}/actions/secrets/{secret_name}"
+    assert put["status"] == 201 and put["attempt"] == 1 and put["ms"] >= 0
+    assert isinstance(put["rate_limit_remaining"], int)
+    request_lines = "\n".join(json.dumps(e) for e in requests)
+    for hidden in (TOKEN, "hunter2-value", "TOPSECRETNAME", "encrypted_value"):
+        assert hidden not in request_lines

@@ -9,8 +9,10 @@ Send layers, outermost first, each with one concern:
 
 from __future__ import annotations
 
+import logging
 import os
 import ssl
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -22,7 +24,7 @@ import structlog
 import yarl
 
 from .. import __version__
-from . import errors, sansio
+from . import errors, routes, sansio
 from .cache import ResponseCache
 from .pacing import Pacer
 from .retry import RetryPolicy, retrying, should_retry, wait_seconds
@@ -85,6 +87,9 @@ class GitHubClient:
         self._session: aiohttp.ClientSession | None = None
         self.stats = ClientStats()
         self.cache = cache
+        # asked once: a debug event per request costs its timing and template only when wanted
+        self._request_events = structlog.get_logger("syncer.github").bind().is_enabled_for(
+            logging.DEBUG)
 
     async def __aenter__(self) -> GitHubClient:
         connector = aiohttp.TCPConnector(limit=0, ssl=self._ssl)
@@ -144,24 +149,49 @@ class GitHubClient:
             url = response.next_url
 
     async def _send_authenticated(
-        self, method: str, url: str, where: str, json: Any, etag: str | None
+        self, method: str, url: str, where: str, json: Any, etag: str | None, attempt: int = 1
     ) -> sansio.Response:
         """Send with the current token; after a 401, once more if the token source renewed it."""
         token = await self._auth.token()
         try:
-            return await self._send_paced(method, url, where, json, etag, token)
+            return await self._send_paced(method, url, where, json, etag, token, attempt)
         except errors.AuthFailed:
             if not await self._auth.renew(token):
                 raise
-        return await self._send_paced(method, url, where, json, etag, await self._auth.token())
+        return await self._send_paced(method, url, where, json, etag, await self._auth.token(),
+                                      attempt)
 
     async def _send_paced(
-        self, method: str, url: str, where: str, json: Any, etag: str | None, token: str
+        self, method: str, url: str, where: str, json: Any, etag: str | None, token: str,
+        attempt: int = 1,
     ) -> sansio.Response:
         async with self.pacer.slot(method):
-            response = await self._send_once(method, url, where, json, etag, token)
+            if not self._request_events:
+                response = await self._send_once(method, url, where, json, etag, token)
+            else:
+                response = await self._send_logged(method, url, where, json, etag, token,
+                                                   attempt)
         self.pacer.observe(response.rate_limit)
         return response
+
+    async def _send_logged(self, method: str, url: str, where: str, json: Any,
+                           etag: str | None, token: str, attempt: int) -> sansio.Response:
+        """One exchange and a debug event for it: the route's template, never a body."""
+        started = time.perf_counter()
+        status: int | None = None
+        remaining: int | None = None
+        try:
+            response = await self._send_once(method, url, where, json, etag, token)
+            status = response.status
+            remaining = response.rate_limit.remaining if response.rate_limit else None
+            return response
+        except errors.HTTPError as exc:
+            status = exc.status
+            raise
+        finally:
+            log.debug("request", method=method, route=routes.template_of(where), status=status,
+                      attempt=attempt, ms=round((time.perf_counter() - started) * 1000, 1),
+                      rate_limit_remaining=remaining)
 
     async def _send_once(
         self, method: str, url: str, where: str, json: Any, etag: str | None, token: str
@@ -202,7 +232,9 @@ class GitHubClient:
                                       sleep=self.pacer.sleep):
             with attempt:
                 try:
-                    response = await self._send_authenticated(method, url, where, json, etag)
+                    response = await self._send_authenticated(
+                        method, url, where, json, etag,
+                        attempt.retry_state.attempt_number + 1)
                 except errors.NotFound:
                     if method != "DELETE":
                         raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 from ..model import Scope
@@ -59,3 +60,25 @@ def organization_secrets_of_repo(org: str, name: str) -> str:
 
 def environment(org: str, name: str, env: str) -> str:
     return f"/repos/{_q(org)}/{_q(name)}/environments/{_q(env)}"
+
+
+# path → template, for logs: the names in a path are the user's (an org, a repository, a
+# secret's name), the template is GitHub's (as the OpenAPI description writes it)
+_TEMPLATES = [
+    (re.compile(r"^/orgs/[^/]+"), "/orgs/{org}"),
+    (re.compile(r"^/organizations/\d+"), "/organizations/{org_id}"),
+    (re.compile(r"^/repos/[^/]+/[^/]+"), "/repos/{owner}/{repo}"),
+    (re.compile(r"^/repositories/\d+"), "/repositories/{repository_id}"),
+    (re.compile(r"/environments/[^/]+"), "/environments/{environment_name}"),
+    (re.compile(r"/secrets/(?!public-key(?:/|$))[^/]+"), "/secrets/{secret_name}"),
+    (re.compile(r"/repositories/\d+$"), "/repositories/{repository_id}"),
+    (re.compile(r"/installations/\d+"), "/installations/{installation_id}"),
+]
+
+
+def template_of(path: str) -> str:
+    """'/repos/acme/api/actions/secrets/NPM?x' → '/repos/{owner}/{repo}/actions/secrets/{secret_name}'."""
+    template = path.split("?", 1)[0]
+    for pattern, replacement in _TEMPLATES:
+        template = pattern.sub(replacement, template, count=1)
+    return template
