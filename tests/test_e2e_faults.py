@@ -136,7 +136,8 @@ def test_no_wait_with_the_budget_already_spent_says_until_when(command, monkeypa
                        monkeypatch)
     assert code == 1 and hub.count("PUT") == 0
     last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert re.fullmatch(r"syncer: error: rate limit budget spent until \d\d:\d\d:\d\d before "
+    assert re.fullmatch(r"syncer: error: rate limit budget spent until \d{4}-\d\d-\d\d "
+                        r"\d\d:\d\d:\d\d \S+ before "
                         r"any secret was written; run again after the reset", last)
 
 

@@ -71,6 +71,13 @@ def test_rotate_writes_exactly_where_it_lives(hub, url, monkeypatch, capsys) -> 
     assert NEW not in out + err
 
 
+def test_shadowing_is_warned_about_once(hub, url, monkeypatch, capsys) -> None:
+    """At the warning level a terminal shows, shadowing is one line, not one more per place."""
+    assert rotate(url, monkeypatch, "--value-from", "env:NEW", "--log-level", "warning") == 0
+    err = capsys.readouterr().err
+    assert err.count("shadow") == 1
+
+
 def test_dry_run_lists_places_and_writes_nothing(hub, url, monkeypatch, capsys) -> None:
     """--dry-run lists every place and sends no write."""
     assert rotate(url, monkeypatch, "--value-from", "env:NEW", "--dry-run") == 0

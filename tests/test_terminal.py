@@ -159,3 +159,10 @@ def test_a_dumb_terminal_gets_no_live_line_and_no_colours() -> None:
     text = drawn.decode()
     assert "\x1b[" not in text and "░" not in text and "█" not in text
     assert "syncer summary" in text
+
+
+def test_request_rates_are_shown_as_people_read_them() -> None:
+    """A local fakehub answers thousands a second: shown as 6.2k, not 6151."""
+    from syncer.observe.progress import rate_text
+
+    assert [rate_text(r) for r in (0.84, 12.4, 640.2, 6151.0)] == ["0.8", "12", "640", "6.2k"]

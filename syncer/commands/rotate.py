@@ -143,7 +143,8 @@ async def run_rotate(request: RotateRequest, value: SecretValue | None, settings
                              settings.concurrency)
         shadowed = shadowing(where, repos)
         for scope in shadowed:
-            log.warning("shadows_org_secret", secret=request.name, scope=str(scope),
+            # one line on stderr warns people; the event per place is for machines
+            log.info("shadows_org_secret", secret=request.name, scope=str(scope),
                         hint="workflows there use this secret, not the org secret")
         actions = rotation_actions(request.name, request.org, request.app, where,
                                    org_secret=request.org_secret)

@@ -271,8 +271,7 @@ class BudgetSpent(Exception):
     """The primary budget is spent and the caller asked not to wait for its reset."""
 
     def __init__(self, reset_at: float) -> None:
-        reset = time.strftime("%H:%M:%S", time.localtime(reset_at))
-        super().__init__(f"rate limit budget spent until {reset}")
+        super().__init__(f"rate limit budget spent until {local_time(reset_at)}")
         self.reset_at = reset_at
 
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable
 from typing import Any, Protocol, TextIO
 
+from ..github.pacing import local_time
 from ..model import Outcome, Result
 from .terminal import can_encode, colours_wanted, columns, paint, redraws_possible
 
@@ -83,9 +84,9 @@ class Progress:
             parts.append((f"  {retries} retries", "yellow"))
         if self._pacer is not None:
             requests = self._pacer.stats.requests - self._requests_at_start
-            parts.append((f"  {requests / elapsed:.0f} req/s", None))
+            parts.append((f"  {rate_text(requests / elapsed)} req/s", None))
             if self._pacer.paused_until - time.time() > 0:
-                until = time.strftime("%H:%M:%S", time.localtime(self._pacer.paused_until))
+                until = local_time(self._pacer.paused_until)
                 parts.append((f"  waiting for rate limit until {until}", "bold yellow"))
                 return parts
             lowered = self._pacer.current_pace.writes_per_minute
@@ -102,6 +103,15 @@ class Progress:
         if self._live is not None:
             self._live.stop()
             self._live = None
+
+
+def rate_text(per_second: float) -> str:
+    """A rate as people read it: 0.8, 12, 640, 6.2k."""
+    if per_second < 10:
+        return f"{per_second:.1f}"
+    if per_second < 1000:
+        return f"{per_second:.0f}"
+    return f"{per_second / 1000:.1f}k"
 
 
 def render(parts: Segments, width: int, colour: bool) -> str:
