@@ -55,6 +55,18 @@ def env_name_problem(name: str) -> str | None:
     return None
 
 
+_CONVENTIONAL_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+
+
+def env_name_shown(name: str) -> bool:
+    """Whether an environment variable's name may be repeated in an error. Names are not
+    secrets, but `env:$VAR` puts a value where the name belongs, and a value can have a
+    name's shape: only a conventional name (upper case, with an underscore or short, unlike
+    a key id such as AKIA...) is repeated."""
+    return (bool(_CONVENTIONAL_ENV_NAME.fullmatch(name)) and ("_" in name or len(name) < 16)
+            and not looks_like_token(name))
+
+
 def looks_like_token(text: str) -> bool:
     """Whether `text` has the shape of a GitHub token (typed where a name was meant)."""
     return bool(_TOKEN.fullmatch(text.strip()))

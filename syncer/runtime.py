@@ -33,6 +33,7 @@ from .github.pacing import (
 from .github.retry import RetryPolicy
 from .keys import KeyCache, load_known, save_known
 from .model import Outcome
+from .names import env_name_shown
 from .observe import redact
 from .observe.summary import Summary, summarize
 from .sources import SourceError, read_source
@@ -101,7 +102,7 @@ def find_token(token_env: str | None = None, environ: Mapping[str, str] | None =
         # A variable named on purpose is the only one: never fall back to another token,
         # which may belong to another host.
         found = auth.env_token((token_env,), env)
-        if found is None and name_shown:
+        if found is None and (name_shown or env_name_shown(token_env)):
             raise AuthError(f"no GitHub token: {token_env}, named by {named_by}, is unset or "
                             "empty; no other token is used in its place")
         if found is None:

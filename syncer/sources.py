@@ -25,7 +25,7 @@ from typing import BinaryIO
 import structlog
 
 from .model import SecretValue
-from .names import MAX_VALUE_BYTES, env_name_problem, value_problem
+from .names import MAX_VALUE_BYTES, env_name_problem, env_name_shown, value_problem
 
 log = structlog.get_logger("syncer.sources")
 
@@ -150,6 +150,8 @@ def generate(n_bytes: int) -> SecretValue:
 
 def _read(source: Source, environ: Mapping[str, str], stdin: BinaryIO | None) -> bytes:
     if source.kind == "env":
+        if source.arg not in environ and env_name_shown(source.arg):
+            raise SourceError(f"env:{source.arg}: no such environment variable")
         if source.arg not in environ:
             # Not named: with env:$VAR the shell put a value where the name belongs.
             raise SourceError("env:…: no such environment variable (its name is not repeated, "

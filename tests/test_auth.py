@@ -169,7 +169,8 @@ def test_environment_variables_come_first_in_order_and_gh_is_not_run(
 def test_a_named_variable_that_is_unset_never_falls_back(fake_gh: Path) -> None:
     """A variable named on purpose (--token-env, --to-token-env, token_env) that is empty is an
     AuthError naming it: no other token is used, since it may belong to another host."""
-    with pytest.raises(AuthError, match="named by --token-env or token_env is unset or empty"):
+    with pytest.raises(AuthError, match="OTHER_HOST_TOKEN, named by --token-env or token_env, "
+                       "is unset or empty"):
         find_token("OTHER_HOST_TOKEN", env_with(GITHUB_TOKEN="not-for-that-host"),
                    api_url="https://ghe.example.com/api/v3")
     assert not fake_gh.exists()
@@ -188,9 +189,12 @@ def test_a_token_with_a_line_break_is_refused_in_one_line(variable: str) -> None
 def test_a_missing_token_points_at_what_this_command_takes() -> None:
     """The error names the option that named the variable, and the App flags only where the
     command has them (set: --app-id; plan/apply: [github.app]; migrate: none)."""
-    with pytest.raises(AuthError, match="variable named by --from-token-env is unset") as named:
+    with pytest.raises(AuthError, match="SRC_TOKEN, named by --from-token-env, is unset"):
         find_token("SRC_TOKEN", env_with(), named_by="--from-token-env")
-    assert "SRC_TOKEN" not in str(named.value)  # with env:$VAR it would be the token itself
+    # a name that may be the token itself (--token-env $TOKEN) is not repeated
+    with pytest.raises(AuthError, match="variable named by --from-token-env is unset") as named:
+        find_token("tok3nValue9", env_with(), named_by="--from-token-env")
+    assert "tok3nValue9" not in str(named.value)
     with pytest.raises(AuthError) as for_set:
         find_token(None, env_with(), app_hint="use a GitHub App with --app-id and --app-key")
     assert str(for_set.value).endswith("Set one of those variables or use a GitHub App with "
@@ -643,7 +647,7 @@ def test_an_app_gives_an_installation_token_source(keys: Keys) -> None:
 
 
 @pytest.mark.parametrize("spec,environ,problem", [
-    (Source("env", "APP_KEY"), {}, "[github.app].private_key: env:…: no such environment"),
+    (Source("env", "APP_KEY"), {}, "[github.app].private_key: env:APP_KEY: no such environment"),
     (Source("file", "/nonexistent/app.pem"), {}, "No such file"),
     (Source("env", "APP_KEY"), {"APP_KEY": "hunter2-is-not-a-key"},
      "[github.app].private_key (env:APP_KEY): not a PEM private key"),
@@ -846,7 +850,7 @@ def test_migrate_with_an_app_on_each_side(keys: Keys, tmp_path, monkeypatch, cap
     (["--app-id", "7", "--app-key", "app.pem"], "--app-key takes file:PATH, env:VAR or cmd:"
                                                 "COMMAND\n"),  # and nothing it cannot take
     (["--app-id", "7", "--app-key", "env:K", "--token-env", "T"], "choose one"),
-    (["--app-id", "7", "--app-key", "env:NOT_SET"], "--app-key: env:…: no such environment"),
+    (["--app-id", "7", "--app-key", "env:NOT_SET"], "--app-key: env:NOT_SET: no such environment"),
     (["--app-id", "7", "--app-key", "env:K"], "--app-key (env:K): not a PEM private key"),
 ])
 def test_app_flags_that_do_not_fit_are_usage_errors(

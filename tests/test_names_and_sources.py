@@ -89,11 +89,18 @@ def test_sources_parse() -> None:
 
 
 def test_env_source(monkeypatch: pytest.MonkeyPatch) -> None:
-    """env:VAR reads the variable; a missing one is not named (env:$VAR puts a value there)."""
+    """env:VAR reads the variable; a missing one is named where its name is conventional
+    (NPM_TOKEN), not where it may be a value put there by env:$VAR."""
     assert read_source(parse_source("env:V"), environ={"V": "abc"}).reveal() == b"abc"
     with pytest.raises(SourceError, match="no such environment variable") as caught:
         read_source(parse_source("env:npm_AbC123xyz"), environ={})
     assert "AbC123" not in str(caught.value)
+    with pytest.raises(SourceError, match="env:NPM_TOKEN: no such environment variable"):
+        read_source(parse_source("env:NPM_TOKEN"), environ={})
+    for value_shaped in ("hunter2", "AKIAIOSFODNN7EXAMPLE", "Passw0rd"):
+        with pytest.raises(SourceError) as hidden:
+            read_source(parse_source(f"env:{value_shaped}"), environ={})
+        assert value_shaped not in str(hidden.value)
 
 
 def test_file_source(tmp_path) -> None:
