@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from helpers import TOKEN
 
 from syncer.fakehub import FakeHub
@@ -60,6 +62,7 @@ class Runner:
     cache: Path
     url: str
     run_id: int
+    config: str = CONFIG
     outputs: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -78,7 +81,7 @@ class Runner:
         """Every step of action.yml, as the runner would; returns the action's outputs."""
         self.workspace.mkdir(parents=True)
         self.temp.mkdir(parents=True)
-        (self.workspace / "syncer.toml").write_text(CONFIG)
+        (self.workspace / "syncer.toml").write_text(self.config)
         (self.temp / "syncer-venv").symlink_to(sys.prefix)  # the install step's venv
         given = {name: spec.get("default", "") for name, spec in ACTION["inputs"].items()}
         given.update(inputs)
@@ -162,7 +165,7 @@ def runners(hub: FakeHub, tmp_path: Path) -> Any:
     cache = tmp_path / "cache"
     cache.mkdir()
     with hub.serve_in_thread() as url:
-        yield lambda run_id: Runner(tmp_path, cache, url, run_id)
+        yield lambda run_id, config=CONFIG: Runner(tmp_path, cache, url, run_id, config)
 
 
 def test_every_uses_is_pinned_to_a_full_commit_sha() -> None:
@@ -248,3 +251,30 @@ def test_wrong_inputs_stop_before_syncer_runs(runners: Any, hub: FakeHub,
     assert "PEM" not in runner.log.replace("PRIVATE_KEY", "")
     assert sum(hub.calls.values()) == 0
     assert not list(runner.cache.iterdir())
+
+
+def test_a_github_app_key_reaches_syncer_through_the_environment_only(
+        hub: FakeHub, runners: Any) -> None:
+    """With app-id and app-private-key, syncer signs in as the App of the config's
+    [github.app] (private_key = "env:SYNCER_APP_PRIVATE_KEY") and writes every target; the
+    key appears in no file the action writes and not in the job's log."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM,
+                            serialization.PrivateFormat.TraditionalOpenSSL,
+                            serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    hub.register_app(42, public)
+    hub.add_installation("acme", 42)
+    config = CONFIG.replace("[sync]", '[github.app]\napp_id = 42\n'
+                            'private_key = "env:SYNCER_APP_PRIVATE_KEY"\n[sync]')
+    runner = runners(1, config)
+    out = runner.run(command="apply", config="syncer.toml", **{"app-id": "42",
+                                                                "app-private-key": pem})
+    assert out["exit-code"] == "0", runner.log
+    assert hub.count("PUT") == WRITES
+    body = pem.splitlines()[1]
+    assert body not in runner.log
+    for written in [*runner.temp.rglob("*"), *runner.workspace.rglob("*")]:
+        if written.is_file() and not written.is_symlink():
+            assert body.encode() not in written.read_bytes(), written
