@@ -87,3 +87,45 @@ def test_zsh_and_fish_scripts_parse_where_the_shell_exists(shell: str) -> None:
     if shutil.which(shell) is None:
         pytest.skip(f"{shell} is not installed here")
     subprocess.run([shell, "-n"], input=text, text=True, check=True, timeout=30)
+
+
+def test_fish_completes_commands_choices_and_sources() -> None:
+    """fish's own `complete -C` with the script loaded: `syncer se` gives set, --app its
+    choices, --value-from the sources, `config` its actions. Skipped without fish."""
+    if shutil.which("fish") is None:
+        pytest.skip("fish is not installed here")
+    text = completion.script("fish", cli.build_parser())
+
+    def fish_complete(line: str) -> list[str]:
+        done = subprocess.run(["fish", "--no-config", "-c", f"source; complete -C '{line}'"],
+                              input=text, capture_output=True, text=True, check=True,
+                              timeout=30)
+        return [row.split("\t")[0] for row in done.stdout.splitlines()]
+
+    assert fish_complete("syncer se") == ["set"]
+    assert sorted(fish_complete("syncer set --app ")) == ["actions", "codespaces", "dependabot"]
+    assert sorted(fish_complete("syncer set --value-from ")) == ["cmd:", "env:", "file:"]
+    assert sorted(fish_complete("syncer config ")) == ["check", "schema"]
+
+
+def test_zsh_runs_the_bash_functions_through_bashcompinit(tmp_path: Path) -> None:
+    """In zsh with compinit, the script registers _syncer for syncer, and bashcompinit's
+    compgen -F (what zsh calls on TAB) gets the commands, --app's choices and `config`'s
+    actions from it (zsh filters by the typed prefix itself). Skipped without zsh."""
+    if shutil.which("zsh") is None:
+        pytest.skip("zsh is not installed here")
+    script = tmp_path / "syncer.zsh"
+    script.write_text(completion.script("zsh", cli.build_parser()))
+    driver = (f"autoload -U +X compinit && compinit -u -d {tmp_path}/zcompdump\n"
+              f"source {script}\nprint -r -- $_comps[syncer]\n"
+              "t() { local -a words COMP_WORDS COMPREPLY; local COMP_CWORD; words=(\"$@\"); "
+              "CURRENT=$#; COMP_WORDS=(\"$@\"); COMP_CWORD=$(( $# - 1 )); "
+              "print -r -- \"$(compgen -F _syncer -- ${words[CURRENT]} | tr '\\n' ' ')\"; }\n"
+              "t syncer se\nt syncer set --app ''\nt syncer config ''\n")
+    done = subprocess.run(["zsh", "-f", "-c", driver], capture_output=True, text=True,
+                          check=True, timeout=30)
+    registered, commands, apps, actions = done.stdout.splitlines()
+    assert registered == "_bash_complete -o default -F _syncer"
+    assert "set" in commands.split()
+    assert apps.split() == ["actions", "dependabot", "codespaces"]
+    assert actions.split() == ["schema", "check"]
