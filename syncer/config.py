@@ -287,7 +287,8 @@ def api_url_problem(url: str, allow_insecure_http: bool = False) -> str | None:
     if parts.scheme not in ("https", "http") or not parts.hostname:
         # not repeated: a token pasted into GITHUB_API_URL lands here
         return ("is not an http(s) URL (not repeated here, in case it is a token); expected "
-                "https://api.github.com or, for Enterprise Server, https://HOST/api/v3")
+                "https://api.github.com, for Enterprise Server https://HOST/api/v3, for "
+                "GHE.com https://api.SUBDOMAIN.ghe.com")
     shown = repr(f"{parts.scheme}://{parts.netloc}")  # the path, too, may hold a pasted token
     if parts.query or parts.fragment:
         return f"{shown} must not have a query or fragment (not repeated here)"

@@ -140,8 +140,9 @@ class Runner:
     def restore(self, with_: dict[str, str]) -> None:
         """actions/cache/restore: the exact key, else the newest key with a restore-keys prefix."""
         saved = sorted(self.cache.iterdir(), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-        hit = next((p for p in saved if p.name == with_["key"]), None) or next(
-            (p for p in saved if p.name.startswith(with_["restore-keys"])), None)
+        keys = {p: p.name.replace("%2F", "/") for p in saved}  # as save() escaped them
+        hit = next((p for p in saved if keys[p] == with_["key"]), None) or next(
+            (p for p in saved if keys[p].startswith(with_["restore-keys"])), None)
         if hit is not None:
             shutil.copytree(hit, with_["path"], symlinks=True)
 
