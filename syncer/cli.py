@@ -283,6 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(log_level="warning")  # the live count and summary tell the story
 
     sub.add_parser("fakehub", add_help=False, help="run a local fake GitHub (see syncer fakehub --help)")
+    from .commands import completion, config_cmd
+
+    config_cmd.add_parser(sub)
+    completion.add_parser(sub)
     return parser
 
 
@@ -436,6 +440,10 @@ def _how_to_resume(args: argparse.Namespace) -> str:
 
 async def _dispatch(args: argparse.Namespace) -> int:
     show_progress = False if args.quiet else None
+    if args.command in ("config", "completion"):  # no GitHub, no state
+        from .commands import completion, config_cmd
+
+        return config_cmd.run(args) if args.command == "config" else completion.run(args)
     if args.command == "demo":
         from .commands.demo import run_demo
 

@@ -21,7 +21,7 @@ import math
 import re
 import tomllib
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,8 @@ from .sources import Source, SourceError, parse_source, read_source
 
 __all__ = [
     "PRIVATE_KEY_KINDS", "VALUE_KINDS", "VISIBILITIES",
-    "AppAuth", "Config", "ConfigError", "GitHubConfig", "OrgTarget", "Problem", "RepoSelector",
+    "KEYS", "AppAuth", "Config", "ConfigError", "GitHubConfig", "Key", "OrgTarget", "Problem",
+    "RepoSelector",
     "SecretSpec", "SyncConfig",
     "api_url_problem", "check_source", "duplicate_problems", "is_loopback", "key_path",
     "load_config", "locate_keys", "parse_config", "read_values", "target_problems",
@@ -288,7 +289,8 @@ def api_url_problem(url: str, allow_insecure_http: bool = False) -> str | None:
     if parts.scheme not in ("https", "http") or not parts.hostname:
         # not repeated: a token pasted into GITHUB_API_URL lands here
         return ("is not an http(s) URL (not repeated here, in case it is a token); expected "
-                "https://api.github.com or, for Enterprise Server, https://HOST/api/v3")
+                "https://api.github.com, for Enterprise Server https://HOST/api/v3, for "
+                "GHE.com https://api.SUBDOMAIN.ghe.com")
     shown = repr(f"{parts.scheme}://{parts.netloc}")  # the path, too, may hold a pasted token
     if parts.query or parts.fragment:
         return f"{shown} must not have a query or fragment (not repeated here)"
@@ -442,16 +444,110 @@ class _Problems:
         return None
 
 
-_TOP_KEYS = ("github", "sync", "secret")
-_GITHUB_KEYS = ("api_url", "org", "token_env", "ca_bundle", "allow_insecure_http", "app")
-_APP_KEYS = ("app_id", "private_key", "installation_id")
-_SYNC_KEYS = tuple(f.name for f in fields(SyncConfig))
-_SECRET_KEYS = ("name", "value", "app", "owner", "org", "repos", "environments")
-_ORG_KEYS = ("visibility", "selected_repos")
-_REPOS_KEYS = tuple(f.name for f in fields(RepoSelector))
-
 _ORG_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _PREFIX = re.compile(r"[A-Za-z0-9_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """One key of a config table: the keys the checker knows, and what `syncer config schema`
+    (syncer/config_schema.py) tells editors about each. The checks themselves stay in the
+    functions below; tests/test_config_schema.py holds the two to agreeing."""
+
+    name: str
+    type: str  # string | boolean | integer | number | strings | source | choice | table | tables
+    #            | name_or_table (a [[secret]]'s org: a table, or a string naming the org)
+    help: str
+    choices: tuple[str, ...] = ()  # choice: the values; source: the source kinds allowed
+    low: float | None = None
+    high: float | None = None
+    pattern: str | None = None  # a string's whole text must match (a regex)
+    required: bool = False
+    table: str | None = None  # table, tables, name_or_table: its KEYS entry
+
+
+#: Every table of the config file ("" is the top level) and its keys.
+KEYS: dict[str, tuple[Key, ...]] = {
+    "": (
+        Key("github", "table", "Where GitHub is and how to authenticate.", table="github"),
+        Key("sync", "table", "How runs go.", table="sync"),
+        Key("secret", "tables", "One [[secret]] table per secret.", table="secret"),
+    ),
+    "github": (
+        Key("api_url", "string", "API base URL. Default: $GITHUB_API_URL, else "
+            "https://api.github.com; Enterprise Server https://HOST/api/v3; GHE.com "
+            "https://api.SUBDOMAIN.ghe.com."),
+        Key("org", "string", "The organisation every [[secret]] goes to, unless it says "
+            "otherwise.", pattern=_ORG_NAME.pattern),
+        Key("token_env", "string", "Name of the environment variable holding the token "
+            "(never the token). Default: GITHUB_TOKEN, then GH_TOKEN."),
+        Key("ca_bundle", "string", "A PEM bundle of certificate authorities to trust."),
+        Key("allow_insecure_http", "boolean", "Allow a plain http:// API URL that is not "
+            "loopback. Default false."),
+        Key("app", "table", "Authenticate as a GitHub App instead of with a token.",
+            table="github.app"),
+    ),
+    "github.app": (
+        Key("app_id", "integer", "The App's id.", low=1, required=True),
+        Key("private_key", "source", "Where the App's PEM key is: file:PATH or env:VAR.",
+            choices=PRIVATE_KEY_KINDS, required=True),
+        Key("installation_id", "integer", "Default: the App's installation on each org.", low=1),
+    ),
+    "sync": (
+        Key("concurrency", "integer", "Targets in progress at once. Default 16.", low=1,
+            high=MAX_CONCURRENCY),
+        Key("points_per_minute", "number", "Pace under GitHub's secondary limit; 0 turns "
+            f"pacing off. Default {DEFAULT_POINTS_PER_MINUTE:g}.", low=0),
+        Key("wait_for_reset", "boolean", "When the hourly limit is spent: wait (true) or "
+            "stop. Default true."),
+        Key("state", "string", "syncer's state file. Default: "
+            "$XDG_STATE_HOME/syncer/state.json."),
+        Key("prune", "boolean", "Delete undeclared secrets in managed scopes. Default false."),
+        Key("prune_prefix", "string", "With prune: only secrets whose names start with this.",
+            pattern=_PREFIX.pattern),
+        Key("create_environments", "boolean", "Create missing environments. Default false."),
+    ),
+    "secret": (
+        Key("name", "string", "The secret's name (stored upper-case).", required=True),
+        Key("value", "source", "Where the value comes from: env:VAR, file:PATH, cmd:COMMAND "
+            "or generate:N. Never the value itself.", choices=VALUE_KINDS, required=True),
+        Key("app", "choice", "Which secrets store. Default actions.", choices=APPS),
+        Key("owner", "string", "This secret's organisation.", pattern=_ORG_NAME.pattern),
+        Key("org", "name_or_table", "[secret.org]: the org-level secret; or a string naming this "
+            "secret's organisation.", pattern=_ORG_NAME.pattern, table="secret.org"),
+        Key("repos", "table", "[secret.repos]: which repositories get a repository (or "
+            "environment) secret.", table="secret.repos"),
+        Key("environments", "strings", "Environment names: environment secrets in each "
+            "selected repository."),
+    ),
+    "secret.org": (
+        Key("visibility", "choice", "Which repositories of the org can use it.",
+            choices=VISIBILITIES, required=True),
+        Key("selected_repos", "strings", "With visibility = \"selected\": repository names "
+            "or globs."),
+    ),
+    "secret.repos": (
+        Key("match", "strings", "Names or globs; the name must match one. Default [\"*\"]."),
+        Key("regex", "string", "A Python regular expression re.search must find in the name."),
+        Key("topics", "strings", "The repository must have every one of these topics."),
+        Key("exclude", "strings", "Names or globs never selected."),
+        Key("include_archived", "boolean", "Include archived repositories. Default false."),
+        Key("include_forks", "boolean", "Include forks. Default false."),
+    ),
+}
+
+
+def _key_names(table: str) -> tuple[str, ...]:
+    return tuple(key.name for key in KEYS[table])
+
+
+_TOP_KEYS = _key_names("")
+_GITHUB_KEYS = _key_names("github")
+_APP_KEYS = _key_names("github.app")
+_SYNC_KEYS = _key_names("sync")
+_SECRET_KEYS = _key_names("secret")
+_ORG_KEYS = _key_names("secret.org")
+_REPOS_KEYS = _key_names("secret.repos")
 
 
 def _config(p: _Problems, raw: Mapping[str, Any], file: str, base: Path | None) -> Config:

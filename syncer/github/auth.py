@@ -19,6 +19,7 @@ This module knows nothing about config files: the runtime reads the key and buil
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import ssl
 import subprocess
@@ -83,7 +84,7 @@ def gh_hostname(api_url: str) -> str:
     host = parts.netloc.lower()
     if host == "api.github.com":
         return "github.com"
-    if host.startswith("api.") and parts.path.strip("/") == "":
+    if re.fullmatch(r"api\.[a-z0-9-]+\.ghe\.com", host):  # Enterprise Cloud, data residency
         return host.removeprefix("api.")
     return host
 
