@@ -115,7 +115,8 @@ def _connection_options() -> _Parser:
     conn = _Parser(add_help=False)
     g = conn.add_argument_group("GitHub")
     g.add_argument("--api-url", help="API base URL (default: $GITHUB_API_URL or https://api.github.com; "
-                   "Enterprise Server: https://HOST/api/v3)")
+                   "Enterprise Server: https://HOST/api/v3; Enterprise Cloud with data "
+                   "residency: https://api.SUBDOMAIN.ghe.com)")
     g.add_argument("--token-env", metavar="NAME", type=env_name_argument,
                    help="environment variable holding the token (default: GITHUB_TOKEN, then GH_TOKEN)")
     g.add_argument("--ca-bundle", metavar="PEM", help="trust this CA bundle (private CA)")

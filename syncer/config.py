@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import yarl
 
 from .exits import UsageError
-from .github.pacing import MAX_CONCURRENCY
+from .github.pacing import DEFAULT_POINTS_PER_MINUTE, DEFAULT_WRITES_PER_MINUTE, MAX_CONCURRENCY
 from .model import APPS, SecretValue
 from .names import env_name_problem, secret_name_problem
 from .sources import Source, SourceError, parse_source, read_source
@@ -496,8 +496,12 @@ KEYS: dict[str, tuple[Key, ...]] = {
     "sync": (
         Key("concurrency", "integer", "Targets in progress at once. Default 16.", low=1,
             high=MAX_CONCURRENCY),
-        Key("points_per_minute", "number", "Pace under GitHub's secondary limit; 0 turns "
-            f"pacing off. Default {DEFAULT_POINTS_PER_MINUTE:g}.", low=0),
+        Key("points_per_minute", "number", "Pace all requests under GitHub's secondary limit "
+            f"of 900 points a minute. Default {DEFAULT_POINTS_PER_MINUTE:g}; 0 alone turns all "
+            "pacing off.", low=0),
+        Key("writes_per_minute", "number", "Writes one at a time, at most this many a minute "
+            f"(GitHub asks for a second between writes). Default {DEFAULT_WRITES_PER_MINUTE:g}; "
+            "0 lifts it.", low=0),
         Key("wait_for_reset", "boolean", "When the hourly limit is spent: wait (true) or "
             "stop. Default true."),
         Key("state", "string", "syncer's state file. Default: "
