@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from ..exits import Exit
-from ..fakehub import FakeHub
+from ..fakehub import FakeHub, Limits
 from ..observe import redact
 from ..observe.summary import show
 from ..runtime import Settings
@@ -24,7 +24,7 @@ NAME = "DEMO_API_KEY"
 async def run_demo(n_repos: int, *, show_progress: bool | None = None) -> int:
     token = "demo-" + secrets.token_hex(16)
     redact.register(token)
-    hub = FakeHub(tokens=(token,))
+    hub = FakeHub(tokens=(token,), limits=Limits.off())  # limits off: a local demo of speed
     hub.add_org(ORG)
     hub.add_repos(ORG, n_repos, environments=("production",))
     value = generate(32)
