@@ -235,12 +235,13 @@ def test_cli_limit_flags() -> None:
 
 @pytest.mark.parametrize("argv", [
     ["--no-limits", "--points-per-minute", "100"],
+    ["--no-limits", "--limit-status", "429"],
     ["--limit-status", "500"],
     ["--content-creation-per-minute", "-1"],
 ])
 def test_cli_contradictory_or_bad_limit_flags_exit_2(argv: list[str]) -> None:
-    """--no-limits with a limit of its own, a status GitHub never sends for a limit, or a
-    negative count is a usage error."""
+    """--no-limits with a limit or a way of answering one, a status GitHub never sends for a
+    limit, or a negative count is a usage error."""
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 2

@@ -1,9 +1,12 @@
 """The aiohttp edge: one catch-all handler that runs a request through GitHub's pipeline.
 
-Pipeline per request: route -> count -> drop fault -> User-Agent, API version and
+Pipeline per request: route (an ``/organizations/{id}`` or ``/repositories/{id}`` path as
+the named path it stands for) -> count -> drop fault -> User-Agent, API version and
 authentication (a token, an installation token, or an App JWT on the App routes) -> limits
-(per token, per installation, per App) -> error fault or, under the world lock, the
-installation's reach and the handler -> ETag/304 -> delay -> headers -> answer.
+(per token, per installation, per App; none with ``Limits.off()``) -> error fault or, under
+the world lock, the installation's reach, the token's permissions and the handler ->
+ETag/304 -> delay -> headers (``x-ratelimit-*`` unless limits are off, always
+``x-github-request-id``) -> answer.
 """
 
 from __future__ import annotations

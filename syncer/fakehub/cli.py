@@ -88,12 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 _LIMIT_FLAGS = ("points_per_minute", "max_concurrent", "content_creation_per_minute",
                 "primary_limit", "primary_remaining")
+_LIMIT_ANSWERS = ("limit_status", "no_retry_after")
 
 
 def limits_from_args(args: argparse.Namespace, defaults: argparse.Namespace) -> Limits:
     """``--no-limits`` with a limit of its own is a contradiction (ValueError)."""
     if args.no_limits:
-        given = [name for name in _LIMIT_FLAGS if getattr(args, name) != getattr(defaults, name)]
+        given = [name for name in _LIMIT_FLAGS + _LIMIT_ANSWERS
+                 if getattr(args, name) != getattr(defaults, name)]
         if given:
             flags = ", ".join("--" + name.replace("_", "-") for name in given)
             raise ValueError(f"--no-limits turns every limit off; it cannot go with {flags}")
