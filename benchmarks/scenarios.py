@@ -171,7 +171,7 @@ def points_bound(sizes: Sizes) -> ScenarioResult:
     minute = 60.0 / scale
     n = sizes.points_repos
     with fakehub(n, "--points-per-minute", str(GITHUB_POINTS_PER_MINUTE), "--max-concurrent",
-                 "100", "--time-scale", f"{scale:g}") as hub:
+                 "100", "--time-scale", f"{scale:g}", "--primary-limit", "100000000") as hub:
         run, counted, _ = measured(hub, lambda: syncer(
             *set_args("BENCH_POINTS", "--time-scale", f"{scale:g}"), hub=hub, env=VALUE_ENV))
     own = float(run.summary_event().get("seconds", math.nan))

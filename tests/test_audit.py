@@ -11,7 +11,7 @@ import pytest
 from helpers import TOKEN, run_cli
 
 from syncer.commands.audit import COLUMNS, Found, audit_rows
-from syncer.fakehub import FakeHub
+from syncer.fakehub import FakeHub, Limits
 from syncer.github.api import Repo, SecretInfo
 from syncer.model import Scope
 
@@ -21,7 +21,8 @@ NOW = datetime.now(UTC)
 @pytest.fixture
 def hub() -> FakeHub:
     """500 repos: an org secret, repo secrets of known ages, one shadowing, one full repo."""
-    hub = FakeHub(tokens=(TOKEN,))
+    # limits off: 500 repositories read in full; this is about the inventory, not pacing
+    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())
     hub.add_org("acme")
     hub.add_repos("acme", 500, environments=("production",))
     hub.set_secret("NPM", b"v", org="acme", visibility="selected",

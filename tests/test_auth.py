@@ -88,6 +88,8 @@ class FakeClock:
 
 def app_hub(keys: Keys, *orgs: str, repos: int = 3, **kwargs: Any) -> FakeHub:
     """A fakehub with no fixed token: only the App's installation tokens get in."""
+    # limits off unless a test sets them: these runs of up to 300 writes are about App tokens
+    kwargs.setdefault("limits", Limits.off())
     hub = FakeHub(tokens=(), **kwargs)
     hub.register_app(APP_ID, keys.public_pem)
     for org in orgs or ("acme",):
@@ -386,7 +388,7 @@ async def test_installation_tokens_expire_into_bad_credentials(keys: Keys) -> No
 async def test_an_installation_token_acts_in_its_own_org_only(keys: Keys) -> None:
     """acme's installation token: acme's repositories and org secrets yes; beta's org-level
     endpoints 403 Resource not accessible by integration, beta's repositories 404."""
-    hub = app_hub(keys, "acme")
+    hub = app_hub(keys, "acme", limits=Limits())  # GitHub's limits: /rate_limit answers 200
     hub.add_repos("beta", 2, environments=())
     hub.add_org("gamma")
     async with hub.serve() as url, session_at(url) as s:

@@ -27,6 +27,8 @@ VALUE = b"fault-canary-31337"
 
 
 def make_hub(repos: int, **kw) -> FakeHub:
+    # limits off unless a test sets them: runs of up to 1,000 writes about faults, not pacing
+    kw.setdefault("limits", Limits.off())
     hub = FakeHub(tokens=(TOKEN,), **kw)
     hub.add_org("acme")
     hub.add_repos("acme", repos)
@@ -368,7 +370,7 @@ def test_ctrl_c_while_a_resumed_set_checks_earlier_writes_stops_it(monkeypatch, 
             "--points-per-minute", "0", "--quiet"]
     with hub.serve_in_thread() as url:
         assert run_cli([*args, "--no-wait"], cli_env(url), monkeypatch) == 1  # a partial run
-        hub.limits = Limits()
+        hub.limits = Limits.off()  # the budget is back (and no limit slows the rest)
         hub.faults = Faults(latency_ms=50)
         written = hub.count("PUT")
         assert written >= 5

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,12 @@ class SetRun:
     def finish(self, timeout: float = 120) -> tuple[int, bytes]:
         code = self.proc.wait(timeout=timeout)
         return code, self.err_path.read_bytes()
+
+
+def unlimited_fakehub(*args: str) -> AbstractContextManager[FakehubProcess]:
+    """`syncer fakehub` for runs of hundreds of writes that are stopped and resumed."""
+    # limits off: these tests are about resume, not pacing; like an Enterprise Server without limits
+    return fakehub_process(*args, "--no-limits")
 
 
 def start_set(fh: FakehubProcess, state: Path, *extra: str) -> SetRun:
@@ -78,7 +85,7 @@ def test_sigkill_then_rerun_repeats_at_most_the_in_flight_writes(tmp_path) -> No
     every repository right, total PUTs at most 1,000 + the concurrency."""
     kill_at = random.randrange(50, 900)
     state = tmp_path / "state.json"
-    with fakehub_process("--repos", str(REPOS), "--latency-ms", "5") as fh:
+    with unlimited_fakehub("--repos", str(REPOS), "--latency-ms", "5") as fh:
         first = start_set(fh, state)
         wait_for_puts(fh, first, kill_at)
         first.proc.kill()
@@ -95,7 +102,7 @@ def test_sigterm_stops_within_bounds_and_resume_completes(tmp_path) -> None:
     """SIGTERM mid-run: exit 143 within 12 s saying how far it got and how to resume; the
     same command then completes the rest."""
     state = tmp_path / "state.json"
-    with fakehub_process("--repos", str(REPOS), "--latency-ms", "5") as fh:
+    with unlimited_fakehub("--repos", str(REPOS), "--latency-ms", "5") as fh:
         first = start_set(fh, state)
         wait_for_puts(fh, first, 200)
         first.proc.send_signal(signal.SIGTERM)
@@ -117,7 +124,7 @@ def test_sigint_while_only_the_listing_is_under_way_stops_at_once(tmp_path) -> N
     """No write in flight, a listing page on its way: SIGINT stops at once (no grace period
     to wait out), says more targets were not yet listed, and the same command finishes."""
     state = tmp_path / "state.json"
-    with fakehub_process("--repos", "300", "--envs", "", "--latency-ms", "400") as fh:
+    with unlimited_fakehub("--repos", "300", "--envs", "", "--latency-ms", "400") as fh:
         # only repo-0001, on the last page (newest first, as GitHub lists), is wanted: pages 1
         # and 2 start no write
         first = start_set(fh, state, "--repos", "repo-0001")
@@ -137,7 +144,7 @@ def test_sigint_while_paced_sends_nothing_more_and_stops_at_once(tmp_path) -> No
     """Under a points budget most writes wait for their turn; SIGINT sends none of them (no
     grace period to wait out: nothing waiting is in flight), and the same command resumes."""
     state = tmp_path / "state.json"
-    with fakehub_process("--repos", "200", "--envs", "") as fh:
+    with unlimited_fakehub("--repos", "200", "--envs", "") as fh:
         # 60 points a minute: the first minute's budget goes at once (a few targets of
         # 6 points), then every write waits seconds for its turn
         first = start_set(fh, state, "--points-per-minute", "60")
@@ -160,7 +167,7 @@ def test_torn_and_corrupted_journal_is_reported_and_run_proceeds(tmp_path) -> No
     """A journal with a flipped byte and a torn last record is reported, never trusted, and the
     run proceeds from GitHub's state to the right end result."""
     state = tmp_path / "state.json"
-    with fakehub_process("--repos", "200", "--latency-ms", "5") as fh:
+    with unlimited_fakehub("--repos", "200", "--latency-ms", "5") as fh:
         first = start_set(fh, state)
         wait_for_puts(fh, first, 100)
         first.proc.kill()
@@ -182,7 +189,7 @@ def test_torn_and_corrupted_journal_is_reported_and_run_proceeds(tmp_path) -> No
 def test_fresh_ignores_an_interrupted_run(tmp_path) -> None:
     """--fresh starts over instead of resuming: every target is written again."""
     state = tmp_path / "state.json"
-    with fakehub_process("--repos", "200", "--latency-ms", "5") as fh:
+    with unlimited_fakehub("--repos", "200", "--latency-ms", "5") as fh:
         first = start_set(fh, state)
         wait_for_puts(fh, first, 50)
         first.proc.kill()
@@ -217,7 +224,7 @@ def test_ctrl_c_while_syncer_is_still_loading_ends_with_one_line_and_130() -> No
 def test_sigint_during_a_read_only_command_says_nothing_was_written(tmp_path) -> None:
     """audit reads only: stopped mid-listing, it says nothing was written, not '0 of 0 done,
     resume with the same command'."""
-    with fakehub_process("--repos", "300", "--envs", "", "--latency-ms", "400") as fh:
+    with unlimited_fakehub("--repos", "300", "--envs", "", "--latency-ms", "400") as fh:
         env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")}
         env.update(GITHUB_API_URL=fh.url, GITHUB_TOKEN=fh.token,
                    XDG_STATE_HOME=str(tmp_path / "state-home"))
@@ -244,7 +251,7 @@ def set_command(fh: FakehubProcess, state: Path) -> tuple[list[str], dict[str, s
 def test_stderr_closed_mid_run_costs_the_log_not_the_writes(tmp_path) -> None:
     """`syncer set ... 2>&1 | head`: the log's reader goes away after a few lines. The log
     lines are lost, but every write still lands."""
-    with fakehub_process("--repos", "200", "--envs", "") as fh:
+    with unlimited_fakehub("--repos", "200", "--envs", "") as fh:
         argv, env = set_command(fh, tmp_path / "state.json")
         proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         assert proc.stderr is not None
@@ -261,7 +268,7 @@ def test_a_journal_that_cannot_grow_stops_the_run_cleanly(tmp_path) -> None:
     def small_files() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (6000, 6000))  # ~25 journal records
 
-    with fakehub_process("--repos", "200", "--envs", "") as fh:
+    with unlimited_fakehub("--repos", "200", "--envs", "") as fh:
         argv, env = set_command(fh, tmp_path / "state.json")
         done = subprocess.run(argv, env=env, capture_output=True, timeout=120,
                               preexec_fn=small_files, check=False)
@@ -282,7 +289,7 @@ def test_an_interrupted_generated_rotation_resumes_from_its_output_file(tmp_path
     the rest with the value kept in F."""
     state = tmp_path / "state.json"
     output = tmp_path / "new-value"
-    with fakehub_process("--repos", "500", "--envs", "", "--latency-ms", "20") as fh:
+    with unlimited_fakehub("--repos", "500", "--envs", "", "--latency-ms", "20") as fh:
         code, err = start_set(fh, state).finish()
         assert code == 0, err.decode()[-2000:]
         env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from helpers import TOKEN, run_cli
 
-from syncer.fakehub import FakeHub
+from syncer.fakehub import FakeHub, Limits
 from syncer.fakehub.rules import ApiError
 
 OLD, NEW = b"old-credential-1", "new-canary-credential-2"
@@ -20,7 +20,7 @@ OLD, NEW = b"old-credential-1", "new-canary-credential-2"
 @pytest.fixture
 def hub() -> FakeHub:
     """500 repos; LEAKED as a selected org secret (40 repos), in 120 repos, in 30 envs."""
-    hub = FakeHub(tokens=(TOKEN,))
+    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())  # limits off: 150+ writes, not pacing
     hub.add_org("acme")
     hub.add_repos("acme", 500, environments=("production", "staging"))
     hub.set_secret("LEAKED", OLD, org="acme", visibility="selected",

@@ -8,14 +8,14 @@ import pytest
 from helpers import TOKEN, fakehub_process, run_cli, syncer_process
 from openapi_check import validate_exchanges
 
-from syncer.fakehub import FakeHub
+from syncer.fakehub import FakeHub, Limits
 
 VALUE = "canary-value-9b1e4c7f"
 
 
 @pytest.fixture
 def hub() -> FakeHub:
-    hub = FakeHub(tokens=(TOKEN,), record=True)
+    hub = FakeHub(tokens=(TOKEN,), record=True, limits=Limits.off())  # limits off: 30+ writes
     hub.add_org("acme")
     hub.add_repos("acme", 30, environments=("production",))
     hub.add_repo("acme", "old-thing", archived=True)
@@ -197,7 +197,9 @@ def test_stdin_value_as_a_real_process(hub, url) -> None:
 def test_500_repos_against_a_running_syncer_fakehub() -> None:
     """`syncer set` against `syncer fakehub --repos 500` in their own processes: all 500 written,
     exactly one public-key GET and one PUT per repository."""
-    with fakehub_process("--org", "acme", "--repos", "500", "--envs", "production,staging") as fh:
+    # limits off: 500 writes at full speed; pacing has tests of its own
+    with fakehub_process("--org", "acme", "--repos", "500", "--envs", "production,staging",
+                         "--no-limits") as fh:
         done = syncer_process(
             ["set", "BULK", "--org", "acme", "--value-from", "env:V", "--concurrency", "32",
              "--points-per-minute", "0"],
@@ -216,7 +218,8 @@ def test_500_repos_against_a_running_syncer_fakehub() -> None:
 def test_older_server_environment_routes() -> None:
     """Against a server that only serves /repositories/{id}/environments/..., environment
     secrets still land: the first 404 switches to the older form for the rest of the run."""
-    hub = FakeHub(tokens=(TOKEN,), legacy_env_routes_only=True)
+    # limits off: like the older Enterprise Server it stands for; 20 writes, not pacing
+    hub = FakeHub(tokens=(TOKEN,), legacy_env_routes_only=True, limits=Limits.off())
     hub.add_org("acme")
     hub.add_repos("acme", 20, environments=("production",))
     with hub.serve_in_thread() as url:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from helpers import TOKEN, fakehub_process, run_cli, syncer_process
 
-from syncer.fakehub import FakeHub
+from syncer.fakehub import FakeHub, Limits
 from syncer.fakehub.rules import ApiError
 from syncer.state import State
 
@@ -54,7 +54,7 @@ PUTS = ("PUT", None)
 
 @pytest.fixture
 def hub() -> FakeHub:
-    hub = FakeHub(tokens=(TOKEN,))
+    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())  # limits off: 300+ writes, not pacing
     hub.add_org("acme")
     hub.add_repos("acme", 300, environments=("production",))
     return hub
@@ -242,8 +242,9 @@ def test_second_run_while_locked_exits_4(hub, url, files, monkeypatch, capsys) -
 def test_example_config_plans_against_syncer_fakehub(tmp_path) -> None:
     """The README's walk-through: config.example.toml, planned against `syncer fakehub`."""
     example = Path(__file__).parent.parent / "config.example.toml"
+    # limits off: the example's apply writes dozens of secrets; this is about the config
     with fakehub_process("--org", "acme", "--org", "acme-ops", "--repos", "5",
-                         "--envs", "production,staging") as fh:
+                         "--envs", "production,staging", "--no-limits") as fh:
         done = syncer_process(
             ["plan", "-c", str(example), "--state", str(tmp_path / "state.json")],
             {"GITHUB_API_URL": fh.url, "SYNCER_TOKEN": fh.token, "NPM_TOKEN": "n",
@@ -338,7 +339,7 @@ def test_a_change_on_github_after_a_killed_run_is_rewritten_by_the_resume(comman
     """The run is killed after some writes (its state never saved); someone then changes those
     secrets on GitHub. Running the command again resumes the killed run, but a write changed
     since it was made is not counted as done: GitHub ends with the new value everywhere."""
-    hub = FakeHub(tokens=(TOKEN,))
+    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())  # limits off: about a kill, not pacing
     hub.add_org("acme")
     hub.add_repos("acme", 5, environments=())
     for n in range(1, 6):  # rotate writes where the secret lives
@@ -388,7 +389,7 @@ def test_a_change_on_github_after_a_killed_run_is_rewritten_by_the_resume(comman
 def test_writes_before_the_token_is_revoked_are_remembered(tmp_path, monkeypatch, capsys) -> None:
     """The token is revoked mid-apply: the run stops (exit 3), and the writes it made are in
     the state file, so the next plan counts them unchanged instead of rewriting them."""
-    hub = FakeHub(tokens=(TOKEN,))
+    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())  # limits off: 10+ writes, not pacing
     hub.add_org("acme")
     hub.add_repos("acme", 5)
     config = tmp_path / "syncer.toml"

@@ -12,7 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -76,17 +76,20 @@ async def status_of(s: aiohttp.ClientSession, method: str, path: str, **kw: Any)
 
 async def test_sealed_box_round_trip_201_then_204() -> None:
     """A real sealed box decrypts to the stored value; 201 `{}` creates, 204 updates and moves
-    updated_at while created_at stays."""
-    hub = make_hub()
+    updated_at (a second later, as fakehub's clock says) while created_at stays."""
+    now = [datetime(2026, 3, 4, 5, 6, 7, 250_000, tzinfo=UTC)]
+    hub = make_hub(clock=lambda: now[0])
     async with running(hub) as s:
         assert await put(s, REPO + "/actions", "DB_PASS", b"hunter2") == (201, {})
         first = hub.secret("DB_PASS", repo="acme/api")
+        now[0] += timedelta(seconds=1)
         assert await put(s, REPO + "/actions", "DB_PASS", b"hunter3") == (204, None)
         second = hub.secret("DB_PASS", repo="acme/api")
     assert hub.plaintext("DB_PASS", repo="acme/api") == b"hunter3"
     assert first is not None and second is not None
     assert second["created_at"] == first["created_at"]
-    assert second["updated_at"] > first["updated_at"]
+    assert (first["updated_at"], second["updated_at"]) == (
+        "2026-03-04T05:06:07Z", "2026-03-04T05:06:08Z")
     assert datetime.strptime(second["updated_at"], "%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -295,7 +298,8 @@ async def test_pagination_link_header_clamp_and_last_page() -> None:
             link = r.headers["Link"]
         assert len(first) == 50
         assert 'rel="next"' in link and 'rel="last"' in link and 'rel="prev"' not in link
-        assert "/api/v3/orgs/big/repos?per_page=50&page=5>; rel=\"last\"" in link
+        org_id = hub.org_id("big")
+        assert f"/api/v3/organizations/{org_id}/repos?per_page=50&page=5>; rel=\"last\"" in link
         assert link.startswith("<http://127.0.0.1:")
         async with s.get("/orgs/big/repos?per_page=500&page=3") as r:
             last = await r.json()
@@ -704,7 +708,8 @@ async def test_calls_counter_count_and_reset() -> None:
 
 
 def test_python_api_set_secret_timestamps_and_scopes() -> None:
-    """set_secret honours an explicit updated_at, bumps it otherwise; bad scopes raise."""
+    """set_secret honours an explicit updated_at, takes the clock's otherwise; bad scopes
+    raise."""
     hub = make_hub()
     stamp = datetime(2021, 5, 6, 7, 8, 9, tzinfo=UTC)
     hub.set_secret("T", b"v", repo="acme/api", updated_at=stamp)

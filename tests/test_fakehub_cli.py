@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from syncer.fakehub import Limits
 from syncer.fakehub.cli import build_parser, hub_from_args
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,12 +40,13 @@ def test_flags_map_onto_limits_faults_and_world() -> None:
 
 
 def test_defaults() -> None:
-    """Defaults: 127.0.0.1, port 0, one org `acme` with 10 repositories, limits and faults off."""
+    """Defaults: 127.0.0.1, port 0, one org `acme` with 10 repositories, GitHub's limits
+    (Limits()), no faults, GitHub's ID-based pagination links."""
     args = build_parser().parse_args(["--token", "t"])
     hub = hub_from_args(args)
     assert (args.host, args.port) == ("127.0.0.1", 0)
     assert hub.repo_id("acme/repo-0010")
-    assert hub.limits.primary_limit is None and not hub.faults.active
+    assert hub.limits == Limits() and not hub.faults.active and hub.id_links
 
 
 def test_cli_process_prints_serves_and_exits_0_on_sigterm() -> None:

@@ -29,7 +29,7 @@ from openapi_check import validate_exchanges
 
 from syncer.commands.migrate import add_arguments, run_migrate_command
 from syncer.exits import UsageError
-from syncer.fakehub import FakeHub
+from syncer.fakehub import FakeHub, Limits
 from syncer.fakehub.rules import ApiError
 from syncer.observe import logs
 from syncer.runtime import Settings
@@ -75,7 +75,7 @@ def everything_written(tmp_path: Path, captured: Any, *, but: Path | None = None
 def big() -> FakeHub:
     """src: 200 repos, 2 org secrets (one selected, one Dependabot), 3 repo secrets over 150
     repos (one of them Dependabot), 1 environment secret; dst: the same 200 repositories."""
-    hub = FakeHub(tokens=(TOKEN,), record=True)
+    hub = FakeHub(tokens=(TOKEN,), record=True, limits=Limits.off())  # limits off: 300+ writes
     for org in ("src", "dst"):
         hub.add_org(org)
         hub.add_repos(org, 200, environments=("production",))
@@ -181,7 +181,7 @@ def test_json_report_lists_every_target_by_scope_and_name(big, big_url, tmp_path
 def small() -> FakeHub:
     """src: 5 repos (repo-0005 archived), dst: repo-0001..0004 and an archived repo-0003 twin
     named repo-0004; repo-0002 lacks the environment in dst."""
-    hub = FakeHub(tokens=(TOKEN,))
+    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())  # limits off: about plans, not pacing
     hub.add_org("src")
     hub.add_org("dst")
     hub.add_repos("src", 4, environments=("production",))
@@ -417,7 +417,7 @@ def run_workflow_locally(workflow: dict[str, Any], hub: FakeHub, out_dir: Path) 
 def exportable() -> FakeHub:
     """src with org secrets of each visibility, repo and environment secrets, one Dependabot
     secret and an archived repository; dst with the same repositories."""
-    hub = FakeHub(tokens=(TOKEN,))
+    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())  # limits off: about sealing, not pacing
     for org in ("src", "dst"):
         hub.add_org(org)
         hub.add_repos(org, 3, environments=("production",))
@@ -661,7 +661,10 @@ def test_import_refuses_entries_for_another_org(exportable, exportable_url, tmp_
 def test_cross_host_migration_with_a_token_per_side(tmp_path, capsys) -> None:
     """An Enterprise-Server-like source and a github.com-like destination: two FakeHub servers,
     each with its own token; each side is read or written with its own settings and token."""
-    source, dest = FakeHub(tokens=("tok-src-6f1",)), FakeHub(tokens=("tok-dst-2c9",))
+    # the source without limits, as an Enterprise Server has by default; the destination
+    # with github.com's (a handful of writes)
+    source = FakeHub(tokens=("tok-src-6f1",), limits=Limits.off())
+    dest = FakeHub(tokens=("tok-dst-2c9",))
     source.add_repos("corp", 3, environments=("production",))
     dest.add_repos("corp-cloud", 3, environments=("production",))
     source.set_secret("ORG_WIDE", b"x", org="corp", selected=["repo-0002"])
@@ -721,7 +724,7 @@ def test_sigkill_mid_migration_then_rerun_resumes_from_the_journal(tmp_path) -> 
     import time
 
     repos = 300
-    hub = FakeHub(tokens=(TOKEN,))
+    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())  # limits off: 300 writes, not pacing
     for org in ("src", "dst"):
         hub.add_repos(org, repos, environments=())
     for i in range(1, repos + 1):

@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 from helpers import run_cli, syncer_process
 
-from syncer.fakehub import FakeHub, Faults
+from syncer.fakehub import FakeHub, Faults, Limits
 from syncer.github import errors
 from syncer.github.client import GitHubClient
 from syncer.github.pacing import Pacer
@@ -42,8 +42,8 @@ def everything_written(root: Path) -> str:
 def test_no_command_leaks_the_value_or_token(tmp_path, monkeypatch, capsys) -> None:
     """set, rotate, plan, apply, audit and migrate, at --log-level debug and with faults on:
     no canary in any output, log, state, journal, cache, plan or template."""
-    hub = FakeHub(tokens=(CANARY_TOKEN,),
-                  faults=Faults(error_rate=0.1, drop_rate=0.03, seed=3))
+    hub = FakeHub(tokens=(CANARY_TOKEN,),  # limits off: every command over 80 repositories
+                  faults=Faults(error_rate=0.1, drop_rate=0.03, seed=3), limits=Limits.off())
     hub.add_org("acme")
     hub.add_repos("acme", 40, environments=("production",))
     hub.add_org("acme-new")

@@ -63,8 +63,9 @@ def progress_frames(text: str) -> list[str]:
 
 
 def test_progress_line_with_log_lines_above_it_and_a_summary_table() -> None:
+    # limits off: 40 writes drawn as they land; this is about the terminal, not pacing
     with fakehub_process("--repos", "40", "--envs", "", "--latency-ms", "20",
-                         "--error-rate", "0.2", "--seed", "3") as fh:
+                         "--error-rate", "0.2", "--seed", "3", "--no-limits") as fh:
         drawn = run_on_terminal(
             ["set", "TERM_SECRET", "--org", "acme", "--value-from", "env:V",
              "--points-per-minute", "0", "--concurrency", "4"],
@@ -105,7 +106,8 @@ def test_summary_table_aligns_columns_and_marks_failures() -> None:
 def test_progress_line_fits_the_terminal_it_is_on_in_the_characters_it_can_show() -> None:
     """stdout piped, stderr on a 50-column Latin-1 terminal: the line is cut to that terminal
     (not to stdout's 80 columns) and drawn in ASCII; the table's rule too."""
-    with fakehub_process("--repos", "30", "--envs", "", "--latency-ms", "10") as fh:
+    # limits off: 30 writes drawn as they land; this is about the terminal, not pacing
+    with fakehub_process("--repos", "30", "--envs", "", "--latency-ms", "10", "--no-limits") as fh:
         drawn = run_on_terminal(
             ["set", "NARROW", "--org", "acme", "--value-from", "env:V",
              "--points-per-minute", "0", "--concurrency", "2"],

@@ -19,7 +19,7 @@ from helpers import run_cli
 
 from syncer.config import AppAuth, GitHubConfig
 from syncer.exits import UsageError
-from syncer.fakehub import FakeHub, Faults
+from syncer.fakehub import FakeHub, Faults, Limits
 from syncer.github import errors
 from syncer.github.auth import AppInstallationToken
 from syncer.model import Action, Op, Result, Scope, SecretValue
@@ -73,6 +73,7 @@ async def https_hub(hub: FakeHub, ca: trustme.CA) -> AsyncIterator[str]:
 
 
 def app_hub(public_pem: str, repos: int, **kwargs: object) -> FakeHub:
+    kwargs.setdefault("limits", Limits.off())  # limits off: up to 300 writes about TLS
     hub = FakeHub(tokens=(TOKEN,), **kwargs)  # type: ignore[arg-type]
     hub.add_repos("acme", repos, environments=())
     hub.register_app(APP_ID, public_pem)

@@ -5,6 +5,9 @@ It imports nothing from the rest of ``syncer``: it is an independent witness of 
 behaviour, derived from GitHub's documentation and OpenAPI description, not from the client.
 
     hub = FakeHub(tokens=("tok",), limits=Limits(), faults=Faults(), record=True)
+    # Limits() are GitHub's own and the default; Limits.off() is an Enterprise Server with
+    # rate limiting disabled; FakeHub(read_only_tokens=..., non_admin_tokens=...) adds tokens
+    # with less power
     hub.add_repos("acme", 500, environments=("production", "staging"))
     hub.set_secret("TOKEN", b"v", org="acme", selected=["repo-0001"])
     async with hub.serve() as url:          # or: with hub.serve_in_thread() as url

@@ -12,11 +12,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
+from urllib.parse import quote, unquote
 
 from . import rules, views
 from .apps import NOT_ACCESSIBLE, App, Principal, check_token_request
-from .limits import RateView
-from .routes import Route
+from .limits import WRITE_METHODS, RateView
+from .routes import GHES_PREFIX, IdPath, Route, split_prefix
 from .rules import ApiError
 from .views import Urls
 from .world import Org, Repo, SecretScope, World, dumps
@@ -32,6 +33,8 @@ class Call:
     urls: Urls
     rate: RateView | None = None
     principal: Principal | None = None  # who authenticated (set by the HTTP layer)
+    rates: Mapping[str, RateView] | None = None  # every resource (GET /rate_limit); None: off
+    id_links: bool = True  # Link headers in GitHub's ID form (/organizations/{id}/...)
 
 
 @dataclass(slots=True)
@@ -44,17 +47,61 @@ class Reply:
 
 NO_CONTENT: Final = 204
 ARCHIVED: Final = "Repository was archived so is read-only."
+NOT_ACCESSIBLE_BY_PAT: Final = "Resource not accessible by personal access token"
+RATE_LIMITING_OFF: Final = "Rate limiting is not enabled."
+GHES_RATE_DOCS: Final = (
+    "https://docs.github.com/enterprise-server@3.17/rest/rate-limit/rate-limit"
+    "#get-rate-limit-status-for-the-authenticated-user"
+)
 
 
 # --------------------------------------------------------------------------- helpers
 
 
-def _paged(call: Call, items: Sequence[Any]) -> tuple[list[Any], dict[str, str], int]:
+def _paged(
+    world: World, call: Call, items: Sequence[Any]
+) -> tuple[list[Any], dict[str, str], int]:
     page = rules.page_of(call.query, len(items))
     chosen = list(items[page.start : page.stop])
-    link = rules.link_header(call.urls.web, call.path, call.query, page)
+    path = id_form(world, call.path) if call.id_links else call.path
+    link = rules.link_header(call.urls.web, path, call.query, page)
     headers = {"Link": link} if link else {}
     return chosen, headers, len(items)
+
+
+def id_form(world: World, raw_path: str) -> str:
+    """GitHub's pagination links name organisations and repositories by id ("Using
+    pagination in the REST API"): ``/orgs/acme/repos`` pages link to
+    ``/organizations/{org_id}/repos``, ``/repos/acme/api/...`` to ``/repositories/{id}/...``.
+    Other paths (already in that form, ``/app/...``) are kept."""
+    path, ghes = split_prefix(raw_path)
+    prefix = GHES_PREFIX if ghes else ""
+    parts = path.split("/")
+    if len(parts) >= 3 and parts[1] == "orgs":
+        org = world.org(unquote(parts[2]))
+        return "/".join([prefix, "organizations", str(org.id), *parts[3:]])
+    if len(parts) >= 4 and parts[1] == "repos":
+        repo = world.repo(unquote(parts[2]), unquote(parts[3]))
+        return "/".join([prefix, "repositories", str(repo.id), *parts[4:]])
+    return raw_path
+
+
+def named_form(world: World, id_path: IdPath) -> str | None:
+    """The ``/orgs/{org}/...`` or ``/repos/{owner}/{repo}/...`` path an ID path stands for;
+    None when the id names nothing (ids of ASCII digits only, as GitHub's routes take)."""
+    number = rules.ascii_int(id_path.id)
+    if number is None:
+        return None
+    if id_path.kind == "org":
+        org = world.org_by_id(number)
+        if org is None:
+            return None
+        return f"{id_path.prefix}/orgs/{quote(org.name, safe='')}{id_path.rest}"
+    repo = world.repos_by_id.get(number)
+    if repo is None:
+        return None
+    owner, name = quote(repo.org.name, safe=""), quote(repo.name, safe="")
+    return f"{id_path.prefix}/repos/{owner}/{name}{id_path.rest}"
 
 
 def _repo(world: World, call: Call) -> Repo:
@@ -81,8 +128,8 @@ def _scope(world: World, call: Call, level: str, app: str, *, write: bool = Fals
     return repo.environment(call.params["environment_name"]).scope
 
 
-def _secret_list_body(call: Call, secrets: Sequence[Any], render: Any) -> Reply:
-    chosen, headers, total = _paged(call, secrets)
+def _secret_list_body(world: World, call: Call, secrets: Sequence[Any], render: Any) -> Reply:
+    chosen, headers, total = _paged(world, call, secrets)
     return Reply(200, {"total_count": total, "secrets": [render(s) for s in chosen]}, headers)
 
 
@@ -94,9 +141,9 @@ def list_secrets(world: World, call: Call, level: str, app: str) -> Reply:
     if level == "org":
         org = world.org(call.params["org"])
         return _secret_list_body(
-            call, scope.listing(), lambda s: views.org_secret_json(s, org, app, call.urls)
+            world, call, scope.listing(), lambda s: views.org_secret_json(s, org, app, call.urls)
         )
-    return _secret_list_body(call, scope.listing(), lambda s: views.secret_json(s, call.urls))
+    return _secret_list_body(world, call, scope.listing(), lambda s: views.secret_json(s, call.urls))
 
 
 def public_key(world: World, call: Call, level: str, app: str) -> Reply:
@@ -142,7 +189,7 @@ def list_selected(world: World, call: Call, app: str) -> Reply:
     """409 unless the secret's visibility is ``selected`` (stricter reading for GET)."""
     _, secret = _org_secret(world, call, app)
     repos = world.selected_repos(secret)
-    chosen, headers, total = _paged(call, repos)
+    chosen, headers, total = _paged(world, call, repos)
     body = {
         "total_count": total,
         "repositories": [views.minimal_repo_json(r, call.urls) for r in chosen],
@@ -164,14 +211,14 @@ def add_selected(world: World, call: Call, app: str) -> Reply:
 
 
 def remove_selected(world: World, call: Call, app: str) -> Reply:
-    org, secret = _org_secret(world, call, app)
-    world.remove_from_selection(org, secret, call.params["repository_id"])
+    _, secret = _org_secret(world, call, app)
+    world.remove_from_selection(secret, call.params["repository_id"])
     return Reply(NO_CONTENT)
 
 
 def repo_org_secrets(world: World, call: Call) -> Reply:
     repo = _repo(world, call)
-    return _secret_list_body(call, world.org_secrets_visible_to(repo), _plain_secret)
+    return _secret_list_body(world, call, world.org_secrets_visible_to(repo), _plain_secret)
 
 
 def _plain_secret(secret: Any) -> dict[str, Any]:
@@ -192,10 +239,10 @@ def org_repos(world: World, call: Call) -> Reply:
     if org.page_cache_version != org.version:
         org.page_cache.clear()
         org.page_cache_version = org.version
-    key = (call.urls, call.path, tuple(sorted(call.query.items())))
+    key = (call.urls, call.path, call.id_links, tuple(sorted(call.query.items())))
     cached = org.page_cache.get(key)
     if cached is None:
-        chosen, headers, _ = _paged(call, org.listing(rules.repo_query(call.query)))
+        chosen, headers, _ = _paged(world, call, org.listing(rules.repo_query(call.query)))
         body = [views.minimal_repo_json(r, call.urls) for r in chosen]
         cached = body, dumps(body), headers
         if len(org.page_cache) >= 128:  # ~60 MB at most
@@ -212,7 +259,7 @@ def get_repo(world: World, call: Call) -> Reply:
 def environments(world: World, call: Call) -> Reply:
     repo = _repo(world, call)
     envs = list(repo.envs.values())
-    chosen, headers, total = _paged(call, envs)
+    chosen, headers, total = _paged(world, call, envs)
     body = {
         "total_count": total,
         "environments": [views.environment_json(e, call.urls) for e in chosen],
@@ -221,19 +268,17 @@ def environments(world: World, call: Call) -> Reply:
 
 
 def rate_limit(world: World, call: Call) -> Reply:
-    """``GET /rate_limit``; does not count against the primary budget (GitHub docs)."""
-    assert call.rate is not None
-    core = {
-        "limit": call.rate.limit,
-        "remaining": call.rate.remaining,
-        "reset": call.rate.reset,
-        "used": call.rate.used,
-    }
-    search = {"limit": 30, "remaining": 30, "reset": call.rate.reset, "used": 0}
-    graphql = {"limit": 5000, "remaining": 5000, "reset": call.rate.reset, "used": 0}
-    return Reply(
-        200, {"resources": {"core": core, "search": search, "graphql": graphql}, "rate": core}
-    )
+    """``GET /rate_limit``; does not count against the primary budget (GitHub docs).
+
+    With rate limiting off (Enterprise Server's default) it answers 404 "Rate limiting is not
+    enabled." (GitHub Enterprise Server's answer).
+    """
+    if call.rates is None:
+        raise ApiError(404, RATE_LIMITING_OFF, documentation_url=GHES_RATE_DOCS)
+    core = call.rates["core"].as_json()
+    search = {"limit": 30, "remaining": 30, "reset": core["reset"], "used": 0}
+    resources = {"core": core, "search": search, "graphql": call.rates["graphql"].as_json()}
+    return Reply(200, {"resources": resources, "rate": core})
 
 
 # --------------------------------------------------------------------------- GitHub Apps (JWT)
@@ -265,6 +310,28 @@ def check_reach(world: World, call: Call) -> None:
         raise rules.not_found()
 
 
+def check_permission(world: World, call: Call, route: Route) -> None:
+    """A token with less power, as GitHub answers it (403 ``Resource not accessible by
+    personal access token``) once the organisation or repository is found (404 first):
+
+    - a read-only token: every PUT/POST/PATCH/DELETE (a GraphQL query is a read);
+    - a token without org admin: every ``/orgs/{org}/.../secrets`` endpoint, public keys and
+      selected repositories included; repository and environment endpoints work.
+    """
+    principal = call.principal
+    if principal is None or (not principal.read_only and principal.org_admin):
+        return
+    writes = call.method in WRITE_METHODS and route.template != "/graphql"
+    org_secrets = route.template.startswith("/orgs/{org}/") and "/secrets" in route.template
+    if not (principal.read_only and writes) and not (org_secrets and not principal.org_admin):
+        return
+    if "org" in call.params:
+        world.org(call.params["org"])
+    elif "owner" in call.params or "repository_id" in call.params:
+        _repo(world, call)
+    raise ApiError(403, NOT_ACCESSIBLE_BY_PAT)
+
+
 def _calling_app(world: World, call: Call) -> App:
     """The App whose JWT the HTTP layer verified (routes with ``app_jwt``)."""
     assert call.principal is not None and call.principal.app_id is not None
@@ -282,7 +349,7 @@ def org_installation(world: World, call: Call) -> Reply:
 
 def app_installations(world: World, call: Call) -> Reply:
     """``GET /app/installations``: the calling App's installations, paginated."""
-    chosen, headers, _ = _paged(call, world.apps.of_app(_calling_app(world, call)))
+    chosen, headers, _ = _paged(world, call, world.apps.of_app(_calling_app(world, call)))
     return Reply(200, [views.installation_json(i, call.urls) for i in chosen], headers)
 
 

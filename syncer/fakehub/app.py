@@ -1,9 +1,12 @@
 """The aiohttp edge: one catch-all handler that runs a request through GitHub's pipeline.
 
-Pipeline per request: route -> count -> drop fault -> User-Agent, API version and
+Pipeline per request: route (an ``/organizations/{id}`` or ``/repositories/{id}`` path as
+the named path it stands for) -> count -> drop fault -> User-Agent, API version and
 authentication (a token, an installation token, or an App JWT on the App routes) -> limits
-(per token, per installation, per App) -> error fault or, under the world lock, the
-installation's reach and the handler -> ETag/304 -> delay -> headers -> answer.
+(per token, per installation, per App; none with ``Limits.off()``) -> error fault or, under
+the world lock, the installation's reach, the token's permissions and the handler ->
+ETag/304 -> delay -> headers (``x-ratelimit-*`` unless limits are off, always
+``x-github-request-id``) -> answer.
 """
 
 from __future__ import annotations
@@ -22,11 +25,11 @@ from typing import TYPE_CHECKING, Any, Final
 from aiohttp import web
 
 from . import rules
-from .api import Call, Reply, check_reach
+from .api import Call, Reply, check_permission, check_reach, named_form
 from .apps import Principal
 from .faults import error_message
-from .limits import LimitExceeded, RateView
-from .routes import Match
+from .limits import CORE, GRAPHQL, LimitExceeded, RateView
+from .routes import Match, split_id_path
 from .rules import ApiError
 from .views import Urls
 from .world import dumps
@@ -70,8 +73,8 @@ class Front:
             return self._admin(request)
         hub = self.hub
         method = request.method
-        match = hub.router.match(method, raw_path)
-        match = self._visible(match)
+        rid = request_id()
+        match = self._visible(self._route(method, raw_path))
         template = match.route.template if match else UNMATCHED
         hub._count_call(method, template)
         decision = hub._fault_plan.decide()
@@ -83,20 +86,27 @@ class Front:
         app_jwt = match is not None and match.route.app_jwt
         principal, auth_error = hub._authenticate(token, app_jwt=app_jwt)
         refusal = _refusal(request, auth_error)
+        resource = GRAPHQL if template == "/graphql" else CORE
         if refusal is not None or principal is None:
             assert refusal is not None
-            view = limiter.view(principal.limit_key if principal is not None else None)
+            key = principal.limit_key if principal is not None else None
+            view = limiter.view(key, resource)
             reply = Reply(refusal.status, refusal.body())
-            return await self._answer(request, method, template, None, reply, view, decision.delay)
+            return await self._answer(
+                request, rid, method, template, None, reply, view, decision.delay
+            )
 
         try:
             admission, view = limiter.admit(
-                principal.limit_key, method, counts_primary=template != "/rate_limit"
+                principal.limit_key, method, counts_primary=template != "/rate_limit",
+                resource=resource,
             )
         except LimitExceeded as exc:
             hub._count_violation(exc.violation)
-            reply = Reply(exc.status, exc.body(), exc.headers)
-            return await self._answer(request, method, template, None, reply, None, decision.delay)
+            reply = _limit_reply(exc, rid)
+            return await self._answer(
+                request, rid, method, template, None, reply, None, decision.delay
+            )
 
         request_json: Any = None
         refund = False
@@ -105,14 +115,32 @@ class Front:
                 status = decision.error_status
                 reply = Reply(status, ApiError(status, error_message(status)).body())
             else:
-                request_json, reply = await self._reply(request, match, raw_path, view, principal)
+                rates = limiter.overview(principal.limit_key) if template == "/rate_limit" else None
+                request_json, reply = await self._reply(
+                    request, match, raw_path, view, principal, rates
+                )
             if reply.status == 200 and method in ("GET", "HEAD"):
                 refund = self._conditional(request, reply)
             if decision.delay:  # in flight (for max_concurrent) while delayed
                 await asyncio.sleep(decision.delay)
         finally:
             view = limiter.release(admission, refund=refund)
-        return await self._answer(request, method, template, request_json, reply, view, 0.0)
+        return await self._answer(request, rid, method, template, request_json, reply, view, 0.0)
+
+    def _route(self, method: str, raw_path: str) -> Match | None:
+        """The route for the path; an ``/organizations/{id}/...`` or ``/repositories/{id}/...``
+        path (GitHub's pagination links) that no route of its own serves is served as the
+        ``/orgs/{org}/...`` or ``/repos/{owner}/{repo}/...`` path it stands for."""
+        router = self.hub.router
+        match = router.match(method, raw_path)
+        if match is not None:
+            return match
+        id_path = split_id_path(raw_path)
+        if id_path is None:
+            return None
+        with self.hub.world.lock:
+            named = named_form(self.hub.world, id_path)
+        return None if named is None else router.match(method, named)
 
     # ---- pipeline pieces
 
@@ -131,8 +159,9 @@ class Front:
         request: web.Request,
         match: Match | None,
         raw_path: str,
-        view: RateView,
+        view: RateView | None,
         principal: Principal,
+        rates: dict[str, RateView] | None,
     ) -> tuple[Any, Reply]:
         """The request's JSON body (None when there is none) and the handler's reply."""
         if match is None:
@@ -142,7 +171,7 @@ class Front:
         except ApiError as exc:
             return None, Reply(exc.status, exc.body())
         return request_json, self._dispatch(
-            request, match, raw_path, request_json, view, principal
+            request, match, raw_path, request_json, view, principal, rates
         )
 
     async def _read_json(self, request: web.Request) -> Any:
@@ -162,18 +191,21 @@ class Front:
         match: Match,
         raw_path: str,
         body: Any,
-        view: RateView,
+        view: RateView | None,
         principal: Principal,
+        rates: dict[str, RateView] | None,
     ) -> Reply:
         origin = f"{request.scheme}://{request.host}"
         urls = Urls(origin + ("/api/v3" if match.ghes else ""), origin)
         call = Call(
-            request.method, raw_path, match.params, _query(request), body, urls, view, principal
+            request.method, raw_path, match.params, _query(request), body, urls, view, principal,
+            rates, self.hub.id_links,
         )
         route = match.route
         try:
             with self.hub.world.lock:
                 check_reach(self.hub.world, call)
+                check_permission(self.hub.world, call, route)
                 return route.handler(self.hub.world, call, *route.args)  # type: ignore[no-any-return]
         except ApiError as exc:
             return Reply(exc.status, exc.body(), dict(exc.headers))
@@ -193,6 +225,7 @@ class Front:
     async def _answer(
         self,
         request: web.Request,
+        rid: str,
         method: str,
         template: str,
         request_json: Any,
@@ -212,7 +245,7 @@ class Front:
         else:
             encoded = None
         headers["Date"] = format_datetime(self.hub.world.now(), usegmt=True)  # fakehub's clock
-        headers["x-github-request-id"] = request_id()
+        headers["x-github-request-id"] = rid
         headers["x-github-api-version-selected"] = "2022-11-28"
         if self.hub.record:
             self.hub._record(
@@ -269,12 +302,23 @@ def _refusal(request: web.Request, auth_error: ApiError | None) -> ApiError | No
     return auth_error
 
 
+def _limit_reply(exc: LimitExceeded, rid: str) -> Reply:
+    """GitHub's answer to a request over a limit. GraphQL's primary budget exhausted is a 200
+    whose ``errors`` say ``RATE_LIMITED`` (GitHub's GraphQL documentation); every other limit
+    a 403 or 429 whose message ends with the request id."""
+    if exc.violation == "primary_graphql":
+        error = {"type": "RATE_LIMITED", "message": exc.message}
+        return Reply(200, {"errors": [error]}, exc.headers)
+    return Reply(exc.status, exc.for_request(rid).body(), exc.headers)
+
+
 class _Dropped(Exception):
     """Raised after aborting a transport; aiohttp then has nothing left to answer."""
 
 
 def _json_response(status: int, body: Any) -> web.Response:
-    return web.Response(status=status, body=dumps(body), content_type="application/json")
+    return web.Response(status=status, body=dumps(body), content_type="application/json",
+                        headers={"x-github-request-id": request_id()})
 
 
 def _query(request: web.Request) -> dict[str, str]:

@@ -114,12 +114,16 @@ class Principal:
     ``kind``: ``token`` (a fixed token, any organisation), ``app`` (an App JWT) or
     ``installation`` (an installation token; ``org`` is its organisation, lower-cased).
     ``limit_key`` names the rate-limit budget: per token, per App, per installation.
+    ``read_only``: a token that may read but not write; ``org_admin=False``: a token that
+    may not use organisation secrets (see ``api.check_permission``).
     """
 
     kind: str
     limit_key: str
     app_id: int | None = None
     org: str | None = None
+    read_only: bool = False
+    org_admin: bool = True
 
 
 @dataclass(slots=True)
@@ -173,7 +177,8 @@ class Apps:
 
     def installation(self, installation_id: str, app: App) -> Installation:
         """The App's installation with this id, or 404 (another App's installations too)."""
-        found = self.installations.get(int(installation_id)) if installation_id.isdigit() else None
+        number = rules.ascii_int(installation_id)
+        found = None if number is None else self.installations.get(number)
         if found is None or found.app is not app:
             raise rules.not_found()
         return found
@@ -210,8 +215,9 @@ class Apps:
         if isinstance(iss, int) and not isinstance(iss, bool):
             return self.apps.get(iss)
         if isinstance(iss, str):
-            if iss.isdigit():
-                return self.apps.get(int(iss))
+            number = rules.ascii_int(iss)
+            if number is not None:
+                return self.apps.get(number)
             return next((a for a in self.apps.values() if a.client_id == iss), None)
         return None
 

@@ -40,29 +40,81 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--drop-rate", type=float, default=0.0)
     p.add_argument("--slow-rate", type=float, default=0.0)
     p.add_argument("--slow-seconds", type=float, default=30.0)
-    p.add_argument("--points-per-minute", type=int, default=None)
-    p.add_argument("--max-concurrent", type=int, default=None)
-    p.add_argument("--time-scale", type=float, default=1.0)
-    p.add_argument("--primary-limit", type=int, default=None)
-    p.add_argument("--primary-remaining", type=int, default=None)
-    p.add_argument("--primary-reset-seconds", type=float, default=3600.0)
+    limits = p.add_argument_group(
+        "rate limits",
+        "GitHub's own limits are on by default (per token: 5,000 requests an hour, 900 points "
+        "a minute with GET 1 and writes 5, 100 requests in flight; GraphQL its own 5,000 an "
+        "hour). 0 turns one limit off.",
+    )
+    limits.add_argument("--no-limits", action="store_true",
+                        help="an Enterprise Server with rate limiting disabled: no limits, no "
+                             "x-ratelimit-* headers, GET /rate_limit answers 404")
+    limits.add_argument("--points-per-minute", type=int, default=900, metavar="N",
+                        help="secondary limit on REST points in a sliding minute (default 900)")
+    limits.add_argument("--max-concurrent", type=int, default=100, metavar="N",
+                        help="secondary limit on requests in flight (default 100)")
+    limits.add_argument("--content-creation-per-minute", type=int, default=0, metavar="N",
+                        help="GitHub's content-creation limit: at most N PUT/POST/PATCH/DELETE "
+                             "in a sliding minute (GitHub: 80; off by default, as GitHub does "
+                             "not document whether secret writes count)")
+    limits.add_argument("--limit-status", type=int, choices=(403, 429), default=403,
+                        help="the status of an answer over a limit (GitHub sends either)")
+    limits.add_argument("--no-retry-after", action="store_true",
+                        help="secondary-limit answers without retry-after (GitHub sometimes)")
+    limits.add_argument("--time-scale", type=float, default=1.0, metavar="X",
+                        help="a minute (and an hour) lasts 60/X seconds (default 1)")
+    limits.add_argument("--primary-limit", type=int, default=5000, metavar="N",
+                        help="requests per hour (default 5000)")
+    limits.add_argument("--primary-remaining", type=int, default=None, metavar="N",
+                        help="requests left in the first hour")
+    limits.add_argument("--primary-reset-seconds", type=float, default=3600.0, metavar="S",
+                        help="length of the primary window (default 3600)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--legacy-env-routes-only", action="store_true",
                    help="answer 404 on /repos/{owner}/{repo}/environments/.../secrets")
+    p.add_argument("--read-only-token", action="append", default=[], metavar="TOKEN",
+                   help="also accept TOKEN, which may read but not write (403 'Resource not "
+                        "accessible by personal access token'); repeatable")
+    p.add_argument("--non-admin-token", action="append", default=[], metavar="TOKEN",
+                   help="also accept TOKEN, without org admin: 403 on every /orgs/{org}/.../"
+                        "secrets endpoint, repository and environment ones work; repeatable")
+    p.add_argument("--plain-links", action="store_true",
+                   help="pagination links repeat the requested path instead of GitHub's "
+                        "/organizations/{id}/... and /repositories/{id}/... form")
     p.add_argument("--tls-cert", default=None, help="PEM certificate: serve HTTPS")
     p.add_argument("--tls-key", default=None, help="PEM private key for --tls-cert")
     return p
 
 
-def hub_from_args(args: argparse.Namespace) -> FakeHub:
-    limits = Limits(
-        primary_limit=args.primary_limit,
+_LIMIT_FLAGS = ("points_per_minute", "max_concurrent", "content_creation_per_minute",
+                "primary_limit", "primary_remaining")
+_LIMIT_ANSWERS = ("limit_status", "no_retry_after")
+
+
+def limits_from_args(args: argparse.Namespace, defaults: argparse.Namespace) -> Limits:
+    """``--no-limits`` with a limit of its own is a contradiction (ValueError)."""
+    if args.no_limits:
+        given = [name for name in _LIMIT_FLAGS + _LIMIT_ANSWERS
+                 if getattr(args, name) != getattr(defaults, name)]
+        if given:
+            flags = ", ".join("--" + name.replace("_", "-") for name in given)
+            raise ValueError(f"--no-limits turns every limit off; it cannot go with {flags}")
+        return Limits.off()
+    return Limits(
+        primary_limit=args.primary_limit or None,
         primary_remaining=args.primary_remaining,
         primary_reset_seconds=args.primary_reset_seconds,
-        points_per_minute=args.points_per_minute,
-        max_concurrent=args.max_concurrent,
+        points_per_minute=args.points_per_minute or None,
+        max_concurrent=args.max_concurrent or None,
         time_scale=args.time_scale,
+        limit_status=args.limit_status,
+        retry_after=not args.no_retry_after,
+        content_creation_per_minute=args.content_creation_per_minute or None,
     )
+
+
+def hub_from_args(args: argparse.Namespace) -> FakeHub:
+    limits = limits_from_args(args, build_parser().parse_args([]))
     faults = Faults(
         latency_ms=args.latency_ms,
         jitter_ms=args.jitter_ms,
@@ -78,6 +130,9 @@ def hub_from_args(args: argparse.Namespace) -> FakeHub:
         faults=faults,
         admin_token=args.admin_token,
         legacy_env_routes_only=args.legacy_env_routes_only,
+        read_only_tokens=args.read_only_token,
+        non_admin_tokens=args.non_admin_token,
+        id_links=not args.plain_links,
     )
     envs = tuple(e.strip() for e in args.envs.split(",") if e.strip())
     for org in args.orgs or ["acme"]:
@@ -121,6 +176,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.token = "ghp_" + secrets.token_hex(18)
     if args.repos < 0:
         parser.error("--repos must not be negative")
+    for name in _LIMIT_FLAGS:
+        value = getattr(args, name)
+        if value is not None and value < 0:
+            parser.error(f"--{name.replace('_', '-')} must not be negative")
+    try:
+        limits_from_args(args, parser.parse_args([]))
+    except ValueError as exc:
+        parser.error(str(exc))
     try:
         hub = hub_from_args(args)
         asyncio.run(run(hub, args, sys.stdout))

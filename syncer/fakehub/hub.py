@@ -53,6 +53,25 @@ class FakeHub:
     its installation and exchanges JWTs for installation tokens, which act in their
     organisation only and expire after ``installation_token_ttl`` seconds (GitHub: one
     hour; compress it in tests), then get 401 ``Bad credentials``.
+
+    Rate limits: ``limits`` defaults to ``Limits()``, GitHub's own (5,000 requests an hour,
+    900 points a minute, 100 in flight, per token); ``Limits.off()`` is an Enterprise Server
+    with rate limiting disabled (no limits, no ``x-ratelimit-*`` headers, ``GET /rate_limit``
+    404). See ``limits`` for the options (429, no ``retry-after``, content creation).
+
+    Tokens with less power, answered 403 ``Resource not accessible by personal access
+    token`` where GitHub would (after a 404 for what does not exist):
+    ``read_only_tokens`` may read everything and write nothing; ``non_admin_tokens`` (no org
+    admin) get that 403 on every ``/orgs/{org}/.../secrets`` endpoint, public keys and
+    selected repositories included, while repository and environment endpoints work. Both
+    are accepted tokens; they need not be in ``tokens`` too.
+
+    ``id_links`` (default True, as GitHub always does): pagination ``Link`` headers name
+    organisations and repositories by id (``/organizations/{org_id}/repos?page=2``,
+    ``/repositories/{repo_id}/actions/secrets?page=2``); those paths are served whatever
+    ``id_links`` says, with the same authentication and limits.
+
+    ``updated_at`` is GitHub's: whole seconds, so writes within one second repeat it.
     """
 
     def __init__(
@@ -66,6 +85,9 @@ class FakeHub:
         legacy_env_routes_only: bool = False,
         clock: Clock = utc_now,
         installation_token_ttl: float = DEFAULT_TOKEN_TTL,
+        read_only_tokens: Iterable[str] = (),
+        non_admin_tokens: Iterable[str] = (),
+        id_links: bool = True,
     ) -> None:
         if installation_token_ttl <= 0:
             raise ValueError("installation_token_ttl must be positive")
@@ -74,7 +96,10 @@ class FakeHub:
         self.admin_token = admin_token
         self.record = record
         self.legacy_env_routes_only = legacy_env_routes_only
-        self._tokens: set[str] = set(tokens)
+        self.id_links = id_links
+        self._read_only: set[str] = set(read_only_tokens)
+        self._non_admin: set[str] = set(non_admin_tokens)
+        self._tokens: set[str] = set(tokens) | self._read_only | self._non_admin
         #: Test hook, called as each request reaches routing with (method, template, how many
         #: such requests so far); it runs on the server's thread before the request is handled.
         self.on_request: Callable[[str, str, int], None] | None = None
@@ -139,7 +164,12 @@ class FakeHub:
         if token is None:
             return None, rules.bad_credentials()
         if self._has_token(token):
-            return Principal("token", token), None
+            return Principal(
+                "token",
+                token,
+                read_only=token in self._read_only,
+                org_admin=token not in self._non_admin,
+            ), None
         with self.world.lock:
             found = self.world.apps.token(token)
             if found is None:
@@ -234,6 +264,11 @@ class FakeHub:
         with self.world.lock:
             self.world.add_environment(self._lookup(lambda: self.world.repo(org, repo)), name)
 
+    def org_id(self, name: str) -> int:
+        """The organisation's id (the one in ``/organizations/{org_id}/...`` links)."""
+        with self.world.lock:
+            return self._lookup(lambda: self.world.org(name)).id
+
     def repo_id(self, full_name: str) -> int:
         owner, name = _split_full_name(full_name)
         with self.world.lock:
@@ -282,7 +317,8 @@ class FakeHub:
         selected: Iterable[int | str] | None = None,
         updated_at: datetime | None = None,
     ) -> None:
-        """Store a secret directly (as if someone changed it by hand); bumps ``updated_at``.
+        """Store a secret directly (as if someone changed it by hand); ``updated_at`` is the
+        given one or now (to the second).
 
         Org secrets: ``visibility`` defaults to ``selected`` when ``selected`` (repository
         names or ids) is given, else ``all``.
@@ -429,7 +465,9 @@ class FakeHub:
 
     @property
     def violations(self) -> Counter[str]:
-        """A snapshot: ``primary``, ``secondary_points``, ``secondary_concurrency`` -> count."""
+        """A snapshot: kind -> count of requests refused by a limit. Kinds: ``primary``,
+        ``secondary_points``, ``secondary_concurrency``, ``secondary_content_creation``,
+        and for GraphQL ``primary_graphql``, ``secondary_points_graphql``."""
         with self._stats_lock:
             return Counter(self._violations)
 

@@ -50,6 +50,29 @@ def split_prefix(raw_path: str) -> tuple[str, bool]:
     return raw_path, False
 
 
+ID_ROOTS: Final = {"organizations": "org", "repositories": "repo"}
+
+
+@dataclass(frozen=True, slots=True)
+class IdPath:
+    """``/organizations/{id}/rest`` or ``/repositories/{id}/rest`` (GitHub's pagination
+    links), split: ``kind`` is ``org`` or ``repo``, ``rest`` starts with ``/`` or is empty."""
+
+    prefix: str
+    kind: str
+    id: str
+    rest: str
+
+
+def split_id_path(raw_path: str) -> IdPath | None:
+    path, ghes = split_prefix(raw_path)
+    parts = path.split("/", 3)
+    if len(parts) < 3 or parts[0] != "" or parts[1] not in ID_ROOTS or not parts[2]:
+        return None
+    rest = "/" + parts[3] if len(parts) == 4 else ""
+    return IdPath(GHES_PREFIX if ghes else "", ID_ROOTS[parts[1]], unquote(parts[2]), rest)
+
+
 class Router:
     def __init__(self, routes: list[Route]) -> None:
         self._root = _Node()

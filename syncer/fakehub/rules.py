@@ -144,10 +144,14 @@ def value_problem(plaintext: bytes) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class SecretPut:
-    """A validated secret PUT body (ciphertext not yet opened)."""
+    """A validated secret PUT body (ciphertext not yet opened).
 
-    ciphertext: bytes
-    key_id: str
+    ``ciphertext`` and ``key_id`` are None for an org-level PUT that changes only who may
+    read the secret (``visibility`` and ``selected_repository_ids``).
+    """
+
+    ciphertext: bytes | None
+    key_id: str | None
     visibility: str | None = None
     selected_repository_ids: tuple[int, ...] | None = None
 
@@ -179,9 +183,14 @@ def decode_encrypted_value(value: str) -> bytes:
 def parse_secret_put(body: Any, *, org_level: bool, string_ids: bool = True) -> SecretPut:
     """Validate a secret PUT body.
 
+    The org-level schemas require only ``visibility``: a body without ``encrypted_value``
+    and ``key_id`` changes visibility and selection and keeps the value (``World.put_secret``
+    refuses it for a secret that does not exist yet, which would have no value).
+
     Stricter readings (undocumented):
-    - ``encrypted_value`` and ``key_id`` are required at every level, although the org-level
-      schemas only require ``visibility`` (GitHub answers ``"key_id" wasn't supplied``).
+    - ``encrypted_value`` and ``key_id`` go together: one without the other is a 422
+      (GitHub answers ``"key_id" wasn't supplied``); at repository and environment level
+      both are required.
     - ``selected_repository_ids`` present at all (even ``[]``) with a visibility other than
       ``selected`` is a 422 ("You can only provide a list of repository ids when the
       visibility is set to selected").
@@ -200,9 +209,12 @@ def parse_secret_put(body: Any, *, org_level: bool, string_ids: bool = True) -> 
                 '["all", "private", "selected"].'
             )
         visibility = raw_vis
-    encrypted = _require_string(body, "encrypted_value")
-    key_id = _require_string(body, "key_id")
-    ciphertext = decode_encrypted_value(encrypted)
+    ciphertext: bytes | None = None
+    key_id: str | None = None
+    if not org_level or _given(body, "encrypted_value") or _given(body, "key_id"):
+        encrypted = _require_string(body, "encrypted_value")
+        key_id = _require_string(body, "key_id")
+        ciphertext = decode_encrypted_value(encrypted)
     selected: tuple[int, ...] | None = None
     if org_level and "selected_repository_ids" in body:
         selected = parse_repository_ids(body["selected_repository_ids"], allow_strings=string_ids)
@@ -216,6 +228,10 @@ def parse_secret_put(body: Any, *, org_level: bool, string_ids: bool = True) -> 
     return SecretPut(ciphertext, key_id, visibility, selected)
 
 
+def _given(body: Mapping[str, Any], field: str) -> bool:
+    return body.get(field) is not None
+
+
 def parse_repository_ids(raw: Any, *, allow_strings: bool) -> tuple[int, ...]:
     """An array of repository ids (integers; decimal strings where the schema allows them)."""
     field = "selected_repository_ids"
@@ -227,7 +243,7 @@ def parse_repository_ids(raw: Any, *, allow_strings: bool) -> tuple[int, ...]:
             raise invalid_request(f"For 'items', {_json_repr(item)} is not an integer.")
         if isinstance(item, int):
             out.append(item)
-        elif allow_strings and isinstance(item, str) and item.isdigit():
+        elif allow_strings and isinstance(item, str) and ascii_int(item) is not None:
             out.append(int(item))
         else:
             raise invalid_request(f"For 'items', {_json_repr(item)} is not an integer.")
@@ -280,20 +296,31 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
 
+def ascii_int(raw: str) -> int | None:
+    """The value of a string of ASCII digits ``0-9``, else None.
+
+    Python's ``int`` and ``str.isdigit`` also take other scripts' digits (``"١٢"`` is 12,
+    ``"²"`` passes ``isdigit`` but not ``int``); GitHub's Ruby reads ASCII digits only, so
+    fakehub does too: such a page number is "not a number" and such an id names nothing.
+    """
+    if not raw or not raw.isascii() or not raw.isdigit():
+        return None
+    return int(raw)
+
+
 def _positive_int(raw: str | None) -> int | None:
     if raw is None:
         return None
-    raw = raw.strip()
-    if not raw.isdigit():
-        return None
-    value = int(raw)
-    return value if value >= 1 else None
+    value = ascii_int(raw.strip())
+    return value if value is not None and value >= 1 else None
 
 
 def page_of(query: Mapping[str, str], total: int) -> Page:
     """``per_page`` defaults to 30 and is clamped to 100; ``page`` counts from 1.
 
     Missing, non-numeric or non-positive values fall back to the defaults, as GitHub does.
+    Digits of other scripts (``page=٢``) are non-numeric here: Ruby's ``String#to_i``, which
+    reads GitHub's query parameters, gives 0 for them, and page 0 is page 1.
     """
     per_page = _positive_int(query.get("per_page")) or DEFAULT_PER_PAGE
     per_page = min(per_page, MAX_PER_PAGE)

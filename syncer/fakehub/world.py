@@ -4,10 +4,9 @@ Pure Python state plus the rules that change it; no HTTP. Everything is indexed 
 repositories by lower-cased name, repositories by id, secrets by upper-cased name) so that
 no request costs a scan over all repositories.
 
-Timestamps are whole seconds (GitHub's precision). So that ``updated_at`` changes on every
-successful write, as the brief requires, a write within the same second as the previous one
-moves ``updated_at`` one second past it (a documented fakehub choice; GitHub itself only has
-second precision and would repeat the value).
+Timestamps are whole seconds, GitHub's precision (``2026-01-02T03:04:05Z``): two writes of
+one secret within the same second carry the same ``updated_at``, as on GitHub, so a client
+cannot tell them apart by time.
 """
 
 from __future__ import annotations
@@ -18,9 +17,9 @@ import secrets as _secrets
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from itertools import count
-from typing import Any, Final
+from typing import Any
 
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, SealedBox
@@ -30,7 +29,6 @@ from .apps import DEFAULT_TOKEN_TTL, Apps
 from .rules import ApiError, RepoQuery, SecretPut
 
 Clock = Callable[[], datetime]
-ONE_SECOND: Final = timedelta(seconds=1)
 
 
 def utc_now() -> datetime:
@@ -262,12 +260,6 @@ class World:
     def now(self) -> datetime:
         return rules.whole_second(self.clock())
 
-    def _bumped(self, previous: datetime | None) -> datetime:
-        now = self.now()
-        if previous is not None and now <= previous:
-            return previous + ONE_SECOND
-        return now
-
     # ---- building
 
     def add_org(self, name: str) -> Org:
@@ -333,14 +325,15 @@ class World:
             raise rules.not_found()
         return found
 
+    def org_by_id(self, org_id: int) -> Org | None:
+        return next((o for o in self.orgs.values() if o.id == org_id), None)
+
     def repo(self, owner: str, name: str) -> Repo:
         return self.org(owner).repo(name)
 
     def repo_by_id(self, repo_id: int | str) -> Repo:
-        try:
-            found = self.repos_by_id.get(int(repo_id))
-        except ValueError:
-            found = None
+        number = repo_id if isinstance(repo_id, int) else rules.ascii_int(repo_id)
+        found = None if number is None else self.repos_by_id.get(number)
         if found is None:
             raise rules.not_found()
         return found
@@ -354,34 +347,43 @@ class World:
         A ``key_id`` that is not the scope's current one (stale after rotation, or from
         another scope) is answered like an undecryptable value: GitHub's text for that case
         is not documented, and this is the reading that forces a client to re-fetch the key.
+        An org-level PUT without a value (``put.ciphertext`` None) changes visibility and
+        selection only; for a secret that does not exist yet it is answered 422 as a missing
+        ``encrypted_value`` (undocumented: a secret without a value cannot be created).
         """
         canonical = rules.check_name(name)
+        existing = scope.get(canonical)
         key = scope.key
-        if put.key_id != key.key_id:
-            raise ApiError(422, rules.IMPROPERLY_ENCRYPTED)
-        plaintext = key.open(put.ciphertext)
-        if plaintext is None:
-            raise ApiError(422, rules.IMPROPERLY_ENCRYPTED)
-        problem = rules.value_problem(plaintext)
-        if problem is not None:
-            raise rules.validation_failed("Secret", "encrypted_value", problem)
+        if put.ciphertext is None:
+            if existing is None:
+                raise rules.invalid_request('"encrypted_value" wasn\'t supplied.')
+            plaintext, key_id = existing.value, existing.key_id
+        else:
+            if put.key_id != key.key_id:
+                raise ApiError(422, rules.IMPROPERLY_ENCRYPTED)
+            opened = key.open(put.ciphertext)
+            if opened is None:
+                raise ApiError(422, rules.IMPROPERLY_ENCRYPTED)
+            problem = rules.value_problem(opened)
+            if problem is not None:
+                raise rules.validation_failed("Secret", "encrypted_value", problem)
+            plaintext, key_id = opened, key.key_id
         selected: set[int] | None = None
         if put.visibility == "selected":
             assert org is not None
             selected = self._checked_selection(org, put.selected_repository_ids or ())
-        existing = scope.get(canonical)
         if existing is None and len(scope) >= scope.limit:
             raise rules.validation_failed(
                 "Secret", "name", f"A {scope.kind} can have at most {scope.limit} secrets."
             )
-        updated = self._bumped(existing.updated_at if existing else None)
+        updated = self.now()
         scope.store(
             Secret(
                 name=canonical,
                 value=plaintext,
                 created_at=existing.created_at if existing else updated,
                 updated_at=updated,
-                key_id=key.key_id,
+                key_id=key_id,
                 visibility=put.visibility,
                 selected=selected,
             )
@@ -419,15 +421,12 @@ class World:
         assert secret.selected is not None
         secret.selected.add(repo.id)
 
-    def remove_from_selection(self, org: Org, secret: Secret, repo_id: int | str) -> None:
+    def remove_from_selection(self, secret: Secret, repo_id: int | str) -> None:
+        """A repository that is not in the selection (unknown ones included) is answered 204
+        as if removed: the description documents only 204 and 409 for this operation."""
         _require_selected(secret)
-        repo = self._org_repo(org, _as_int(repo_id))
-        if repo is None:
-            raise rules.validation_failed(
-                "Secret", "repository_id", f"Unknown repository id: {repo_id}", code="invalid"
-            )
         assert secret.selected is not None
-        secret.selected.discard(repo.id)
+        secret.selected.discard(_as_int(repo_id))
 
     def selected_repos(self, secret: Secret) -> list[Repo]:
         _require_selected(secret)
@@ -472,11 +471,7 @@ class World:
         if visibility == "selected":
             assert org is not None
             chosen = {self._resolve_repo_ref(org, ref) for ref in (selected or ())}
-        stamp = (
-            rules.whole_second(updated_at)
-            if updated_at is not None
-            else self._bumped(existing.updated_at if existing else None)
-        )
+        stamp = rules.whole_second(updated_at) if updated_at is not None else self.now()
         created = existing.created_at if existing else stamp
         secret = Secret(
             canonical, bytes(value), min(created, stamp), stamp, scope.key.key_id, visibility, chosen
@@ -510,10 +505,11 @@ def _require_selected(secret: Secret) -> None:
 
 
 def _as_int(raw: int | str) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        raise rules.not_found() from None
+    """A path's integer id; anything but ASCII digits is a 404, as for an unknown route."""
+    number = raw if isinstance(raw, int) else rules.ascii_int(raw)
+    if number is None:
+        raise rules.not_found()
+    return number
 
 
 def dumps(obj: object) -> bytes:
