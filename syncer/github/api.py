@@ -142,7 +142,10 @@ class SecretsAPI:
         async def listing(legacy: bool) -> list[SecretInfo]:
             return [parse_secret(s) async for s in self.client.paginate(
                 routes.secrets_root(scope, legacy_env=legacy), "secrets")]
-        return await self._scoped(scope, listing)
+        try:
+            return await self._scoped(scope, listing)
+        except errors.PermissionDenied as exc:
+            raise _explained(exc, scope, write=False) from None
 
     async def put_secret(self, scope: Scope, name: str, sealed: str, key_id: str,
                          selection: OrgSelection | None = None) -> Response:
