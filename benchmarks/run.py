@@ -63,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="syncer-bench-") as work:
         steps: dict[str, Callable[[], ScenarioResult]] = {
             "1": lambda: scenarios.latency_bound(sizes),
-            "2": lambda: scenarios.points_bound(sizes),
+            "2": lambda: scenarios.github_pacing(sizes),
             "3": lambda: scenarios.cpu_bound(sizes),
             "4": lambda: scenarios.nightly_noop(sizes),
             "5": lambda: scenarios.peers(sizes, Path(work)),
@@ -98,7 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _sizes_note(sizes: Sizes) -> str:
     return (f"latency {sizes.latency_ms:g} ms; 1: repos {', '.join(f'{n:,}' for n in sizes.latency_repos)}"
-            f" × C {', '.join(map(str, sizes.latency_concurrency))}; 2: {sizes.points_repos:,} "
+            f" × C {', '.join(map(str, sizes.latency_concurrency))}; 2: {sizes.guidance_repos:,} "
+            f"repos paced, {sizes.pair_repos:,} × 2 runs, {sizes.points_repos:,} points-bound "
             f"repos; 3: {sizes.cpu_repos:,} repos × {sizes.cpu_repeats} (lag: "
             f"{sizes.lag_repos:,}); 4: {sizes.noop_repos:,} repos; 5: {sizes.peer_repos:,} repos "
             f"(gh over {min(sizes.gh_repos, sizes.peer_repos):,})")

@@ -18,7 +18,7 @@ from benchmarks.results import Table
 from benchmarks.scenarios import QUICK, _latency_row
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ["1. Latency-bound", "2. Points-bound", "3. CPU-bound", "4. Nightly no-op",
+SCENARIOS = ["1. Latency-bound", "2. GitHub's pacing", "3. CPU-bound", "4. Nightly no-op",
              "5. Peers"]
 
 
@@ -38,7 +38,7 @@ def test_quick_run_reports_every_scenario_and_judges_every_target(quick_run: Pat
     targets = results.split("## Targets", 1)[1].split("## Scenarios", 1)[0]
     rows = [line for line in targets.splitlines() if line.startswith("| ") and "---" not in line]
     verdicts = [row.rstrip(" |").rsplit("| ", 1)[1] for row in rows[1:]]
-    assert len(verdicts) == 9, targets
+    assert len(verdicts) == 13, targets
     assert set(verdicts) <= {"yes", "**no**", "not measured"}, verdicts
     raw = json.loads((quick_run / "results-quick.json").read_text())
     assert [scenario["name"] for scenario in raw] == SCENARIOS
@@ -73,3 +73,6 @@ def test_latency_ceiling_is_the_first_page_plus_two_requests_per_worker_target()
     assert row["efficiency"] == pytest.approx(bound / 2.0)
     assert row["ceiling"] == pytest.approx(bound / (0.2 + 0.05 * 33))
     assert row["ceiling"] < 0.85  # why 0.85 needs start-up + every overhead under 0.2 s
+    # the target is judged against the floor of a streaming client, start-up excluded
+    assert row["floor"] == pytest.approx(0.05 * 33)
+    assert row["efficiency_floor"] == pytest.approx(0.05 * 33 / 1.8)

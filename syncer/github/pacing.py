@@ -6,7 +6,8 @@ between writes; on a limit answer honour retry-after, else wait for the reset wh
 is spent, else at least a minute, and back off. So one Pacer per token sends:
 
 - writes (POST, PATCH, PUT, DELETE) one at a time, `writes_per_minute` apart (default 60),
-- at most 10 reads at once, and at most `concurrency` requests at once in all,
+- at most 10 reads at once (both lifted with the write pace), and at most `concurrency`
+  requests at once in all,
 - within a points budget per sliding minute (GET 1 point, writes 5: GitHub's secondary limit),
 - nothing while GitHub's signalled pause lasts; and after each secondary-limit signal at half
   the pace it had (never below one write per 10 s), recovering slowly after a quiet period,
@@ -361,7 +362,10 @@ class Pacer:
         write = method.upper() in WRITE_METHODS
         points = request_points(method)
         paced = self._pace.on
-        held = _Held(None, paced and write, paced and not write)
+        # GitHub's guidance: writes one at a time and ten reads at once; lifting the write pace
+        # (--writes-per-minute 0) leaves the points budget alone
+        guided = bool(self._pace.writes_per_minute)
+        held = _Held(None, guided and write, guided and not write)
         if held.write_turn:
             await self._write_turn.acquire()
         elif held.read_place:
