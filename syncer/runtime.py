@@ -332,7 +332,7 @@ async def _follow_server_limits(client: GitHubClient) -> None:
         client.pacer.turn_off("the server's rate limiting is off (GET /rate_limit: not enabled)")
     except errors.AuthFailed:
         raise
-    except errors.GitHubError as exc:  # paced as on github.com: the safe side
+    except errors.HTTPError as exc:  # an answer, but not that one: paced as on github.com
         log.info("rate_limit_unknown", error=str(exc))
 
 

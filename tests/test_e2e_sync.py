@@ -454,7 +454,8 @@ def test_an_org_whose_listing_is_refused_fails_alone(hub, url, tmp_path, monkeyp
 
 def test_an_unset_token_env_of_the_config_is_named(url, tmp_path, monkeypatch, capsys) -> None:
     """token_env read from the config file is named when unset (the file shows it anyway);
-    the same name given as --token-env is not (the shell may have put a token there)."""
+    the same name given as --token-env is named too, being a conventional name; a name that
+    may be a token the shell put there is not."""
     config = tmp_path / "syncer.toml"
     config.write_text(CONFIG.replace('[github]\norg = "acme"\n',
                                      '[github]\norg = "acme"\ntoken_env = "NIGHTLY_TOKEN"\n'))
@@ -462,7 +463,9 @@ def test_an_unset_token_env_of_the_config_is_named(url, tmp_path, monkeypatch, c
     assert sync("plan", url, files, monkeypatch) == 3
     assert "NIGHTLY_TOKEN, named by token_env in the config, is unset" in capsys.readouterr().err
     assert sync("plan", url, files, monkeypatch, "--token-env", "NIGHTLY_TOKEN") == 3
-    assert "NIGHTLY_TOKEN" not in capsys.readouterr().err
+    assert "NIGHTLY_TOKEN, named by --token-env or token_env, is unset" in capsys.readouterr().err
+    assert sync("plan", url, files, monkeypatch, "--token-env", "n1ghtlyT0ken") == 3
+    assert "n1ghtlyT0ken" not in capsys.readouterr().err
 
 
 def test_a_repository_named_in_the_config_that_does_not_exist_is_a_missing_target(

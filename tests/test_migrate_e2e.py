@@ -568,8 +568,8 @@ def test_import_says_stale_when_the_current_key_cannot_be_read(exportable, expor
                    "--import-sealed", str(tmp_path / "sealed")) == 1
     out = capsys.readouterr().out
     assert "API_KEY in dst/repo-0002" in out and "its current key could not be read (" in out
-    assert ("403 Resource not accessible by integration); most likely the key changed since "
-            "the export: export again and import") in out
+    assert "403 Resource not accessible by integration; to read repository secrets: " in out
+    assert "); most likely the key changed since the export: export again and import" in out
 
 
 def test_import_tells_a_damaged_ciphertext_from_a_stale_key(exportable, exportable_url,
