@@ -50,7 +50,6 @@ import os
 import secrets
 import tempfile
 import threading
-import warnings
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -81,10 +80,6 @@ Completed = tuple[str, str, str, str]  # (app, scope, name, fingerprint)
 
 _CRC_OPEN = b',"crc":"'
 _TRAILER = len(_CRC_OPEN) + 8 + 2  # ,"crc":"xxxxxxxx"}
-
-
-class JournalCorrupt(UserWarning):
-    """Damaged journal records were skipped (issued with `warnings.warn`; a run goes on)."""
 
 
 class JournalError(Exception):
@@ -338,7 +333,8 @@ class Journal:
         """Resume the latest unfinished run of `inputs_id` in `path` (unless `fresh`), or start one.
 
         Older unfinished runs of the same inputs (and, with `fresh`, the latest too) are marked
-        superseded and never resumed. Damaged lines are skipped and listed in `problems`.
+        superseded and never resumed. Damaged lines are skipped and listed in `problems`
+        (for the caller to report; nothing is printed here).
         """
         path = Path(path)
         make_private_dir(path.parent)
@@ -357,9 +353,6 @@ class Journal:
                 os.close(fd)
             release_lock(lock_fd)
             raise
-        if problems:
-            warnings.warn(f"journal {path}: {len(problems)} problem(s), skipped: {problems[0]}",
-                          JournalCorrupt, stacklevel=2)
         others = any(not r.finished for other_id, r in scan.runs.items()
                      if other_id != run_id and r.inputs_id != inputs_id)
         return cls(path, fd, lock_fd, inputs_id, run_id, resumed, completed, problems,

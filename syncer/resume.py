@@ -113,8 +113,9 @@ def resumable(state: State, inputs: str, fingerprint: Callable[[Action], str], *
     every target handled; left resumable when it is interrupted, stopped with targets left
     unwritten (a spent budget), cancelled or fails."""
     journal = Journal.open(default_journal_path(state.path), inputs, fresh=fresh)
-    for problem in journal.problems:
-        log.warning("journal_problem", problem=problem, action="ignored; GitHub's state decides")
+    if journal.problems:  # one line, however many: each damaged record is only skipped
+        log.warning("journal_damaged", journal=str(journal.path), problems=len(journal.problems),
+                    first=journal.problems[0], action="skipped; GitHub's state decides")
     resume = Resume(journal, fingerprint)
     try:
         yield resume
