@@ -61,6 +61,7 @@ from typing import Any, BinaryIO, Self
 from .model import Result
 from .state import (
     acquire_lock,
+    crash_point,
     default_state_path,
     fsync_dir,
     is_fingerprint,
@@ -411,6 +412,7 @@ class Journal:
             self._release(fd)
             raise JournalError(f"could not mark the run finished in {self.path} ({exc.strerror}); "
                                "the next run with the same inputs resumes it") from exc
+        crash_point("journal-end-written")
         try:
             if self.problems or os.fstat(fd).st_size > self._compact_bytes:
                 if self.problems or self._others_unfinished:
@@ -521,7 +523,9 @@ def _compact(path: Path, fd: int) -> None:
                 out.writelines(_kept_lines(_lines(handle), keep, scan.done))
                 out.flush()
                 os.fsync(out.fileno())
+            crash_point("compaction-temp-written")
             os.replace(temp, path)
+            crash_point("compaction-replaced")
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)

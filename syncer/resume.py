@@ -33,7 +33,7 @@ from .model import Action, Op, Outcome, Result, Scope, SecretValue
 from .observe.progress import Progress
 from .plan import Memory, PlanItem, Remembered, changed_after
 from .runtime import Run
-from .state import Record, State, StateKey
+from .state import Record, State, StateKey, crash_point
 
 log = structlog.get_logger("syncer.resume")
 
@@ -251,9 +251,12 @@ async def write_planned(run: Run, state: State, to_write: Sequence[PlanItem],
         for i in to_write))
     outcomes: list[Outcome] = []
     done: list[Action] = []
-    try:
-        with resumable(state, inputs, lambda a: fingerprints[(a.scope, a.name)],
-                       fresh=fresh) as resume:
+    with resumable(state, inputs, lambda a: fingerprints[(a.scope, a.name)],
+                   fresh=fresh) as resume:
+        # The state is saved inside the journal's block: the journal is marked finished only
+        # once the state holds every write, so a kill at any instant leaves one of the two
+        # telling the next run what was done.
+        try:
             actions = [i.action() for i in to_write]
             done = _still_done(resume, to_write, resume.split(actions)[1])
             _adopt(state, api_url, to_write, done)
@@ -262,9 +265,11 @@ async def write_planned(run: Run, state: State, to_write: Sequence[PlanItem],
             except RunAborted as aborted:  # the token was rejected mid-run: keep what was done
                 outcomes = aborted.outcomes
                 raise
-    finally:
-        _record(state, api_url, outcomes, fingerprints)
-        state.save()
+        finally:
+            crash_point("writes-done")
+            _record(state, api_url, outcomes, fingerprints)
+            state.save()
+            crash_point("state-saved")
     return outcomes, done
 
 

@@ -40,6 +40,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import stat
 import struct
 import tempfile
@@ -116,6 +117,17 @@ def default_state_path() -> Path:
     base = os.environ.get("XDG_STATE_HOME", "")
     root = Path(base) if base and os.path.isabs(base) else Path.home() / ".local" / "state"
     return root / "syncer" / "state.json"
+
+
+#: Test-only: the crash point at which `crash_point` kills this process (see tests/).
+CRASH_AT_VARIABLE = "SYNCER_TEST_KILL_AT"
+
+
+def crash_point(name: str) -> None:
+    """A step of saving the state or the journal where a test may SIGKILL syncer (naming it in
+    $SYNCER_TEST_KILL_AT), to show that a kill at that instant loses no record."""
+    if os.environ.get(CRASH_AT_VARIABLE) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def is_fingerprint(text: str) -> bool:
@@ -435,7 +447,9 @@ def _write_atomically(path: Path, data: bytes) -> _Signature:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        crash_point("state-temp-written")
         os.replace(temp, path)
+        crash_point("state-replaced")
         fsync_dir(path.parent)
     except OSError as exc:
         with contextlib.suppress(FileNotFoundError):

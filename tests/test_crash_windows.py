@@ -4,14 +4,20 @@ writer lock shared by every state file."""
 
 from __future__ import annotations
 
+import os
+import signal
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+from helpers import TOKEN, syncer_process
 from structlog.testing import capture_logs
 
+from syncer.fakehub import FakeHub
 from syncer.journal import Entry, Journal, default_journal_path
 from syncer.resume import resumable
-from syncer.state import State
+from syncer.state import CRASH_AT_VARIABLE, State
 
 
 def _fp(i: int) -> str:
@@ -40,3 +46,68 @@ def test_journal_damage_is_one_structured_warning_and_no_python_warning(tmp_path
     assert len(damaged) == 1, logs
     assert damaged[0]["event"] == "journal_damaged" and damaged[0]["log_level"] == "warning"
     assert damaged[0]["problems"] == 3 and "line 3" in damaged[0]["first"]
+
+
+# -- a kill at each step of the final save ---------------------------------------------------
+
+CANARY = "crash-window-canary-7c1f"
+REPOS = 600
+CONCURRENCY = 16
+
+
+def _apply_config(tmp_path: Path) -> Path:
+    config = tmp_path / "syncer.toml"
+    config.write_text(f'[github]\norg = "acme"\n[sync]\nconcurrency = {CONCURRENCY}\n'
+                      'points_per_minute = 0\n[[secret]]\nname = "X"\nvalue = "env:X_VALUE"\n'
+                      '[secret.repos]\nmatch = ["repo-*"]\n')
+    return config
+
+
+@pytest.fixture(scope="module")
+def big_hub() -> Iterator[tuple[FakeHub, str]]:
+    hub = FakeHub(tokens=(TOKEN,))
+    hub.add_org("acme")
+    hub.add_repos("acme", REPOS, environments=())
+    with hub.serve_in_thread() as url:
+        yield hub, url
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point, damaged_journal", [
+    ("writes-done", False),
+    ("state-temp-written", False),
+    ("state-replaced", False),
+    ("state-saved", False),
+    ("journal-end-written", False),
+    ("journal-end-written", True),
+    ("compaction-temp-written", True),
+    ("compaction-replaced", True),
+])
+def test_a_kill_at_any_step_of_the_final_save_repeats_no_write(
+        point: str, damaged_journal: bool, big_hub: tuple[FakeHub, str], tmp_path: Path) -> None:
+    """`apply` over 600 repositories is SIGKILLed at one step of its final save (the state's
+    temp file, its rename, the journal's end record, its compaction's temp file and rename):
+    the same command run again writes at most the concurrency's worth (here: nothing, as no
+    write was in flight), and GitHub holds the value everywhere. A damaged journal makes the
+    finishing run compact it."""
+    hub, url = big_hub
+    name = f"X{abs(hash((point, damaged_journal))) % 10**6}"  # a secret of its own per case
+    config = _apply_config(tmp_path)
+    config.write_text(config.read_text().replace('name = "X"', f'name = "{name}"'))
+    state = tmp_path / "state.json"
+    if damaged_journal:
+        state.with_name("state.json.journal").write_bytes(b"not a journal record\n")
+    args = ["apply", "-c", str(config), "--state", str(state), "--log-format", "json"]
+    env = {**{k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")},
+           "GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "X_VALUE": CANARY}
+    before = hub.count("PUT")
+    killed = syncer_process(args, {**env, CRASH_AT_VARIABLE: point})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()[-2000:]
+    assert hub.count("PUT") - before == REPOS
+    before = hub.count("PUT")
+    again = syncer_process(args, env)
+    assert again.returncode == 0, again.stderr.decode()[-2000:]
+    assert hub.count("PUT") - before <= CONCURRENCY
+    assert hub.count("PUT") - before == 0  # nothing was in flight at the kill
+    assert {hub.plaintext(name, repo=f"acme/repo-{n:04d}") for n in range(1, REPOS + 1)} \
+        == {CANARY.encode()}
