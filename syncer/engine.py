@@ -64,6 +64,7 @@ class Engine:
     #: taken (a late signal then has nothing to stop)
     last_phase: Callable[[], bool] = lambda: True
     _stop_reason: str | None = field(default=None, init=False)
+    _lost: int = field(default=0, init=False)  # writes whose every try went unanswered
     _log: Any = field(default=log, init=False)
     #: a stream of actions was left unread by a stop: targets it held were never seen
     stream_cut_short: bool = field(default=False, init=False)
@@ -196,8 +197,12 @@ class Engine:
         keep_going()  # workers cut off in flight never asked again: name the stop for the rest
         for action in feed.left():  # left unscheduled by a stop
             self._record(Outcome(action, Result.SKIPPED, error=self._stop_reason), outcomes)
-        # a cut-off write may or may not have landed: the next run resumes to find out
-        self.left_undone = sum(o.result is Result.SKIPPED for o in outcomes) + len(cut_off)
+        # a cut-off or unanswered write may or may not have landed: the next run resumes to
+        # find out
+        self.left_undone = (sum(o.result is Result.SKIPPED for o in outcomes) + len(cut_off)
+                            + self._lost)
+        if interrupt is not None and self._stop_reason and interrupt.signum is None:
+            interrupt.stopped_by = self._stop_reason.removeprefix("not written: ")
         if feed.failure is not None:
             raise StreamBroken(feed.failure, outcomes)
         return outcomes
@@ -221,6 +226,13 @@ class Engine:
             return Outcome(action, Result.SKIPPED, error=self._stop_reason)
         except errors.AuthFailed:
             raise
+        except errors.TransportError as exc:
+            # Every retry went unanswered: GitHub is out of reach, and the rest would only fail
+            # the same way, one by one. Stop as a spent budget does; this write may have landed.
+            self._stop_reason = self._stop_reason or f"not written: GitHub out of reach ({exc})"
+            self._lost += 1
+            return Outcome(action, Result.FAILED, duration_ms=_ms_since(started),
+                           error=f"{exc}: it may have landed")
         except errors.GitHubError as exc:
             return Outcome(action, Result.FAILED, getattr(exc, "status", None),
                            duration_ms=_ms_since(started), error=_describe(exc, action))

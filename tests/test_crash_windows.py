@@ -5,16 +5,18 @@ writer lock shared by every state file."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from helpers import TOKEN, syncer_process
+from helpers import TOKEN, run_cli, syncer_process
 from structlog.testing import capture_logs
 
-from syncer.fakehub import FakeHub
+from syncer.fakehub import FakeHub, Faults, Limits
 from syncer.journal import Entry, Journal, default_journal_path
 from syncer.resume import resumable
 from syncer.state import CRASH_AT_VARIABLE, State
@@ -111,3 +113,121 @@ def test_a_kill_at_any_step_of_the_final_save_repeats_no_write(
     assert hub.count("PUT") - before == 0  # nothing was in flight at the kill
     assert {hub.plaintext(name, repo=f"acme/repo-{n:04d}") for n in range(1, REPOS + 1)} \
         == {CANARY.encode()}
+
+
+# -- a fatal error after writing began: the account an interrupt gives -------------------------
+
+SMALL = 60
+ACCOUNT = r"(\d+) of {total} done, resume with the same command"
+
+
+def _small_hub(**kw: Any) -> FakeHub:
+    hub = FakeHub(tokens=(TOKEN,), **kw)
+    hub.add_org("acme")
+    hub.add_repos("acme", SMALL, environments=())
+    return hub
+
+
+def _args(command: str, tmp_path: Path, *extra: str) -> list[str]:
+    state = ["--state", str(tmp_path / "state.json"), "--log-format", "json"]
+    if command == "apply":
+        config = _apply_config(tmp_path)
+        config.write_text(config.read_text().replace(f"concurrency = {CONCURRENCY}",
+                                                     "concurrency = 4"))
+        return ["apply", "-c", str(config), *state, *extra]
+    return ["set", "X", "--org", "acme", "--value-from", "env:X_VALUE", "--concurrency", "4",
+            "--points-per-minute", "0", *state, *extra]
+
+
+def _all_right(hub: FakeHub) -> bool:
+    return {hub.plaintext("X", repo=f"acme/repo-{n:04d}") for n in range(1, SMALL + 1)} \
+        == {CANARY.encode()}
+
+
+@pytest.mark.parametrize("command", ["set", "apply"])
+def test_a_token_revoked_mid_run_says_how_far_it_got_and_the_same_command_resumes(
+        command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The token is revoked after 20 writes: exit 3 with GitHub's answer and the account an
+    interrupt gives ("N of 60 done, resume with the same command"); with the token back, the
+    same command writes only what was left (plus at most the writes that were in flight)."""
+    hub = _small_hub()
+    args = _args(command, tmp_path)
+    env = {"GITHUB_API_URL": "", "GITHUB_TOKEN": TOKEN, "X_VALUE": CANARY}
+
+    def revoke_at_the_21st_put(method: str, template: str, so_far: int) -> None:
+        if method == "PUT" and so_far == 21:
+            hub.revoke_token(TOKEN)
+
+    with hub.serve_in_thread() as url:
+        env["GITHUB_API_URL"] = url
+        hub.on_request = revoke_at_the_21st_put
+        assert run_cli(args, env, monkeypatch) == 3
+        hub.on_request = None
+        last = capsys.readouterr().err.strip().splitlines()[-1]
+        done = re.fullmatch(r"syncer: error: token rejected \(Bad credentials\); "
+                            + ACCOUNT.format(total=SMALL), last)
+        assert done is not None, last
+        assert 20 - 4 <= int(done[1]) <= 20
+        hub.add_token(TOKEN)
+        before = hub.count("PUT")
+        assert run_cli(args, env, monkeypatch) == 0, capsys.readouterr().err[-2000:]
+        assert hub.count("PUT") - before <= SMALL - int(done[1])
+        assert _all_right(hub)
+
+
+def test_a_budget_spent_with_no_wait_says_how_far_it_got_and_leaves_the_run_resumable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """--no-wait and the hourly budget runs out mid-run: exit 1, the targets not written
+    listed, and last the account an interrupt gives; once the budget is back, the same
+    command writes only what was left."""
+    hub = _small_hub(limits=Limits(primary_limit=5000, primary_remaining=50,
+                                   primary_reset_seconds=3600))
+    args = _args("set", tmp_path, "--no-wait")
+    with hub.serve_in_thread() as url:
+        env = {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "X_VALUE": CANARY}
+        assert run_cli(args, env, monkeypatch) == 1
+        last = capsys.readouterr().err.strip().splitlines()[-1]
+        done = re.fullmatch(r"syncer: stopped \(rate limit budget spent until \d\d:\d\d:\d\d\): "
+                            + ACCOUNT.format(total=SMALL), last)
+        assert done is not None, last
+        assert 0 < int(done[1]) < SMALL
+        hub.limits = Limits()
+        before = hub.count("PUT")
+        assert run_cli(args, env, monkeypatch) == 0, capsys.readouterr().err[-2000:]
+        assert hub.count("PUT") - before == SMALL - int(done[1])
+        assert _all_right(hub)
+
+
+@pytest.mark.slow
+def test_github_out_of_reach_past_every_retry_stops_the_run_resumably(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """After 20 writes every connection is dropped: the writes in flight fail once their
+    retries run out (they may have landed), the rest is not tried one by one but left not
+    written, and the run ends with the account an interrupt gives; with GitHub back, the same
+    command writes only what was left and what was in flight."""
+    hub = _small_hub()
+    args = _args("apply", tmp_path)
+
+    def drop_everything_from_the_21st_put(method: str, template: str, so_far: int) -> None:
+        if method == "PUT" and so_far == 21:
+            hub.faults = Faults(drop_rate=1.0)
+
+    with hub.serve_in_thread() as url:
+        env = {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "X_VALUE": CANARY}
+        hub.on_request = drop_everything_from_the_21st_put
+        assert run_cli(args, env, monkeypatch) == 1
+        hub.on_request = None
+        err = capsys.readouterr().err
+        last = err.strip().splitlines()[-1]
+        done = re.fullmatch(r"syncer: stopped \(GitHub out of reach \(.*\)\): "
+                            + ACCOUNT.format(total=SMALL), last)
+        assert done is not None, last
+        assert 0 < err.count('"outcome": "failed"') <= 4  # the concurrency's worth, no more
+        hub.faults = Faults()
+        before = hub.count("PUT")
+        assert run_cli(args, env, monkeypatch) == 0, capsys.readouterr().err[-2000:]
+        assert hub.count("PUT") - before <= SMALL - int(done[1])
+        assert _all_right(hub)
