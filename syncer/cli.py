@@ -407,6 +407,7 @@ async def _dispatch_with_signals(args: argparse.Namespace) -> int:
         if interrupt is not None and interrupt.writing_began and not interrupt.finished:
             args.stopped_after_writing = f"{interrupt.account()}, {_how_to_resume(args)}"
         raise
+    assert interrupt is not None  # handling_signals yielded it
     if interrupt.signum is None:
         if interrupt.stopped_by and interrupt.writing_began and not interrupt.finished:
             print(f"syncer: stopped ({interrupt.stopped_by}): {interrupt.account()}, "
