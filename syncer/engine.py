@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime
+from email.utils import format_datetime
 from collections import deque
 from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -32,6 +34,8 @@ log = structlog.get_logger("syncer.engine")
 
 OnOutcome = Callable[[Outcome], None]
 CUT_OFF = "cut off in flight when the grace ran out: it may have landed"
+#: GitHub's clock may run behind ours by this much (its times are whole seconds, too)
+LANDED_TOLERANCE_S = 5.0
 WRITTEN = (Result.CREATED, Result.UPDATED, Result.DELETED)
 
 
@@ -240,19 +244,40 @@ class Engine:
                        updated_at=response.date)
 
     async def _put(self, action: Action, value: SecretValue) -> Response:
-        """Seal with the scope's key and PUT; on a key mismatch re-fetch the key once, re-seal."""
+        """Seal with the scope's key and PUT; on a key mismatch re-fetch the key once, re-seal.
+
+        A mismatch met by a retry whose earlier try may have landed may be GitHub answering
+        our own write after the key rotated: the secret's updated_at, read then, tells."""
         scope = action.scope
+        started = time.time()
         key = await self.keys.get(scope)
-        sealed = await self.sealer.seal(key.key, value)
-        try:
-            return await self.api.put_secret(scope, action.name, sealed, key.key_id,
-                                             action.selection)
-        except errors.KeyMismatch:
+        for refreshed in (0, 1):
+            sealed = await self.sealer.seal(key.key, value)
+            try:
+                response = await self.api.put_secret(scope, action.name, sealed, key.key_id,
+                                                     action.selection)
+                return replace(response, attempts=response.attempts + refreshed)
+            except errors.KeyMismatch as exc:
+                if exc.may_have_landed and (landed := await self._landed(action, started)):
+                    return landed
+                if refreshed:
+                    raise
             key = await self.keys.refresh(scope, key)
-        sealed = await self.sealer.seal(key.key, value)
-        response = await self.api.put_secret(scope, action.name, sealed, key.key_id,
-                                             action.selection)
-        return replace(response, attempts=response.attempts + 1)
+        raise AssertionError("unreachable")
+
+    async def _landed(self, action: Action, started: float) -> Response | None:
+        """An answer for a PUT whose earlier try landed: GitHub dates the secret at or after
+        the write began (within the clocks' tolerance), else None."""
+        info = await self.api.secret(action.scope, action.name)
+        if info is None or info.updated_at is None:
+            return None
+        at = datetime.fromisoformat(info.updated_at.replace("Z", "+00:00"))
+        if at.timestamp() < started - LANDED_TOLERANCE_S:
+            return None
+        log.info("write_landed_earlier", secret=action.name, scope=str(action.scope),
+                 updated_at=info.updated_at,
+                 why="a retry met a stale key after an earlier try whose answer was lost")
+        return Response(204, None, None, None, None, http_date=format_datetime(at, usegmt=True))
 
     def _record(self, outcome: Outcome, outcomes: list[Outcome]) -> None:
         outcomes.append(outcome)

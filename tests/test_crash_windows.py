@@ -4,6 +4,7 @@ writer lock shared by every state file."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 from helpers import TOKEN, run_cli, syncer_process
+from reset_proxy import resetting_after_apply
 from structlog.testing import capture_logs
 
 from syncer.fakehub import FakeHub, Faults, Limits
@@ -231,3 +233,64 @@ def test_github_out_of_reach_past_every_retry_stops_the_run_resumably(
         assert run_cli(args, env, monkeypatch) == 0, capsys.readouterr().err[-2000:]
         assert hub.count("PUT") - before <= SMALL - int(done[1])
         assert _all_right(hub)
+
+
+# -- idempotent retries: answers lost after GitHub applied the write --------------------------
+
+def _repo_of(path: str) -> str:
+    """"/repos/acme/repo-0007/actions/secrets/X" → "acme/repo-0007"."""
+    parts = path.split("/")
+    return f"{parts[2]}/{parts[3]}"
+
+
+def test_deletes_whose_answers_were_lost_are_reported_deleted(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`apply --prune` with 30 % of writes' answers lost after GitHub applied them (the
+    connection reset): each such write is retried as a write that may have landed, and a
+    retried DELETE answered 404 is done, not failed; every delete is reported deleted, exit 0."""
+    hub = _small_hub()
+    for n in range(1, SMALL + 1):
+        hub.set_secret("OLD", b"stale", repo=f"acme/repo-{n:04d}")
+    args = _args("apply", tmp_path, "--prune")
+    with hub.serve_in_thread() as upstream, \
+            resetting_after_apply(upstream, 0.3, seed=3) as (url, dropped):
+        env = {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "X_VALUE": CANARY}
+        code = run_cli(args, env, monkeypatch)
+        err = capsys.readouterr().err
+        assert code == 0, err[-3000:]
+    assert sum(d.startswith("DELETE") for d in dropped) > 5
+    assert f"deleted {SMALL}, failed 0" in err
+    assert all(hub.plaintext("OLD", repo=f"acme/repo-{n:04d}") is None
+               for n in range(1, SMALL + 1))
+    assert _all_right(hub)
+    retried = [json.loads(line) for line in err.splitlines()
+               if line.startswith("{") and '"event": "retry"' in line]
+    assert {r["method"] for r in retried} == {"PUT", "DELETE"}
+    assert all(r["idempotent"] is False for r in retried)
+
+
+def test_puts_whose_answers_were_lost_while_the_key_rotated_are_not_failed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """30 % of PUTs land but their answer is lost, and the scope's public key rotates at that
+    instant: the retry meets 422 (not the current key) for a value its earlier try stored.
+    Reading the secret's updated_at against the write's start shows it landed: reported
+    written, not failed; exit 0 and the value everywhere."""
+    hub = _small_hub()
+
+    def rotate_the_key(method: str, path: str) -> None:
+        if method == "PUT":
+            hub.rotate_key(repo=_repo_of(path))
+
+    args = _args("set", tmp_path)
+    with hub.serve_in_thread() as upstream, \
+            resetting_after_apply(upstream, 0.3, seed=5, on_reset=rotate_the_key) as (url, dropped):
+        env = {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "X_VALUE": CANARY}
+        code = run_cli(args, env, monkeypatch)
+        err = capsys.readouterr().err
+        assert code == 0, err[-3000:]
+    assert len(dropped) > 5
+    assert "failed 0" in err
+    assert '"event": "write_landed_earlier"' in err
+    assert _all_right(hub)

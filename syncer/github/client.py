@@ -94,6 +94,10 @@ class GitHubClient:
                      "User-Agent": USER_AGENT},
             skip_auto_headers=("Accept-Encoding",),
         )
+        # aiohttp silently sends a PUT or DELETE again when a reused connection drops: a write
+        # that landed then looks like a first try answered 404 (a DELETE) or 422 (a PUT after a
+        # key rotation). Retries are ours alone, so they know the earlier try may have landed.
+        self._session._retry_connection = False
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -186,29 +190,44 @@ class GitHubClient:
     async def _retry_after(self, first: errors.GitHubError, method: str, url: str, where: str,
                            json: Any, etag: str | None) -> sansio.Response:
         """The first try failed in a way worth retrying: wait as its error asks, then let the
-        retry policy drive tries 2, 3, ... (numbered as such in logs and in `attempts`)."""
-        wait = wait_seconds(first, 1, self._retry)
-        self._note_retry(first, 1, wait, method, where)
-        await self.pacer.sleep(wait)  # a stopping run does not wait out a backoff
+        retry policy drive tries 2, 3, ... (numbered as such in logs and in `attempts`).
+
+        A write is not idempotent at GitHub (a repeated DELETE is answered 404, a repeated PUT
+        422 once the scope's key rotated, 204 where the first said 201): its retries say so in
+        the log (`idempotent=false`), and an error a retry meets after a try whose answer was
+        lost carries `may_have_landed`, for the caller to check what GitHub holds."""
+        uncertain = _may_have_applied(first)
 
         def before_sleep(state: RetryCallState) -> None:
+            nonlocal uncertain
             exc = state.outcome.exception() if state.outcome else None
             if exc is not None:
+                uncertain = uncertain or _may_have_applied(exc)
                 self._note_retry(exc, state.attempt_number + 1,
                                  state.next_action.sleep if state.next_action else 0.0,
                                  method, where)
 
-        async for attempt in retrying(self._retry, before_sleep=before_sleep, tries_done=1,
-                                      sleep=self.pacer.sleep):
-            with attempt:
-                try:
-                    response = await self._send_authenticated(method, url, where, json, etag)
-                except errors.NotFound:
-                    if method != "DELETE":
-                        raise
-                    # An earlier try deleted it and its answer was lost (a timeout, a 5xx
-                    # after the fact), or someone else did: either way it is gone, as asked.
-                    response = sansio.Response(404, None, None, None, None)
+        with structlog.contextvars.bound_contextvars(
+                **({} if method in _IDEMPOTENT else {"idempotent": False})):
+            wait = wait_seconds(first, 1, self._retry)
+            self._note_retry(first, 1, wait, method, where)
+            await self.pacer.sleep(wait)  # a stopping run does not wait out a backoff
+            try:
+                async for attempt in retrying(self._retry, before_sleep=before_sleep,
+                                              tries_done=1, sleep=self.pacer.sleep):
+                    with attempt:
+                        try:
+                            response = await self._send_authenticated(method, url, where, json,
+                                                                      etag)
+                        except errors.NotFound:
+                            if method != "DELETE":
+                                raise
+                            # An earlier try deleted it and its answer was lost (a timeout, a
+                            # 5xx after the fact), or someone else did: either way it is gone.
+                            response = sansio.Response(404, None, None, None, None)
+            except errors.GitHubError as exc:
+                exc.may_have_landed = uncertain and method not in _IDEMPOTENT
+                raise
         return replace(response, attempts=attempt.retry_state.attempt_number + 1)
 
     def _note_retry(self, exc: BaseException, attempt: int, wait: float, method: str,
@@ -220,6 +239,16 @@ class GitHubClient:
             self.pacer.pause(wait, "primary rate limit")
         log.warning("retry", method=method, path=where, attempt=attempt, reason=_reason(exc),
                     wait_s=round(wait, 3))
+
+
+#: Requests GitHub answers alike however often they are sent.
+_IDEMPOTENT = frozenset({"GET", "HEAD"})
+
+
+def _may_have_applied(exc: BaseException) -> bool:
+    """Whether the try that failed so may have been applied: its answer was lost, or GitHub
+    failed after the fact (a 5xx)."""
+    return isinstance(exc, (errors.TransportError, errors.ServerError))
 
 
 def _proxy_configured() -> bool:
