@@ -7,11 +7,14 @@ value), so running the same command again resumes it, while a new value starts a
 from __future__ import annotations
 
 import hashlib
+import shlex
+import sys
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
     Awaitable,
     Callable,
+    Iterable,
     Iterator,
     Mapping,
     Sequence,
@@ -30,10 +33,11 @@ from .github.api import SecretInfo
 from .github.pacing import BudgetSpent, NotAdmitted
 from .journal import Entry, Journal, default_journal_path
 from .model import Action, Op, Outcome, Result, Scope, SecretValue
+from .observe import redact
 from .observe.progress import Progress
 from .plan import Memory, PlanItem, Remembered, changed_after
 from .runtime import Run
-from .state import Record, State, StateKey, crash_point
+from .state import Record, State, StateKey, crash_point, writing
 
 log = structlog.get_logger("syncer.resume")
 
@@ -108,10 +112,29 @@ class Resume:
 
 @contextmanager
 def resumable(state: State, inputs: str, fingerprint: Callable[[Action], str], *,
-              fresh: bool = False) -> Iterator[Resume]:
+              fresh: bool = False, writes: Iterable[tuple[str, str, str]] = ()
+              ) -> Iterator[Resume]:
     """A journal for one run beside the state file: finished when the block completes with
     every target handled; left resumable when it is interrupted, stopped with targets left
-    unwritten (a spent budget), cancelled or fails."""
+    unwritten (a spent budget), cancelled or fails.
+
+    `writes` are the (host, org, secret name) the run writes: their writer locks, shared by
+    every state file on the machine, are held for the block (LockHeld if another run has one),
+    so two runs cannot leave a secret with a mix of their values."""
+    with writing(writes, _command_line()):
+        with _journalled(state, inputs, fingerprint, fresh) as resume:
+            yield resume
+
+
+def _command_line() -> str:
+    """This run's command line, as a writer lock names its holder (a value or token never
+    reaches argv; registered ones are scrubbed all the same)."""
+    return redact.scrub(shlex.join(["syncer", *sys.argv[1:]]))
+
+
+@contextmanager
+def _journalled(state: State, inputs: str, fingerprint: Callable[[Action], str],
+                fresh: bool) -> Iterator[Resume]:
     journal = Journal.open(default_journal_path(state.path), inputs, fresh=fresh)
     if journal.problems:  # one line, however many: each damaged record is only skipped
         log.warning("journal_damaged", journal=str(journal.path), problems=len(journal.problems),
@@ -251,8 +274,9 @@ async def write_planned(run: Run, state: State, to_write: Sequence[PlanItem],
         for i in to_write))
     outcomes: list[Outcome] = []
     done: list[Action] = []
+    writes = {(host_of(api_url), i.scope.org, i.name) for i in to_write}
     with resumable(state, inputs, lambda a: fingerprints[(a.scope, a.name)],
-                   fresh=fresh) as resume:
+                   fresh=fresh, writes=writes) as resume:
         # The state is saved inside the journal's block: the journal is marked finished only
         # once the state holds every write, so a kill at any instant leaves one of the two
         # telling the next run what was done.

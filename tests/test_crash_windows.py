@@ -8,13 +8,16 @@ import json
 import os
 import re
 import signal
+import subprocess
+import sys
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import TOKEN, run_cli, syncer_process
+from helpers import TOKEN, fakehub_process, run_cli, syncer_process
 from reset_proxy import resetting_after_apply
 from structlog.testing import capture_logs
 
@@ -294,3 +297,56 @@ def test_puts_whose_answers_were_lost_while_the_key_rotated_are_not_failed(
     assert "failed 0" in err
     assert '"event": "write_landed_earlier"' in err
     assert _all_right(hub)
+
+
+# -- one writer per (host, org, secret name) on the machine ------------------------------------
+
+def test_a_second_run_writing_the_same_secret_from_another_state_file_exits_4(
+        tmp_path: Path) -> None:
+    """Two runs with different state files write the same secret name in the same org (with
+    different values): the second exits 4 at once naming the first (pid, command line),
+    writes nothing, and leaves no mix; a run writing another name goes ahead meanwhile. The
+    lock lives under the default state directory, whatever --state says, and holds no value
+    and no token."""
+    state_home = Path(os.environ["XDG_STATE_HOME"])
+    with fakehub_process("--repos", "200", "--envs", "", "--latency-ms", "5") as fh:
+        env = {"GITHUB_API_URL": fh.url, "GITHUB_TOKEN": fh.token, "A": "value-a-1f3e",
+               "B": "value-b-9c2d"}
+
+        def set_command(name: str, variable: str, state: str) -> list[str]:
+            return ["set", name, "--org", "acme", "--value-from", f"env:{variable}",
+                    "--concurrency", "2", "--points-per-minute", "0",
+                    "--state", str(tmp_path / state / "state.json")]
+
+        first_err = tmp_path / "first.err"
+        with open(first_err, "wb") as err:
+            first = subprocess.Popen(
+                [sys.executable, "-m", "syncer", *set_command("X", "A", "one")],
+                env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            put = "PUT /repos/{owner}/{repo}/actions/secrets/{secret_name}"
+            deadline = time.monotonic() + 60
+            while fh.state()["calls"].get(put, 0) < 5:
+                assert first.poll() is None and time.monotonic() < deadline
+                time.sleep(0.02)
+            first.send_signal(signal.SIGSTOP)  # mid-run, its locks held, for as long as needed
+            second = syncer_process(set_command("X", "B", "two"), env)
+            other = syncer_process([*set_command("Y", "B", "three"), "--repos", "repo-00*"],
+                                   env)
+            locks = list((state_home / "syncer" / "writers").iterdir())
+            contents = b"".join(lock.read_bytes() for lock in locks)
+        finally:
+            first.send_signal(signal.SIGCONT)
+            assert first.wait(timeout=120) == 0, first_err.read_text()[-2000:]
+        assert second.returncode == 4, second.stderr.decode()[-2000:]
+        message = second.stderr.decode().strip().splitlines()[-1]
+        assert f"pid {first.pid}: syncer set X --org acme" in message
+        assert "writing X in acme on 127.0.0.1:" in message
+        assert other.returncode == 0, other.stderr.decode()[-2000:]
+        assert sorted(lock.name.split("+", 1)[1] for lock in locks) == ["acme+X.lock",
+                                                                        "acme+Y.lock"]
+        assert b"value-a" not in contents and fh.token.encode() not in contents
+        import base64
+        values = {base64.b64decode(s["plaintext_b64"]) for s in fh.state()["secrets"]
+                  if s["name"] == "X"}
+        assert values == {b"value-a-1f3e"}
