@@ -19,7 +19,7 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -121,15 +121,15 @@ def resumable(state: State, inputs: str, fingerprint: Callable[[Action], str], *
     `writes` are the (host, org, secret name) the run writes: their writer locks, shared by
     every state file on the machine, are held for the block (LockHeld if another run has one),
     so two runs cannot leave a secret with a mix of their values."""
-    with writing(writes, _command_line()):
+    with writer_locks(writes):
         with _journalled(state, inputs, fingerprint, fresh) as resume:
             yield resume
 
 
-def _command_line() -> str:
-    """This run's command line, as a writer lock names its holder (a value or token never
-    reaches argv; registered ones are scrubbed all the same)."""
-    return redact.scrub(shlex.join(["syncer", *sys.argv[1:]]))
+def writer_locks(writes: Iterable[tuple[str, str, str]]) -> AbstractContextManager[None]:
+    """The machine-wide writer locks of these (host, org, secret name), naming this run by its
+    command line (a value or token never reaches argv; registered ones are scrubbed anyway)."""
+    return writing(writes, redact.scrub(shlex.join(["syncer", *sys.argv[1:]])))
 
 
 @contextmanager
