@@ -9,9 +9,10 @@ Send layers, outermost first, each with one concern:
 
 from __future__ import annotations
 
+import functools
 import os
 import ssl
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
@@ -60,6 +61,32 @@ class StaticToken:
 
     async def renew(self, rejected: str) -> bool:
         return False
+
+
+#: Requests GitHub answers alike however often they are sent.
+_IDEMPOTENT = frozenset({"GET", "HEAD"})
+
+_RetryAfter = Callable[["GitHubClient", errors.GitHubError, str, str, str, Any, "str | None"],
+                       Awaitable[sansio.Response]]
+
+
+def _said_as_writes(retry_after: _RetryAfter) -> _RetryAfter:
+    """Retries of a write, said as such: GitHub does not answer a repeated write as it did the
+    first (a DELETE 404, a PUT 422 once the scope's key rotated, 204 where the first said 201).
+    Their log events carry `idempotent=false`, and the error they end with `may_have_landed`,
+    for the caller to check what GitHub holds."""
+    @functools.wraps(retry_after)
+    async def said(client: GitHubClient, first: errors.GitHubError, method: str, url: str,
+                   where: str, json: Any, etag: str | None) -> sansio.Response:
+        if method in _IDEMPOTENT:
+            return await retry_after(client, first, method, url, where, json, etag)
+        with structlog.contextvars.bound_contextvars(idempotent=False):
+            try:
+                return await retry_after(client, first, method, url, where, json, etag)
+            except errors.GitHubError as exc:
+                exc.may_have_landed = True
+                raise
+    return said
 
 
 class GitHubClient:
@@ -187,47 +214,33 @@ class GitHubClient:
                 self.pacer.observe(sansio.RateLimit.from_headers(raw_headers))
             raise exc
 
+    @_said_as_writes
     async def _retry_after(self, first: errors.GitHubError, method: str, url: str, where: str,
                            json: Any, etag: str | None) -> sansio.Response:
         """The first try failed in a way worth retrying: wait as its error asks, then let the
-        retry policy drive tries 2, 3, ... (numbered as such in logs and in `attempts`).
-
-        A write is not idempotent at GitHub (a repeated DELETE is answered 404, a repeated PUT
-        422 once the scope's key rotated, 204 where the first said 201): its retries say so in
-        the log (`idempotent=false`), and an error a retry meets after a try whose answer was
-        lost carries `may_have_landed`, for the caller to check what GitHub holds."""
-        uncertain = _may_have_applied(first)
+        retry policy drive tries 2, 3, ... (numbered as such in logs and in `attempts`)."""
+        wait = wait_seconds(first, 1, self._retry)
+        self._note_retry(first, 1, wait, method, where)
+        await self.pacer.sleep(wait)  # a stopping run does not wait out a backoff
 
         def before_sleep(state: RetryCallState) -> None:
-            nonlocal uncertain
             exc = state.outcome.exception() if state.outcome else None
             if exc is not None:
-                uncertain = uncertain or _may_have_applied(exc)
                 self._note_retry(exc, state.attempt_number + 1,
                                  state.next_action.sleep if state.next_action else 0.0,
                                  method, where)
 
-        with structlog.contextvars.bound_contextvars(
-                **({} if method in _IDEMPOTENT else {"idempotent": False})):
-            wait = wait_seconds(first, 1, self._retry)
-            self._note_retry(first, 1, wait, method, where)
-            await self.pacer.sleep(wait)  # a stopping run does not wait out a backoff
-            try:
-                async for attempt in retrying(self._retry, before_sleep=before_sleep,
-                                              tries_done=1, sleep=self.pacer.sleep):
-                    with attempt:
-                        try:
-                            response = await self._send_authenticated(method, url, where, json,
-                                                                      etag)
-                        except errors.NotFound:
-                            if method != "DELETE":
-                                raise
-                            # An earlier try deleted it and its answer was lost (a timeout, a
-                            # 5xx after the fact), or someone else did: either way it is gone.
-                            response = sansio.Response(404, None, None, None, None)
-            except errors.GitHubError as exc:
-                exc.may_have_landed = uncertain and method not in _IDEMPOTENT
-                raise
+        async for attempt in retrying(self._retry, before_sleep=before_sleep, tries_done=1,
+                                      sleep=self.pacer.sleep):
+            with attempt:
+                try:
+                    response = await self._send_authenticated(method, url, where, json, etag)
+                except errors.NotFound:
+                    if method != "DELETE":
+                        raise
+                    # An earlier try deleted it and its answer was lost (a timeout, a 5xx
+                    # after the fact), or someone else did: either way it is gone, as asked.
+                    response = sansio.Response(404, None, None, None, None)
         return replace(response, attempts=attempt.retry_state.attempt_number + 1)
 
     def _note_retry(self, exc: BaseException, attempt: int, wait: float, method: str,
@@ -239,16 +252,6 @@ class GitHubClient:
             self.pacer.pause(wait, "primary rate limit")
         log.warning("retry", method=method, path=where, attempt=attempt, reason=_reason(exc),
                     wait_s=round(wait, 3))
-
-
-#: Requests GitHub answers alike however often they are sent.
-_IDEMPOTENT = frozenset({"GET", "HEAD"})
-
-
-def _may_have_applied(exc: BaseException) -> bool:
-    """Whether the try that failed so may have been applied: its answer was lost, or GitHub
-    failed after the fact (a 5xx)."""
-    return isinstance(exc, (errors.TransportError, errors.ServerError))
 
 
 def _proxy_configured() -> bool:
