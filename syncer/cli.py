@@ -27,7 +27,7 @@ from .exits import AuthError, Exit, UsageError
 from .github import errors
 from .github.client import TokenSource
 from .github.pacing import DEFAULT_POINTS_PER_MINUTE, MAX_CONCURRENCY, BudgetSpent
-from .interrupt import Interrupt, handling_signals
+from .interrupt import handling_signals
 from .journal import JournalError
 from .model import APPS
 from .names import env_name_argument, name_argument, non_negative_number, positive_int
@@ -398,16 +398,14 @@ async def _dispatch_with_signals(args: argparse.Namespace) -> int:
     A run that stops on its own after writing began (a rejected token, a spent budget with
     --no-wait, GitHub out of reach) gives the same account of how far it got."""
     code: int = Exit.INTERRUPTED
-    interrupt: Interrupt | None = None
-    try:
-        with anyio.CancelScope() as everything:
-            with handling_signals(everything.cancel) as interrupt:
+    with anyio.CancelScope() as everything:
+        with handling_signals(everything.cancel) as interrupt:
+            try:
                 code = await _dispatch(args)
-    except Exception:
-        if interrupt is not None and interrupt.writing_began and not interrupt.finished:
-            args.stopped_after_writing = f"{interrupt.account()}, {_how_to_resume(args)}"
-        raise
-    assert interrupt is not None  # handling_signals yielded it
+            except Exception:  # main() reports it, with this account
+                if interrupt.writing_began and not interrupt.finished:
+                    args.stopped_after_writing = f"{interrupt.account()}, {_how_to_resume(args)}"
+                raise
     if interrupt.signum is None:
         if interrupt.stopped_by and interrupt.writing_began and not interrupt.finished:
             print(f"syncer: stopped ({interrupt.stopped_by}): {interrupt.account()}, "

@@ -9,10 +9,9 @@ Send layers, outermost first, each with one concern:
 
 from __future__ import annotations
 
-import functools
 import os
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
@@ -29,7 +28,12 @@ from .pacing import Pacer
 from .retry import RetryPolicy, retrying, should_retry, wait_seconds
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from tenacity import RetryCallState
+
+    _RetryAfter = Callable[["GitHubClient", errors.GitHubError, str, str, str, Any, str | None],
+                           Awaitable[sansio.Response]]
 
 log = structlog.get_logger("syncer.github")
 
@@ -66,16 +70,12 @@ class StaticToken:
 #: Requests GitHub answers alike however often they are sent.
 _IDEMPOTENT = frozenset({"GET", "HEAD"})
 
-_RetryAfter = Callable[["GitHubClient", errors.GitHubError, str, str, str, Any, "str | None"],
-                       Awaitable[sansio.Response]]
-
 
 def _said_as_writes(retry_after: _RetryAfter) -> _RetryAfter:
     """Retries of a write, said as such: GitHub does not answer a repeated write as it did the
     first (a DELETE 404, a PUT 422 once the scope's key rotated, 204 where the first said 201).
     Their log events carry `idempotent=false`, and the error they end with `may_have_landed`,
     for the caller to check what GitHub holds."""
-    @functools.wraps(retry_after)
     async def said(client: GitHubClient, first: errors.GitHubError, method: str, url: str,
                    where: str, json: Any, etag: str | None) -> sansio.Response:
         if method in _IDEMPOTENT:
