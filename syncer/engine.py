@@ -205,8 +205,11 @@ class Engine:
         # find out
         self.left_undone = (sum(o.result is Result.SKIPPED for o in outcomes) + len(cut_off)
                             + self._lost)
-        if interrupt is not None and self._stop_reason and interrupt.signum is None:
-            interrupt.stopped_by = self._stop_reason.removeprefix("not written: ")
+        if interrupt is not None and interrupt.signum is None:
+            if self._stop_reason:
+                interrupt.stopped_by = self._stop_reason.removeprefix("not written: ")
+            elif feed.failure is not None:
+                interrupt.stopped_by = f"the listing of targets failed: {feed.failure}"
         if feed.failure is not None:
             raise StreamBroken(feed.failure, outcomes)
         return outcomes

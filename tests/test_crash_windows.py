@@ -209,33 +209,38 @@ def test_a_budget_spent_with_no_wait_says_how_far_it_got_and_leaves_the_run_resu
 def test_github_out_of_reach_past_every_retry_stops_the_run_resumably(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    """After 20 writes every connection is dropped: the writes in flight fail once their
-    retries run out (they may have landed), the rest is not tried one by one but left not
-    written, and the run ends with the account an interrupt gives; with GitHub back, the same
-    command writes only what was left and what was in flight."""
-    hub = _small_hub()
-    args = _args("apply", tmp_path)
+    """`set` over 250 repositories, and every connection is dropped from the moment the second
+    page of the listing is asked for: the writes in flight fail once their retries run out
+    (they may have landed), the rest is not tried one by one, the listing is not finished, and
+    the run ends with the account an interrupt gives; with GitHub back, the same command writes
+    only what was left and what was in flight."""
+    hub = FakeHub(tokens=(TOKEN,))
+    hub.add_org("acme")
+    hub.add_repos("acme", 250, environments=())
+    args = _args("set", tmp_path)
 
-    def drop_everything_from_the_21st_put(method: str, template: str, so_far: int) -> None:
-        if method == "PUT" and so_far == 21:
+    def drop_everything_from_the_second_page(method: str, template: str, so_far: int) -> None:
+        if template == "/orgs/{org}/repos" and so_far == 2:
             hub.faults = Faults(drop_rate=1.0)
 
     with hub.serve_in_thread() as url:
         env = {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "X_VALUE": CANARY}
-        hub.on_request = drop_everything_from_the_21st_put
+        hub.on_request = drop_everything_from_the_second_page
         assert run_cli(args, env, monkeypatch) == 1
         hub.on_request = None
         err = capsys.readouterr().err
         last = err.strip().splitlines()[-1]
-        done = re.fullmatch(r"syncer: stopped \(GitHub out of reach \(.*\)\): "
-                            + ACCOUNT.format(total=SMALL), last)
+        done = re.fullmatch(r"syncer: stopped \((GitHub out of reach|the listing of targets "
+                            r"failed).*\): (\d+) of 100 done \(more not yet listed\), resume "
+                            r"with the same command", last)
         assert done is not None, last
-        assert 0 < err.count('"outcome": "failed"') <= 4  # the concurrency's worth, no more
+        assert err.count('"outcome": "failed"') <= 4  # the concurrency's worth, no more
         hub.faults = Faults()
         before = hub.count("PUT")
         assert run_cli(args, env, monkeypatch) == 0, capsys.readouterr().err[-2000:]
-        assert hub.count("PUT") - before <= SMALL - int(done[1])
-        assert _all_right(hub)
+        assert hub.count("PUT") - before <= 250 - int(done[2])
+        assert {hub.plaintext("X", repo=f"acme/repo-{n:04d}") for n in range(1, 251)} \
+            == {CANARY.encode()}
 
 
 # -- idempotent retries: answers lost after GitHub applied the write --------------------------
