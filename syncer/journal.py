@@ -320,6 +320,7 @@ class Journal:
         self.run_id = run_id
         self.resumed = resumed
         self.problems = problems
+        self.damaged_lines = 0  # lines skipped as damaged (problems lists the first 50)
         self._fd: int | None = fd
         self._lock_fd = lock_fd
         self._completed = completed
@@ -356,9 +357,11 @@ class Journal:
             raise
         others = any(not r.finished for other_id, r in scan.runs.items()
                      if other_id != run_id and r.inputs_id != inputs_id)
-        return cls(path, fd, lock_fd, inputs_id, run_id, resumed, completed, problems,
-                   sync_interval=sync_interval, compact_bytes=compact_bytes,
-                   others_unfinished=others)
+        journal = cls(path, fd, lock_fd, inputs_id, run_id, resumed, completed, problems,
+                      sync_interval=sync_interval, compact_bytes=compact_bytes,
+                      others_unfinished=others)
+        journal.damaged_lines = scan.bad_lines
+        return journal
 
     def completed(self) -> set[Completed]:
         """(app, scope, name, fingerprint) of each write this run completed, before and since now.
@@ -488,7 +491,7 @@ def _read_or_move_aside(path: Path) -> tuple[int, _Scan, list[str]]:
     os.rename(path, aside)
     problem = (f"the journal could not be read at all ({scan.bad_lines} damaged lines, no valid "
                f"record); moved it aside to {aside}")
-    return _open_append(path), _Scan(), [problem]
+    return _open_append(path), _Scan(bad_lines=scan.bad_lines), [problem]
 
 
 def _choose_run(fd: int, scan: _Scan, inputs_id: str,

@@ -137,8 +137,9 @@ def _journalled(state: State, inputs: str, fingerprint: Callable[[Action], str],
                 fresh: bool) -> Iterator[Resume]:
     journal = Journal.open(default_journal_path(state.path), inputs, fresh=fresh)
     if journal.problems:  # one line, however many: each damaged record is only skipped
-        log.warning("journal_damaged", journal=str(journal.path), problems=len(journal.problems),
-                    first=journal.problems[0], action="skipped; GitHub's state decides")
+        log.warning("journal_damaged", journal=str(journal.path),
+                    damaged_lines=journal.damaged_lines, first=journal.problems[0],
+                    action="skipped; GitHub's state decides")
     resume = Resume(journal, fingerprint)
     try:
         yield resume

@@ -52,7 +52,7 @@ def test_journal_damage_is_one_structured_warning_and_no_python_warning(tmp_path
     damaged = [e for e in logs if "journal" in e["event"]]
     assert len(damaged) == 1, logs
     assert damaged[0]["event"] == "journal_damaged" and damaged[0]["log_level"] == "warning"
-    assert damaged[0]["problems"] == 3 and "line 3" in damaged[0]["first"]
+    assert damaged[0]["damaged_lines"] == 3 and "line 3" in damaged[0]["first"]
 
 
 # -- a kill at each step of the final save ---------------------------------------------------
