@@ -98,7 +98,8 @@ def test_a_kill_at_any_step_of_the_final_save_repeats_no_write(
     write was in flight), and GitHub holds the value everywhere. A damaged journal makes the
     finishing run compact it."""
     hub, url = big_hub
-    name = f"X{abs(hash((point, damaged_journal))) % 10**6}"  # a secret of its own per case
+    # a secret of its own per case, on the one fakehub of the module
+    name = f"X_{point.upper().replace('-', '_')}{'_DAMAGED' if damaged_journal else ''}"
     config = _apply_config(tmp_path)
     config.write_text(config.read_text().replace('name = "X"', f'name = "{name}"'))
     state = tmp_path / "state.json"
