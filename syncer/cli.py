@@ -362,19 +362,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LockHeld as exc:
         return _fail(str(exc), Exit.LOCKED)
     except JournalError as exc:
-        return _fail(str(exc), Exit.FAILED)
+        return _fail(str(exc), Exit.FAILED, args)
     except AuthError as exc:
         return _fail(str(exc), Exit.AUTH)
     except RunAborted as exc:
-        return _fail(str(exc), Exit.AUTH)
+        return _fail(str(exc), Exit.AUTH, args)
     except errors.AuthFailed as exc:
-        return _fail(f"token rejected ({exc.message})", Exit.AUTH)
+        return _fail(f"token rejected ({exc.message})", Exit.AUTH, args)
     except (BudgetSpent, errors.RateLimited) as exc:  # while discovering (--no-wait, mostly)
         spent = exc if isinstance(exc, BudgetSpent) else BudgetSpent(exc.reset_at)
+        if getattr(args, "stopped_after_writing", None):
+            return _fail(str(spent), Exit.FAILED, args)
         return _fail(f"{spent} before any secret was written; run again after the reset",
                      Exit.FAILED)
     except errors.GitHubError as exc:  # while discovering, before any target could fail alone
-        return _fail(f"GitHub could not be read: {exc}", Exit.FAILED)
+        return _fail(f"GitHub could not be read: {exc}", Exit.FAILED, args)
     except KeyboardInterrupt as exc:
         return _fail("interrupted", _interrupted_code(exc))
 
@@ -410,24 +412,30 @@ def entry() -> NoReturn:
 
 
 async def _dispatch_with_signals(args: argparse.Namespace) -> int:
-    """Run the command; on SIGINT/SIGTERM let in-flight writes finish, then say how to resume."""
+    """Run the command; on SIGINT/SIGTERM let in-flight writes finish, then say how to resume.
+    A run that stops on its own after writing began (a rejected token, a spent budget with
+    --no-wait, GitHub out of reach) gives the same account of how far it got."""
     code: int = Exit.INTERRUPTED
     with anyio.CancelScope() as everything:
         with handling_signals(everything.cancel) as interrupt:
-            code = await _dispatch(args)
-    finished = (interrupt.total and interrupt.done == interrupt.total
-                and not interrupt.total_is_partial and not interrupt.cut_off)
-    if interrupt.signum is None or finished:  # a signal after the last write changes nothing
+            try:
+                code = await _dispatch(args)
+            except Exception:  # main() reports it, with this account
+                if interrupt.writing_began and not interrupt.finished:
+                    args.stopped_after_writing = f"{interrupt.account()}, {_how_to_resume(args)}"
+                raise
+    if interrupt.signum is None:
+        if interrupt.stopped_by and interrupt.writing_began and not interrupt.finished:
+            print(f"syncer: stopped ({interrupt.stopped_by}): {interrupt.account()}, "
+                  f"{_how_to_resume(args)}", file=sys.stderr)
         return code
-    if interrupt.total == 0 and not interrupt.total_is_partial:
+    if interrupt.finished:  # a signal after the last write changes nothing
+        return code
+    if not interrupt.writing_began:
         # a read-only command (plan, audit), or apply stopped while still reading GitHub
         print("syncer: interrupted before anything was written", file=sys.stderr)
         return interrupt.exit_code
-    unlisted = " (more not yet listed)" if interrupt.total_is_partial else ""
-    cut_off = (f", {interrupt.cut_off} cut off in flight when the grace ran out (they may "
-               "have landed)" if interrupt.cut_off else "")
-    print(f"syncer: interrupted: {interrupt.done} of {interrupt.total} done{unlisted}{cut_off}, "
-          f"{_how_to_resume(args)}", file=sys.stderr)
+    print(f"syncer: interrupted: {interrupt.account()}, {_how_to_resume(args)}", file=sys.stderr)
     return interrupt.exit_code
 
 
@@ -695,8 +703,10 @@ def _open_state(path: str | None) -> State:
     return state
 
 
-def _fail(message: str, code: Exit) -> int:
-    print(f"syncer: error: {message}", file=sys.stderr)
+def _fail(message: str, code: Exit, args: argparse.Namespace | None = None) -> int:
+    """One line on stderr; after writing began, with how far the run got and how to resume."""
+    account = getattr(args, "stopped_after_writing", None)
+    print(f"syncer: error: {message}{f'; {account}' if account else ''}", file=sys.stderr)
     return int(code)
 
 

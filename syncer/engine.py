@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime
+from email.utils import format_datetime
 from collections import deque
 from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -32,6 +34,8 @@ log = structlog.get_logger("syncer.engine")
 
 OnOutcome = Callable[[Outcome], None]
 CUT_OFF = "cut off in flight when the grace ran out: it may have landed"
+#: GitHub's clock may run behind ours by this much (its times are whole seconds, too)
+LANDED_TOLERANCE_S = 5.0
 WRITTEN = (Result.CREATED, Result.UPDATED, Result.DELETED)
 
 
@@ -64,6 +68,7 @@ class Engine:
     #: taken (a late signal then has nothing to stop)
     last_phase: Callable[[], bool] = lambda: True
     _stop_reason: str | None = field(default=None, init=False)
+    _lost: int = field(default=0, init=False)  # writes whose every try went unanswered
     _log: Any = field(default=log, init=False)
     #: a stream of actions was left unread by a stop: targets it held were never seen
     stream_cut_short: bool = field(default=False, init=False)
@@ -199,8 +204,15 @@ class Engine:
         keep_going()  # workers cut off in flight never asked again: name the stop for the rest
         for action in feed.left():  # left unscheduled by a stop
             self._record(Outcome(action, Result.SKIPPED, error=self._stop_reason), outcomes)
-        # a cut-off write may or may not have landed: the next run resumes to find out
-        self.left_undone = sum(o.result is Result.SKIPPED for o in outcomes) + len(cut_off)
+        # a cut-off or unanswered write may or may not have landed: the next run resumes to
+        # find out
+        self.left_undone = (sum(o.result is Result.SKIPPED for o in outcomes) + len(cut_off)
+                            + self._lost)
+        if interrupt is not None and interrupt.signum is None:
+            if self._stop_reason:
+                interrupt.stopped_by = self._stop_reason.removeprefix("not written: ")
+            elif feed.failure is not None:
+                interrupt.stopped_by = f"the listing of targets failed: {feed.failure}"
         if feed.failure is not None:
             raise StreamBroken(feed.failure, outcomes)
         return outcomes
@@ -224,6 +236,13 @@ class Engine:
             return Outcome(action, Result.SKIPPED, error=self._stop_reason)
         except errors.AuthFailed:
             raise
+        except errors.TransportError as exc:
+            # Every retry went unanswered: GitHub is out of reach, and the rest would only fail
+            # the same way, one by one. Stop as a spent budget does; this write may have landed.
+            self._stop_reason = self._stop_reason or f"not written: GitHub out of reach ({exc})"
+            self._lost += 1
+            return Outcome(action, Result.FAILED, duration_ms=_ms_since(started),
+                           error=f"{exc}: it may have landed")
         except errors.GitHubError as exc:
             return Outcome(action, Result.FAILED, getattr(exc, "status", None),
                            duration_ms=_ms_since(started), error=_describe(exc, action),
@@ -232,19 +251,40 @@ class Engine:
                        updated_at=response.date)
 
     async def _put(self, action: Action, value: SecretValue) -> Response:
-        """Seal with the scope's key and PUT; on a key mismatch re-fetch the key once, re-seal."""
+        """Seal with the scope's key and PUT; on a key mismatch re-fetch the key once, re-seal.
+
+        A mismatch met by a retry whose earlier try may have landed may be GitHub answering
+        our own write after the key rotated: the secret's updated_at, read then, tells."""
         scope = action.scope
+        started = time.time()
         key = await self.keys.get(scope)
-        sealed = await self.sealer.seal(key.key, value)
-        try:
-            return await self.api.put_secret(scope, action.name, sealed, key.key_id,
-                                             action.selection)
-        except errors.KeyMismatch:
+        for refreshed in (0, 1):
+            sealed = await self.sealer.seal(key.key, value)
+            try:
+                response = await self.api.put_secret(scope, action.name, sealed, key.key_id,
+                                                     action.selection)
+                return replace(response, attempts=response.attempts + refreshed)
+            except errors.KeyMismatch as exc:
+                if exc.may_have_landed and (landed := await self._landed(action, started)):
+                    return landed
+                if refreshed:
+                    raise
             key = await self.keys.refresh(scope, key)
-        sealed = await self.sealer.seal(key.key, value)
-        response = await self.api.put_secret(scope, action.name, sealed, key.key_id,
-                                             action.selection)
-        return replace(response, attempts=response.attempts + 1)
+        raise AssertionError("unreachable")
+
+    async def _landed(self, action: Action, started: float) -> Response | None:
+        """An answer for a PUT whose earlier try landed: GitHub dates the secret at or after
+        the write began (within the clocks' tolerance), else None."""
+        info = await self.api.secret(action.scope, action.name)
+        if info is None or info.updated_at is None:
+            return None
+        at = datetime.fromisoformat(info.updated_at.replace("Z", "+00:00"))
+        if at.timestamp() < started - LANDED_TOLERANCE_S:
+            return None
+        log.info("write_landed_earlier", secret=action.name, scope=str(action.scope),
+                 updated_at=info.updated_at,
+                 why="a retry met a stale key after an earlier try whose answer was lost")
+        return Response(204, None, None, None, None, http_date=format_datetime(at, usegmt=True))
 
     def _record(self, outcome: Outcome, outcomes: list[Outcome]) -> None:
         outcomes.append(outcome)

@@ -28,6 +28,9 @@ class Interrupt:
         self.done = 0  # targets written (this run and the run it resumed), for the message
         self.total = 0
         self.total_is_partial = False  # the stop came before the listing of targets ended
+        #: why the run stopped writing on its own, not on a signal (a spent budget with
+        #: --no-wait, GitHub out of reach, a journal that cannot grow): reported as a signal is
+        self.stopped_by: str | None = None
         self.on_stop: list[Callable[[], None]] = []  # e.g. a pacer: send nothing new
         #: set by a running engine: cancels its writes in flight (and a listing page on its
         #: way), nothing else, so that the command still reports what landed
@@ -58,6 +61,24 @@ class Interrupt:
     @property
     def exit_code(self) -> int:
         return 128 + (self.signum or 0)
+
+    @property
+    def writing_began(self) -> bool:
+        """Targets reached the engine (some may have been written)."""
+        return self.total > 0 or self.total_is_partial
+
+    @property
+    def finished(self) -> bool:
+        """Every target is done: a stop at this point leaves nothing to resume."""
+        return (self.total > 0 and self.done == self.total and not self.total_is_partial
+                and not self.cut_off)
+
+    def account(self) -> str:
+        """How far the run got, as a stop reports it: "N of M done" and what is unknown."""
+        unlisted = " (more not yet listed)" if self.total_is_partial else ""
+        cut_off = (f", {self.cut_off} cut off in flight when the grace ran out (they may "
+                   "have landed)" if self.cut_off else "")
+        return f"{self.done} of {self.total} done{unlisted}{cut_off}"
 
 
 current: ContextVar[Interrupt | None] = ContextVar("syncer_interrupt", default=None)

@@ -50,7 +50,6 @@ import os
 import secrets
 import tempfile
 import threading
-import warnings
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -62,6 +61,7 @@ from typing import Any, BinaryIO, Self
 from .model import Result
 from .state import (
     acquire_lock,
+    crash_point,
     default_state_path,
     fsync_dir,
     is_fingerprint,
@@ -81,10 +81,6 @@ Completed = tuple[str, str, str, str]  # (app, scope, name, fingerprint)
 
 _CRC_OPEN = b',"crc":"'
 _TRAILER = len(_CRC_OPEN) + 8 + 2  # ,"crc":"xxxxxxxx"}
-
-
-class JournalCorrupt(UserWarning):
-    """Damaged journal records were skipped (issued with `warnings.warn`; a run goes on)."""
 
 
 class JournalError(Exception):
@@ -324,6 +320,7 @@ class Journal:
         self.run_id = run_id
         self.resumed = resumed
         self.problems = problems
+        self.damaged_lines = 0  # lines skipped as damaged (problems lists the first 50)
         self._fd: int | None = fd
         self._lock_fd = lock_fd
         self._completed = completed
@@ -338,7 +335,8 @@ class Journal:
         """Resume the latest unfinished run of `inputs_id` in `path` (unless `fresh`), or start one.
 
         Older unfinished runs of the same inputs (and, with `fresh`, the latest too) are marked
-        superseded and never resumed. Damaged lines are skipped and listed in `problems`.
+        superseded and never resumed. Damaged lines are skipped and listed in `problems`
+        (for the caller to report; nothing is printed here).
         """
         path = Path(path)
         make_private_dir(path.parent)
@@ -357,14 +355,13 @@ class Journal:
                 os.close(fd)
             release_lock(lock_fd)
             raise
-        if problems:
-            warnings.warn(f"journal {path}: {len(problems)} problem(s), skipped: {problems[0]}",
-                          JournalCorrupt, stacklevel=2)
         others = any(not r.finished for other_id, r in scan.runs.items()
                      if other_id != run_id and r.inputs_id != inputs_id)
-        return cls(path, fd, lock_fd, inputs_id, run_id, resumed, completed, problems,
-                   sync_interval=sync_interval, compact_bytes=compact_bytes,
-                   others_unfinished=others)
+        journal = cls(path, fd, lock_fd, inputs_id, run_id, resumed, completed, problems,
+                      sync_interval=sync_interval, compact_bytes=compact_bytes,
+                      others_unfinished=others)
+        journal.damaged_lines = scan.bad_lines
+        return journal
 
     def completed(self) -> set[Completed]:
         """(app, scope, name, fingerprint) of each write this run completed, before and since now.
@@ -418,6 +415,7 @@ class Journal:
             self._release(fd)
             raise JournalError(f"could not mark the run finished in {self.path} ({exc.strerror}); "
                                "the next run with the same inputs resumes it") from exc
+        crash_point("journal-end-written")
         try:
             if self.problems or os.fstat(fd).st_size > self._compact_bytes:
                 if self.problems or self._others_unfinished:
@@ -493,7 +491,7 @@ def _read_or_move_aside(path: Path) -> tuple[int, _Scan, list[str]]:
     os.rename(path, aside)
     problem = (f"the journal could not be read at all ({scan.bad_lines} damaged lines, no valid "
                f"record); moved it aside to {aside}")
-    return _open_append(path), _Scan(), [problem]
+    return _open_append(path), _Scan(bad_lines=scan.bad_lines), [problem]
 
 
 def _choose_run(fd: int, scan: _Scan, inputs_id: str,
@@ -528,7 +526,9 @@ def _compact(path: Path, fd: int) -> None:
                 out.writelines(_kept_lines(_lines(handle), keep, scan.done))
                 out.flush()
                 os.fsync(out.fileno())
+            crash_point("compaction-temp-written")
             os.replace(temp, path)
+            crash_point("compaction-replaced")
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)

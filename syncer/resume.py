@@ -7,16 +7,19 @@ value), so running the same command again resumes it, while a new value starts a
 from __future__ import annotations
 
 import hashlib
+import shlex
+import sys
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
     Awaitable,
     Callable,
+    Iterable,
     Iterator,
     Mapping,
     Sequence,
 )
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -30,10 +33,11 @@ from .github.api import SecretInfo
 from .github.pacing import BudgetSpent, NotAdmitted
 from .journal import Entry, Journal, default_journal_path
 from .model import Action, Op, Outcome, Result, Scope, SecretValue
+from .observe import redact
 from .observe.progress import Progress
 from .plan import Memory, PlanItem, Remembered, changed_after
 from .runtime import Run
-from .state import Record, State, StateKey
+from .state import Record, State, StateKey, crash_point, writing
 
 log = structlog.get_logger("syncer.resume")
 
@@ -108,13 +112,34 @@ class Resume:
 
 @contextmanager
 def resumable(state: State, inputs: str, fingerprint: Callable[[Action], str], *,
-              fresh: bool = False) -> Iterator[Resume]:
+              fresh: bool = False, writes: Iterable[tuple[str, str, str]] = ()
+              ) -> Iterator[Resume]:
     """A journal for one run beside the state file: finished when the block completes with
     every target handled; left resumable when it is interrupted, stopped with targets left
-    unwritten (a spent budget), cancelled or fails."""
+    unwritten (a spent budget), cancelled or fails.
+
+    `writes` are the (host, org, secret name) the run writes: their writer locks, shared by
+    every state file on the machine, are held for the block (LockHeld if another run has one),
+    so two runs cannot leave a secret with a mix of their values."""
+    with writer_locks(writes):
+        with _journalled(state, inputs, fingerprint, fresh) as resume:
+            yield resume
+
+
+def writer_locks(writes: Iterable[tuple[str, str, str]]) -> AbstractContextManager[None]:
+    """The machine-wide writer locks of these (host, org, secret name), naming this run by its
+    command line (a value or token never reaches argv; registered ones are scrubbed anyway)."""
+    return writing(writes, redact.scrub(shlex.join(["syncer", *sys.argv[1:]])))
+
+
+@contextmanager
+def _journalled(state: State, inputs: str, fingerprint: Callable[[Action], str],
+                fresh: bool) -> Iterator[Resume]:
     journal = Journal.open(default_journal_path(state.path), inputs, fresh=fresh)
-    for problem in journal.problems:
-        log.warning("journal_problem", problem=problem, action="ignored; GitHub's state decides")
+    if journal.problems:  # one line, however many: each damaged record is only skipped
+        log.warning("journal_damaged", journal=str(journal.path),
+                    damaged_lines=journal.damaged_lines, first=journal.problems[0],
+                    action="skipped; GitHub's state decides")
     resume = Resume(journal, fingerprint)
     try:
         yield resume
@@ -250,9 +275,13 @@ async def write_planned(run: Run, state: State, to_write: Sequence[PlanItem],
         for i in to_write))
     outcomes: list[Outcome] = []
     done: list[Action] = []
-    try:
-        with resumable(state, inputs, lambda a: fingerprints[(a.scope, a.name)],
-                       fresh=fresh) as resume:
+    writes = {(host_of(api_url), i.scope.org, i.name) for i in to_write}
+    with resumable(state, inputs, lambda a: fingerprints[(a.scope, a.name)],
+                   fresh=fresh, writes=writes) as resume:
+        # The state is saved inside the journal's block: the journal is marked finished only
+        # once the state holds every write, so a kill at any instant leaves one of the two
+        # telling the next run what was done.
+        try:
             actions = [i.action() for i in to_write]
             done = _still_done(resume, to_write, resume.split(actions)[1])
             _adopt(state, api_url, to_write, done)
@@ -261,9 +290,11 @@ async def write_planned(run: Run, state: State, to_write: Sequence[PlanItem],
             except RunAborted as aborted:  # the token was rejected mid-run: keep what was done
                 outcomes = aborted.outcomes
                 raise
-    finally:
-        _record(state, api_url, outcomes, fingerprints)
-        state.save()
+        finally:
+            crash_point("writes-done")
+            _record(state, api_url, outcomes, fingerprints)
+            state.save()
+            crash_point("state-saved")
     return outcomes, done
 
 

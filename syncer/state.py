@@ -40,14 +40,16 @@ import json
 import os
 import re
 import secrets
+import signal
 import stat
 import struct
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from .model import SecretValue
 
@@ -69,12 +71,17 @@ class StateError(Exception):
 class LockHeld(Exception):
     """Another run holds the lock."""
 
-    def __init__(self, lock_path: Path, holder_pid: int | None) -> None:
+    def __init__(self, lock_path: Path, holder_pid: int | None, holder_command: str = "",
+                 what: str = "") -> None:
         who = f"pid {holder_pid}" if holder_pid is not None else "pid not yet written"
-        super().__init__(f"another syncer run ({who}) holds the lock {lock_path}; wait for it to "
-                         "finish (the lock is released automatically when that process exits)")
+        who += f": {holder_command}" if holder_command else ""
+        doing = f" is {what} and" if what else ""
+        super().__init__(f"another syncer run ({who}){doing} holds the lock {lock_path}; wait "
+                         "for it to finish (the lock is released automatically when that "
+                         "process exits)")
         self.lock_path = lock_path
         self.holder_pid = holder_pid
+        self.holder_command = holder_command
 
 
 @dataclass(frozen=True, order=True)
@@ -116,6 +123,17 @@ def default_state_path() -> Path:
     base = os.environ.get("XDG_STATE_HOME", "")
     root = Path(base) if base and os.path.isabs(base) else Path.home() / ".local" / "state"
     return root / "syncer" / "state.json"
+
+
+#: Test-only: the crash point at which `crash_point` kills this process (see tests/).
+CRASH_AT_VARIABLE = "SYNCER_TEST_KILL_AT"
+
+
+def crash_point(name: str) -> None:
+    """A step of saving the state or the journal where a test may SIGKILL syncer (naming it in
+    $SYNCER_TEST_KILL_AT), to show that a kill at that instant loses no record."""
+    if os.environ.get(CRASH_AT_VARIABLE) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def is_fingerprint(text: str) -> bool:
@@ -435,7 +453,9 @@ def _write_atomically(path: Path, data: bytes) -> _Signature:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        crash_point("state-temp-written")
         os.replace(temp, path)
+        crash_point("state-replaced")
         fsync_dir(path.parent)
     except OSError as exc:
         with contextlib.suppress(FileNotFoundError):
@@ -457,8 +477,9 @@ def _remove_stale_temps(path: Path) -> None:
 
 # -- the lock ----------------------------------------------------------------------------------
 
-def acquire_lock(lock_path: Path) -> int:
-    """An fd holding flock(LOCK_EX) on lock_path, with our pid written in; LockHeld if taken.
+def acquire_lock(lock_path: Path, command: str = "", what: str = "") -> int:
+    """An fd holding flock(LOCK_EX) on lock_path, with our pid (and `command`, the run's
+    command line, if given) written in; LockHeld if taken (`what` says what the holder does).
 
     The kernel drops a flock when its holder dies, so there are no stale locks to break; the
     pid in the file is only there to name the holder in LockHeld's message.
@@ -468,17 +489,51 @@ def acquire_lock(lock_path: Path) -> int:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
-            holder = _read_pid(fd)
+            holder, holder_command = _read_holder(fd)
             os.close(fd)
             if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-                raise LockHeld(lock_path, holder) from None
+                raise LockHeld(lock_path, holder, holder_command, what) from None
             raise StateError(f"cannot lock {lock_path}: {exc.strerror}") from exc
         if _same_file(fd, lock_path):
             break
         os.close(fd)  # the lock file was deleted or replaced after we opened it: lock the new one
     os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    os.pwrite(fd, f"{os.getpid()}\n{command + chr(10) if command else ''}".encode(), 0)
     return fd
+
+
+def writers_dir() -> Path:
+    """Where the writer locks live: beside the default state file, whatever --state says, so
+    that every state file on the machine shares them."""
+    return default_state_path().parent / "writers"
+
+
+def writer_lock_path(host: str, org: str, name: str) -> Path:
+    """One lock file per (host, org, secret name); GitHub's org and secret names are
+    case-insensitive, so their case does not make two locks."""
+    parts = (host.lower(), org.lower(), name.upper())
+    return writers_dir() / ("+".join(quote(part, safe="") for part in parts) + ".lock")
+
+
+@contextlib.contextmanager
+def writing(targets: Iterable[tuple[str, str, str]], command: str) -> Iterator[None]:
+    """Hold the writer lock of each (host, org, secret name) for the block, or raise LockHeld
+    at once naming the run (pid, command line) that writes one of them. The lock files hold
+    our pid and `command`, never a value or a token."""
+    wanted = sorted({(h.lower(), o.lower(), n.upper()) for h, o, n in targets})
+    if not wanted:
+        yield
+        return
+    make_private_dir(writers_dir())
+    held: list[int] = []
+    try:
+        for host, org, name in wanted:
+            held.append(acquire_lock(writer_lock_path(host, org, name), command,
+                                     what=f"writing {name} in {org} on {host}"))
+        yield
+    finally:
+        for fd in reversed(held):
+            release_lock(fd)
 
 
 def release_lock(fd: int) -> None:
@@ -498,9 +553,11 @@ def _same_file(fd: int, path: Path) -> bool:
     return (st.st_dev, st.st_ino) == (own.st_dev, own.st_ino)
 
 
-def _read_pid(fd: int) -> int | None:
+def _read_holder(fd: int) -> tuple[int | None, str]:
+    """The holder's pid and command line, as far as the lock file tells."""
     try:
-        text = os.pread(fd, 32, 0).decode("ascii").strip()
-    except (OSError, UnicodeDecodeError):
-        return None
-    return int(text) if text.isdigit() else None
+        text = os.pread(fd, 4096, 0).decode("utf-8", "replace")
+    except OSError:
+        return None, ""
+    pid, _, command = text.partition("\n")
+    return (int(pid) if pid.strip().isdigit() else None), command.strip()

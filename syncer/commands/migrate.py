@@ -107,7 +107,7 @@ from ..model import Action, Op, Outcome, Result, Scope, SecretValue
 from ..observe import redact
 from ..observe.progress import Progress
 from ..plan import WRITES, Change, Desired, PlanItem, make_plan
-from ..resume import host_of, remembered_in, state_key, write_planned
+from ..resume import host_of, remembered_in, state_key, write_planned, writer_locks
 from ..runtime import Run, Settings, connect
 from ..state import State, default_state_path
 from ..values_file import ValuesFile, ValuesFileError, read_values_file
@@ -635,16 +635,22 @@ async def _import_sealed(request: MigrateRequest, settings_for: Callable[[str], 
                 entries = [_with_repo_id(e, ids) for e in entries]
                 rounds = [[_with_repo_id(e, ids) for e in chosen] for chosen in rounds]
             by_target = {(e.scope, e.name): e for e in entries}
-            for chosen in rounds:
-                if request.dry_run:
-                    break
-                engine = Engine(dst.api, _PreSealed(), _exported_keys(chosen, stale, dst.api.public_key),
-                                settings.concurrency)
-                actions = [Action(Op.PUT, e.scope, e.name, e.selection, "import") for e in chosen]
-                outcomes += await _write_sealed(
-                    dst, engine, actions,
-                    lambda a: SecretValue(by_target[(a.scope, a.name)].encrypted_value.encode()),
-                    state, request.quiet)
+            writes = [] if request.dry_run else [(host_of(settings.api_url), e.scope.org, e.name)
+                                                 for e in entries]
+            with writer_locks(writes):
+                for chosen in rounds:
+                    if request.dry_run:
+                        break
+                    engine = Engine(dst.api, _PreSealed(),
+                                    _exported_keys(chosen, stale, dst.api.public_key),
+                                    settings.concurrency)
+                    actions = [Action(Op.PUT, e.scope, e.name, e.selection, "import")
+                               for e in chosen]
+                    outcomes += await _write_sealed(
+                        dst, engine, actions,
+                        lambda a: SecretValue(
+                            by_target[(a.scope, a.name)].encrypted_value.encode()),
+                        state, request.quiet)
             summary = dst.summary(outcomes, started)
     items = _import_report(entries, outcomes, stale, dry_run=request.dry_run)
     log.info("summary", dest=request.dest, stale=sum(i.why.startswith("stale") for i in items),

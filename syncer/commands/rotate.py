@@ -163,7 +163,8 @@ async def run_rotate(request: RotateRequest, value: SecretValue | None, settings
         async def on_github(action: Action) -> SecretInfo | None:  # as located just now
             return SecretInfo(action.name, None, where.updated_at.get(action.scope))
 
-        with resumable(state, inputs, fingerprint, fresh=fresh) as resume:
+        writes = [(host_of(settings.api_url), request.org, request.name)]
+        with resumable(state, inputs, fingerprint, fresh=fresh, writes=writes) as resume:
             outcomes = await write_resumably(run, resume, actions, lambda _: value,
                                              show_progress, on_github)
         return RotateResult(where, outcomes, shadowed, run.summary(outcomes, started),

@@ -149,7 +149,8 @@ async def run_set(request: SetRequest, value: SecretValue | None, settings: Sett
         listing_error: Exception | None = None
         try:
             with resumable(state, inputs_of(request, settings, whole_value), fingerprint,
-                           fresh=fresh) as resume:
+                           fresh=fresh, writes=[(host_of(settings.api_url), request.org,
+                                                 request.name)]) as resume:
                 # a resumed run asks GitHub (one GET each) whether the interrupted run's
                 # writes are still as it left them
                 outcomes = await write_resumably(run, resume, targets, lambda _: value,

@@ -30,7 +30,12 @@ from .pacing import Pacer
 from .retry import RetryPolicy, retrying, should_retry, wait_seconds
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from tenacity import RetryCallState
+
+    _RetryAfter = Callable[["GitHubClient", errors.GitHubError, str, str, str, Any, str | None],
+                           Awaitable[sansio.Response]]
 
 log = structlog.get_logger("syncer.github")
 
@@ -62,6 +67,28 @@ class StaticToken:
 
     async def renew(self, rejected: str) -> bool:
         return False
+
+
+#: Requests GitHub answers alike however often they are sent.
+_IDEMPOTENT = frozenset({"GET", "HEAD"})
+
+
+def _said_as_writes(retry_after: _RetryAfter) -> _RetryAfter:
+    """Retries of a write, said as such: GitHub does not answer a repeated write as it did the
+    first (a DELETE 404, a PUT 422 once the scope's key rotated, 204 where the first said 201).
+    Their log events carry `idempotent=false`, and the error they end with `may_have_landed`,
+    for the caller to check what GitHub holds."""
+    async def said(client: GitHubClient, first: errors.GitHubError, method: str, url: str,
+                   where: str, json: Any, etag: str | None) -> sansio.Response:
+        if method in _IDEMPOTENT:
+            return await retry_after(client, first, method, url, where, json, etag)
+        with structlog.contextvars.bound_contextvars(idempotent=False):
+            try:
+                return await retry_after(client, first, method, url, where, json, etag)
+            except errors.GitHubError as exc:
+                exc.may_have_landed = True
+                raise
+    return said
 
 
 class GitHubClient:
@@ -99,6 +126,10 @@ class GitHubClient:
                      "User-Agent": USER_AGENT},
             skip_auto_headers=("Accept-Encoding",),
         )
+        # aiohttp silently sends a PUT or DELETE again when a reused connection drops: a write
+        # that landed then looks like a first try answered 404 (a DELETE) or 422 (a PUT after a
+        # key rotation). Retries are ours alone, so they know the earlier try may have landed.
+        self._session._retry_connection = False
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -213,6 +244,7 @@ class GitHubClient:
                 self.pacer.observe(sansio.RateLimit.from_headers(raw_headers))
             raise exc
 
+    @_said_as_writes
     async def _retry_after(self, first: errors.GitHubError, method: str, url: str, where: str,
                            json: Any, etag: str | None) -> sansio.Response:
         """The first try failed in a way worth retrying: wait as its error asks, then let the

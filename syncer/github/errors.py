@@ -29,6 +29,9 @@ class GitHubError(Exception):
 
     #: Worth another attempt of the same request after some wait.
     retryable: bool = False
+    #: Met by a retry of a write: an earlier try may have been applied (its answer lost, a 5xx
+    #: after the fact), so this error may be GitHub answering our own write.
+    may_have_landed: bool = False
 
 
 class ForeignLink(GitHubError):
