@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from .config import toml_nesting
+from .inputs import MAX_NESTING, InputTooLarge, read_capped
 from .model import SecretValue
 from .names import MAX_VALUE_BYTES
 from .sources import warn_if_readable_by_others
@@ -89,11 +91,11 @@ def read_values_file(path: str | Path) -> ValuesFile:
         problem = f"{shown}: unknown values file type; name it *.env, *.toml or *.json"
         raise ValuesFileError([problem])
     try:
-        with open(path, "rb") as f:
-            warn_if_readable_by_others(f.fileno(), shown)
-            data = f.read()
+        data = read_capped(path, on_open=lambda fd: warn_if_readable_by_others(fd, shown))
     except OSError as exc:
         raise ValuesFileError([f"{shown}: cannot read: {exc.strerror or exc}"]) from None
+    except InputTooLarge as exc:
+        raise ValuesFileError([f"{shown}: {exc}"]) from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -209,8 +211,16 @@ _ECHOING = ("Found invalid character", "Illegal character")
 
 def _parse_toml(text: str, path: str, problems: list[str]
                 ) -> Iterator[tuple[str, str, int | None]]:
+    if (deepest := toml_nesting(text)).depth > MAX_NESTING:
+        problems.append(f"{path}:{deepest.line}: arrays or tables are nested too deeply; the "
+                        "values file must be flat")
+        return
     try:
         document = tomllib.loads(text)
+    except RecursionError:  # not expected under the cap; a traceback is never the answer
+        problems.append(f"{path}: arrays or tables are nested too deeply; the values file must "
+                        "be flat")
+        return
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         found = _TOML_WHERE.search(message)
@@ -295,6 +305,10 @@ def _parse_json(text: str, path: str, problems: list[str]
                 value, position = _DECODER.raw_decode(text, position)
             except json.JSONDecodeError as exc:
                 fail(exc.pos, exc.msg)  # json's messages describe the grammar, not the text
+                return
+            except RecursionError:  # [[[[…]]]] thousands deep: no value, and no traceback
+                problems.append(f"{path}:{key_line}: the value must be a string (this one is "
+                                "nested too deeply to read)")
                 return
             if isinstance(value, str):
                 yield key, value, key_line
