@@ -11,7 +11,7 @@ import pytest
 
 from helpers import syncer_process
 from syncer.config import ConfigError, load_config, parse_config, read_values
-from syncer.inputs import MAX_INPUT_BYTES
+from syncer.inputs import MAX_INPUT_BYTES, load_json
 from syncer.values_file import ValuesFileError, read_values_file
 
 ORG = '[github]\norg = "acme"\n'
@@ -216,3 +216,29 @@ def test_plan_with_a_path_leaving_a_confined_folder_exits_2(tmp_path: Path) -> N
     config = write_config(tmp_path / "conf", "file:../x", confine=True)
     line = one_line_refusal(syncer_process(["plan", "-c", str(config)], {}))
     assert "secret[0].value: file:../x: a path through" in line
+
+
+# -- JSON files syncer keeps for itself (for the modules reading them) ---------------------------
+
+@pytest.mark.parametrize(("content", "error"), [
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ("{\"a\": ", "Expecting value"),
+])
+def test_load_json_turns_every_unusable_document_into_a_value_error(tmp_path: Path, content: str,
+                                                                    error: str) -> None:
+    """`load_json` never lets a RecursionError out: a cache, state or key file damaged into
+    deep nesting is a ValueError, which its reader already handles as a damaged file."""
+    path = tmp_path / "doc.json"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=error):
+        load_json(path)
+
+
+def test_load_json_reads_no_more_than_its_cap(tmp_path: Path) -> None:
+    """A device behind the name is refused after the cap, as a ValueError too."""
+    link = tmp_path / "doc.json"
+    link.symlink_to("/dev/zero")
+    with pytest.raises(ValueError, match="larger than 10 MB"):
+        load_json(link)
+    (tmp_path / "ok.json").write_text('{"a": [1]}')
+    assert load_json(tmp_path / "ok.json") == {"a": [1]}
