@@ -418,7 +418,8 @@ def _scan(line: str, i: int, depth: int, open_string: str) -> tuple[int, str, in
             i = len(line) if end < 0 else end + 1
         else:
             depth += (line[i] in "[{") - (line[i] in "]}")
-            deepest = max(deepest, depth)
+            if depth > deepest:
+                deepest = depth
             i += 1
     return max(depth, 0), open_string, deepest
 
@@ -940,16 +941,40 @@ def duplicate_problems(specs: Sequence[tuple[int, SecretSpec]]) -> list[tuple[in
     that surely overlap (see _surely_overlap): two values would overwrite each other every run.
     """
     found: list[tuple[int, str]] = []
+    # Each spec's targets as keys two specs share exactly when _same_target finds them the same;
+    # a spec is then compared with the first earlier one sharing a key, not with every earlier
+    # one: a config of many thousands of secrets is checked in linear time.
+    first_at: dict[tuple[object, ...], int] = {}
     for n, (index, spec) in enumerate(specs):
-        for earlier_index, earlier in specs[:n]:
+        keys = _target_keys(spec)
+        sharing = [first_at[k] for k in keys if k in first_at]
+        if sharing:
+            earlier_index, earlier = specs[min(sharing)]
             if where := _same_target(earlier, spec):
                 line = f" (line {earlier.line})" if earlier.line else ""
                 message = (f"{spec.name} is already written to {where} by "
                            f"secret[{earlier_index}]{line}; the two values would overwrite "
                            "each other on every run")
                 found.append((index, message))
-                break
+        for key in keys:
+            first_at.setdefault(key, n)
     return found
+
+
+def _target_keys(spec: SecretSpec) -> list[tuple[object, ...]]:
+    """Keys of the places `spec` writes, such that two specs share one exactly when
+    _same_target calls them the same place (see _surely_overlap for the selectors)."""
+    group = (spec.name, spec.org.lower(), spec.app)
+    keys: list[tuple[object, ...]] = [(*group, "org")] if spec.org_target else []
+    selector = spec.repos
+    if selector is None or selector.regex or selector.topics:
+        return keys
+    match = frozenset(m.lower() for m in selector.match)
+    overlap = [match, "*"] if "*" in match else [match]  # both matching "*" overlap too
+    if spec.writes_repo_secrets:
+        keys += [(*group, "repo", o) for o in overlap]
+    keys += [(*group, "env", env.lower(), o) for env in spec.environments for o in overlap]
+    return keys
 
 
 def _same_target(a: SecretSpec, b: SecretSpec) -> str | None:

@@ -5,13 +5,25 @@ Each is refused in one line with exit 2, never with a traceback or an unbounded 
 from __future__ import annotations
 
 import os
+import random
 from pathlib import Path
 
 import pytest
 
 from helpers import syncer_process
-from syncer.config import ConfigError, load_config, parse_config, read_values
+import syncer.config as config_module
+from syncer.config import (
+    ConfigError,
+    OrgTarget,
+    RepoSelector,
+    SecretSpec,
+    duplicate_problems,
+    load_config,
+    parse_config,
+    read_values,
+)
 from syncer.inputs import MAX_INPUT_BYTES, load_json
+from syncer.sources import Source
 from syncer.values_file import ValuesFileError, read_values_file
 
 ORG = '[github]\norg = "acme"\n'
@@ -242,3 +254,63 @@ def test_load_json_reads_no_more_than_its_cap(tmp_path: Path) -> None:
         load_json(link)
     (tmp_path / "ok.json").write_text('{"a": [1]}')
     assert load_json(tmp_path / "ok.json") == {"a": [1]}
+
+
+# -- many secrets -------------------------------------------------------------------------------
+
+def _pairwise_duplicates(specs: list[tuple[int, SecretSpec]]) -> list[tuple[int, str]]:
+    """The earlier definition of duplicate_problems: every secret against every earlier one."""
+    found = []
+    for n, (index, spec) in enumerate(specs):
+        for earlier_index, earlier in specs[:n]:
+            if where := config_module._same_target(earlier, spec):
+                line = f" (line {earlier.line})" if earlier.line else ""
+                found.append((index, f"{spec.name} is already written to {where} by "
+                              f"secret[{earlier_index}]{line}; the two values would overwrite "
+                              "each other on every run"))
+                break
+    return found
+
+
+def _random_spec(rng: random.Random, line: int) -> SecretSpec:
+    target = rng.choice(["org", "repos", "envs", "org+repos"])
+    repos = None
+    if target != "org":
+        repos = RepoSelector(match=tuple(rng.sample(["*", "API", "api", "web", "svc-*"],
+                                                    rng.randint(1, 2))),
+                             regex=rng.choice([None, None, None, "a"]),
+                             topics=rng.choice([(), (), ("x",)]))
+    return SecretSpec(name=rng.choice(["A", "B"]), value=Source("env", "V"),
+                      app=rng.choice(["actions", "actions", "dependabot"]),
+                      org=rng.choice(["acme", "ACME", "other"]),
+                      org_target=OrgTarget("all") if "org" in target else None, repos=repos,
+                      environments=(tuple(rng.sample(["prod", "Prod", "stage"], rng.randint(1, 2)))
+                                    if target == "envs" else ()),
+                      line=line)
+
+
+def test_duplicates_found_as_every_pair_would_find_them() -> None:
+    """The linear duplicate check names the same secrets, the same earlier secret and the same
+    place as comparing every pair did, over thousands of random configs."""
+    rng = random.Random(19)
+    for _ in range(2000):
+        specs = [(i, _random_spec(rng, 10 * i)) for i in range(rng.randint(2, 8))]
+        assert duplicate_problems(specs) == _pairwise_duplicates(specs), specs
+
+
+def test_a_config_of_many_secrets_is_not_checked_pair_by_pair(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """3,000 secrets are compared with at most one earlier secret each (they were compared with
+    every earlier one: 4.5 million comparisons, minutes for the 100,000 a 10 MB file holds)."""
+    calls = []
+    same_target = config_module._same_target
+
+    def counted(a: SecretSpec, b: SecretSpec) -> str | None:
+        calls.append(1)
+        return same_target(a, b)
+
+    monkeypatch.setattr(config_module, "_same_target", counted)
+    text = ORG + "".join(f'[[secret]]\nname = "S{i % 1000}"\nvalue = "env:V"\n'
+                         f'[secret.repos]\nmatch = ["r{i}"]\n' for i in range(3000))
+    assert len(parse_config(text, "c.toml").secrets) == 3000
+    assert len(calls) <= 3000
