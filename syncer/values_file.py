@@ -231,9 +231,9 @@ def _parse_toml(text: str, path: str, problems: list[str]
         problems.append(f"{path}:{line}: not valid TOML: {what}" if line
                         else f"{path}: not valid TOML: {what}")
         return
-    lines = text.splitlines()
+    first_lines = _toml_key_lines(text.splitlines())
     for key, value in document.items():
-        line = _toml_line(lines, key)
+        line = first_lines.get(key)
         at = located(path, line, key)
         if isinstance(value, dict):
             problems.append(f"{at}: a table; the values file must be flat "
@@ -244,18 +244,29 @@ def _parse_toml(text: str, path: str, problems: list[str]
             yield key, value, line
 
 
-def _toml_line(lines: list[str], key: str) -> int | None:
-    """The first line defining top-level `key` (bare, "basic" or 'literal' form) as a pair, a
-    dotted key or a table header, if found."""
-    forms = [re.escape(json.dumps(key)), re.escape(f"'{key}'")]
-    if re.fullmatch(r"[A-Za-z0-9_-]+", key):
-        forms.append(re.escape(key))
-    either = "(?:" + "|".join(forms) + ")"
-    pattern = re.compile(rf"\s*(?:{either}\s*[=.]|\[\[?\s*{either}\s*[\].])")
+_TOML_KEY_AT = re.compile(r"""\s*(\[\[?\s*)?("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_-]+)\s*([=.\]])""")
+
+
+def _toml_key_lines(lines: list[str]) -> dict[str, int]:
+    """The first line defining each top-level key (bare, "basic" or 'literal' form) as a pair,
+    a dotted key or a table header; one pass, however many keys."""
+    found: dict[str, int] = {}
     for number, line in enumerate(lines, 1):
-        if pattern.match(line):
-            return number
-    return None
+        at = _TOML_KEY_AT.match(line)
+        if at is None:
+            continue
+        header, token, after = at.groups()
+        if after != "." and after != ("]" if header else "="):
+            continue
+        if token.startswith('"'):
+            try:
+                key = json.loads(token)  # TOML's basic-string escapes are JSON's (but \U)
+            except ValueError:
+                continue
+        else:
+            key = token[1:-1] if token.startswith("'") else token
+        found.setdefault(key, number)
+    return found
 
 
 # -- JSON --------------------------------------------------------------------------------------
@@ -272,8 +283,12 @@ def _skip_blanks(text: str, position: int) -> int:
 def _parse_json(text: str, path: str, problems: list[str]
                 ) -> Iterator[tuple[str, str, int | None]]:
     """A flat object, read pair by pair so each key keeps its line (json.loads forgets it)."""
+    counted = [0, 1]  # a position and its line: positions only grow, so count from there
+
     def line_of(position: int) -> int:
-        return text.count("\n", 0, position) + 1
+        start, line = counted if position >= counted[0] else (0, 1)
+        counted[:] = [position, line + text.count("\n", start, position)]
+        return counted[1]
 
     def fail(position: int, what: str) -> None:
         problems.append(f"{path}:{line_of(position)}: not valid JSON: {what}")

@@ -24,7 +24,8 @@ from syncer.config import (
 )
 from syncer.inputs import MAX_INPUT_BYTES, load_json
 from syncer.sources import Source
-from syncer.values_file import ValuesFileError, read_values_file
+import syncer.values_file as values_file_module
+from syncer.values_file import ValuesFileError, parse_values, read_values_file
 
 ORG = '[github]\norg = "acme"\n'
 
@@ -314,3 +315,58 @@ def test_a_config_of_many_secrets_is_not_checked_pair_by_pair(
                          f'[secret.repos]\nmatch = ["r{i}"]\n' for i in range(3000))
     assert len(parse_config(text, "c.toml").secrets) == 3000
     assert len(calls) <= 3000
+
+
+# -- large values files: line numbers found in one pass -----------------------------------------
+
+class _CountingText(str):
+    """Text that adds up how many characters `str.count` was asked to scan."""
+
+    scanned = 0
+
+    def count(self, sub: str, start: int | None = None, end: int | None = None) -> int:  # type: ignore[override]
+        begin, stop, _ = slice(start, end).indices(len(self))
+        type(self).scanned += max(0, stop - begin)
+        return super().count(sub, begin, stop)
+
+
+def test_json_values_file_lines_are_counted_once_through() -> None:
+    """Each key's line in a JSON values file of 5,000 keys is right, and the text is scanned for
+    line ends about once in all (it was rescanned from the start for every key: hours for the
+    hundreds of thousands of keys 10 MB can hold)."""
+    body = ",\n".join(f' "actions:repo:r{i}:NAME": "v{i}"' for i in range(5000))
+    text = _CountingText("{\n" + body + "\n}\n")
+    _CountingText.scanned = 0
+    entries = parse_values(text, "json", "v.json").entries
+    assert [e.line for e in entries] == list(range(2, 5002))
+    assert _CountingText.scanned <= len(text)
+
+
+def test_toml_values_file_lines_are_found_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every form of top-level key gets its first line, with one look at each line (each key
+    used to search the whole file again)."""
+    text = ("# comment\n"
+            '"actions:repo:api:NAME" = "a"\n'
+            "'actions:org:LITERAL' = \"b\"\n"
+            "BARE = \"c\"\n"
+            '"café" = "d"\n'
+            '"quo\\"ted" = "e"\n'
+            "dotted.inner = \"f\"\n"
+            "[table]\n"
+            "x = \"g\"\n")
+    matched = []
+    pattern = values_file_module._TOML_KEY_AT
+
+    class Counting:
+        def match(self, line: str) -> object:
+            matched.append(line)
+            return pattern.match(line)
+
+    monkeypatch.setattr(values_file_module, "_TOML_KEY_AT", Counting())
+    assert values_file_module._toml_key_lines(text.splitlines()) == {
+        "actions:repo:api:NAME": 2, "actions:org:LITERAL": 3, "BARE": 4, "café": 5,
+        'quo"ted': 6, "dotted": 7, "table": 8, "x": 9}
+    assert len(matched) == len(text.splitlines())
+    with pytest.raises(ValuesFileError) as info:  # tables are refused, at their line
+        parse_values(text, "toml", "v.toml")
+    assert [p.split(": ", 1)[0] for p in info.value.problems] == ["v.toml:7", "v.toml:8"]
