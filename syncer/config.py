@@ -170,12 +170,22 @@ class Problem:
         return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
 
 
+#: problems shown in a ConfigError's message; a file of a million wrong keys is not a million
+#: lines of output
+MAX_PROBLEMS_SHOWN = 50
+
+
 class ConfigError(UsageError):
-    """Every problem found in a config file (or its value sources), one per line in str()."""
+    """Every problem found in a config file (or its value sources), one per line in str() (the
+    first MAX_PROBLEMS_SHOWN, then how many more)."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        shown = [str(p) for p in self.problems[:MAX_PROBLEMS_SHOWN]]
+        if len(self.problems) > MAX_PROBLEMS_SHOWN:
+            shown.append(f"… and {len(self.problems) - MAX_PROBLEMS_SHOWN} more problems "
+                         "(fix these first)")
+        super().__init__("\n".join(shown))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -370,3 +370,15 @@ def test_toml_values_file_lines_are_found_in_one_pass(monkeypatch: pytest.Monkey
     with pytest.raises(ValuesFileError) as info:  # tables are refused, at their line
         parse_values(text, "toml", "v.toml")
     assert [p.split(": ", 1)[0] for p in info.value.problems] == ["v.toml:7", "v.toml:8"]
+
+
+def test_a_config_with_thousands_of_problems_shows_the_first_fifty() -> None:
+    """5,000 unknown keys: every one is in ConfigError.problems, the message shows the first 50
+    and says how many more there are, rather than 5,000 lines."""
+    text = "".join(f"k{i} = 1\n" for i in range(5000))
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "c.toml")
+    assert len(info.value.problems) == 5000
+    lines = str(info.value).splitlines()
+    assert len(lines) == 51 and lines[0].startswith("c.toml:1: k0: unknown key")
+    assert lines[-1] == "… and 4950 more problems (fix these first)"
