@@ -143,6 +143,7 @@ class ProcessRun:
     stdout: str
     stderr: str
     spawned_at: float = 0.0  # epoch seconds, to compare with the timestamps of its log lines
+    max_rss_kib: int = 0  # its peak resident set size (ru_maxrss; KiB on Linux)
 
     @property
     def cpu(self) -> float:
@@ -207,7 +208,7 @@ def run_process(command: Sequence[str], env: Mapping[str, str] | None = None,
         err.seek(0)
         return ProcessRun(tuple(command), proc.returncode, wall, usage.ru_utime, usage.ru_stime,
                           out.read().decode(errors="replace"), err.read().decode(errors="replace"),
-                          spawned_at)
+                          spawned_at, usage.ru_maxrss)
 
 
 def syncer(*args: str, hub: Fakehub, env: Mapping[str, str] | None = None,

@@ -45,7 +45,35 @@ def write_results(path: Path, results: Sequence[ScenarioResult], *, command: str
                      f"before / after: {result.load[0]:.2f} / {result.load[1]:.2f}._")
         lines.append("")
     lines += ["## Plot", "", plot_note, ""]
-    path.write_text("\n".join(lines))
+    path.write_text("\n".join(lines) + kept_section(path, MEMORY_SECTION))
+
+
+#: `python -m benchmarks.memory` writes its own section of RESULTS.md, kept across full runs
+MEMORY_SECTION = ("<!-- memory: python -m benchmarks.memory -->", "<!-- /memory -->")
+
+
+def kept_section(path: Path, markers: tuple[str, str]) -> str:
+    """The text from markers[0] to markers[1] in the file at `path` ("" if none), to carry
+    over into a rewrite of it."""
+    try:
+        text = path.read_text()
+    except OSError:
+        return ""
+    start, end = text.find(markers[0]), text.find(markers[1])
+    return "\n" + text[start:end + len(markers[1])] + "\n" if 0 <= start < end else ""
+
+
+def replace_section(path: Path, markers: tuple[str, str], body: str) -> None:
+    """Write `body` between `markers` in the file at `path`, in place of what was there, or at
+    its end."""
+    text = path.read_text() if path.exists() else ""
+    section = f"{markers[0]}\n{body.rstrip()}\n{markers[1]}"
+    start, end = text.find(markers[0]), text.find(markers[1])
+    if 0 <= start < end:
+        text = text[:start] + section + text[end + len(markers[1]):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)
 
 
 def write_plot(path: Path, results: Sequence[ScenarioResult]) -> str:

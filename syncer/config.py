@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import math
+import os
 import re
 import tomllib
 from collections.abc import Collection, Mapping, Sequence
@@ -31,18 +32,21 @@ import yarl
 
 from .exits import UsageError
 from .github.pacing import DEFAULT_POINTS_PER_MINUTE, DEFAULT_WRITES_PER_MINUTE, MAX_CONCURRENCY
+from .inputs import MAX_NESTING, InputTooLarge, read_capped
 from .model import APPS, SecretValue
 from .names import env_name_problem, secret_name_problem
 from .sources import Source, SourceError, parse_source, read_source
 
 __all__ = [
     "PRIVATE_KEY_KINDS", "VALUE_KINDS", "VISIBILITIES",
-    "KEYS", "AppAuth", "Config", "ConfigError", "GitHubConfig", "Key", "OrgTarget", "Problem",
+    "KEYS", "AppAuth", "Config", "ConfigError", "GitHubConfig", "Key", "Nesting", "OrgTarget",
+    "Problem",
     "RepoSelector",
     "SecretSpec", "SyncConfig",
-    "api_url_problem", "check_source", "duplicate_problems", "is_loopback", "key_path",
+    "api_url_problem", "check_source", "confinement_problem", "duplicate_problems",
+    "is_loopback", "key_path",
     "load_config", "locate_keys", "parse_config", "read_values", "target_problems",
-    "unknown_key_message",
+    "toml_nesting", "unknown_key_message",
 ]
 
 VISIBILITIES: tuple[str, ...] = ("all", "private", "selected")
@@ -85,6 +89,7 @@ class SyncConfig:
     prune: bool = False
     prune_prefix: str | None = None  # upper-cased, as GitHub returns names
     create_environments: bool = False
+    confine_files: bool = False  # file: sources must stay inside the config's folder
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +158,7 @@ class Config:
     github: GitHubConfig
     sync: SyncConfig
     secrets: tuple[SecretSpec, ...]
+    base_dir: str | None = None  # where relative paths start; None: left as written
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,12 +173,22 @@ class Problem:
         return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
 
 
+#: problems shown in a ConfigError's message; a file of a million wrong keys is not a million
+#: lines of output
+MAX_PROBLEMS_SHOWN = 50
+
+
 class ConfigError(UsageError):
-    """Every problem found in a config file (or its value sources), one per line in str()."""
+    """Every problem found in a config file (or its value sources), one per line in str() (the
+    first MAX_PROBLEMS_SHOWN, then how many more)."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        shown = [str(p) for p in self.problems[:MAX_PROBLEMS_SHOWN]]
+        if len(self.problems) > MAX_PROBLEMS_SHOWN:
+            shown.append(f"… and {len(self.problems) - MAX_PROBLEMS_SHOWN} more problems "
+                         "(fix these first)")
+        super().__init__("\n".join(shown))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,10 +202,12 @@ def load_config(path: str | Path) -> Config:
     """
     file = str(path)
     try:
-        text = Path(path).expanduser().read_bytes().decode("utf-8-sig")
+        text = read_capped(Path(path).expanduser()).decode("utf-8-sig")
     except OSError as exc:
         problem = Problem(file, None, "", f"cannot read: {exc.strerror or exc}")
         raise ConfigError([problem]) from None
+    except InputTooLarge as exc:
+        raise ConfigError([Problem(file, None, "", str(exc))]) from None
     except UnicodeDecodeError as exc:
         raise ConfigError([Problem(file, None, "", f"not UTF-8 text (byte {exc.start})")]) from None
     return parse_config(text, file, base_dir=Path(path).expanduser().absolute().parent)
@@ -201,10 +219,14 @@ def parse_config(text: str, path: str = "<config>", *,
 
     Relative paths are taken relative to `base_dir`, or left as written when it is None.
     """
+    if (deepest := toml_nesting(text)).depth > MAX_NESTING:
+        raise ConfigError([Problem(path, deepest.line, "", _too_deep(deepest.depth))])
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([_syntax_problem(exc, text, path)]) from None
+    except RecursionError:  # not expected under the cap; a traceback is never the answer
+        raise ConfigError([Problem(path, None, "", _too_deep(None))]) from None
     found = _Problems(path, locate_keys(text))
     config = _config(found, raw, path, None if base_dir is None else Path(base_dir))
     if found.problems:
@@ -225,7 +247,8 @@ def read_values(config: Config, environ: Mapping[str, str] | None = None,
     problems: list[Problem] = []
     done: dict[Source, SecretValue | SourceError] = {}
     for index, spec in enumerate(config.secrets):
-        got = done[spec.value] if spec.value in done else _read(spec.value, environ)
+        got = done[spec.value] if spec.value in done else _read(spec.value, environ,
+                                                                _confined_to(config))
         if spec.value.kind != "generate":
             done[spec.value] = got
         if isinstance(got, SourceError):
@@ -238,7 +261,16 @@ def read_values(config: Config, environ: Mapping[str, str] | None = None,
     return values
 
 
-def _read(source: Source, environ: Mapping[str, str] | None) -> SecretValue | SourceError:
+def _confined_to(config: Config) -> str | None:
+    return config.base_dir if config.sync.confine_files and config.base_dir else None
+
+
+def _read(source: Source, environ: Mapping[str, str] | None,
+          confined_to: str | None) -> SecretValue | SourceError:
+    # checked again as it is read: a link may have been changed since the config was loaded
+    if (source.kind == "file" and confined_to is not None
+            and (problem := _outside_problem(source.arg, source.arg, confined_to))):
+        return SourceError(problem)
     try:
         return read_source(source, environ=environ)
     except SourceError as exc:
@@ -339,7 +371,7 @@ def locate_keys(text: str) -> dict[KeyPath, int]:
             if key := _KEY.match(line):
                 where.setdefault(table + tuple(_key_parts(key.group(1))), number)
                 start = key.end()
-        depth, open_string = _scan(line, start, depth, open_string)
+        depth, open_string, _ = _scan(line, start, depth, open_string)
     return where
 
 
@@ -356,8 +388,33 @@ def _indexed(names: tuple[str, ...], arrays: Mapping[tuple[str, ...], int]) -> K
     return tuple(path)
 
 
-def _scan(line: str, i: int, depth: int, open_string: str) -> tuple[int, str]:
-    """Bracket depth and open multi-line string after `line`; strings and comments skipped."""
+@dataclass(frozen=True, slots=True)
+class Nesting:
+    depth: int
+    line: int | None = None  # where that depth is first reached
+
+
+def toml_nesting(text: str) -> Nesting:
+    """The deepest nesting of arrays and inline tables in TOML `text` (a `[[table]]` header
+    counts 2), and its line; strings and comments are skipped. Pure."""
+    deepest, depth, open_string = Nesting(0), 0, ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        depth, open_string, most = _scan(line, 0, depth, open_string)
+        if most > deepest.depth:
+            deepest = Nesting(most, number)
+    return deepest
+
+
+def _too_deep(depth: int | None) -> str:
+    found = "" if depth is None else f" ({depth} levels)"
+    return (f"arrays or tables are nested too deeply{found}; syncer reads at most "
+            f"{MAX_NESTING} levels")
+
+
+def _scan(line: str, i: int, depth: int, open_string: str) -> tuple[int, str, int]:
+    """Bracket depth and open multi-line string after `line`, and the deepest depth within it;
+    strings and comments skipped."""
+    deepest = depth
     while i < len(line):
         if open_string:
             end = line.find(open_string, i)
@@ -375,8 +432,10 @@ def _scan(line: str, i: int, depth: int, open_string: str) -> tuple[int, str]:
             i = len(line) if end < 0 else end + 1
         else:
             depth += (line[i] in "[{") - (line[i] in "]}")
+            if depth > deepest:
+                deepest = depth
             i += 1
-    return max(depth, 0), open_string
+    return max(depth, 0), open_string, deepest
 
 
 def _after_basic_string(line: str, i: int) -> int:
@@ -510,6 +569,8 @@ KEYS: dict[str, tuple[Key, ...]] = {
         Key("prune_prefix", "string", "With prune: only secrets whose names start with this.",
             pattern=_PREFIX.pattern),
         Key("create_environments", "boolean", "Create missing environments. Default false."),
+        Key("confine_files", "boolean", "file: sources must stay inside the config's folder. "
+            "Default false."),
     ),
     "secret": (
         Key("name", "string", "The secret's name (stored upper-case).", required=True),
@@ -556,21 +617,23 @@ _REPOS_KEYS = _key_names("secret.repos")
 
 def _config(p: _Problems, raw: Mapping[str, Any], file: str, base: Path | None) -> Config:
     _unknown_keys(p, raw, (), _TOP_KEYS)
+    sync = _sync(p, _table(p, raw, (), "sync") or {}, _Files(base))
+    files = _Files(base, sync.confine_files)
     github_table = _table(p, raw, (), "github") or {}
-    github = _github(p, github_table, base)
+    github = _github(p, github_table, files)
     # A wrong or misspelt [github].org is reported once, not again for every secret.
     org_reported = github.org is None and _mentions_org(github_table)
-    sync = _sync(p, _table(p, raw, (), "sync") or {}, base)
     raw_secrets = raw.get("secret", [])
     if not isinstance(raw_secrets, list):
         p.add(("secret",), "must be an array of tables: write each secret as [[secret]]")
         raw_secrets = []
-    built = [(i, _secret(p, entry, i, github.org, org_reported, base))
+    built = [(i, _secret(p, entry, i, github.org, org_reported, files))
              for i, entry in enumerate(raw_secrets)]
     specs = [(i, spec) for i, spec in built if spec is not None]
     for index, message in duplicate_problems(specs):
         p.add(("secret", index), message)
-    return Config(file, github, sync, tuple(spec for _, spec in specs))
+    return Config(file, github, sync, tuple(spec for _, spec in specs),
+                  None if base is None else str(base))
 
 
 def _mentions_org(github: Mapping[str, Any]) -> bool:
@@ -579,7 +642,7 @@ def _mentions_org(github: Mapping[str, Any]) -> bool:
                for key in github)
 
 
-def _github(p: _Problems, table: Mapping[str, Any], base: Path | None) -> GitHubConfig:
+def _github(p: _Problems, table: Mapping[str, Any], files: _Files) -> GitHubConfig:
     path: KeyPath = ("github",)
     _unknown_keys(p, table, path, _GITHUB_KEYS)
     insecure = _bool(p, table, path, "allow_insecure_http", False)
@@ -597,24 +660,24 @@ def _github(p: _Problems, table: Mapping[str, Any], base: Path | None) -> GitHub
         api_url=api_url,
         org=_org_name(p, table, path, "org"),
         token_env=token_env,
-        ca_bundle=None if ca_bundle is None else _local_path(ca_bundle, base),
+        ca_bundle=None if ca_bundle is None else files.local(ca_bundle),
         allow_insecure_http=insecure,
-        app=None if app_table is None else _app(p, app_table, (*path, "app"), base),
+        app=None if app_table is None else _app(p, app_table, (*path, "app"), files),
     )
 
 
 def _app(p: _Problems, table: Mapping[str, Any], path: KeyPath,
-         base: Path | None) -> AppAuth | None:
+         files: _Files) -> AppAuth | None:
     _unknown_keys(p, table, path, _APP_KEYS)
     app_id = _int(p, table, path, "app_id", low=1, required=True)
-    private_key = _source(p, table, path, "private_key", PRIVATE_KEY_KINDS, base)
+    private_key = _source(p, table, path, "private_key", PRIVATE_KEY_KINDS, files)
     installation_id = _int(p, table, path, "installation_id", low=1)
     if app_id is None or private_key is None:
         return None
     return AppAuth(app_id, private_key, installation_id)
 
 
-def _sync(p: _Problems, table: Mapping[str, Any], base: Path | None) -> SyncConfig:
+def _sync(p: _Problems, table: Mapping[str, Any], files: _Files) -> SyncConfig:
     path: KeyPath = ("sync",)
     default = SyncConfig()
     _unknown_keys(p, table, path, _SYNC_KEYS)
@@ -629,16 +692,17 @@ def _sync(p: _Problems, table: Mapping[str, Any], base: Path | None) -> SyncConf
         writes_per_minute=_number(p, table, path, "writes_per_minute", low=0),
         points_per_minute=_number(p, table, path, "points_per_minute", low=0),
         wait_for_reset=_bool(p, table, path, "wait_for_reset", default.wait_for_reset),
-        state=None if state is None else _local_path(state, base),
+        state=None if state is None else files.local(state),
         prune=_bool(p, table, path, "prune", default.prune),
         prune_prefix=None if prefix is None else prefix.upper(),
         create_environments=_bool(p, table, path, "create_environments",
                                   default.create_environments),
+        confine_files=_bool(p, table, path, "confine_files", default.confine_files),
     )
 
 
 def _secret(p: _Problems, raw: object, index: int, default_org: str | None, org_reported: bool,
-            base: Path | None) -> SecretSpec | None:
+            files: _Files) -> SecretSpec | None:
     """One [[secret]], or None when it has problems (all of them added to `p`)."""
     path: KeyPath = ("secret", index)
     if not isinstance(raw, dict):
@@ -649,7 +713,7 @@ def _secret(p: _Problems, raw: object, index: int, default_org: str | None, org_
     name = _string(p, raw, path, "name", required=True)
     if name is not None and (problem := secret_name_problem(name)):
         p.add((*path, "name"), problem)
-    value = _source(p, raw, path, "value", VALUE_KINDS, base)
+    value = _source(p, raw, path, "value", VALUE_KINDS, files)
     app = _choice(p, raw, path, "app", APPS, "actions")
     org = _secret_org(p, raw, path, default_org, org_reported)
     org_table = raw.get("org")
@@ -767,7 +831,7 @@ def _patterns(p: _Problems, table: Mapping[str, Any], path: KeyPath,
 
 
 def _source(p: _Problems, table: Mapping[str, Any], path: KeyPath, key: str,
-            kinds: Sequence[str], base: Path | None) -> Source | None:
+            kinds: Sequence[str], files: _Files) -> Source | None:
     if key in table and not isinstance(table[key], str):
         # Never echoed: a literal value of the wrong type is still a value.
         p.add((*path, key), f"must be a string naming a source ({_syntax(kinds)}), "
@@ -781,7 +845,11 @@ def _source(p: _Problems, table: Mapping[str, Any], path: KeyPath, key: str,
         p.add((*path, key), checked)
         return None
     if checked.kind == "file":
-        return Source("file", _local_path(checked.arg, base))
+        local = files.local(checked.arg)
+        if files.confine and (problem := confinement_problem(checked.arg, local, files.base)):
+            p.add((*path, key), problem)
+            return None
+        return Source("file", local)
     return checked
 
 
@@ -812,9 +880,40 @@ def _syntax(kinds: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
-def _local_path(value: str, base: Path | None) -> str:
-    path = Path(value).expanduser()
-    return str(path if path.is_absolute() or base is None else base / path)
+@dataclass(frozen=True, slots=True)
+class _Files:
+    """Where the config's relative paths start (None: left as written), and whether `file:`
+    sources must stay inside that folder ([sync] confine_files)."""
+
+    base: Path | None
+    confine: bool = False
+
+    def local(self, value: str) -> str:
+        path = Path(value).expanduser()
+        return str(path if path.is_absolute() or self.base is None else self.base / path)
+
+
+def confinement_problem(written: str, local: str, base: str | Path | None) -> str | None:
+    """Why `file:{written}` (found at `local`) is not inside the config's folder `base`, as
+    [sync] confine_files = true requires, or None. `..` and `~` are refused as written; the
+    rest is decided on the real paths (every symbolic link followed) when `base` is given."""
+    why = ("[sync] confine_files = true allows only files inside the config's folder"
+           + ("" if base is None else f" ({base})"))
+    if written.startswith("~"):
+        return f"file:{written}: a home-directory path; {why}"
+    if ".." in Path(written).parts:
+        return f"file:{written}: a path through \"..\"; {why}"
+    if base is None:
+        return None if not Path(written).is_absolute() else f"file:{written}: {why}"
+    return _outside_problem(written, local, base)
+
+
+def _outside_problem(written: str, local: str, base: str | Path) -> str | None:
+    inside = os.path.realpath(base)
+    if os.path.commonpath([os.path.realpath(local), inside]) == inside:
+        return None
+    return (f"file:{written}: outside, once symbolic links are followed; [sync] confine_files "
+            f"= true allows only files inside the config's folder ({base})")
 
 
 def _org_name(p: _Problems, table: Mapping[str, Any], path: KeyPath, key: str) -> str | None:
@@ -956,16 +1055,40 @@ def duplicate_problems(specs: Sequence[tuple[int, SecretSpec]]) -> list[tuple[in
     that surely overlap (see _surely_overlap): two values would overwrite each other every run.
     """
     found: list[tuple[int, str]] = []
+    # Each spec's targets as keys two specs share exactly when _same_target finds them the same;
+    # a spec is then compared with the first earlier one sharing a key, not with every earlier
+    # one: a config of many thousands of secrets is checked in linear time.
+    first_at: dict[tuple[object, ...], int] = {}
     for n, (index, spec) in enumerate(specs):
-        for earlier_index, earlier in specs[:n]:
+        keys = _target_keys(spec)
+        sharing = [first_at[k] for k in keys if k in first_at]
+        if sharing:
+            earlier_index, earlier = specs[min(sharing)]
             if where := _same_target(earlier, spec):
                 line = f" (line {earlier.line})" if earlier.line else ""
                 message = (f"{spec.name} is already written to {where} by "
                            f"secret[{earlier_index}]{line}; the two values would overwrite "
                            "each other on every run")
                 found.append((index, message))
-                break
+        for key in keys:
+            first_at.setdefault(key, n)
     return found
+
+
+def _target_keys(spec: SecretSpec) -> list[tuple[object, ...]]:
+    """Keys of the places `spec` writes, such that two specs share one exactly when
+    _same_target calls them the same place (see _surely_overlap for the selectors)."""
+    group = (spec.name, spec.org.lower(), spec.app)
+    keys: list[tuple[object, ...]] = [(*group, "org")] if spec.org_target else []
+    selector = spec.repos
+    if selector is None or selector.regex or selector.topics:
+        return keys
+    match = frozenset(m.lower() for m in selector.match)
+    overlap = [match, "*"] if "*" in match else [match]  # both matching "*" overlap too
+    if spec.writes_repo_secrets:
+        keys += [(*group, "repo", o) for o in overlap]
+    keys += [(*group, "env", env.lower(), o) for env in spec.environments for o in overlap]
+    return keys
 
 
 def _same_target(a: SecretSpec, b: SecretSpec) -> str | None:

@@ -695,11 +695,36 @@ def _org_hosts(inventory: Inventory, org_targets: Sequence[Target]
     return hosts, remaining
 
 
-def artifact_action(api_url: str) -> str:
+@dataclass(frozen=True, slots=True)
+class PinnedAction:
+    """An action the export workflow uses, pinned to a commit: a tag can be moved to other
+    code, and this workflow runs beside the source org's secrets (GitHub's security hardening
+    guide for Actions asks for full-length commit SHAs)."""
+
+    name: str  # owner/repo
+    commit: str  # the full 40-hex commit the release tag named when this was written
+    version: str  # that tag, for people reading the workflow
+
+    @property
+    def uses(self) -> str:
+        """The value of a step's `uses:`, with the version as a YAML comment."""
+        return f"{self.name}@{self.commit}  # {self.version}"
+
+
+# Checked against each action's repository: the commit its release tag (and major tag) names.
+SETUP_PYTHON = PinnedAction("actions/setup-python", "a26af69be951a213d495a4c3e4e4022e16d87065",
+                            "v5.6.0")
+UPLOAD_ARTIFACT_V4 = PinnedAction("actions/upload-artifact",
+                                  "ea165f8d65b6e75b540449e92b4886f43607fa02", "v4.6.2")
+UPLOAD_ARTIFACT_V3 = PinnedAction("actions/upload-artifact",
+                                  "ff15f0306b3f739f7b6fd43fb5d26cd321bd4de5", "v3.2.1")
+
+
+def artifact_action(api_url: str) -> PinnedAction:
     """upload-artifact v4 on github.com (and GHE.com); Enterprise Server supports only v3."""
     host = host_of(api_url).lower()
     dotcom = host in ("api.github.com", "github.com") or host.endswith(".ghe.com")
-    return "actions/upload-artifact@v4" if dotcom else "actions/upload-artifact@v3"
+    return UPLOAD_ARTIFACT_V4 if dotcom else UPLOAD_ARTIFACT_V3
 
 
 def _q(text: str) -> str:
@@ -723,7 +748,7 @@ EXPORT_REQUIREMENTS = (
 
 
 def render_workflow(jobs: Sequence[ExportJob], keys: Mapping[Scope, PublicKey], *,
-                    source_org: str, dest_org: str, upload_action: str,
+                    source_org: str, dest_org: str, upload_action: PinnedAction,
                     file_name: str = "syncer-export.yml") -> str:
     """The export workflow as YAML text; it holds secret names, public keys and key ids only."""
     repositories = sorted({j.repository for j in jobs}, key=str.lower)
@@ -766,7 +791,7 @@ def render_workflow(jobs: Sequence[ExportJob], keys: Mapping[Scope, PublicKey], 
             out.append(f"    environment: {_q(job.environment)}")
         out += [
             "    steps:",
-            "      - uses: actions/setup-python@v5",
+            f"      - uses: {SETUP_PYTHON.uses}",
             "        with:",
             '          python-version: "3.12"',
             "      - name: Install PyNaCl (pinned, hash-checked)",
@@ -787,7 +812,7 @@ def render_workflow(jobs: Sequence[ExportJob], keys: Mapping[Scope, PublicKey], 
         out += [
             "        run: |",
             indented_script.rstrip("\n"),
-            f"      - uses: {upload_action}",
+            f"      - uses: {upload_action.uses}",
             "        if: always()",
             "        with:",
             f"          name: {_q(f'syncer-sealed-{job.id}')}",

@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from .config import toml_nesting
+from .inputs import MAX_NESTING, InputTooLarge, read_capped
 from .model import SecretValue
 from .names import MAX_VALUE_BYTES
 from .sources import warn_if_readable_by_others
@@ -89,11 +91,11 @@ def read_values_file(path: str | Path) -> ValuesFile:
         problem = f"{shown}: unknown values file type; name it *.env, *.toml or *.json"
         raise ValuesFileError([problem])
     try:
-        with open(path, "rb") as f:
-            warn_if_readable_by_others(f.fileno(), shown)
-            data = f.read()
+        data = read_capped(path, on_open=lambda fd: warn_if_readable_by_others(fd, shown))
     except OSError as exc:
         raise ValuesFileError([f"{shown}: cannot read: {exc.strerror or exc}"]) from None
+    except InputTooLarge as exc:
+        raise ValuesFileError([f"{shown}: {exc}"]) from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -209,8 +211,16 @@ _ECHOING = ("Found invalid character", "Illegal character")
 
 def _parse_toml(text: str, path: str, problems: list[str]
                 ) -> Iterator[tuple[str, str, int | None]]:
+    if (deepest := toml_nesting(text)).depth > MAX_NESTING:
+        problems.append(f"{path}:{deepest.line}: arrays or tables are nested too deeply; the "
+                        "values file must be flat")
+        return
     try:
         document = tomllib.loads(text)
+    except RecursionError:  # not expected under the cap; a traceback is never the answer
+        problems.append(f"{path}: arrays or tables are nested too deeply; the values file must "
+                        "be flat")
+        return
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         found = _TOML_WHERE.search(message)
@@ -221,9 +231,9 @@ def _parse_toml(text: str, path: str, problems: list[str]
         problems.append(f"{path}:{line}: not valid TOML: {what}" if line
                         else f"{path}: not valid TOML: {what}")
         return
-    lines = text.splitlines()
+    first_lines = _toml_key_lines(text.splitlines())
     for key, value in document.items():
-        line = _toml_line(lines, key)
+        line = first_lines.get(key)
         at = located(path, line, key)
         if isinstance(value, dict):
             problems.append(f"{at}: a table; the values file must be flat "
@@ -234,18 +244,29 @@ def _parse_toml(text: str, path: str, problems: list[str]
             yield key, value, line
 
 
-def _toml_line(lines: list[str], key: str) -> int | None:
-    """The first line defining top-level `key` (bare, "basic" or 'literal' form) as a pair, a
-    dotted key or a table header, if found."""
-    forms = [re.escape(json.dumps(key)), re.escape(f"'{key}'")]
-    if re.fullmatch(r"[A-Za-z0-9_-]+", key):
-        forms.append(re.escape(key))
-    either = "(?:" + "|".join(forms) + ")"
-    pattern = re.compile(rf"\s*(?:{either}\s*[=.]|\[\[?\s*{either}\s*[\].])")
+_TOML_KEY_AT = re.compile(r"""\s*(\[\[?\s*)?("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_-]+)\s*([=.\]])""")
+
+
+def _toml_key_lines(lines: list[str]) -> dict[str, int]:
+    """The first line defining each top-level key (bare, "basic" or 'literal' form) as a pair,
+    a dotted key or a table header; one pass, however many keys."""
+    found: dict[str, int] = {}
     for number, line in enumerate(lines, 1):
-        if pattern.match(line):
-            return number
-    return None
+        at = _TOML_KEY_AT.match(line)
+        if at is None:
+            continue
+        header, token, after = at.groups()
+        if after != "." and after != ("]" if header else "="):
+            continue
+        if token.startswith('"'):
+            try:
+                key = json.loads(token)  # TOML's basic-string escapes are JSON's (but \U)
+            except ValueError:
+                continue
+        else:
+            key = token[1:-1] if token.startswith("'") else token
+        found.setdefault(key, number)
+    return found
 
 
 # -- JSON --------------------------------------------------------------------------------------
@@ -262,8 +283,12 @@ def _skip_blanks(text: str, position: int) -> int:
 def _parse_json(text: str, path: str, problems: list[str]
                 ) -> Iterator[tuple[str, str, int | None]]:
     """A flat object, read pair by pair so each key keeps its line (json.loads forgets it)."""
+    counted = [0, 1]  # a position and its line: positions only grow, so count from there
+
     def line_of(position: int) -> int:
-        return text.count("\n", 0, position) + 1
+        start, line = counted if position >= counted[0] else (0, 1)
+        counted[:] = [position, line + text.count("\n", start, position)]
+        return counted[1]
 
     def fail(position: int, what: str) -> None:
         problems.append(f"{path}:{line_of(position)}: not valid JSON: {what}")
@@ -295,6 +320,10 @@ def _parse_json(text: str, path: str, problems: list[str]
                 value, position = _DECODER.raw_decode(text, position)
             except json.JSONDecodeError as exc:
                 fail(exc.pos, exc.msg)  # json's messages describe the grammar, not the text
+                return
+            except RecursionError:  # [[[[…]]]] thousands deep: no value, and no traceback
+                problems.append(f"{path}:{key_line}: the value must be a string (this one is "
+                                "nested too deeply to read)")
                 return
             if isinstance(value, str):
                 yield key, value, key_line

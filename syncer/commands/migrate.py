@@ -71,6 +71,7 @@ from ..exits import AuthError, UsageError
 from ..github import errors
 from ..github.api import Repo, SecretInfo, SecretsAPI
 from ..github.client import TokenSource
+from ..inputs import InputTooLarge, read_capped
 from ..keys import KeyCache, PublicKey
 from ..migration import (
     FAILED,
@@ -589,19 +590,22 @@ def _read_sealed(paths: Sequence[str], dest_org: str) -> list[SealedEntry]:
             if not found:
                 problems.append(f"{given}: no .json files in this directory")
             files += found
-        elif path.is_file():
+        elif path.exists():  # a file, or what is not one (a device) and is refused as read
             files.append(path)
         else:
             problems.append(f"{given}: no such file or directory")
     entries: list[SealedEntry] = []
     for file in files:
         try:
-            document = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
+            document = json.loads(read_capped(file).decode("utf-8"))
+        except (OSError, UnicodeDecodeError, InputTooLarge) as exc:
             problems.append(f"{file}: cannot read: {exc}")
             continue
         except json.JSONDecodeError as exc:
             problems.append(f"{file}:{exc.lineno}: not valid JSON: {exc.msg}")
+            continue
+        except RecursionError:
+            problems.append(f"{file}: not sealed values: arrays or objects nested too deeply")
             continue
         parsed, bad = parse_sealed(document, str(file), dest_org)
         entries += parsed
