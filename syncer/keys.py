@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .inputs import load_json
 from .model import Scope
 
 
@@ -83,7 +84,7 @@ class KeyCache:
 def load_known(path: Path, host: str) -> dict[Scope, PublicKey]:
     """Public keys remembered for `host` by an earlier run (public keys are not secrets)."""
     try:
-        document = json.loads(path.read_text())
+        document = load_json(path)
         entries = document.get(host, [])
         return {Scope(e["kind"], e["org"], e.get("repo"), e.get("env"), e["app"]):
                 PublicKey(e["key_id"], e["key"]) for e in entries}
@@ -93,7 +94,7 @@ def load_known(path: Path, host: str) -> dict[Scope, PublicKey]:
 
 def save_known(path: Path, host: str, known: dict[Scope, PublicKey]) -> None:
     try:
-        document = json.loads(path.read_text())
+        document = load_json(path)
         if not isinstance(document, dict):
             document = {}
     except (OSError, ValueError):

@@ -385,6 +385,8 @@ def _parse_document(path: Path, data: bytes) -> tuple[str | None, dict[StateKey,
     """(key_check, records) from the file's bytes, or StateError naming the first problem."""
     try:
         document = json.loads(data)
+    except RecursionError:
+        raise _corrupt(path, "nested too deeply to be syncer's") from None
     except UnicodeDecodeError as exc:
         raise _corrupt(path, f"not UTF-8 at byte {exc.start}") from None
     except json.JSONDecodeError as exc:

@@ -382,3 +382,38 @@ def test_a_config_with_thousands_of_problems_shows_the_first_fifty() -> None:
     lines = str(info.value).splitlines()
     assert len(lines) == 51 and lines[0].startswith("c.toml:1: k0: unknown key")
     assert lines[-1] == "… and 4950 more problems (fix these first)"
+
+
+def test_files_syncer_keeps_for_itself_nested_thousands_deep_are_no_traceback(tmp_path) -> None:
+    """The response cache and the key cache start empty, and the state file is named
+    corrupt, when a file of theirs is nested thousands deep: no RecursionError escapes."""
+    from syncer.github.cache import ResponseCache
+    from syncer.keys import load_known
+    from syncer.state import State, StateError
+
+    deep = "[" * 5000 + "]" * 5000
+    for name in ("responses.json", "public-keys.json", "state.json"):
+        (tmp_path / name).write_text(deep)
+    assert ResponseCache(tmp_path / "responses.json").etag_for("/x") is None
+    assert load_known(tmp_path / "public-keys.json", "api.github.com") == {}
+    with pytest.raises(StateError, match="corrupt"):
+        State.open(tmp_path / "state.json")
+
+
+def test_the_response_cache_keeps_only_what_syncer_reads(tmp_path) -> None:
+    """A repository as GitHub describes it is kilobytes; the cache keeps the fields syncer
+    reads, and replays them as they came."""
+    from syncer.github.cache import ResponseCache
+    from syncer.github.sansio import Response
+
+    repo = {"name": "api", "id": 7, "archived": False, "fork": False, "private": True,
+            "topics": ["backend"], "owner": {"login": "acme", "avatar_url": "x" * 500},
+            "description": "d" * 2000}
+    cache = ResponseCache(tmp_path / "responses.json")
+    cache.remember("/orgs/acme/repos", Response(200, [repo], '"e1"', None, None))
+    cache.save()
+    again = ResponseCache(tmp_path / "responses.json")
+    replayed = again.replay("/orgs/acme/repos", Response(304, None, '"e1"', None, None))
+    assert replayed.data == [{k: repo[k] for k in ("name", "id", "archived", "fork",
+                                                    "private", "topics")}]
+    assert "avatar_url" not in (tmp_path / "responses.json").read_text()
