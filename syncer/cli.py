@@ -25,6 +25,7 @@ from .config import AppAuth, Config, GitHubConfig, api_url_problem, load_config,
 from .engine import RunAborted
 from .exits import AuthError, Exit, UsageError
 from .github import errors
+from .github.auth import acting_for
 from .github.client import TokenSource
 from .github.pacing import (
     DEFAULT_POINTS_PER_MINUTE,
@@ -43,6 +44,7 @@ from .runtime import (
     Settings,
     api_url_from,
     connect,
+    every_org,
     find_token,
     ssl_context_for,
     token_source_for,
@@ -184,6 +186,23 @@ def _config_options(*, prune: bool) -> _Parser:
 
 
 
+def _org_options(parser: argparse.ArgumentParser) -> None:
+    orgs = parser.add_mutually_exclusive_group(required=True)
+    orgs.add_argument("--org", action="append", type=name_argument, metavar="ORG",
+                      help="the organization; repeat it for several (one run, one report)")
+    orgs.add_argument("--all-orgs", action="store_true",
+                      help="every organization the token's user belongs to (GET /user/orgs), "
+                      "or every one a GitHub App (--app-id) is installed on")
+
+
+def orgs_named(args: argparse.Namespace) -> tuple[str, ...]:
+    """--org as given, each once (GitHub's names are case-insensitive); () for --all-orgs."""
+    seen: dict[str, str] = {}
+    for org in args.org or ():
+        seen.setdefault(org.lower(), org)
+    return tuple(seen.values())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="syncer", description="Keep GitHub Actions secrets in sync across whole organisations.")
@@ -198,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Set one secret in every matching repository of an org "
                        "(or in an environment of each, or once at org level).")
     p.add_argument("name", metavar="NAME", help="the secret's name (stored upper-case)")
-    p.add_argument("--org", required=True, type=name_argument, help="the organization")
+    _org_options(p)
     p.add_argument("--value-from", metavar="SOURCE",
                    help="env:VAR, file:PATH, cmd:COMMAND, or - for standard input")
     p.add_argument("--repos", action="append", default=[], metavar="GLOB", type=name_argument,
@@ -221,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Find NAME at org level, in every repository and every "
                        "environment of ORG, and write the new value to exactly those places.")
     r.add_argument("name", metavar="NAME", help="the secret to rotate")
-    r.add_argument("--org", required=True, type=name_argument, help="the organization")
+    _org_options(r)
     source = r.add_mutually_exclusive_group(required=True)
     source.add_argument("--value-from", metavar="SOURCE",
                         help="env:VAR, file:PATH, cmd:COMMAND, or - for standard input")
@@ -229,7 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="make a random value from N bytes (URL-safe); needs --output")
     r.add_argument("--output", metavar="PATH",
                    help="with --generate: save the new value here first (mode 0600, never overwritten)")
-    r.add_argument("--app", choices=APPS, default="actions", help="which secrets (default actions)")
+    r.add_argument("--app", choices=APPS,
+                   help="only this kind of secret (default: every kind, Actions, Dependabot, "
+                   "Codespaces and agents, wherever the name lives)")
     r.add_argument("--repos", action="append", default=[], metavar="GLOB", type=name_argument,
                    help="only repositories whose name matches (repeatable); the org secret "
                    "is then left as is unless --with-org-secret")
@@ -243,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="inventory of every secret in an org, with ages and shadowing",
                        description="List every org, repository, environment and Dependabot "
                        "secret of ORG with its age; flag shadowing and full scopes. Reads only.")
-    a.add_argument("--org", required=True, type=name_argument, help="the organization")
+    _org_options(a)
     a.add_argument("--repos", action="append", default=[], metavar="GLOB", type=name_argument,
                    help="only repositories whose name matches (repeatable)")
     a.add_argument("--name", metavar="GLOB", help="only secrets whose name matches")
@@ -468,9 +489,9 @@ async def _dispatch(args: argparse.Namespace) -> int:
     from .commands import set as set_command
 
     request = set_command.parse_request(
-        args.name, args.org, args.value_from, repos=tuple(args.repos), env=args.env,
+        args.name, orgs_named(args), args.value_from, repos=tuple(args.repos), env=args.env,
         org_level=args.org_level, visibility=args.visibility, app=args.app,
-        include_archived=args.include_archived, dry_run=args.dry_run)
+        include_archived=args.include_archived, dry_run=args.dry_run, all_orgs=args.all_orgs)
     settings = settings_from(args)
     token = _credentials(args, settings)
     assert request.source is not None
@@ -518,9 +539,11 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
     token = _credentials(args, settings)
     if source is None:
         rotate.check_output(args.output)
-    request = rotate.RotateRequest(name, args.org, args.app, tuple(args.repos),
+    orgs = orgs_named(args)
+    request = rotate.RotateRequest(name, orgs[0] if orgs else "", args.app, tuple(args.repos),
                                    args.include_archived, args.dry_run,
-                                   org_secret=not args.repos or args.with_org_secret)
+                                   org_secret=not args.repos or args.with_org_secret,
+                                   more_orgs=orgs[1:], all_orgs=args.all_orgs)
     state = _open_state(args.state)
     with _locked_unless_dry_run(args.dry_run, state):
         value, save = None, None  # a dry run reads no value: a cmd: source may mint a credential
@@ -535,18 +558,19 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
                                          before_writing=save)
     for line in rotate.report_lines(request, result):
         print(line)
-    where = result.locations
-    if not where.org and not where.repos and not where.envs:
-        unread = (f"; {len(where.unreadable)} repositories could not be searched (listed above)"
-                  if where.unreadable else "")
+    if not result.org_secrets and not result.places:
+        unread = (f"; {len(result.unreadable)} repositories could not be searched (listed "
+                  "above)" if result.unreadable else "")
         places = ("Dependabot: org or repositories" if args.app == "dependabot" else
                   "org, repositories or environments" if args.app == "actions" else
-                  f"{args.app}: org or repositories")
-        return _fail(f"{name} was not found in {args.org} ({places}){unread}", Exit.FAILED)
-    if not where.repos and not where.envs and not request.org_secret:
+                  f"{args.app}: org or repositories" if args.app else
+                  "org, repositories or environments; " + ", ".join(request.apps) + " secrets")
+        where = " or ".join(request.orgs)
+        return _fail(f"{name} was not found in {where} ({places}){unread}", Exit.FAILED)
+    if not result.places and not request.org_secret:
         return _fail(f"{name} was not found in the repositories --repos selects; the org secret "
                      "was left as is (add --with-org-secret to rotate it)", Exit.FAILED)
-    if where.org is not None and not request.org_secret:
+    if result.org_secrets and not request.org_secret:
         print(f"warning: the org secret {name} was left as is (--repos narrows the rotation to "
               "repository and environment secrets; add --with-org-secret to rotate it too)",
               file=sys.stderr)
@@ -558,10 +582,10 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
               file=sys.stderr)
     if not args.dry_run:
         log.info("summary", secret=name, shadowed=len(result.shadowed),
-                 unread=len(where.unreadable), **result.summary.as_event())
+                 unread=len(result.unreadable), **result.summary.as_event())
         show(result.summary, sys.stderr)
-    if where.unreadable:
-        print(f"unread {len(where.unreadable)}: repositories GitHub would not show (listed "
+    if result.unreadable:
+        print(f"unread {len(result.unreadable)}: repositories GitHub would not show (listed "
               f"above, with why); {name} may live there too, with its old value",
               file=sys.stderr)
     return int(result.exit_code)
@@ -570,14 +594,20 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
 def _credentials(args: argparse.Namespace, settings: Settings) -> str | TokenSource:
     """The App of --app-id/--app-key (installation tokens for --org), else a token from the
     chain of find_token."""
+    orgs = orgs_named(args)
+    if args.all_orgs and args.app_installation_id is not None:
+        raise UsageError("--app-installation-id names one installation; --all-orgs means "
+                         "every installation of the App")
     return _app_or_token("--", args.app_id, args.app_key, args.app_installation_id,
-                         args.token_env, "--token-env", args.org, settings,
-                         app_hint="use a GitHub App with --app-id and --app-key")
+                         args.token_env, "--token-env", orgs[0] if len(orgs) == 1 else orgs,
+                         settings, app_hint="use a GitHub App with --app-id and --app-key",
+                         every_installation=args.all_orgs)
 
 
 def _app_or_token(flags: str, app_id: int | None, app_key: str | None,
-                  installation_id: int | None, token_env: str | None, token_flag: str, org: str,
-                  settings: Settings, app_hint: str) -> str | TokenSource:
+                  installation_id: int | None, token_env: str | None, token_flag: str,
+                  org: str | Sequence[str], settings: Settings, app_hint: str, *,
+                  every_installation: bool = False) -> str | TokenSource:
     """The App of {flags}app-id/{flags}app-key acting in `org`, else a token from the chain of
     find_token. The key is read here: a bad one is a usage error before any request."""
     if app_id is None and app_key is None:
@@ -598,7 +628,8 @@ def _app_or_token(flags: str, app_id: int | None, app_key: str | None,
         raise UsageError(f"{flags}app-key: {exc}") from None
     app = GitHubConfig(app=AppAuth(app_id, key, installation_id))
     return token_source_for(app, None, org, settings.api_url,
-                            ssl_context_for(settings.ca_bundle), key_named=f"{flags}app-key")
+                            ssl_context_for(settings.ca_bundle), key_named=f"{flags}app-key",
+                            every_installation=every_installation)
 
 
 async def _migrate(args: argparse.Namespace) -> int:
@@ -630,19 +661,26 @@ async def _audit(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     token = _credentials(args, settings)
     settings = replace(settings, response_cache=_response_cache())
+    inventories = []
     async with connect(settings, token) as run:
-        inventory = await audit.run_audit(run.api, args.org, repos_globs=args.repos,
-                                          concurrency=settings.concurrency)
+        orgs = orgs_named(args) or tuple(await every_org(run, token))
+        for org in orgs:
+            with acting_for(org):  # a GitHub App's token for this org
+                inventories.append(await audit.run_audit(
+                    run.api, org, repos_globs=args.repos, concurrency=settings.concurrency))
         requests = run.client.pacer.stats.requests
         not_modified = run.client.cache.hits if run.client.cache else 0
-    rows = audit.audit_rows(inventory.found, inventory.repos, datetime.now(UTC),
-                            name_glob=args.name, older_than=args.older_than)
+    now = datetime.now(UTC)
+    rows = [row for inventory in inventories  # shadowing is within one org
+            for row in audit.audit_rows(inventory.found, inventory.repos, now,
+                                        name_glob=args.name, older_than=args.older_than)]
     print(audit.render(rows, args.format))
-    for place, why in inventory.unreadable:
+    unreadable = [u for inventory in inventories for u in inventory.unreadable]
+    for place, why in unreadable:
         print(f"unread {place}: its secrets could not be listed ({why})", file=sys.stderr)
-    log.info("summary", secrets=len(rows), requests=requests, not_modified=not_modified,
-             unreadable_repositories=len(inventory.unreadable))
-    return int(Exit.FAILED if inventory.unreadable else Exit.OK)
+    log.info("summary", secrets=len(rows), orgs=len(inventories), requests=requests,
+             not_modified=not_modified, unreadable_repositories=len(unreadable))
+    return int(Exit.FAILED if unreadable else Exit.OK)
 
 
 async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:

@@ -7,7 +7,7 @@ import os
 import ssl
 import time
 from collections.abc import AsyncIterator, Collection, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -154,13 +154,16 @@ def token_source_for(github_config: GitHubConfig | None, token_env: str | None,
                      environ: Mapping[str, str] | None = None,
                      timeout: float = 30.0,
                      key_named: str = "[github.app].private_key",
-                     token_env_in_config: bool = False) -> TokenSource | str:
+                     token_env_in_config: bool = False,
+                     every_installation: bool = False) -> TokenSource | str:
     """How this run authenticates: the App of `[github.app]` when configured, else a token
     from the chain of `find_token` (asking gh for the host of `api_url`).
 
     For an App, `org` is the organisation to act in: one name gives an
     AppInstallationToken; several give InstallationTokens, one installation token per org,
-    each request's org named with `syncer.github.auth.acting_for(org)`. The private key is
+    each request's org named with `syncer.github.auth.acting_for(org)`; none, with
+    `every_installation`, InstallationTokens for every org the App is installed on (asked
+    when connected: `every_org`). The private key is
     read here (UsageError, exit 2, when it cannot be read or is not an RSA PEM key) and
     registered for redaction, as is every JWT and token the App gets. Nothing is sent yet:
     `connect` gets the first token before any work starts.
@@ -190,7 +193,7 @@ def token_source_for(github_config: GitHubConfig | None, token_env: str | None,
     if isinstance(org, str):
         return make(org)
     orgs = list(org)
-    if not orgs:
+    if not orgs and not every_installation:
         raise UsageError("a GitHub App acts in an organisation, and none was given")
     if app.installation_id is not None and len({o.lower() for o in orgs}) > 1:
         raise UsageError("[github.app].installation_id names one installation, which acts in "
@@ -273,6 +276,16 @@ async def connect(settings: Settings, token: str | TokenSource, *,
             await closer()
 
 
+async def every_org(run: Run, token: str | TokenSource) -> list[str]:
+    """--all-orgs: every organisation the credentials can see: a token's user's (GET
+    /user/orgs), a GitHub App's installations."""
+    if isinstance(token, auth.InstallationTokens):
+        orgs = await token.installed_orgs()
+        await token.prime()
+        return orgs
+    return await run.api.user_orgs()
+
+
 async def _prime(token: str | TokenSource) -> None:
     if not isinstance(token, (auth.AppInstallationToken, auth.InstallationTokens)):
         return
@@ -304,7 +317,7 @@ async def _run(settings: Settings, token: str | TokenSource,
     known = load_known(settings.key_cache, host) if settings.key_cache else None
     async with client:
         if pace.on and not settings.pace_chosen and not on_github_com(settings.api_url):
-            await _follow_server_limits(client)
+            await _follow_server_limits(client, token)
         api = SecretsAPI(client)
         with Sealer() as sealer:
             keys = KeyCache(api.public_key, known)
@@ -323,11 +336,17 @@ def on_github_com(api_url: str) -> bool:
     return host == "api.github.com" or host.endswith(".ghe.com")
 
 
-async def _follow_server_limits(client: GitHubClient) -> None:
+async def _follow_server_limits(client: GitHubClient, token: str | TokenSource) -> None:
     """An Enterprise Server may have its rate limiting off (GET /rate_limit answers 404 so, with
     no x-ratelimit-* headers): then pacing is off for the run. Any other answer keeps it on."""
+    some_org = ""
+    if isinstance(token, auth.InstallationTokens):  # any of the App's tokens can ask
+        if not token.orgs:
+            return  # --all-orgs, not yet known: paced as on github.com
+        some_org = token.orgs[0]
     try:
-        await client.request("GET", "/rate_limit")
+        with auth.acting_for(some_org) if some_org else nullcontext():
+            await client.request("GET", "/rate_limit")
     except errors.RateLimitingOff:
         client.pacer.turn_off("the server's rate limiting is off (GET /rate_limit: not enabled)")
     except errors.AuthFailed:

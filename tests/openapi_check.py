@@ -85,14 +85,19 @@ _DROPPED = frozenset({"nullable", "format", "example", "examples", "x-github", "
 _NAMED_SCHEMAS = frozenset({"properties", "patternProperties", "definitions"})
 
 
+#: Operations of the same description beyond the secrets subset, kept in files of their own.
+EXTRA_SPECS = (Path(__file__).parent / "openapi" / "api.github.com.user-orgs.json",)
+
+
 @lru_cache(maxsize=4)
 def _operations(spec_path: str) -> dict[tuple[str, str], dict[str, Any]]:
-    spec = json.loads(Path(spec_path).read_text())
     ops: dict[tuple[str, str], dict[str, Any]] = {}
-    for template, item in spec["paths"].items():
-        for method, op in item.items():
-            if isinstance(op, dict) and "responses" in op:
-                ops[(method.upper(), template)] = op
+    extra = EXTRA_SPECS if Path(spec_path) == SPEC_PATH else ()
+    for path in (Path(spec_path), *extra):
+        for template, item in json.loads(path.read_text())["paths"].items():
+            for method, op in item.items():
+                if isinstance(op, dict) and "responses" in op:
+                    ops[(method.upper(), template)] = op
     return ops
 
 

@@ -72,7 +72,8 @@ def _apply_config(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def big_hub() -> Iterator[tuple[FakeHub, str]]:
-    hub = FakeHub(tokens=(TOKEN,))
+    # limits off: these runs are about crash points, not pacing (syncer then runs unpaced)
+    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())
     hub.add_org("acme")
     hub.add_repos("acme", REPOS, environments=())
     with hub.serve_in_thread() as url:
@@ -128,6 +129,7 @@ ACCOUNT = r"(\d+) of {total} done, resume with the same command"
 
 
 def _small_hub(**kw: Any) -> FakeHub:
+    kw.setdefault("limits", Limits.off())  # unless a test sets them: these are about stops
     hub = FakeHub(tokens=(TOKEN,), **kw)
     hub.add_org("acme")
     hub.add_repos("acme", SMALL, environments=())
@@ -199,7 +201,7 @@ def test_a_budget_spent_with_no_wait_says_how_far_it_got_and_leaves_the_run_resu
                             + ACCOUNT.format(total=SMALL), last)
         assert done is not None, last
         assert 0 < int(done[1]) < SMALL
-        hub.limits = Limits()
+        hub.limits = Limits.off()  # the budget is back
         before = hub.count("PUT")
         assert run_cli(args, env, monkeypatch) == 0, capsys.readouterr().err[-2000:]
         assert hub.count("PUT") - before == SMALL - int(done[1])
@@ -215,7 +217,7 @@ def test_github_out_of_reach_past_every_retry_stops_the_run_resumably(
     (they may have landed), the rest is not tried one by one, the listing is not finished, and
     the run ends with the account an interrupt gives; with GitHub back, the same command writes
     only what was left and what was in flight."""
-    hub = FakeHub(tokens=(TOKEN,))
+    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())  # about reach, not pacing
     hub.add_org("acme")
     hub.add_repos("acme", 250, environments=())
     args = _args("set", tmp_path)
@@ -315,7 +317,9 @@ def test_a_second_run_writing_the_same_secret_from_another_state_file_exits_4(
     lock lives under the default state directory, whatever --state says, and holds no value
     and no token."""
     state_home = Path(os.environ["XDG_STATE_HOME"])
-    with fakehub_process("--repos", "200", "--envs", "", "--latency-ms", "5") as fh:
+    # --no-limits: about the writer lock, not pacing (syncer then runs unpaced)
+    with fakehub_process("--repos", "200", "--envs", "", "--latency-ms", "5",
+                         "--no-limits") as fh:
         env = {"GITHUB_API_URL": fh.url, "GITHUB_TOKEN": fh.token, "A": "value-a-1f3e",
                "B": "value-b-9c2d"}
 

@@ -140,7 +140,8 @@ def test_unknown_name_exits_1(hub, url, monkeypatch, capsys) -> None:
     code = run_cli(["rotate", "NOPE", "--org", "acme", "--value-from", "env:NEW",
                     "--points-per-minute", "0", "--repos", "repo-000*"], env, monkeypatch)
     assert code == 1
-    assert "NOPE was not found in acme (org, repositories or environments)" in \
+    assert ("NOPE was not found in acme (org, repositories or environments; actions, "
+            "dependabot, codespaces secrets)") in \
         capsys.readouterr().err
     assert run_cli(["rotate", "LEAKED", "--org", "acme", "--value-from", "env:NEW", "--app",
                     "dependabot", "--points-per-minute", "0"], env, monkeypatch) == 1

@@ -96,6 +96,7 @@ async def drive_everything(d: Driver, hub: FakeHub) -> None:
     query = 'query { a: repository(owner: "acme", name: "api") { databaseId } }'
     await d.call("POST", "/graphql", json={"query": query})
     await d.call("GET", "/orgs/acme/repos", headers={"Authorization": "Bearer wrong"})  # 401
+    await d.call("GET", "/user/orgs?per_page=1")  # the orgs of the token's user
 
 
 @pytest.mark.anyio

@@ -13,7 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import structlog
@@ -21,13 +21,14 @@ import structlog
 from ..discover import Locations, locate, no_match, sees_org_secret, select_repos, unmatched_patterns
 from ..exits import Exit, UsageError
 from ..github import errors
-from ..github.api import Repo, SecretInfo
+from ..github.api import Repo, SecretInfo, SecretsAPI
+from ..github.auth import acting_for
 from ..github.client import TokenSource
-from ..model import Action, App, Op, Outcome, Result, Scope, SecretValue
+from ..model import APPS, Action, App, Op, OrgSelection, Outcome, Result, Scope, SecretValue
 from ..names import secret_name_problem
 from ..observe.summary import Summary
 from ..resume import host_of, inputs_id, one_value_fingerprints, resumable, write_resumably
-from ..runtime import Settings, connect
+from ..runtime import Settings, connect, every_org
 from ..state import State
 
 log = structlog.get_logger("syncer.rotate")
@@ -36,26 +37,59 @@ log = structlog.get_logger("syncer.rotate")
 @dataclass(frozen=True)
 class RotateRequest:
     name: str
-    org: str
-    app: App = "actions"
+    org: str  # with several (--org repeated), the first
+    app: App | None = None  # None: every kind of secret GitHub has (a leak lives wherever its name does)
     repos: tuple[str, ...] = ()
     include_archived: bool = False
     dry_run: bool = False
     org_secret: bool = True  # rotate the org secret where there is one
+    more_orgs: tuple[str, ...] = ()
+    all_orgs: bool = False  # every org the credentials can see (resolved when connected)
+
+    @property
+    def orgs(self) -> tuple[str, ...]:
+        return (self.org, *self.more_orgs)
+
+    @property
+    def apps(self) -> tuple[App, ...]:
+        return (self.app,) if self.app is not None else APPS
+
+
+@dataclass(frozen=True)
+class Found:
+    """Where the name lives in one org, for one kind of secret."""
+
+    org: str
+    app: App
+    locations: Locations
 
 
 @dataclass
 class RotateResult:
-    locations: Locations
+    found: list[Found]
     outcomes: list[Outcome]
     shadowed: list[Scope]
     summary: Summary
     earlier: list[Scope] = field(default_factory=list)  # written by the interrupted run
 
     @property
+    def org_secrets(self) -> list[tuple[Scope, OrgSelection]]:
+        return [(Scope.of_org(f.org, f.app), f.locations.org) for f in self.found
+                if f.locations.org is not None]
+
+    @property
+    def places(self) -> list[Scope]:
+        """The repository and environment secrets found."""
+        return [s for f in self.found for s in f.locations.repos + f.locations.envs]
+
+    @property
+    def unreadable(self) -> list[tuple[str, str]]:
+        return [u for f in self.found for u in f.locations.unreadable]
+
+    @property
     def exit_code(self) -> Exit:
         bad = any(o.result in (Result.FAILED, Result.SKIPPED) for o in self.outcomes)
-        return Exit.FAILED if bad or self.locations.unreadable else Exit.OK
+        return Exit.FAILED if bad or self.unreadable else Exit.OK
 
 
 def check_name(name: str) -> str:
@@ -132,57 +166,95 @@ async def run_rotate(request: RotateRequest, value: SecretValue | None, settings
     write, before the first write (it saves a generated value)."""
     started = time.monotonic()
     async with connect(settings, token) as run:
-        try:
-            listed = [r async for r in run.api.org_repos(request.org)]
-        except errors.NotFound as exc:
-            raise UsageError(exc.message) from None
-        if unmatched := unmatched_patterns((r.name for r in listed), request.repos):
-            raise UsageError(f"{no_match(request.org, unmatched)}; nothing was written")
-        repos = select_repos(listed, request.repos, include_archived=request.include_archived)
-        where = await locate(run.api, request.org, request.name, request.app, repos,
-                             settings.concurrency)
-        shadowed = shadowing(where, repos)
+        if request.all_orgs:
+            orgs = await every_org(run, token)
+            if not orgs:
+                raise UsageError("--all-orgs: the credentials see no organisation (GitHub "
+                                 "lists none for a fine-grained token: name them with --org)")
+            request = replace(request, org=orgs[0], more_orgs=tuple(orgs[1:]), all_orgs=False)
+        found: list[Found] = []
+        shadowed: list[Scope] = []
+        actions: list[Action] = []
+        for org in request.orgs:
+            with acting_for(org):  # a GitHub App's token for this org
+                repos = await _repos_of(run.api, request, org)
+                for app in await _apps_served(run.api, org, request.apps, request.app is None):
+                    where = await locate(run.api, org, request.name, app, repos,
+                                         settings.concurrency)
+                    found.append(Found(org, app, where))
+                    shadowed += shadowing(where, repos)
+                    actions += rotation_actions(request.name, org, app, where,
+                                                org_secret=request.org_secret)
         for scope in shadowed:
             # one line on stderr warns people; the event per place is for machines
             log.info("shadows_org_secret", secret=request.name, scope=str(scope),
-                        hint="workflows there use this secret, not the org secret")
-        actions = rotation_actions(request.name, request.org, request.app, where,
-                                   org_secret=request.org_secret)
+                     hint="workflows there use this secret, not the org secret")
         if request.dry_run or not actions:
-            return RotateResult(where, [], shadowed, run.summary([], started))
+            return RotateResult(found, [], shadowed, run.summary([], started))
         assert value is not None, "only a dry run goes without a value"
         if before_writing is not None:
             before_writing()
 
         fingerprint, whole_value = one_value_fingerprints(state, settings.api_url, value,
-                                                          request.app, request.name)
-        inputs = inputs_id("rotate", host_of(settings.api_url), request.org, request.app,
-                           request.name, str(request.include_archived), *request.repos,
-                           str(request.org_secret), whole_value)
+                                                          request.app or "any", request.name)
+        inputs = inputs_id("rotate", host_of(settings.api_url), ",".join(request.orgs),
+                           request.app or "", request.name, str(request.include_archived),
+                           *request.repos, str(request.org_secret), whole_value)
+        updated_at = {scope: at for f in found for scope, at in f.locations.updated_at.items()}
 
         async def on_github(action: Action) -> SecretInfo | None:  # as located just now
-            return SecretInfo(action.name, None, where.updated_at.get(action.scope))
+            return SecretInfo(action.name, None, updated_at.get(action.scope))
 
-        writes = [(host_of(settings.api_url), request.org, request.name)]
+        writes = [(host_of(settings.api_url), org, request.name) for org in request.orgs]
         with resumable(state, inputs, fingerprint, fresh=fresh, writes=writes) as resume:
             outcomes = await write_resumably(run, resume, actions, lambda _: value,
                                              show_progress, on_github)
-        return RotateResult(where, outcomes, shadowed, run.summary(outcomes, started),
+        return RotateResult(found, outcomes, shadowed, run.summary(outcomes, started),
                             [a.scope for a in resume.earlier])
+
+
+async def _repos_of(api: SecretsAPI, request: RotateRequest, org: str) -> list[Repo]:
+    try:
+        listed = [r async for r in api.org_repos(org)]
+    except errors.NotFound as exc:
+        raise UsageError(exc.message) from None
+    if unmatched := unmatched_patterns((r.name for r in listed), request.repos):
+        raise UsageError(f"{no_match(org, unmatched)}; nothing was written")
+    return select_repos(listed, request.repos, include_archived=request.include_archived)
+
+
+async def _apps_served(api: SecretsAPI, org: str, apps: Sequence[App],
+                       every: bool) -> list[App]:
+    """The kinds of secret this server has for `org`. Looking everywhere (no --app), one an
+    Enterprise Server lacks (its org public key answers 404) is passed over, said in the log;
+    asked for by name, it is looked in anyway (and fails as GitHub answers)."""
+    if not every:
+        return list(apps)
+    served = []
+    for app in apps:
+        try:
+            await api.public_key(Scope.of_org(org, app))
+        except errors.NotFound:
+            log.info("app_not_served", org=org, app=app,
+                     hint="this server has no such secrets: not looked in")
+            continue
+        except errors.GitHubError:
+            pass  # no org admin, say: the repositories are still looked in
+        served.append(app)
+    return served
 
 
 def report_lines(request: RotateRequest, result: RotateResult) -> list[str]:
     """Proof of where the new value landed (or would land), one line per place, and the
     repositories that could not be searched for the secret."""
     unread = [f"unread   {place}: could not look for {request.name} there ({why})"
-              for place, why in result.locations.unreadable]
+              for place, why in result.unreadable]
     if request.dry_run:
         lines = []
-        if result.locations.org is not None and request.org_secret:
-            lines.append(f"would rotate {request.name} in {request.org} "
-                         f"(org secret, {result.locations.org.describe()})")
-        lines += [f"would rotate {request.name} in {s}"
-                  for s in result.locations.repos + result.locations.envs]
+        if request.org_secret:
+            lines += [f"would rotate {request.name} in {scope} (org secret, {selection.describe()})"
+                      for scope, selection in result.org_secrets]
+        lines += [f"would rotate {request.name} in {s}" for s in result.places]
         return lines + unread
     earlier = [f"{'done':<8} {request.name} in {scope} (by the interrupted run)"
                for scope in result.earlier]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field, replace
 
 import structlog
 
@@ -13,13 +13,14 @@ from ..engine import StreamBroken
 from ..exits import Exit, UsageError
 from ..github import errors
 from ..github.api import Repo
+from ..github.auth import acting_for
 from ..github.client import TokenSource
 from ..model import Action, App, Op, OrgSelection, Result, Scope, SecretValue, Visibility
 from ..names import secret_name_problem
 from ..observe import redact
 from ..observe.summary import Summary
 from ..resume import host_of, inputs_id, one_value_fingerprints, resumable, write_resumably
-from ..runtime import Run, Settings, connect
+from ..runtime import Run, Settings, connect, every_org
 from ..sources import KEPT_SYNTAX, Source, SourceError, parse_source, read_source
 from ..state import State
 
@@ -29,7 +30,7 @@ log = structlog.get_logger("syncer.set")
 @dataclass(frozen=True)
 class SetRequest:
     name: str
-    org: str
+    org: str  # the org to act in; with several (--org repeated), the first
     source: Source | None
     repos: tuple[str, ...] = ()
     env: str | None = None
@@ -40,13 +41,24 @@ class SetRequest:
     app: App = "actions"
     include_archived: bool = False
     dry_run: bool = False
+    more_orgs: tuple[str, ...] = ()  # --org given more than once: the others, in order
+    all_orgs: bool = False  # every org the credentials can see (resolved when connected)
+
+    @property
+    def orgs(self) -> tuple[str, ...]:
+        return (self.org, *self.more_orgs)
+
+    def acting_in(self, org: str) -> SetRequest:
+        """The same request for one of its orgs."""
+        return replace(self, org=org, more_orgs=(), all_orgs=False)
 
 
 NO_UNKEPT_VALUES = ("generate:N here would write a value nobody keeps; use "
                     "`syncer rotate NAME --generate N --output PATH`, which saves it first")
 
 
-def parse_request(name: str, org: str, value_from: str | None, **options: object) -> SetRequest:
+def parse_request(name: str, org: str | Sequence[str], value_from: str | None,
+                  **options: object) -> SetRequest:
     """A checked request, or UsageError listing every problem; reads nothing yet."""
     problems = []
     if (problem := secret_name_problem(name)) is not None:
@@ -80,7 +92,9 @@ def parse_request(name: str, org: str, value_from: str | None, **options: object
         problems.append("environment secrets exist for Actions only")
     if problems or source is None:
         raise UsageError("; ".join(problems))
-    return SetRequest(name=name.upper(), org=org, source=source, **options)  # type: ignore[arg-type]
+    orgs = (org,) if isinstance(org, str) else tuple(org)
+    return SetRequest(name=name.upper(), org=orgs[0] if orgs else "", source=source,
+                      more_orgs=orgs[1:], **options)  # type: ignore[arg-type]
 
 
 def plan_writes(request: SetRequest, repos: list[Repo],
@@ -123,7 +137,8 @@ def read_value(source: Source) -> SecretValue:
 
 def inputs_of(request: SetRequest, settings: Settings, value_fingerprint: str) -> str:
     """What makes two `set` runs the same run: a re-run with these inputs resumes."""
-    return inputs_id("set", host_of(settings.api_url), request.org, request.app, request.name,
+    return inputs_id("set", host_of(settings.api_url), ",".join(request.orgs), request.app,
+                     request.name,
                      request.env or "", f"{request.org_level}:{request.visibility}",
                      str(request.include_archived), *request.repos, value_fingerprint)
 
@@ -133,24 +148,37 @@ async def run_set(request: SetRequest, value: SecretValue | None, settings: Sett
                   show_progress: bool | None = None) -> tuple[int, Summary]:
     started = time.monotonic()
     async with connect(settings, token) as run:
+        if request.all_orgs:
+            request = with_every_org(request, await every_org(run, token))
         if request.dry_run:
-            actions, unmatched = await _targets(run, request)
-            for action in actions:
-                print(f"would put {action.name} in {action.scope}{_shown(action.selection)}")
-            log.info("dry_run", secret=request.name, targets=len(actions))
+            unmatched: list[str] = []
+            count = 0
+            for org in request.orgs:
+                actions, unmatched_here = await _targets(run, request.acting_in(org))
+                unmatched = _unmatched_everywhere(unmatched, unmatched_here, org == request.org)
+                for action in actions:
+                    print(f"would put {action.name} in {action.scope}{_shown(action.selection)}")
+                count += len(actions)
+            log.info("dry_run", secret=request.name, targets=count)
             _report_unmatched(request, unmatched)
             return (Exit.FAILED if unmatched else Exit.OK), run.summary([], started)
 
         assert value is not None, "only a dry run goes without a value"
         fingerprint, whole_value = one_value_fingerprints(state, settings.api_url, value,
                                                           request.app, request.name)
-        targets = ((await _targets(run, request))[0] if request.org_level
-                   else await _stream_targets(run, request))
+        if request.org_level:
+            targets: list[Action] | _Listings = [
+                action for org in request.orgs
+                for action in (await _targets(run, request.acting_in(org)))[0]]
+        else:
+            targets = _Listings([await _stream_targets(run, request.acting_in(org))
+                                 for org in request.orgs])
         listing_error: Exception | None = None
+        host = host_of(settings.api_url)
         try:
             with resumable(state, inputs_of(request, settings, whole_value), fingerprint,
-                           fresh=fresh, writes=[(host_of(settings.api_url), request.org,
-                                                 request.name)]) as resume:
+                           fresh=fresh, writes=[(host, org, request.name)
+                                                for org in request.orgs]) as resume:
                 # a resumed run asks GitHub (one GET each) whether the interrupted run's
                 # writes are still as it left them
                 outcomes = await write_resumably(run, resume, targets, lambda _: value,
@@ -159,17 +187,22 @@ async def run_set(request: SetRequest, value: SecretValue | None, settings: Sett
         except StreamBroken as broken:  # journalled and resumable; report what was done
             outcomes, listing_error = broken.outcomes, broken.error
         summary = run.summary(outcomes, started)
-    listing = targets if isinstance(targets, _Listing) else None
-    unlisted = listing is not None and not listing.complete
-    if listing is not None and listing.complete and not listing.matched:
+    listings = targets.each if isinstance(targets, _Listings) else []
+    unlisted = any(not listing.complete for listing in listings)
+    if listings and not unlisted and not any(listing.matched for listing in listings):
         raise UsageError(_no_match(request))
-    unmatched = listing.unmatched if listing is not None and listing.complete else []
+    unmatched = []
+    if listings and not unlisted:
+        for listing in listings:
+            unmatched = _unmatched_everywhere(unmatched, listing.unmatched,
+                                              listing is listings[0])
     _report_unmatched(request, unmatched)
     if listing_error is not None:
-        log.error("listing_failed", org=request.org, error=str(listing_error),
+        log.error("listing_failed", org=",".join(request.orgs), error=str(listing_error),
                   hint="what was written is journalled: run the same command again to finish")
-    elif listing is not None and unlisted:
-        log.warning("listing_not_finished", org=request.org, listed=listing.matched,
+    elif unlisted:
+        log.warning("listing_not_finished", org=",".join(request.orgs),
+                    listed=sum(listing.matched for listing in listings),
                     hint="repositories after these were not looked at: run the same command "
                          "again to finish")
     log.info("summary", secret=request.name, **summary.as_event())
@@ -178,16 +211,37 @@ async def run_set(request: SetRequest, value: SecretValue | None, settings: Sett
     return (Exit.FAILED if failed else Exit.OK), summary
 
 
+def with_every_org(request: SetRequest, orgs: Sequence[str]) -> SetRequest:
+    """--all-orgs, once GitHub said which orgs the credentials see."""
+    if not orgs:
+        raise UsageError("--all-orgs: the credentials see no organisation (GET /user/orgs, "
+                         "or a GitHub App's installations, listed none; GitHub lists none for "
+                         "a fine-grained token: name the orgs with --org)")
+    return replace(request, org=orgs[0], more_orgs=tuple(orgs[1:]), all_orgs=False)
+
+
+def _unmatched_everywhere(so_far: list[str], here: list[str], first: bool) -> list[str]:
+    """--repos patterns that matched no repository in any org so far (a typo, most likely;
+    a pattern meant for one org of several is no mistake)."""
+    return list(here) if first else [p for p in so_far if p in here]
+
+
 def _report_unmatched(request: SetRequest, unmatched: list[str]) -> None:
     if unmatched:
-        log.error("repos_unmatched", org=request.org, patterns=unmatched,
-                  problem=no_match(request.org, unmatched),
+        orgs = " or ".join(request.orgs)
+        log.error("repos_unmatched", org=",".join(request.orgs), patterns=unmatched,
+                  problem=no_match(orgs, unmatched),
                   hint="a typo? the repositories meant get nothing; the others do")
 
 
 async def _targets(run: Run, request: SetRequest) -> tuple[list[Action], list[str]]:
     """The writes, and the --repos patterns that match no repository; an org secret's
     selection such a pattern would narrow is refused instead."""
+    with acting_for(request.org):  # a GitHub App's token for this org
+        return await _targets_in_org(run, request)
+
+
+async def _targets_in_org(run: Run, request: SetRequest) -> tuple[list[Action], list[str]]:
     needs_repos = not request.org_level or request.visibility == "selected"
     current = None
     if request.org_level and request.visibility is None:
@@ -219,10 +273,23 @@ async def _stream_targets(run: Run, request: SetRequest) -> _Listing:
     starts with the first page. A missing org is a usage error before anything is written."""
     listing = run.api.org_repos(request.org)
     try:
-        first = await anext(listing, None)
+        with acting_for(request.org):
+            first = await anext(listing, None)
     except errors.NotFound as exc:
         raise UsageError(exc.message) from None
     return _Listing(request, first, listing)
+
+
+@dataclass
+class _Listings:
+    """Several orgs' writes, one org after another."""
+
+    each: list[_Listing]
+
+    async def __aiter__(self) -> AsyncIterator[Action]:
+        for listing in self.each:
+            async for action in listing:
+                yield action
 
 
 @dataclass
@@ -248,10 +315,12 @@ class _Listing:
                 seen.add(repo.id)
                 self.matched += 1
                 yield write_to(self.request, repo)
-            repo = await anext(self.rest, None)
+            with acting_for(self.request.org):  # a GitHub App's token for this org
+                repo = await anext(self.rest, None)
         self.complete = True
 
 
 def _no_match(request: SetRequest) -> str:
-    return (no_match(request.org, request.repos) if request.repos
-            else f"no repository of {request.org} matches (all)")
+    orgs = " or ".join(request.orgs)
+    return (no_match(orgs, request.repos) if request.repos
+            else f"no repository of {orgs} matches (all)")

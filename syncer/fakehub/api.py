@@ -338,6 +338,18 @@ def _calling_app(world: World, call: Call) -> App:
     return world.apps.apps[call.principal.app_id]
 
 
+def user_orgs(world: World, call: Call) -> Reply:
+    """``GET /user/orgs``: the organisations the token's user belongs to (a fixed token's
+    user belongs to every one), paginated; an installation token has no user: 403, as
+    GitHub answers it."""
+    principal = call.principal
+    if principal is not None and principal.kind == "installation":
+        raise ApiError(403, NOT_ACCESSIBLE)
+    orgs = sorted(world.orgs.values(), key=lambda org: org.id)
+    chosen, headers, _ = _paged(world, call, orgs)
+    return Reply(200, [views.org_summary_json(org, call.urls) for org in chosen], headers)
+
+
 def org_installation(world: World, call: Call) -> Reply:
     """``GET /orgs/{org}/installation``: 404 when the calling App is not installed there."""
     app = _calling_app(world, call)
@@ -448,6 +460,7 @@ def build_routes() -> list[Route]:
         Route("GET", "/repos/{owner}/{repo}", get_repo),
         Route("GET", "/repos/{owner}/{repo}/environments", environments),
         Route("GET", "/rate_limit", rate_limit),
+        Route("GET", "/user/orgs", user_orgs),
         Route("POST", "/graphql", graphql),
     ]
     return routes

@@ -48,6 +48,25 @@ def org_secret_json(secret: Secret, org: Org, app: str, urls: Urls) -> dict[str,
     return secret_json(secret, urls, selected_url)
 
 
+def org_summary_json(org: Org, urls: Urls) -> dict[str, Any]:
+    """An organization-simple, as ``GET /user/orgs`` lists them."""
+    api_org = f"{urls.api}/orgs/{quote(org.name)}"
+    return {
+        "login": org.name,
+        "id": org.id,
+        "node_id": node_id("Organization", org.id),
+        "url": api_org,
+        "repos_url": f"{api_org}/repos",
+        "events_url": f"{api_org}/events",
+        "hooks_url": f"{api_org}/hooks",
+        "issues_url": f"{api_org}/issues",
+        "members_url": f"{api_org}/members{{/member}}",
+        "public_members_url": f"{api_org}/public_members{{/member}}",
+        "avatar_url": f"{urls.web}/avatars/u/{org.id}",
+        "description": None,
+    }
+
+
 def owner_json(org: Org, urls: Urls) -> dict[str, Any]:
     api_user = f"{urls.api}/users/{quote(org.name)}"
     return {

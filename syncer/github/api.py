@@ -108,6 +108,10 @@ class SecretsAPI:
             raise errors.NotFound(404, f"organization {org} not found or token lacks access",
                                   method=exc.method, path=exc.path) from exc
 
+    async def user_orgs(self) -> list[str]:
+        """The organisations the token's user belongs to (GET /user/orgs)."""
+        return [item["login"] async for item in self.client.paginate(routes.user_orgs())]
+
     async def repo(self, org: str, name: str) -> Repo:
         return parse_repo((await self.client.request("GET", routes.repo(org, name))).data)
 

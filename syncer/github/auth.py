@@ -309,6 +309,21 @@ class AppInstallationToken:
                   expires_at=expires_text, lifetime_s=round(lifetime, 1))
         return _Issued(value, expires_at, lifetime)
 
+    async def installed_orgs(self) -> list[str]:
+        """The organisations this App is installed on (GET /app/installations, as the App)."""
+        orgs: list[str] = []
+        path: str | None = "/app/installations?per_page=100"
+        while path is not None:
+            response = await self._app_request("GET", path)
+            for installation in response.data or ():
+                account = installation.get("account") or {}
+                if account.get("type", "Organization") == "Organization" and account.get("login"):
+                    orgs.append(account["login"])
+            following = response.next_url
+            path = (following[len(self.api_url):]
+                    if following and following.startswith(self.api_url + "/") else None)
+        return orgs
+
     async def _installation(self) -> int:
         if self._installation_id is not None:
             return self._installation_id
@@ -453,6 +468,21 @@ class InstallationTokens:
         self._make = make
         self._orgs = {o.lower(): o for o in orgs}
         self._sources: dict[str, TokenSource] = {}
+
+    @property
+    def orgs(self) -> list[str]:
+        return list(self._orgs.values())
+
+    async def installed_orgs(self) -> list[str]:
+        """Every organisation the App is installed on, each then served by its own
+        installation token (--all-orgs)."""
+        probe: Any = self._make("")
+        try:
+            orgs: list[str] = await probe.installed_orgs()
+        finally:
+            await probe.aclose()
+        self._orgs = {o.lower(): o for o in orgs}
+        return orgs
 
     def for_org(self, org: str) -> TokenSource:
         key = org.lower()

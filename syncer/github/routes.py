@@ -42,6 +42,10 @@ def selected_repositories(scope: Scope, name: str) -> str:
     return f"{secret(scope, name)}/repositories"
 
 
+def user_orgs() -> str:
+    return "/user/orgs"
+
+
 def org_repos(org: str) -> str:
     return f"/orgs/{_q(org)}/repos"
 
