@@ -325,8 +325,10 @@ async def test_listings_are_10_a_page_at_most_30_with_id_links() -> None:
             assert len((await r.json())["variables"]) == 30
             assert 'page=2>; rel="last"' in r.headers["Link"]
         async with s.get(ORG + "/actions/variables") as r:
-            assert str(r.links["next"]["url"]).endswith(
-                f"/organizations/{oid}/actions/variables?page=2")
+            org_next = str(r.links["next"]["url"])
+        assert org_next.endswith(f"/organizations/{oid}/actions/variables?page=2")
+        _, body = await call(s, "GET", org_next)
+        assert [v["name"] for v in body["variables"]] == [f"O{i:02d}" for i in range(10, 20)]
         values: dict[str, str] = {}
         url: str | None = REPO + "/actions/variables?per_page=30"
         while url:

@@ -289,7 +289,8 @@ def parse_variable_write(body: Any, *, org_level: bool, create: bool) -> Variabl
     (``visibility`` on a repository variable) are ignored, as the schemas allow them.
     ``selected_repository_ids`` are integers (the schema's items). Stricter reading, as for
     secrets: ids given with a visibility other than ``selected`` are a 422 (for a PATCH
-    without ``visibility`` that is checked against the variable's own, in ``World``).
+    without ``visibility`` that is checked against the variable's own, in ``World``). An
+    empty value is accepted: the descriptions set no minimum length.
     """
     if not isinstance(body, dict):
         raise invalid_request("Invalid input: an object is expected.")
