@@ -20,7 +20,7 @@ from .limits import WRITE_METHODS, RateView
 from .routes import GHES_PREFIX, IdPath, Route, split_prefix
 from .rules import ApiError
 from .views import Urls
-from .world import Org, Repo, SecretScope, Shared, VariableScope, World, dumps
+from .world import Environment, Org, Repo, SecretScope, Shared, VariableScope, World, dumps
 
 
 @dataclass(slots=True)
@@ -121,15 +121,22 @@ def _writable(repo: Repo) -> Repo:
     return repo
 
 
-def _scope(world: World, call: Call, level: str, app: str, *, write: bool = False) -> SecretScope:
+def _holder(world: World, call: Call, level: str, *, write: bool) -> Org | Repo | Environment:
+    """The organisation, repository or environment whose secrets or variables are asked
+    for (404 when absent; 403 for a write into an archived repository)."""
     if level == "org":
-        return world.org(call.params["org"]).scopes[app]
+        return world.org(call.params["org"])
     repo = _repo(world, call)
     if write:
         _writable(repo)
     if level == "repo":
-        return repo.scopes[app]
-    return repo.environment(call.params["environment_name"]).scope
+        return repo
+    return repo.environment(call.params["environment_name"])
+
+
+def _scope(world: World, call: Call, level: str, app: str, *, write: bool = False) -> SecretScope:
+    holder = _holder(world, call, level, write=write)
+    return holder.scope if isinstance(holder, Environment) else holder.scopes[app]
 
 
 def _secret_list_body(world: World, call: Call, secrets: Sequence[Any], render: Any) -> Reply:
@@ -190,14 +197,8 @@ def delete_secret(world: World, call: Call, level: str, app: str) -> Reply:
 def _variable_scope(
     world: World, call: Call, level: str, app: str, *, write: bool = False
 ) -> VariableScope:
-    if level == "org":
-        return world.org(call.params["org"]).variables[app]
-    repo = _repo(world, call)
-    if write:
-        _writable(repo)
-    if level == "repo":
-        return repo.variables[app]
-    return repo.environment(call.params["environment_name"]).variables
+    holder = _holder(world, call, level, write=write)
+    return holder.variables if isinstance(holder, Environment) else holder.variables[app]
 
 
 def _variable_list_body(world: World, call: Call, variables: Sequence[Any], render: Any) -> Reply:

@@ -21,7 +21,18 @@ from .faults import FaultPlan, Faults
 from .limits import Limits, RateLimiter
 from .routes import Router
 from .rules import ApiError, iso
-from .world import Clock, Org, Secret, SecretScope, Variable, VariableScope, World, utc_now
+from .world import (
+    Clock,
+    Environment,
+    Org,
+    Repo,
+    Secret,
+    SecretScope,
+    Variable,
+    VariableScope,
+    World,
+    utc_now,
+)
 
 _ROUTER = Router(
     build_routes() + build_variable_routes() + build_app_routes() + build_extra_routes()
@@ -286,26 +297,35 @@ class FakeHub:
 
     # ------------------------------------------------------------------ secrets
 
-    def _scope(
-        self, org: str | None, repo: str | None, env: str | None, app: str
-    ) -> tuple[SecretScope, Org | None]:
-        if app not in rules.APPS:
-            raise ValueError(f"app must be one of {rules.APPS}")
+    def _holder(
+        self, org: str | None, repo: str | None, env: str | None, app: str, what: str
+    ) -> Org | Repo | Environment:
+        """The organisation, repository or environment named by keyword (KeyError when it
+        does not exist; ValueError for a combination that names nothing)."""
         if (org is None) == (repo is None):
             raise ValueError("give exactly one of org= or repo=")
         if org is not None:
             if env is not None:
                 raise ValueError("env= needs repo=, not org=")
-            found = self._lookup(lambda: self.world.org(org))
-            return found.scopes[app], found
+            return self._lookup(lambda: self.world.org(org))
         assert repo is not None
         owner, name = _split_full_name(repo)
         found_repo = self._lookup(lambda: self.world.repo(owner, name))
         if env is None:
-            return found_repo.scopes[app], found_repo.org
+            return found_repo
         if app != "actions":
-            raise ValueError("environment secrets exist for actions only")
-        return self._lookup(lambda: found_repo.environment(env)).scope, found_repo.org
+            raise ValueError(f"environment {what} exist for actions only")
+        return self._lookup(lambda: found_repo.environment(env))
+
+    def _scope(
+        self, org: str | None, repo: str | None, env: str | None, app: str
+    ) -> tuple[SecretScope, Org | None]:
+        if app not in rules.APPS:
+            raise ValueError(f"app must be one of {rules.APPS}")
+        holder = self._holder(org, repo, env, app, "secrets")
+        if isinstance(holder, Environment):
+            return holder.scope, holder.repo.org
+        return holder.scopes[app], holder if isinstance(holder, Org) else holder.org
 
     @staticmethod
     def _lookup(get: Callable[[], _T]) -> _T:
@@ -440,21 +460,10 @@ class FakeHub:
     ) -> tuple[VariableScope, Org | None]:
         if app not in rules.VARIABLE_APPS:
             raise ValueError(f"app must be one of {rules.VARIABLE_APPS} for variables")
-        if (org is None) == (repo is None):
-            raise ValueError("give exactly one of org= or repo=")
-        if org is not None:
-            if env is not None:
-                raise ValueError("env= needs repo=, not org=")
-            found = self._lookup(lambda: self.world.org(org))
-            return found.variables[app], found
-        assert repo is not None
-        owner, name = _split_full_name(repo)
-        found_repo = self._lookup(lambda: self.world.repo(owner, name))
-        if env is None:
-            return found_repo.variables[app], found_repo.org
-        if app != "actions":
-            raise ValueError("environment variables exist for actions only")
-        return self._lookup(lambda: found_repo.environment(env)).variables, found_repo.org
+        holder = self._holder(org, repo, env, app, "variables")
+        if isinstance(holder, Environment):
+            return holder.variables, holder.repo.org
+        return holder.variables[app], holder if isinstance(holder, Org) else holder.org
 
     def set_variable(
         self,
