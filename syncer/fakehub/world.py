@@ -20,7 +20,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import count
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
 
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, SealedBox
@@ -431,9 +431,7 @@ class World:
             assert org is not None
             selected = self._checked_selection(org, put.selected_repository_ids or ())
         if existing is None and len(scope) >= scope.limit:
-            raise rules.validation_failed(
-                "Secret", "name", f"A {scope.kind} can have at most {scope.limit} secrets."
-            )
+            raise _over_limit("Secret", scope)
         updated = self.now()
         scope.store(
             Secret(
@@ -469,9 +467,7 @@ class World:
             assert org is not None
             selected = self._checked_selection(org, write.selected_repository_ids or (), "Variable")
         if len(scope) >= scope.limit:
-            raise rules.validation_failed(
-                "Variable", "name", f"A {scope.kind} can have at most {scope.limit} variables."
-            )
+            raise _over_limit("Variable", scope)
         stamp = self.now()
         scope.store(
             Variable(canonical, write.value, stamp, stamp, write.visibility, selected)
@@ -643,6 +639,18 @@ class World:
                 raise ValueError(f"no repository with id {ref} in {org.name}")
             return ref
         return org.repo(ref.split("/")[-1]).id
+
+
+_LEVEL_WORDS: Final = {"org": "An organization", "repo": "A repository", "env": "An environment"}
+
+
+def _over_limit(kind: str, scope: Store[Any]) -> ApiError:
+    """A create past the level's count limit: GitHub's answer is undocumented; fakehub's is a
+    422 ``Validation Failed`` naming the limit."""
+    return rules.validation_failed(
+        kind, "name",
+        f"{_LEVEL_WORDS[scope.kind]} can have at most {scope.limit} {kind.lower()}s.",
+    )
 
 
 def _forced_name(name: str, kind: str) -> str:
