@@ -1,7 +1,7 @@
 """Validate recorded fakehub exchanges against GitHub's OpenAPI description.
 
 ``validate_exchanges(exchanges)`` finds each exchange's operation by method and path
-template, validates the request JSON against the operation's ``requestBody`` schema and the
+template (in github.com's secrets and variables-agents descriptions, or the files given), validates the request JSON against the operation's ``requestBody`` schema and the
 response JSON against the schema documented for the answered status. It returns a list of
 problems (empty when everything conforms).
 
@@ -19,14 +19,22 @@ on ``/graphql`` (not in the github.com REST description) are skipped.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
 import jsonschema
 
-SPEC_PATH = Path(__file__).parent / "openapi" / "api.github.com.secrets.json"
+SPEC_DIR = Path(__file__).parent / "openapi"
+SPEC_PATH = SPEC_DIR / "api.github.com.secrets.json"
+VARIABLES_SPEC_PATH = SPEC_DIR / "api.github.com.variables-agents.json"
+#: what exchanges are checked against unless told otherwise: github.com's secrets, variables
+#: and agents operations (one operation is in one file only, but for a few shared paths)
+#: GET /user/orgs (--all-orgs), an operation beyond the secrets and variables subsets
+USER_ORGS_SPEC_PATH = SPEC_DIR / "api.github.com.user-orgs.json"
+DEFAULT_SPECS = (SPEC_PATH, VARIABLES_SPEC_PATH, USER_ORGS_SPEC_PATH)
+GHES_VARIABLES_SPEC_PATH = SPEC_DIR / "ghes-3.19.variables.json"
 SKIPPED_PREFIXES = ("/_fakehub", "/repositories/", "/graphql")
 
 ERROR_SCHEMA: dict[str, Any] = {
@@ -85,20 +93,29 @@ _DROPPED = frozenset({"nullable", "format", "example", "examples", "x-github", "
 _NAMED_SCHEMAS = frozenset({"properties", "patternProperties", "definitions"})
 
 
-#: Operations of the same description beyond the secrets subset, kept in files of their own.
-EXTRA_SPECS = (Path(__file__).parent / "openapi" / "api.github.com.user-orgs.json",)
+Specs = Path | str | Sequence[Path | str] | None
 
 
-@lru_cache(maxsize=4)
-def _operations(spec_path: str) -> dict[tuple[str, str], dict[str, Any]]:
+@lru_cache(maxsize=8)
+def _operations(spec_paths: tuple[str, ...]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every operation of the given descriptions; an operation in more than one (GET of an
+    environment) is taken from the first."""
     ops: dict[tuple[str, str], dict[str, Any]] = {}
-    extra = EXTRA_SPECS if Path(spec_path) == SPEC_PATH else ()
-    for path in (Path(spec_path), *extra):
-        for template, item in json.loads(path.read_text())["paths"].items():
+    for spec_path in spec_paths:
+        spec = json.loads(Path(spec_path).read_text())
+        for template, item in spec["paths"].items():
             for method, op in item.items():
                 if isinstance(op, dict) and "responses" in op:
-                    ops[(method.upper(), template)] = op
+                    ops.setdefault((method.upper(), template), op)
     return ops
+
+
+def _spec_key(spec_path: Specs) -> tuple[str, ...]:
+    if spec_path is None:
+        return tuple(str(p) for p in DEFAULT_SPECS)
+    if isinstance(spec_path, (str, Path)):
+        return (str(spec_path),)
+    return tuple(str(p) for p in spec_path)
 
 
 def _json_schema(content: Mapping[str, Any] | None) -> Any:
@@ -118,13 +135,13 @@ def _errors(schema: Any, instance: Any, where: str) -> list[str]:
     ]
 
 
-def validate_exchange(exchange: ExchangeLike, spec_path: Path | str | None = None) -> list[str]:
+def validate_exchange(exchange: ExchangeLike, spec_path: Specs = None) -> list[str]:
     """Problems with one exchange (empty list when it conforms or is skipped)."""
     if exchange.template.startswith(SKIPPED_PREFIXES):
         return []
     method = "GET" if exchange.method == "HEAD" else exchange.method
     label = f"{exchange.method} {exchange.path} -> {exchange.status}"
-    op = _operations(str(spec_path or SPEC_PATH)).get((method, exchange.template))
+    op = _operations(_spec_key(spec_path)).get((method, exchange.template))
     if op is None:
         return [f"{label}: no operation {method} {exchange.template} in the description"]
     problems: list[str] = []
@@ -161,9 +178,7 @@ def _check_response(op: Mapping[str, Any], exchange: ExchangeLike, label: str) -
     return problems + _errors(schema, exchange.response_json, f"{label}: response")
 
 
-def validate_exchanges(
-    exchanges: Iterable[ExchangeLike], spec_path: Path | str | None = None
-) -> list[str]:
+def validate_exchanges(exchanges: Iterable[ExchangeLike], spec_path: Specs = None) -> list[str]:
     """Problems across all exchanges; empty when every exchange conforms."""
     problems: list[str] = []
     for exchange in exchanges:

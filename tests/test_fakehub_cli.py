@@ -49,6 +49,17 @@ def test_defaults() -> None:
     assert hub.limits == Limits() and not hub.faults.active and hub.id_links
 
 
+def test_help_names_variables_agents_and_what_enterprise_server_lacks() -> None:
+    """`fakehub --help` says it serves variables and agents, that Enterprise Server (/api/v3)
+    has no agents or codespaces endpoints, and which variables endpoints the less powerful
+    tokens and the legacy environment routes concern."""
+    text = " ".join(build_parser().format_help().split())
+    for words in ("variables (Actions, agents)", "Codespaces, agents", "/api/v3",
+                  "no codespaces or agents endpoints", "secrets and .../variables endpoint",
+                  ".../secrets and .../variables"):
+        assert words in text, words
+
+
 def test_cli_process_prints_serves_and_exits_0_on_sigterm() -> None:
     """`python -m syncer.fakehub` prints GITHUB_API_URL/GITHUB_TOKEN/FAKEHUB_ADMIN_TOKEN once
     listening, answers with that token, and exits 0 on SIGTERM."""

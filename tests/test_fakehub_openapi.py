@@ -42,15 +42,15 @@ class Driver:
 async def drive_everything(d: Driver, hub: FakeHub) -> None:
     api, web = hub.repo_id("acme/api"), hub.repo_id("acme/web")
     for prefix in ("", "/api/v3"):
-        for app in ("actions", "dependabot", "codespaces"):
-            if prefix and app == "codespaces":
+        for app in ("actions", "dependabot", "codespaces", "agents"):
+            if prefix and app in ("codespaces", "agents"):  # github.com only
                 continue
             org = f"{prefix}/orgs/acme/{app}"
             repo = f"{prefix}/repos/acme/api/{app}"
             assert await d.put_secret(org, "ORG_S", b"v", visibility="selected",
                                       selected_repository_ids=[api]) == 201
             assert await d.put_secret(org, "ORG_S", b"w", visibility="all") == 204
-            ids: list[int | str] = [api] if app == "codespaces" else [str(api)]
+            ids: list[int | str] = [api] if app in ("codespaces", "agents") else [str(api)]
             assert await d.put_secret(org, "ORG_SEL", b"v", visibility="selected",
                                       selected_repository_ids=ids) == 201
             await d.call("GET", f"{org}/secrets?per_page=1")
@@ -82,6 +82,8 @@ async def drive_everything(d: Driver, hub: FakeHub) -> None:
             await d.call("DELETE", f"{base}/secrets/ENV_S")
         await d.call("PUT", f"{env}/secrets/X", json={"encrypted_value": "AAAA"})  # 422
         await d.call("GET", f"{prefix}/repos/acme/api/actions/organization-secrets")
+        if not prefix:
+            await d.call("GET", "/repos/acme/api/agents/organization-secrets")
         await d.call("GET", f"{prefix}/orgs/acme/repos?per_page=1&type=private")
         await d.call("GET", f"{prefix}/orgs/acme/repos?sort=full_name")
         await d.call("GET", f"{prefix}/repos/acme/api")
@@ -101,8 +103,9 @@ async def drive_everything(d: Driver, hub: FakeHub) -> None:
 
 @pytest.mark.anyio
 async def test_every_endpoint_conforms_to_the_openapi_description() -> None:
-    """Driving every route fakehub serves (success and error answers) with record=True
-    produces only exchanges that validate against the github.com OpenAPI description."""
+    """Driving every secrets route fakehub serves (Actions, Dependabot, Codespaces and
+    agents; success and error answers) with record=True produces only exchanges that
+    validate against the github.com OpenAPI description."""
     hub = FakeHub(tokens=(TOKEN,), record=True, limits=Limits(primary_limit=100_000))
     hub.add_repo("acme", "api", environments=("production", "staging"))
     hub.add_repo("acme", "web", private=False, topics=("python",), environments=())

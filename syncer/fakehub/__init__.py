@@ -1,5 +1,6 @@
-"""fakehub: a faithful local imitation of GitHub's REST API for Actions, Dependabot and
-Codespaces secrets (aiohttp.web), with real sealed-box keys, rate limits and fault injection.
+"""fakehub: a faithful local imitation of GitHub's REST API for Actions, Dependabot,
+Codespaces and agents secrets and Actions and agents variables (aiohttp.web), with real
+sealed-box keys, rate limits and fault injection.
 
 It imports nothing from the rest of ``syncer``: it is an independent witness of GitHub's
 behaviour, derived from GitHub's documentation and OpenAPI description, not from the client.
@@ -13,6 +14,10 @@ behaviour, derived from GitHub's documentation and OpenAPI description, not from
     async with hub.serve() as url:          # or: with hub.serve_in_thread() as url
         ...                                 # url + "/..." (github.com) or url + "/api/v3/..."
     hub.plaintext("TOKEN", repo="acme/repo-0001")   # what a client stored, decrypted
+    hub.plaintext("TOKEN", repo="acme/repo-0001", app="agents")   # an agents secret
+    hub.set_variable("REGION", "eu", org="acme", visibility="private")   # app="agents" too
+    hub.variable_value("REGION", repo="acme/repo-0001", env="production")  # str or None
+    hub.variables(repo="acme/repo-0001")    # {name: value}, in name order
     hub.count("PUT"), hub.violations, hub.exchanges
 
 GitHub Apps: ``hub.register_app(app_id, public_key_pem)``, ``hub.add_installation(org,

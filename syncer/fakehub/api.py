@@ -20,7 +20,7 @@ from .limits import WRITE_METHODS, RateView
 from .routes import GHES_PREFIX, IdPath, Route, split_prefix
 from .rules import ApiError
 from .views import Urls
-from .world import Org, Repo, SecretScope, World, dumps
+from .world import Environment, Org, Repo, SecretScope, Shared, VariableScope, World, dumps
 
 
 @dataclass(slots=True)
@@ -59,9 +59,13 @@ GHES_RATE_DOCS: Final = (
 
 
 def _paged(
-    world: World, call: Call, items: Sequence[Any]
+    world: World,
+    call: Call,
+    items: Sequence[Any],
+    default: int = rules.DEFAULT_PER_PAGE,
+    maximum: int = rules.MAX_PER_PAGE,
 ) -> tuple[list[Any], dict[str, str], int]:
-    page = rules.page_of(call.query, len(items))
+    page = rules.page_of(call.query, len(items), default=default, maximum=maximum)
     chosen = list(items[page.start : page.stop])
     path = id_form(world, call.path) if call.id_links else call.path
     link = rules.link_header(call.urls.web, path, call.query, page)
@@ -117,15 +121,22 @@ def _writable(repo: Repo) -> Repo:
     return repo
 
 
-def _scope(world: World, call: Call, level: str, app: str, *, write: bool = False) -> SecretScope:
+def _holder(world: World, call: Call, level: str, *, write: bool) -> Org | Repo | Environment:
+    """The organisation, repository or environment whose secrets or variables are asked
+    for (404 when absent; 403 for a write into an archived repository)."""
     if level == "org":
-        return world.org(call.params["org"]).scopes[app]
+        return world.org(call.params["org"])
     repo = _repo(world, call)
     if write:
         _writable(repo)
     if level == "repo":
-        return repo.scopes[app]
-    return repo.environment(call.params["environment_name"]).scope
+        return repo
+    return repo.environment(call.params["environment_name"])
+
+
+def _scope(world: World, call: Call, level: str, app: str, *, write: bool = False) -> SecretScope:
+    holder = _holder(world, call, level, write=write)
+    return holder.scope if isinstance(holder, Environment) else holder.scopes[app]
 
 
 def _secret_list_body(world: World, call: Call, secrets: Sequence[Any], render: Any) -> Reply:
@@ -164,7 +175,10 @@ def put_secret(world: World, call: Call, level: str, app: str) -> Reply:
     scope = _scope(world, call, level, app, write=True)
     org: Org | None = world.org(call.params["org"]) if level == "org" else None
     put = rules.parse_secret_put(
-        call.body, org_level=level == "org", string_ids=app != "codespaces"
+        call.body,
+        org_level=level == "org",
+        string_ids=app in rules.STRING_ID_APPS,
+        value_required=app == "agents",
     )
     created = world.put_secret(scope, call.params["secret_name"], put, org)
     return Reply(201, {}) if created else Reply(NO_CONTENT)
@@ -177,18 +191,96 @@ def delete_secret(world: World, call: Call, level: str, app: str) -> Reply:
     return Reply(NO_CONTENT)
 
 
+# --------------------------------------------------------------------------- variables
+
+
+def _variable_scope(
+    world: World, call: Call, level: str, app: str, *, write: bool = False
+) -> VariableScope:
+    holder = _holder(world, call, level, write=write)
+    return holder.variables if isinstance(holder, Environment) else holder.variables[app]
+
+
+def _variable_list_body(world: World, call: Call, variables: Sequence[Any], render: Any) -> Reply:
+    """``total_count`` + ``variables``; 10 a page by default, at most 30 (the description)."""
+    chosen, headers, total = _paged(
+        world, call, variables, rules.VARIABLES_DEFAULT_PER_PAGE, rules.VARIABLES_MAX_PER_PAGE
+    )
+    return Reply(200, {"total_count": total, "variables": [render(v) for v in chosen]}, headers)
+
+
+def list_variables(world: World, call: Call, level: str, app: str) -> Reply:
+    scope = _variable_scope(world, call, level, app)
+    if level == "org":
+        org = world.org(call.params["org"])
+        return _variable_list_body(
+            world, call, scope.listing(), lambda v: views.org_variable_json(v, org, app, call.urls)
+        )
+    return _variable_list_body(world, call, scope.listing(), views.variable_json)
+
+
+def get_variable(world: World, call: Call, level: str, app: str) -> Reply:
+    variable = _variable_scope(world, call, level, app).require(call.params["name"])
+    if level == "org":
+        org = world.org(call.params["org"])
+        return Reply(200, views.org_variable_json(variable, org, app, call.urls))
+    return Reply(200, views.variable_json(variable))
+
+
+def create_variable(world: World, call: Call, level: str, app: str) -> Reply:
+    """201 ``{}`` (the Empty Object of the description); 409 when the name exists."""
+    scope = _variable_scope(world, call, level, app, write=True)
+    write = rules.parse_variable_write(call.body, org_level=level == "org", create=True)
+    org = world.org(call.params["org"]) if level == "org" else None
+    world.create_variable(scope, write, org)
+    return Reply(201, {})
+
+
+def update_variable(world: World, call: Call, level: str, app: str) -> Reply:
+    scope = _variable_scope(world, call, level, app, write=True)
+    scope.require(call.params["name"])  # 404 before the body is looked at
+    write = rules.parse_variable_write(call.body, org_level=level == "org", create=False)
+    org = world.org(call.params["org"]) if level == "org" else None
+    world.update_variable(scope, call.params["name"], write, org)
+    return Reply(NO_CONTENT)
+
+
+def delete_variable(world: World, call: Call, level: str, app: str) -> Reply:
+    scope = _variable_scope(world, call, level, app, write=True)
+    if not scope.delete(scope.require(call.params["name"]).name):
+        raise rules.not_found()
+    return Reply(NO_CONTENT)
+
+
+def repo_org_variables(world: World, call: Call, app: str) -> Reply:
+    """``GET /repos/{owner}/{repo}/{app}/organization-variables``: the org variables the
+    repository can use (visibility rules as for secrets)."""
+    repo = _repo(world, call)
+    return _variable_list_body(
+        world, call, world.org_variables_visible_to(repo, app), views.variable_json
+    )
+
+
 # --------------------------------------------------------------------------- selected repositories
 
+#: what names an org secret or variable in its path (``.../secrets/{secret_name}``,
+#: ``.../variables/{name}``)
+_NAME_PARAM: Final = {"secrets": "secret_name", "variables": "name"}
 
-def _org_secret(world: World, call: Call, app: str) -> tuple[Org, Any]:
+
+def _org_entry(world: World, call: Call, app: str, what: str) -> tuple[Org, Shared]:
     org = world.org(call.params["org"])
-    return org, org.scopes[app].require(call.params["secret_name"])
+    name = call.params[_NAME_PARAM[what]]
+    if what == "variables":
+        return org, org.variables[app].require(name)
+    return org, org.scopes[app].require(name)
 
 
-def list_selected(world: World, call: Call, app: str) -> Reply:
-    """409 unless the secret's visibility is ``selected`` (stricter reading for GET)."""
-    _, secret = _org_secret(world, call, app)
-    repos = world.selected_repos(secret)
+def list_selected(world: World, call: Call, app: str, what: str) -> Reply:
+    """409 unless the visibility is ``selected`` (stricter reading for GET of a secret; the
+    variables' description documents it)."""
+    _, entry = _org_entry(world, call, app, what)
+    repos = world.selected_repos(entry)
     chosen, headers, total = _paged(world, call, repos)
     body = {
         "total_count": total,
@@ -197,28 +289,28 @@ def list_selected(world: World, call: Call, app: str) -> Reply:
     return Reply(200, body, headers)
 
 
-def set_selected(world: World, call: Call, app: str) -> Reply:
-    org, secret = _org_secret(world, call, app)
+def set_selected(world: World, call: Call, app: str, what: str) -> Reply:
+    org, entry = _org_entry(world, call, app, what)
     ids = rules.parse_selected_repos_body(call.body)
-    world.set_selection(org, secret, ids)
+    world.set_selection(org, entry, ids)
     return Reply(NO_CONTENT)
 
 
-def add_selected(world: World, call: Call, app: str) -> Reply:
-    org, secret = _org_secret(world, call, app)
-    world.add_to_selection(org, secret, call.params["repository_id"])
+def add_selected(world: World, call: Call, app: str, what: str) -> Reply:
+    org, entry = _org_entry(world, call, app, what)
+    world.add_to_selection(org, entry, call.params["repository_id"])
     return Reply(NO_CONTENT)
 
 
-def remove_selected(world: World, call: Call, app: str) -> Reply:
-    _, secret = _org_secret(world, call, app)
-    world.remove_from_selection(secret, call.params["repository_id"])
+def remove_selected(world: World, call: Call, app: str, what: str) -> Reply:
+    _, entry = _org_entry(world, call, app, what)
+    world.remove_from_selection(entry, call.params["repository_id"])
     return Reply(NO_CONTENT)
 
 
-def repo_org_secrets(world: World, call: Call) -> Reply:
+def repo_org_secrets(world: World, call: Call, app: str = "actions") -> Reply:
     repo = _repo(world, call)
-    return _secret_list_body(world, call, world.org_secrets_visible_to(repo), _plain_secret)
+    return _secret_list_body(world, call, world.org_secrets_visible_to(repo, app), _plain_secret)
 
 
 def _plain_secret(secret: Any) -> dict[str, Any]:
@@ -315,15 +407,17 @@ def check_permission(world: World, call: Call, route: Route) -> None:
     personal access token``) once the organisation or repository is found (404 first):
 
     - a read-only token: every PUT/POST/PATCH/DELETE (a GraphQL query is a read);
-    - a token without org admin: every ``/orgs/{org}/.../secrets`` endpoint, public keys and
-      selected repositories included; repository and environment endpoints work.
+    - a token without org admin: every ``/orgs/{org}/.../secrets`` and
+      ``/orgs/{org}/.../variables`` endpoint, public keys and selected repositories
+      included; repository and environment endpoints work.
     """
     principal = call.principal
     if principal is None or (not principal.read_only and principal.org_admin):
         return
     writes = call.method in WRITE_METHODS and route.template != "/graphql"
-    org_secrets = route.template.startswith("/orgs/{org}/") and "/secrets" in route.template
-    if not (principal.read_only and writes) and not (org_secrets and not principal.org_admin):
+    org_admin_only = route.template.startswith("/orgs/{org}/") and any(
+        part in route.template for part in ("/secrets", "/variables"))
+    if not (principal.read_only and writes) and not (org_admin_only and not principal.org_admin):
         return
     if "org" in call.params:
         world.org(call.params["org"])
@@ -430,22 +524,24 @@ def _secret_routes(prefix: str, level: str, app: str, **flags: bool) -> list[Rou
     ]
 
 
-def _selected_routes(app: str, **flags: bool) -> list[Route]:
-    base = f"/orgs/{{org}}/{app}/secrets/{{secret_name}}/repositories"
+def _selected_routes(app: str, what: str, *, dotcom_only: bool) -> list[Route]:
+    base = f"/orgs/{{org}}/{app}/{what}/{{{_NAME_PARAM[what]}}}/repositories"
+    args = (app, what)
     return [
-        Route("GET", base, list_selected, (app,), **flags),
-        Route("PUT", base, set_selected, (app,), **flags),
-        Route("PUT", f"{base}/{{repository_id}}", add_selected, (app,), **flags),
-        Route("DELETE", f"{base}/{{repository_id}}", remove_selected, (app,), **flags),
+        Route("GET", base, list_selected, args, dotcom_only),
+        Route("PUT", base, set_selected, args, dotcom_only),
+        Route("PUT", f"{base}/{{repository_id}}", add_selected, args, dotcom_only),
+        Route("DELETE", f"{base}/{{repository_id}}", remove_selected, args, dotcom_only),
     ]
 
 
 def build_routes() -> list[Route]:
+    """The secrets API: Actions, Dependabot, Codespaces and agents secrets, and discovery."""
     routes: list[Route] = []
     for app in rules.APPS:
-        flags = {"dotcom_only": app == "codespaces"}
+        flags = {"dotcom_only": app in rules.DOTCOM_ONLY_APPS}
         routes += _secret_routes(f"/orgs/{{org}}/{app}", "org", app, **flags)
-        routes += _selected_routes(app, **flags)
+        routes += _selected_routes(app, "secrets", **flags)
         routes += _secret_routes(f"/repos/{{owner}}/{{repo}}/{app}", "repo", app, **flags)
     routes += _secret_routes(
         "/repos/{owner}/{repo}/environments/{environment_name}", "env", "actions",
@@ -456,6 +552,8 @@ def build_routes() -> list[Route]:
     )
     routes += [
         Route("GET", "/repos/{owner}/{repo}/actions/organization-secrets", repo_org_secrets),
+        Route("GET", "/repos/{owner}/{repo}/agents/organization-secrets", repo_org_secrets,
+              ("agents",), dotcom_only=True),
         Route("GET", "/orgs/{org}/repos", org_repos),
         Route("GET", "/repos/{owner}/{repo}", get_repo),
         Route("GET", "/repos/{owner}/{repo}/environments", environments),
@@ -463,6 +561,47 @@ def build_routes() -> list[Route]:
         Route("GET", "/user/orgs", user_orgs),
         Route("POST", "/graphql", graphql),
     ]
+    return routes
+
+
+def _variable_routes(prefix: str, level: str, app: str, **flags: bool) -> list[Route]:
+    base = f"{prefix}/variables"
+    one = f"{base}/{{name}}"
+    args = (level, app)
+    return [
+        Route("GET", base, list_variables, args, **flags),
+        Route("POST", base, create_variable, args, **flags),
+        Route("GET", one, get_variable, args, **flags),
+        Route("PATCH", one, update_variable, args, **flags),
+        Route("DELETE", one, delete_variable, args, **flags),
+    ]
+
+
+def build_variable_routes() -> list[Route]:
+    """Actions variables (org, repository, environment) and agent variables (org,
+    repository; github.com only, as agents secrets are).
+
+    Environment variables are served under both forms, as environment secrets are: the
+    current descriptions (github.com and Enterprise Server 3.19) name only
+    ``/repos/{owner}/{repo}/environments/{environment_name}/variables``, while octokit and gh
+    used ``/repositories/{repository_id}/environments/{environment_name}/variables`` before
+    2024; ``legacy_env_routes_only`` answers 404 on the former for variables too.
+    """
+    routes: list[Route] = []
+    for app in rules.VARIABLE_APPS:
+        flags = {"dotcom_only": app in rules.DOTCOM_ONLY_APPS}
+        routes += _variable_routes(f"/orgs/{{org}}/{app}", "org", app, **flags)
+        routes += _selected_routes(app, "variables", **flags)
+        routes += _variable_routes(f"/repos/{{owner}}/{{repo}}/{app}", "repo", app, **flags)
+        routes.append(Route("GET", f"/repos/{{owner}}/{{repo}}/{app}/organization-variables",
+                            repo_org_variables, (app,), **flags))
+    routes += _variable_routes(
+        "/repos/{owner}/{repo}/environments/{environment_name}", "env", "actions",
+        owner_repo_env=True,
+    )
+    routes += _variable_routes(
+        "/repositories/{repository_id}/environments/{environment_name}", "env", "actions"
+    )
     return routes
 
 

@@ -74,6 +74,8 @@ PERMISSIONS: Final = {
     "dependabot_secrets": "write",
     "codespaces_secrets": "write",
     "organization_secrets": "write",
+    "actions_variables": "write",  # "Variables" (repository)
+    "organization_actions_variables": "write",  # "Organization variables"
 }
 _TOKEN_ALPHABET: Final = string.ascii_letters + string.digits
 

@@ -22,7 +22,10 @@ from .limits import Limits
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="fakehub", description="A local imitation of GitHub's secrets REST API."
+        prog="fakehub",
+        description="A local imitation of GitHub's REST API for secrets (Actions, Dependabot, "
+        "Codespaces, agents) and variables (Actions, agents). Under /api/v3 it answers as an "
+        "Enterprise Server, which has no codespaces or agents endpoints (404).",
     )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port")
@@ -71,13 +74,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help="length of the primary window (default 3600)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--legacy-env-routes-only", action="store_true",
-                   help="answer 404 on /repos/{owner}/{repo}/environments/.../secrets")
+                   help="answer 404 on /repos/{owner}/{repo}/environments/.../secrets and "
+                        ".../variables (the /repositories/{id}/environments/... form works)")
     p.add_argument("--read-only-token", action="append", default=[], metavar="TOKEN",
                    help="also accept TOKEN, which may read but not write (403 'Resource not "
                         "accessible by personal access token'); repeatable")
     p.add_argument("--non-admin-token", action="append", default=[], metavar="TOKEN",
                    help="also accept TOKEN, without org admin: 403 on every /orgs/{org}/.../"
-                        "secrets endpoint, repository and environment ones work; repeatable")
+                        "secrets and .../variables endpoint, repository and environment ones "
+                        "work; repeatable")
     p.add_argument("--plain-links", action="store_true",
                    help="pagination links repeat the requested path instead of GitHub's "
                         "/organizations/{id}/... and /repositories/{id}/... form")

@@ -14,16 +14,29 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from . import rules
-from .api import build_app_routes, build_extra_routes, build_routes
+from .api import build_app_routes, build_extra_routes, build_routes, build_variable_routes
 from .app import Front, serve_front
 from .apps import DEFAULT_TOKEN_TTL, UNDECODABLE, Principal
 from .faults import FaultPlan, Faults
 from .limits import Limits, RateLimiter
 from .routes import Router
 from .rules import ApiError, iso
-from .world import Clock, Org, Secret, SecretScope, World, utc_now
+from .world import (
+    Clock,
+    Environment,
+    Org,
+    Repo,
+    Secret,
+    SecretScope,
+    Variable,
+    VariableScope,
+    World,
+    utc_now,
+)
 
-_ROUTER = Router(build_routes() + build_app_routes() + build_extra_routes())
+_ROUTER = Router(
+    build_routes() + build_variable_routes() + build_app_routes() + build_extra_routes()
+)
 _T = TypeVar("_T")
 
 
@@ -42,11 +55,18 @@ class Exchange:
 
 
 class FakeHub:
-    """A local imitation of GitHub's secrets REST API.
+    """A local imitation of GitHub's REST API for secrets and configuration variables.
 
     Every token in ``tokens`` may access every organisation. Scopes are given by keyword:
     ``org="acme"``, ``repo="acme/api"`` or ``repo="acme/api", env="production"``, with
-    ``app`` one of ``actions`` (default), ``dependabot``, ``codespaces``.
+    ``app`` one of ``actions`` (default), ``dependabot``, ``codespaces``, ``agents`` for
+    secrets, and ``actions`` (default) or ``agents`` for variables; environments hold Actions
+    secrets and variables only.
+
+    Variables (served always, as github.com does): ``set_variable``, ``variable_value``,
+    ``variable``, ``variables``, ``delete_variable``. Agents (Copilot cloud agent) secrets
+    and variables, like Codespaces secrets, exist on github.com only: under the Enterprise
+    Server prefix ``/api/v3`` their endpoints answer 404.
 
     GitHub Apps (see ``apps``): ``register_app(app_id, public_key_pem)`` and
     ``add_installation(org, app_id)``; the App then signs JWTs with its private key, finds
@@ -61,10 +81,11 @@ class FakeHub:
 
     Tokens with less power, answered 403 ``Resource not accessible by personal access
     token`` where GitHub would (after a 404 for what does not exist):
-    ``read_only_tokens`` may read everything and write nothing; ``non_admin_tokens`` (no org
-    admin) get that 403 on every ``/orgs/{org}/.../secrets`` endpoint, public keys and
-    selected repositories included, while repository and environment endpoints work. Both
-    are accepted tokens; they need not be in ``tokens`` too.
+    ``read_only_tokens`` may read everything and write nothing (POST and PATCH included);
+    ``non_admin_tokens`` (no org admin) get that 403 on every ``/orgs/{org}/.../secrets`` and
+    ``/orgs/{org}/.../variables`` endpoint, public keys and selected repositories included,
+    while repository and environment endpoints work. Both are accepted tokens; they need not
+    be in ``tokens`` too.
 
     ``id_links`` (default True, as GitHub always does): pagination ``Link`` headers name
     organisations and repositories by id (``/organizations/{org_id}/repos?page=2``,
@@ -276,26 +297,35 @@ class FakeHub:
 
     # ------------------------------------------------------------------ secrets
 
-    def _scope(
-        self, org: str | None, repo: str | None, env: str | None, app: str
-    ) -> tuple[SecretScope, Org | None]:
-        if app not in rules.APPS:
-            raise ValueError(f"app must be one of {rules.APPS}")
+    def _holder(
+        self, org: str | None, repo: str | None, env: str | None, app: str, what: str
+    ) -> Org | Repo | Environment:
+        """The organisation, repository or environment named by keyword (KeyError when it
+        does not exist; ValueError for a combination that names nothing)."""
         if (org is None) == (repo is None):
             raise ValueError("give exactly one of org= or repo=")
         if org is not None:
             if env is not None:
                 raise ValueError("env= needs repo=, not org=")
-            found = self._lookup(lambda: self.world.org(org))
-            return found.scopes[app], found
+            return self._lookup(lambda: self.world.org(org))
         assert repo is not None
         owner, name = _split_full_name(repo)
         found_repo = self._lookup(lambda: self.world.repo(owner, name))
         if env is None:
-            return found_repo.scopes[app], found_repo.org
+            return found_repo
         if app != "actions":
-            raise ValueError("environment secrets exist for actions only")
-        return self._lookup(lambda: found_repo.environment(env)).scope, found_repo.org
+            raise ValueError(f"environment {what} exist for actions only")
+        return self._lookup(lambda: found_repo.environment(env))
+
+    def _scope(
+        self, org: str | None, repo: str | None, env: str | None, app: str
+    ) -> tuple[SecretScope, Org | None]:
+        if app not in rules.APPS:
+            raise ValueError(f"app must be one of {rules.APPS}")
+        holder = self._holder(org, repo, env, app, "secrets")
+        if isinstance(holder, Environment):
+            return holder.scope, holder.repo.org
+        return holder.scopes[app], holder if isinstance(holder, Org) else holder.org
 
     @staticmethod
     def _lookup(get: Callable[[], _T]) -> _T:
@@ -423,6 +453,112 @@ class FakeHub:
             scope, _ = self._scope(org, repo, env, app)
             return scope.key.key_id, scope.key.public_b64
 
+    # ------------------------------------------------------------------ variables
+
+    def _variable_scope(
+        self, org: str | None, repo: str | None, env: str | None, app: str
+    ) -> tuple[VariableScope, Org | None]:
+        if app not in rules.VARIABLE_APPS:
+            raise ValueError(f"app must be one of {rules.VARIABLE_APPS} for variables")
+        holder = self._holder(org, repo, env, app, "variables")
+        if isinstance(holder, Environment):
+            return holder.variables, holder.repo.org
+        return holder.variables[app], holder if isinstance(holder, Org) else holder.org
+
+    def set_variable(
+        self,
+        name: str,
+        value: str,
+        *,
+        org: str | None = None,
+        repo: str | None = None,
+        env: str | None = None,
+        app: str = "actions",
+        visibility: str | None = None,
+        selected: Iterable[int | str] | None = None,
+        updated_at: datetime | None = None,
+    ) -> None:
+        """Create or replace a variable directly (as if someone changed it by hand);
+        ``updated_at`` is the given one or now (to the second). Names follow GitHub's rules
+        (ValueError); the size and count limits are not applied here.
+
+        Org variables: ``visibility`` defaults to ``selected`` when ``selected`` (repository
+        names or ids) is given, else ``all``.
+        """
+        with self.world.lock:
+            scope, owner = self._variable_scope(org, repo, env, app)
+            self.world.force_variable(
+                scope,
+                owner if scope.kind == "org" else None,
+                name,
+                value,
+                visibility=visibility,
+                selected=selected,
+                updated_at=updated_at,
+            )
+
+    def _variable(
+        self, name: str, org: str | None, repo: str | None, env: str | None, app: str
+    ) -> Variable | None:
+        scope, _ = self._variable_scope(org, repo, env, app)
+        return scope.get(name)
+
+    def variable_value(
+        self,
+        name: str,
+        *,
+        org: str | None = None,
+        repo: str | None = None,
+        env: str | None = None,
+        app: str = "actions",
+    ) -> str | None:
+        """The variable's value, or None when there is no such variable."""
+        with self.world.lock:
+            found = self._variable(name, org, repo, env, app)
+            return None if found is None else found.value
+
+    def variable(
+        self,
+        name: str,
+        *,
+        org: str | None = None,
+        repo: str | None = None,
+        env: str | None = None,
+        app: str = "actions",
+    ) -> dict[str, Any] | None:
+        """name, value, created_at/updated_at (ISO strings as in the API), visibility and
+        selected_repository_ids (org variables; else None); None when there is none."""
+        with self.world.lock:
+            found = self._variable(name, org, repo, env, app)
+            return None if found is None else _describe_variable(found)
+
+    def variables(
+        self,
+        *,
+        org: str | None = None,
+        repo: str | None = None,
+        env: str | None = None,
+        app: str = "actions",
+    ) -> dict[str, str]:
+        """Every variable of the scope, name -> value, in name order."""
+        with self.world.lock:
+            scope, _ = self._variable_scope(org, repo, env, app)
+            return {v.name: v.value for v in scope.listing()}
+
+    def delete_variable(
+        self,
+        name: str,
+        *,
+        org: str | None = None,
+        repo: str | None = None,
+        env: str | None = None,
+        app: str = "actions",
+    ) -> bool:
+        """Remove a variable; True when there was one."""
+        with self.world.lock:
+            scope, _ = self._variable_scope(org, repo, env, app)
+            return scope.delete(name)
+
     # ------------------------------------------------------------------ counters
 
     def _count_call(self, method: str, template: str) -> None:
@@ -493,13 +629,16 @@ class FakeHub:
             self._exchanges.clear()
 
     def state(self) -> dict[str, Any]:
-        """Everything the admin endpoint reveals (plaintexts base64-encoded)."""
+        """Everything the admin endpoint reveals (plaintexts base64-encoded; variables with
+        their values)."""
         with self._stats_lock:
             calls = {f"{m} {t}": n for (m, t), n in sorted(self._calls.items())}
             violations = dict(self._violations)
         with self.world.lock:
             secrets = list(_all_secrets(self.world))
-        return {"calls": calls, "violations": violations, "secrets": secrets}
+            variables = list(_all_variables(self.world))
+        return {"calls": calls, "violations": violations, "secrets": secrets,
+                "variables": variables}
 
     # ------------------------------------------------------------------ serving
 
@@ -616,3 +755,32 @@ def _state_row(
     row.update(described)
     row["plaintext_b64"] = base64.b64encode(secret.value).decode("ascii")
     return row
+
+
+def _describe_variable(variable: Variable) -> dict[str, Any]:
+    return {
+        "name": variable.name,
+        "value": variable.value,
+        "created_at": iso(variable.created_at),
+        "updated_at": iso(variable.updated_at),
+        "visibility": variable.visibility,
+        "selected_repository_ids": None if variable.selected is None else sorted(
+            variable.selected),
+    }
+
+
+def _all_variables(world: World) -> Iterator[dict[str, Any]]:
+    for org in world.orgs.values():
+        for app, scope in org.variables.items():
+            for v in scope.listing():
+                yield {"app": app, "org": org.name, "repo": None, "env": None,
+                       **_describe_variable(v)}
+        for repo in org.repos.values():
+            for app, scope in repo.variables.items():
+                for v in scope.listing():
+                    yield {"app": app, "org": org.name, "repo": repo.name, "env": None,
+                           **_describe_variable(v)}
+            for env in repo.envs.values():
+                for v in env.variables.listing():
+                    yield {"app": "actions", "org": org.name, "repo": repo.name,
+                           "env": env.name, **_describe_variable(v)}

@@ -20,16 +20,29 @@ from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import urlencode
 
-APPS: Final = ("actions", "dependabot", "codespaces")
+APPS: Final = ("actions", "dependabot", "codespaces", "agents")  # secrets
+VARIABLE_APPS: Final = ("actions", "agents")  # configuration variables
+DOTCOM_ONLY_APPS: Final = ("codespaces", "agents")  # not on Enterprise Server (404 there)
+#: apps whose org-level PUT schema takes repository ids as strings too (Codespaces and agents
+#: take integers only)
+STRING_ID_APPS: Final = ("actions", "dependabot")
 VISIBILITIES: Final = ("all", "private", "selected")
 
 MAX_VALUE_BYTES: Final = 48 * 1024
 MAX_ORG_SECRETS: Final = 1000
 MAX_REPO_SECRETS: Final = 100
 MAX_ENV_SECRETS: Final = 100
+# GitHub documents these for Actions variables; for agent variables it documents no limit,
+# and fakehub applies the Actions ones (agent secrets likewise take the Actions secret limits).
+MAX_ORG_VARIABLES: Final = 1000
+MAX_REPO_VARIABLES: Final = 500
+MAX_ENV_VARIABLES: Final = 100
 
 DEFAULT_PER_PAGE: Final = 30
 MAX_PER_PAGE: Final = 100
+# Variable listings: "The number of results per page (max 30)", default 10 (OpenAPI).
+VARIABLES_DEFAULT_PER_PAGE: Final = 10
+VARIABLES_MAX_PER_PAGE: Final = 30
 
 DOCS: Final = "https://docs.github.com/rest"
 BASE64_PATTERN: Final = (
@@ -104,38 +117,41 @@ def normalize_name(name: str) -> str:
     return name.upper()
 
 
-def name_problem(name: str) -> str | None:
-    """Why ``name`` is not a valid secret name, or None when it is.
+def name_problem(name: str, kind: str = "Secret") -> str | None:
+    """Why ``name`` is not a valid secret (or, with ``kind="Variable"``, variable) name, or
+    None when it is.
 
-    Rules (GitHub docs): only ``[A-Za-z0-9_]``, must not start with a digit, must not start
-    with ``GITHUB_`` (compared case-insensitively, as names are case-insensitive).
+    Rules (GitHub docs, the same for both): only ``[A-Za-z0-9_]``, must not start with a
+    digit, must not start with ``GITHUB_`` (compared case-insensitively, as names are
+    case-insensitive).
     """
     if not name:
-        return "Secret name is required."
+        return f"{kind} name is required."
     if not _NAME_RE.match(name):
         if name[0].isdigit():
-            return "Secret names must not start with a number."
+            return f"{kind} names must not start with a number."
         return (
-            "Secret names can only contain alphanumeric characters ([a-z], [A-Z], [0-9]) "
+            f"{kind} names can only contain alphanumeric characters ([a-z], [A-Z], [0-9]) "
             "or underscores (_). Spaces are not allowed."
         )
     if name.upper().startswith("GITHUB_"):
-        return "Secret names must not start with GITHUB_."
+        return f"{kind} names must not start with GITHUB_."
     return None
 
 
-def check_name(name: str) -> str:
+def check_name(name: str, kind: str = "Secret") -> str:
     """Return the canonical (upper-case) name or raise a 422."""
-    problem = name_problem(name)
+    problem = name_problem(name, kind)
     if problem is not None:
-        raise validation_failed("Secret", "name", problem)
+        raise validation_failed(kind, "name", problem)
     return normalize_name(name)
 
 
-def value_problem(plaintext: bytes) -> str | None:
-    """Secrets hold at most 48 KB (48 * 1024 bytes) of plaintext."""
+def value_problem(plaintext: bytes, kind: str = "Secret") -> str | None:
+    """Secrets and variables hold at most 48 KB (48 * 1024 bytes; a variable's value counted
+    in UTF-8)."""
     if len(plaintext) > MAX_VALUE_BYTES:
-        return f"Secret value is too large: at most {MAX_VALUE_BYTES} bytes (48 KB) are allowed."
+        return f"{kind} value is too large: at most {MAX_VALUE_BYTES} bytes (48 KB) are allowed."
     return None
 
 
@@ -180,12 +196,16 @@ def decode_encrypted_value(value: str) -> bytes:
         raise ApiError(422, IMPROPERLY_ENCRYPTED) from None
 
 
-def parse_secret_put(body: Any, *, org_level: bool, string_ids: bool = True) -> SecretPut:
+def parse_secret_put(
+    body: Any, *, org_level: bool, string_ids: bool = True, value_required: bool = False
+) -> SecretPut:
     """Validate a secret PUT body.
 
-    The org-level schemas require only ``visibility``: a body without ``encrypted_value``
-    and ``key_id`` changes visibility and selection and keeps the value (``World.put_secret``
-    refuses it for a secret that does not exist yet, which would have no value).
+    The Actions, Dependabot and Codespaces org-level schemas require only ``visibility``: a
+    body without ``encrypted_value`` and ``key_id`` changes visibility and selection and keeps
+    the value (``World.put_secret`` refuses it for a secret that does not exist yet, which
+    would have no value). The agents org-level schema requires all three
+    (``value_required``).
 
     Stricter readings (undocumented):
     - ``encrypted_value`` and ``key_id`` go together: one without the other is a 422
@@ -211,7 +231,7 @@ def parse_secret_put(body: Any, *, org_level: bool, string_ids: bool = True) -> 
         visibility = raw_vis
     ciphertext: bytes | None = None
     key_id: str | None = None
-    if not org_level or _given(body, "encrypted_value") or _given(body, "key_id"):
+    if not org_level or value_required or _given(body, "encrypted_value") or _given(body, "key_id"):
         encrypted = _require_string(body, "encrypted_value")
         key_id = _require_string(body, "key_id")
         ciphertext = decode_encrypted_value(encrypted)
@@ -219,12 +239,7 @@ def parse_secret_put(body: Any, *, org_level: bool, string_ids: bool = True) -> 
     if org_level and "selected_repository_ids" in body:
         selected = parse_repository_ids(body["selected_repository_ids"], allow_strings=string_ids)
         if visibility != "selected":
-            raise validation_failed(
-                "Secret",
-                "selected_repository_ids",
-                "You can only provide a list of repository ids when the visibility is set "
-                "to selected.",
-            )
+            raise ids_need_selected("Secret")
     return SecretPut(ciphertext, key_id, visibility, selected)
 
 
@@ -248,6 +263,68 @@ def parse_repository_ids(raw: Any, *, allow_strings: bool) -> tuple[int, ...]:
         else:
             raise invalid_request(f"For 'items', {_json_repr(item)} is not an integer.")
     return tuple(dict.fromkeys(out))
+
+
+@dataclass(frozen=True, slots=True)
+class VariableWrite:
+    """A validated variable POST or PATCH body; None is "not given" (PATCH)."""
+
+    name: str | None
+    value: str | None
+    visibility: str | None = None
+    selected_repository_ids: tuple[int, ...] | None = None
+
+
+def _optional_string(body: Mapping[str, Any], field: str) -> str | None:
+    if field not in body:
+        return None
+    return _require_string(body, field)
+
+
+def parse_variable_write(body: Any, *, org_level: bool, create: bool) -> VariableWrite:
+    """Validate the body of a variable POST (``create``) or PATCH.
+
+    POST requires ``name`` and ``value``, and ``visibility`` at org level; PATCH requires
+    nothing (a ``name`` renames the variable). Properties the level's schema does not have
+    (``visibility`` on a repository variable) are ignored, as the schemas allow them.
+    ``selected_repository_ids`` are integers (the schema's items). Stricter reading, as for
+    secrets: ids given with a visibility other than ``selected`` are a 422 (for a PATCH
+    without ``visibility`` that is checked against the variable's own, in ``World``). An
+    empty value is accepted: the descriptions set no minimum length.
+    """
+    if not isinstance(body, dict):
+        raise invalid_request("Invalid input: an object is expected.")
+    if create:
+        name: str | None = _require_string(body, "name")
+        value: str | None = _require_string(body, "value")
+    else:
+        name, value = _optional_string(body, "name"), _optional_string(body, "value")
+    if not org_level:
+        return VariableWrite(name, value)
+    visibility = _require_string(body, "visibility") if create else _optional_string(
+        body, "visibility")
+    if visibility is not None and visibility not in VISIBILITIES:
+        raise invalid_request(
+            f"For 'properties/visibility', {_json_repr(visibility)} is not one of "
+            '["all", "private", "selected"].'
+        )
+    selected: tuple[int, ...] | None = None
+    if "selected_repository_ids" in body:
+        selected = parse_repository_ids(body["selected_repository_ids"], allow_strings=False)
+        if visibility is not None and visibility != "selected":
+            raise ids_need_selected("Variable")
+    return VariableWrite(name, value, visibility, selected)
+
+
+def ids_need_selected(kind: str) -> ApiError:
+    """Repository ids given for a secret or variable whose visibility is not ``selected``
+    (the descriptions: "You can only provide a list of repository ids when the visibility is
+    set to selected")."""
+    return validation_failed(
+        kind,
+        "selected_repository_ids",
+        "You can only provide a list of repository ids when the visibility is set to selected.",
+    )
 
 
 def parse_selected_repos_body(body: Any) -> tuple[int, ...]:
@@ -315,15 +392,22 @@ def _positive_int(raw: str | None) -> int | None:
     return value if value is not None and value >= 1 else None
 
 
-def page_of(query: Mapping[str, str], total: int) -> Page:
-    """``per_page`` defaults to 30 and is clamped to 100; ``page`` counts from 1.
+def page_of(
+    query: Mapping[str, str],
+    total: int,
+    *,
+    default: int = DEFAULT_PER_PAGE,
+    maximum: int = MAX_PER_PAGE,
+) -> Page:
+    """``per_page`` defaults to 30 and is clamped to 100 (variable listings: 10 and 30);
+    ``page`` counts from 1.
 
     Missing, non-numeric or non-positive values fall back to the defaults, as GitHub does.
     Digits of other scripts (``page=٢``) are non-numeric here: Ruby's ``String#to_i``, which
     reads GitHub's query parameters, gives 0 for them, and page 0 is page 1.
     """
-    per_page = _positive_int(query.get("per_page")) or DEFAULT_PER_PAGE
-    per_page = min(per_page, MAX_PER_PAGE)
+    per_page = _positive_int(query.get("per_page")) or default
+    per_page = min(per_page, maximum)
     page = _positive_int(query.get("page")) or 1
     return Page(page, per_page, total)
 

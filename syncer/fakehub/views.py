@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from .apps import PERMISSIONS, Installation, InstallationToken
 from .rules import iso
-from .world import Environment, Org, Repo, Secret
+from .world import Environment, Org, Repo, Secret, Variable
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +65,30 @@ def org_summary_json(org: Org, urls: Urls) -> dict[str, Any]:
         "avatar_url": f"{urls.web}/avatars/u/{org.id}",
         "description": None,
     }
+
+
+def variable_json(variable: Variable) -> dict[str, Any]:
+    """The ``Actions Variable`` schema (repository and environment level, and a
+    repository's view of org variables)."""
+    return {
+        "name": variable.name,
+        "value": variable.value,
+        "created_at": iso(variable.created_at),
+        "updated_at": iso(variable.updated_at),
+    }
+
+
+def org_variable_json(variable: Variable, org: Org, app: str, urls: Urls) -> dict[str, Any]:
+    """The ``Actions Variable for an Organization`` schema; ``selected_repositories_url``
+    only with visibility ``selected``, as for org secrets."""
+    out = variable_json(variable)
+    out["visibility"] = variable.visibility
+    if variable.visibility == "selected":
+        out["selected_repositories_url"] = (
+            f"{urls.api}/orgs/{quote(org.name)}/{app}/variables/{quote(variable.name)}"
+            "/repositories"
+        )
+    return out
 
 
 def owner_json(org: Org, urls: Urls) -> dict[str, Any]:

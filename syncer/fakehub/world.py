@@ -1,4 +1,5 @@
-"""The data model of fakehub: organisations, repositories, environments, secrets and keys.
+"""The data model of fakehub: organisations, repositories, environments, secrets (with
+their keys) and configuration variables.
 
 Pure Python state plus the rules that change it; no HTTP. Everything is indexed (orgs and
 repositories by lower-cased name, repositories by id, secrets by upper-cased name) so that
@@ -19,14 +20,14 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import count
-from typing import Any
+from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
 
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, SealedBox
 
 from . import rules
 from .apps import DEFAULT_TOKEN_TTL, Apps
-from .rules import ApiError, RepoQuery, SecretPut
+from .rules import ApiError, RepoQuery, SecretPut, VariableWrite
 
 Clock = Callable[[], datetime]
 
@@ -76,7 +77,7 @@ class KeyPair:
             return None
 
 
-# --------------------------------------------------------------------------- secrets
+# --------------------------------------------------------------------------- secrets & variables
 
 
 @dataclass(slots=True)
@@ -88,19 +89,87 @@ class Secret:
     key_id: str | None
     visibility: str | None = None  # org level only
     selected: set[int] | None = None  # org level only, when visibility == "selected"
+    kind: ClassVar[str] = "Secret"
 
 
-class SecretScope:
-    """The secrets of one (level, app) pair and its own key pair, created on first use."""
+@dataclass(slots=True)
+class Variable:
+    """A configuration variable: its value is stored and answered as given (not secret)."""
 
-    __slots__ = ("_items", "_key", "_sorted", "app", "kind", "limit")
+    name: str
+    value: str
+    created_at: datetime
+    updated_at: datetime
+    visibility: str | None = None  # org level only
+    selected: set[int] | None = None  # org level only, when visibility == "selected"
+    kind: ClassVar[str] = "Variable"
+
+
+class Shared(Protocol):
+    """What an organisation secret and an organisation variable have in common: who may
+    read it (``World``'s selected-repository rules work on either)."""
+
+    kind: ClassVar[str]
+    name: str
+    visibility: str | None
+    selected: set[int] | None
+
+
+E = TypeVar("E", Secret, Variable)
+
+
+class Store(Generic[E]):
+    """The secrets or variables of one level (``kind``: org, repo or env) of one app, by
+    upper-cased name, with GitHub's count limit for that level."""
+
+    __slots__ = ("_items", "_sorted", "app", "kind", "limit")
 
     def __init__(self, kind: str, app: str, limit: int) -> None:
         self.kind = kind  # "org" | "repo" | "env"
         self.app = app
         self.limit = limit
-        self._items: dict[str, Secret] = {}
-        self._sorted: list[Secret] | None = None
+        self._items: dict[str, E] = {}
+        self._sorted: list[E] | None = None
+
+    def get(self, name: str) -> E | None:
+        return self._items.get(rules.normalize_name(name))
+
+    def require(self, name: str) -> E:
+        found = self.get(name)
+        if found is None:
+            raise rules.not_found()
+        return found
+
+    def store(self, item: E) -> None:
+        self._items[item.name] = item
+        self._sorted = None  # an update replaces the object the cached listing holds
+
+    def delete(self, name: str) -> bool:
+        removed = self._items.pop(rules.normalize_name(name), None)
+        if removed is not None:
+            self._sorted = None
+        return removed is not None
+
+    def listing(self) -> list[E]:
+        """Ordered by name (GitHub lists secrets and variables alphabetically)."""
+        if self._sorted is None:
+            self._sorted = sorted(self._items.values(), key=lambda s: s.name)
+        return self._sorted
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[E]:
+        return iter(list(self._items.values()))
+
+
+class SecretScope(Store[Secret]):
+    """The secrets of one (level, app) pair and its own key pair, created on first use."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, kind: str, app: str, limit: int) -> None:
+        super().__init__(kind, app, limit)
         self._key: KeyPair | None = None
 
     @property
@@ -113,36 +182,11 @@ class SecretScope:
         self._key = KeyPair.generate()
         return self._key
 
-    def get(self, name: str) -> Secret | None:
-        return self._items.get(rules.normalize_name(name))
 
-    def require(self, name: str) -> Secret:
-        found = self.get(name)
-        if found is None:
-            raise rules.not_found()
-        return found
+class VariableScope(Store[Variable]):
+    """The variables of one (level, app) pair."""
 
-    def store(self, secret: Secret) -> None:
-        self._items[secret.name] = secret
-        self._sorted = None  # an update replaces the object the cached listing holds
-
-    def delete(self, name: str) -> bool:
-        removed = self._items.pop(rules.normalize_name(name), None)
-        if removed is not None:
-            self._sorted = None
-        return removed is not None
-
-    def listing(self) -> list[Secret]:
-        """Secrets ordered by name (GitHub lists them alphabetically)."""
-        if self._sorted is None:
-            self._sorted = sorted(self._items.values(), key=lambda s: s.name)
-        return self._sorted
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __iter__(self) -> Iterator[Secret]:
-        return iter(list(self._items.values()))
+    __slots__ = ()
 
 
 # --------------------------------------------------------------------------- orgs, repos, envs
@@ -155,6 +199,7 @@ class Environment:
     repo: Repo
     created_at: datetime
     scope: SecretScope
+    variables: VariableScope
 
 
 @dataclass(slots=True, eq=False)
@@ -169,6 +214,7 @@ class Repo:
     created_at: datetime
     serial: int  # creation order within the world; breaks ties between equal timestamps
     scopes: dict[str, SecretScope]
+    variables: dict[str, VariableScope]  # by app: actions, agents
     envs: dict[str, Environment] = field(default_factory=dict)  # lower-cased name -> env
 
     @property
@@ -187,6 +233,7 @@ class Org:
     id: int
     name: str
     scopes: dict[str, SecretScope]
+    variables: dict[str, VariableScope]  # by app: actions, agents
     repos: dict[str, Repo] = field(default_factory=dict)  # lower-cased name -> repo
     version: int = 0  # bumped when the set of repositories changes
     _listing_cache: dict[tuple[int, RepoQuery], list[Repo]] = field(default_factory=dict)
@@ -237,6 +284,10 @@ def _app_scopes(kind: str, limit: int) -> dict[str, SecretScope]:
     return {app: SecretScope(kind, app, limit) for app in rules.APPS}
 
 
+def _variable_scopes(kind: str, limit: int) -> dict[str, VariableScope]:
+    return {app: VariableScope(kind, app, limit) for app in rules.VARIABLE_APPS}
+
+
 # --------------------------------------------------------------------------- the world
 
 
@@ -266,7 +317,12 @@ class World:
         key = name.lower()
         if key in self.orgs:
             return self.orgs[key]
-        org = Org(next(self._org_ids), name, _app_scopes("org", rules.MAX_ORG_SECRETS))
+        org = Org(
+            next(self._org_ids),
+            name,
+            _app_scopes("org", rules.MAX_ORG_SECRETS),
+            _variable_scopes("org", rules.MAX_ORG_VARIABLES),
+        )
         self.orgs[key] = org
         return org
 
@@ -295,6 +351,7 @@ class World:
             created_at=self.now(),
             serial=next(self._serial),
             scopes=_app_scopes("repo", rules.MAX_REPO_SECRETS),
+            variables=_variable_scopes("repo", rules.MAX_REPO_VARIABLES),
         )
         org.repos[name.lower()] = repo
         org.version += 1
@@ -313,6 +370,7 @@ class World:
             repo,
             self.now(),
             SecretScope("env", "actions", rules.MAX_ENV_SECRETS),
+            VariableScope("env", "actions", rules.MAX_ENV_VARIABLES),
         )
         repo.envs[name.lower()] = env
         return env
@@ -373,9 +431,7 @@ class World:
             assert org is not None
             selected = self._checked_selection(org, put.selected_repository_ids or ())
         if existing is None and len(scope) >= scope.limit:
-            raise rules.validation_failed(
-                "Secret", "name", f"A {scope.kind} can have at most {scope.limit} secrets."
-            )
+            raise _over_limit("Secret", scope)
         updated = self.now()
         scope.store(
             Secret(
@@ -390,13 +446,75 @@ class World:
         )
         return existing is None
 
-    def _checked_selection(self, org: Org, ids: Iterable[int]) -> set[int]:
+    # ---- variables
+
+    def create_variable(self, scope: VariableScope, write: VariableWrite, org: Org | None) -> None:
+        """Apply a validated POST: 409 ``Already exists - Variable already exists`` when the
+        name is taken (what GitHub answers; gh's ``variable set`` relies on that 409 to fall
+        back to PATCH, the description documents only the 201).
+
+        Order of checks: name, existence, value size, selected repositories, count limit.
+        Past the count limit, GitHub's answer is not documented: fakehub answers a 422
+        ``Validation Failed`` as for secrets.
+        """
+        assert write.name is not None and write.value is not None
+        canonical = rules.check_name(write.name, "Variable")
+        if scope.get(canonical) is not None:
+            raise ApiError(409, "Already exists - Variable already exists")
+        _check_variable_value(write.value)
+        selected: set[int] | None = None
+        if write.visibility == "selected":
+            assert org is not None
+            selected = self._checked_selection(org, write.selected_repository_ids or (), "Variable")
+        if len(scope) >= scope.limit:
+            raise _over_limit("Variable", scope)
+        stamp = self.now()
+        scope.store(
+            Variable(canonical, write.value, stamp, stamp, write.visibility, selected)
+        )
+
+    def update_variable(
+        self, scope: VariableScope, name: str, write: VariableWrite, org: Org | None
+    ) -> None:
+        """Apply a validated PATCH to an existing variable (404 when there is none).
+
+        Undocumented, fakehub's choices: a ``name`` renames the variable (keeping
+        ``created_at``), and a name another variable already has is the create's 409; at org
+        level a ``visibility`` other than ``selected`` drops the selection, and
+        ``selected_repository_ids`` need the (given or current) visibility ``selected``.
+        """
+        existing = scope.require(name)
+        canonical = existing.name
+        if write.name is not None:
+            canonical = rules.check_name(write.name, "Variable")
+            if canonical != existing.name and scope.get(canonical) is not None:
+                raise ApiError(409, "Already exists - Variable already exists")
+        value = existing.value if write.value is None else _check_variable_value(write.value)
+        visibility, selected = existing.visibility, existing.selected
+        if org is not None:
+            visibility = write.visibility or existing.visibility
+            if write.selected_repository_ids is not None:
+                if visibility != "selected":
+                    raise rules.ids_need_selected("Variable")
+                selected = self._checked_selection(org, write.selected_repository_ids, "Variable")
+            elif visibility != "selected":
+                selected = None
+            elif selected is None:
+                selected = set()
+        scope.delete(existing.name)
+        scope.store(
+            Variable(canonical, value, existing.created_at, self.now(), visibility, selected)
+        )
+
+    # ---- who may read an org secret or variable
+
+    def _checked_selection(self, org: Org, ids: Iterable[int], kind: str = "Secret") -> set[int]:
         """Repository ids must belong to the organisation (stricter reading: else 422)."""
         chosen = set(ids)
         unknown = sorted(i for i in chosen if self._org_repo(org, i) is None)
         if unknown:
             raise rules.validation_failed(
-                "Secret",
+                kind,
                 "selected_repository_ids",
                 "Unknown repository ids: " + ", ".join(str(i) for i in unknown),
                 code="invalid",
@@ -407,39 +525,43 @@ class World:
         repo = self.repos_by_id.get(repo_id)
         return repo if repo is not None and repo.org is org else None
 
-    def set_selection(self, org: Org, secret: Secret, ids: Iterable[int]) -> None:
-        _require_selected(secret)
-        secret.selected = self._checked_selection(org, ids)
+    def set_selection(self, org: Org, entry: Shared, ids: Iterable[int]) -> None:
+        _require_selected(entry)
+        entry.selected = self._checked_selection(org, ids, entry.kind)
 
-    def add_to_selection(self, org: Org, secret: Secret, repo_id: int | str) -> None:
-        _require_selected(secret)
+    def add_to_selection(self, org: Org, entry: Shared, repo_id: int | str) -> None:
+        _require_selected(entry)
         repo = self._org_repo(org, _as_int(repo_id))
         if repo is None:
             raise rules.validation_failed(
-                "Secret", "repository_id", f"Unknown repository id: {repo_id}", code="invalid"
+                entry.kind, "repository_id", f"Unknown repository id: {repo_id}", code="invalid"
             )
-        assert secret.selected is not None
-        secret.selected.add(repo.id)
+        assert entry.selected is not None
+        entry.selected.add(repo.id)
 
-    def remove_from_selection(self, secret: Secret, repo_id: int | str) -> None:
+    def remove_from_selection(self, entry: Shared, repo_id: int | str) -> None:
         """A repository that is not in the selection (unknown ones included) is answered 204
         as if removed: the description documents only 204 and 409 for this operation."""
-        _require_selected(secret)
-        assert secret.selected is not None
-        secret.selected.discard(_as_int(repo_id))
+        _require_selected(entry)
+        assert entry.selected is not None
+        entry.selected.discard(_as_int(repo_id))
 
-    def selected_repos(self, secret: Secret) -> list[Repo]:
-        _require_selected(secret)
-        assert secret.selected is not None
-        return [self.repos_by_id[i] for i in sorted(secret.selected) if i in self.repos_by_id]
+    def selected_repos(self, entry: Shared) -> list[Repo]:
+        _require_selected(entry)
+        assert entry.selected is not None
+        return [self.repos_by_id[i] for i in sorted(entry.selected) if i in self.repos_by_id]
 
-    def org_secrets_visible_to(self, repo: Repo) -> list[Secret]:
-        """Org Actions secrets a repository can use.
+    def org_secrets_visible_to(self, repo: Repo, app: str = "actions") -> list[Secret]:
+        """Org secrets of ``app`` a repository can use.
 
         ``all``: every repository; ``private``: private (and internal) repositories;
         ``selected``: the repositories listed.
         """
-        return [s for s in repo.org.scopes["actions"].listing() if visible_to(s, repo)]
+        return [s for s in repo.org.scopes[app].listing() if visible_to(s, repo)]
+
+    def org_variables_visible_to(self, repo: Repo, app: str) -> list[Variable]:
+        """Org variables of ``app`` a repository can use (the same rules as secrets)."""
+        return [v for v in repo.org.variables[app].listing() if visible_to(v, repo)]
 
     # ---- direct manipulation (the Python API; bypasses HTTP)
 
@@ -454,23 +576,9 @@ class World:
         selected: Iterable[int | str] | None,
         updated_at: datetime | None,
     ) -> Secret:
-        problem = rules.name_problem(name)
-        if problem is not None:
-            raise ValueError(f"invalid secret name {name!r}: {problem}")
-        canonical = rules.normalize_name(name)
+        canonical = _forced_name(name, "Secret")
         existing = scope.get(canonical)
-        if scope.kind == "org":
-            assert org is not None
-            if visibility is None:
-                visibility = "selected" if selected is not None else "all"
-            if visibility not in rules.VISIBILITIES:
-                raise ValueError(f"visibility must be one of {rules.VISIBILITIES}")
-        elif visibility is not None or selected is not None:
-            raise ValueError("visibility and selected apply to organisation secrets only")
-        chosen: set[int] | None = None
-        if visibility == "selected":
-            assert org is not None
-            chosen = {self._resolve_repo_ref(org, ref) for ref in (selected or ())}
+        visibility, chosen = self._forced_reach(scope.kind, org, visibility, selected)
         stamp = rules.whole_second(updated_at) if updated_at is not None else self.now()
         created = existing.created_at if existing else stamp
         secret = Secret(
@@ -478,6 +586,52 @@ class World:
         )
         scope.store(secret)
         return secret
+
+    def force_variable(
+        self,
+        scope: VariableScope,
+        org: Org | None,
+        name: str,
+        value: str,
+        *,
+        visibility: str | None,
+        selected: Iterable[int | str] | None,
+        updated_at: datetime | None,
+    ) -> Variable:
+        """Store a variable as if changed by hand: the name rules hold (ValueError), GitHub's
+        size and count limits do not (so a test can fill a scope to its limit)."""
+        if not isinstance(value, str):
+            raise TypeError("a variable's value is text (str)")
+        canonical = _forced_name(name, "Variable")
+        existing = scope.get(canonical)
+        visibility, chosen = self._forced_reach(scope.kind, org, visibility, selected)
+        stamp = rules.whole_second(updated_at) if updated_at is not None else self.now()
+        created = existing.created_at if existing else stamp
+        variable = Variable(canonical, value, min(created, stamp), stamp, visibility, chosen)
+        scope.store(variable)
+        return variable
+
+    def _forced_reach(
+        self,
+        level: str,
+        org: Org | None,
+        visibility: str | None,
+        selected: Iterable[int | str] | None,
+    ) -> tuple[str | None, set[int] | None]:
+        """Org level: ``visibility`` defaults to ``selected`` when ``selected`` (repository
+        names or ids) is given, else ``all``; other levels take neither."""
+        if level != "org":
+            if visibility is not None or selected is not None:
+                raise ValueError("visibility and selected apply to organisation level only")
+            return None, None
+        assert org is not None
+        if visibility is None:
+            visibility = "selected" if selected is not None else "all"
+        if visibility not in rules.VISIBILITIES:
+            raise ValueError(f"visibility must be one of {rules.VISIBILITIES}")
+        if visibility != "selected":
+            return visibility, None
+        return visibility, {self._resolve_repo_ref(org, ref) for ref in (selected or ())}
 
     def _resolve_repo_ref(self, org: Org, ref: int | str) -> int:
         if isinstance(ref, int):
@@ -487,19 +641,46 @@ class World:
         return org.repo(ref.split("/")[-1]).id
 
 
-def visible_to(secret: Secret, repo: Repo) -> bool:
-    if secret.visibility == "all":
+_LEVEL_WORDS: Final = {"org": "An organization", "repo": "A repository", "env": "An environment"}
+
+
+def _over_limit(kind: str, scope: Store[Any]) -> ApiError:
+    """A create past the level's count limit: GitHub's answer is undocumented; fakehub's is a
+    422 ``Validation Failed`` naming the limit."""
+    return rules.validation_failed(
+        kind, "name",
+        f"{_LEVEL_WORDS[scope.kind]} can have at most {scope.limit} {kind.lower()}s.",
+    )
+
+
+def _forced_name(name: str, kind: str) -> str:
+    problem = rules.name_problem(name, kind)
+    if problem is not None:
+        raise ValueError(f"invalid {kind.lower()} name {name!r}: {problem}")
+    return rules.normalize_name(name)
+
+
+def _check_variable_value(value: str) -> str:
+    problem = rules.value_problem(value.encode("utf-8"), "Variable")
+    if problem is not None:
+        raise rules.validation_failed("Variable", "value", problem)
+    return value
+
+
+def visible_to(entry: Shared, repo: Repo) -> bool:
+    if entry.visibility == "all":
         return True
-    if secret.visibility == "private":
+    if entry.visibility == "private":
         return repo.private
-    return secret.selected is not None and repo.id in secret.selected
+    return entry.selected is not None and repo.id in entry.selected
 
 
-def _require_selected(secret: Secret) -> None:
-    if secret.visibility != "selected":
+def _require_selected(entry: Shared) -> None:
+    if entry.visibility != "selected":
+        noun = entry.kind.lower()
         raise ApiError(
             409,
-            "The visibility of this secret is not set to selected. Selected repositories can "
+            f"The visibility of this {noun} is not set to selected. Selected repositories can "
             "only be managed when visibility is 'selected'.",
         )
 
