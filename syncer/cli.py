@@ -35,7 +35,7 @@ from .github.pacing import (
 )
 from .interrupt import handling_signals
 from .journal import JournalError
-from .model import APPS
+from .model import APPS, VARIABLE_APPS
 from .names import env_name_argument, name_argument, non_negative_number, positive_int
 from .observe import logs, redact
 from .observe.summary import show
@@ -186,6 +186,28 @@ def _config_options(*, prune: bool) -> _Parser:
 
 
 
+def _set_arguments(p: argparse.ArgumentParser, what: str, apps: Sequence[str]) -> None:
+    """`set` and `variable set`: one name, written across orgs, repositories or environments."""
+    p.add_argument("name", metavar="NAME", help=f"the {what}'s name (stored upper-case)")
+    _org_options(p)
+    p.add_argument("--value-from", metavar="SOURCE",
+                   help="env:VAR, file:PATH, cmd:COMMAND, or - for standard input")
+    p.add_argument("--repos", action="append", default=[], metavar="GLOB", type=name_argument,
+                   help="only repositories whose name matches (repeatable)")
+    p.add_argument("--env", metavar="ENV", type=name_argument,
+                   help=f"set an environment {what} in each repository")
+    p.add_argument("--org-level", action="store_true", help=f"set one org {what} instead")
+    p.add_argument("--visibility", choices=("all", "private", "selected"),
+                   help=f"with --org-level: the org {what}'s visibility (default: an existing "
+                   f"org {what} keeps its own, a new one is private; selected = the "
+                   "repositories matched by --repos)")
+    p.add_argument("--app", choices=apps, default="actions",
+                   help=f"which {what}s (default actions)")
+    p.add_argument("--include-archived", action="store_true",
+                   help="also archived repositories (GitHub makes them read-only)")
+    p.add_argument("--dry-run", action="store_true", help="list the targets, write nothing")
+
+
 def _org_options(parser: argparse.ArgumentParser) -> None:
     orgs = parser.add_mutually_exclusive_group(required=True)
     orgs.add_argument("--org", action="append", type=name_argument, metavar="ORG",
@@ -216,23 +238,24 @@ def build_parser() -> argparse.ArgumentParser:
                        help="set one secret across an org",
                        description="Set one secret in every matching repository of an org "
                        "(or in an environment of each, or once at org level).")
-    p.add_argument("name", metavar="NAME", help="the secret's name (stored upper-case)")
-    _org_options(p)
-    p.add_argument("--value-from", metavar="SOURCE",
-                   help="env:VAR, file:PATH, cmd:COMMAND, or - for standard input")
-    p.add_argument("--repos", action="append", default=[], metavar="GLOB", type=name_argument,
-                   help="only repositories whose name matches (repeatable)")
-    p.add_argument("--env", metavar="ENV", type=name_argument,
-                   help="set an environment secret in each repository")
-    p.add_argument("--org-level", action="store_true", help="set one org secret instead")
-    p.add_argument("--visibility", choices=("all", "private", "selected"),
-                   help="with --org-level: the org secret's visibility (default: an existing "
-                   "org secret keeps its own, a new one is private; selected = the repositories "
-                   "matched by --repos)")
-    p.add_argument("--app", choices=APPS, default="actions", help="which secrets (default actions)")
-    p.add_argument("--include-archived", action="store_true",
-                   help="also archived repositories (GitHub makes them read-only)")
-    p.add_argument("--dry-run", action="store_true", help="list the targets, write nothing")
+    _set_arguments(p, "secret", APPS)
+
+    variable = sub.add_parser("variable", help="Actions and agent variables (see syncer "
+                              "variable set --help)",
+                              description="Actions and Copilot agent variables: not secret, "
+                              "their values are shown and may be given on the command line.")
+    variable_commands = variable.add_subparsers(dest="variable_command", required=True,
+                                                metavar="ACTION")
+    vs = variable_commands.add_parser(
+        "set", parents=[_common_options(), _connection_options(), _app_options(),
+                        _resume_options(state_default)],
+        help="set one variable across an org",
+        description="Set one variable in every matching repository of an org (or in an "
+        "environment of each, or once at org level): created where it is missing, updated "
+        "where it exists, one write each.")
+    _set_arguments(vs, "variable", VARIABLE_APPS)
+    vs.add_argument("--value", metavar="TEXT",
+                    help="the value itself (a variable is not secret); or --value-from")
 
     r = sub.add_parser("rotate", parents=[_common_options(), _connection_options(), _app_options(),
                                           _resume_options(state_default)],
@@ -488,17 +511,23 @@ async def _dispatch(args: argparse.Namespace) -> int:
         return await _migrate(args)
     from .commands import set as set_command
 
+    variable = args.command == "variable"
     request = set_command.parse_request(
         args.name, orgs_named(args), args.value_from, repos=tuple(args.repos), env=args.env,
         org_level=args.org_level, visibility=args.visibility, app=args.app,
-        include_archived=args.include_archived, dry_run=args.dry_run, all_orgs=args.all_orgs)
+        include_archived=args.include_archived, dry_run=args.dry_run, all_orgs=args.all_orgs,
+        **({"target": "variable", "literal": args.value} if variable else {}))
     settings = settings_from(args)
     token = _credentials(args, settings)
-    assert request.source is not None
     state = _open_state(args.state)
     with _locked_unless_dry_run(request.dry_run, state):
         # a dry run reads no value: a cmd: source may mint a credential
-        value = None if request.dry_run else set_command.read_value(request.source)
+        value = None
+        if variable and not request.dry_run:
+            value = set_command.read_variable_value(request)
+        elif not request.dry_run:
+            assert request.source is not None
+            value = set_command.read_value(request.source)
         code, summary = await set_command.run_set(request, value, settings, token, state,
                                                   fresh=args.fresh, show_progress=show_progress)
     if not request.dry_run:

@@ -224,6 +224,9 @@ class Engine:
                 if action.op is Op.DELETE:
                     response = await self.api.delete_secret(action.scope, action.name)
                     result = Result.DELETED
+                elif action.scope.target == "variable":
+                    response = await self._write_variable(action, value_for(action))
+                    result = Result.CREATED if response.status == 201 else Result.UPDATED
                 else:
                     response = await self._put(action, value_for(action))
                     result = Result.CREATED if response.status == 201 else Result.UPDATED
@@ -249,6 +252,16 @@ class Engine:
                            denied=isinstance(exc, errors.PermissionDenied))
         return Outcome(action, result, response.status, response.attempts, _ms_since(started),
                        updated_at=response.date)
+
+    async def _write_variable(self, action: Action, value: SecretValue) -> Response:
+        """One write: POST where the variable does not exist yet, PATCH where it does (asked
+        first, a read, unless a listing already said)."""
+        exists = action.exists
+        if exists is None:
+            exists = await self.api.variable(action.scope, action.name) is not None
+        return await self.api.write_variable(action.scope, action.name,
+                                             value.reveal().decode("utf-8"), exists=exists,
+                                             selection=action.selection)
 
     async def _put(self, action: Action, value: SecretValue) -> Response:
         """Seal with the scope's key and PUT; on a key mismatch re-fetch the key once, re-seal.

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, NoReturn
 
 ScopeKind = Literal["org", "repo", "env"]
-App = Literal["actions", "dependabot", "codespaces"]
-APPS: tuple[App, ...] = ("actions", "dependabot", "codespaces")
+App = Literal["actions", "dependabot", "codespaces", "agents"]
+APPS: tuple[App, ...] = ("actions", "dependabot", "codespaces", "agents")
+#: the apps with variables as well as secrets (Actions; the Copilot cloud agent's)
+VARIABLE_APPS: tuple[App, ...] = ("actions", "agents")
+Target = Literal["secret", "variable"]
 Visibility = Literal["all", "private", "selected"]
 
 
@@ -61,6 +64,8 @@ class Scope:
     env: str | None = None
     app: App = "actions"
     repo_id: int | None = field(default=None, compare=False, hash=False)
+    #: secrets, or the variables beside them (a variable and a secret may share a name)
+    target: Target = "secret"
 
     @classmethod
     def of_org(cls, org: str, app: App = "actions") -> Scope:
@@ -81,7 +86,20 @@ class Scope:
     def __str__(self) -> str:
         where = {"org": self.org, "repo": f"{self.org}/{self.repo}",
                  "env": f"{self.org}/{self.repo}:{self.env}"}[self.kind]
-        return where if self.app == "actions" else f"{where} ({self.app})"
+        what = " ".join(part for part in (self.app if self.app != "actions" else "",
+                                          "variables" if self.target == "variable" else "")
+                        if part)
+        return f"{where} ({what})" if what else where
+
+    def variables(self) -> Scope:
+        """The variables of the same place."""
+        return replace(self, target="variable")
+
+    @property
+    def store(self) -> str:
+        """Which store of the place, as the state and journal name it: the app for secrets
+        ("actions", as always), "actions:variables" for variables."""
+        return self.app if self.target == "secret" else f"{self.app}:variables"
 
 
 class Op(enum.Enum):
@@ -118,6 +136,9 @@ class Action:
     name: str
     selection: OrgSelection | None = None
     reason: str = ""
+    #: a variable is created (POST) or updated (PATCH): whether it exists, where a listing
+    #: said so; None: asked before writing
+    exists: bool | None = None
 
 
 class Result(enum.Enum):

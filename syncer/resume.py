@@ -56,7 +56,7 @@ def where(scope: Scope) -> str:
 
 
 def state_key(api_url: str, scope: Scope, name: str) -> StateKey:
-    return StateKey(host_of(api_url), scope.app, where(scope), name)
+    return StateKey(host_of(api_url), scope.store, where(scope), name)
 
 
 def inputs_id(*parts: str) -> str:
@@ -94,12 +94,12 @@ class Resume:
 
     def record(self, outcome: Outcome) -> None:
         action = outcome.action
-        self.journal.record(Entry(where(action.scope), action.scope.app, action.name,
+        self.journal.record(Entry(where(action.scope), action.scope.store, action.name,
                                   self._fp(action), outcome.result.value, outcome.status,
                                   outcome.updated_at))
 
     def _write(self, action: Action) -> tuple[str, str, str, str]:
-        return action.scope.app, where(action.scope), action.name, self._fp(action)
+        return action.scope.store, where(action.scope), action.name, self._fp(action)
 
     def _fp(self, action: Action) -> str:
         if action.op is Op.DELETE:
@@ -271,7 +271,7 @@ async def write_planned(run: Run, state: State, to_write: Sequence[PlanItem],
     api_url = run.settings.api_url
     fingerprints = {(i.scope, i.name): i.desired.fingerprint for i in to_write if i.desired}
     inputs = inputs_id(command, host_of(api_url), *labels, *sorted(
-        f"{where(i.scope)}|{i.scope.app}|{i.name}|{fingerprints.get((i.scope, i.name), '')}"
+        f"{where(i.scope)}|{i.scope.store}|{i.name}|{fingerprints.get((i.scope, i.name), '')}"
         for i in to_write))
     outcomes: list[Outcome] = []
     done: list[Action] = []

@@ -141,7 +141,7 @@ def test_unknown_name_exits_1(hub, url, monkeypatch, capsys) -> None:
                     "--points-per-minute", "0", "--repos", "repo-000*"], env, monkeypatch)
     assert code == 1
     assert ("NOPE was not found in acme (org, repositories or environments; actions, "
-            "dependabot, codespaces secrets)") in \
+            "dependabot, codespaces, agents secrets)") in \
         capsys.readouterr().err
     assert run_cli(["rotate", "LEAKED", "--org", "acme", "--value-from", "env:NEW", "--app",
                     "dependabot", "--points-per-minute", "0"], env, monkeypatch) == 1

@@ -15,8 +15,19 @@ from ..github import errors
 from ..github.api import Repo
 from ..github.auth import acting_for
 from ..github.client import TokenSource
-from ..model import Action, App, Op, OrgSelection, Result, Scope, SecretValue, Visibility
-from ..names import secret_name_problem
+from ..model import (
+    VARIABLE_APPS,
+    Action,
+    App,
+    Op,
+    OrgSelection,
+    Result,
+    Scope,
+    SecretValue,
+    Target,
+    Visibility,
+)
+from ..names import secret_name_problem, value_problem
 from ..observe import redact
 from ..observe.summary import Summary
 from ..resume import host_of, inputs_id, one_value_fingerprints, resumable, write_resumably
@@ -43,6 +54,8 @@ class SetRequest:
     dry_run: bool = False
     more_orgs: tuple[str, ...] = ()  # --org given more than once: the others, in order
     all_orgs: bool = False  # every org the credentials can see (resolved when connected)
+    target: Target = "secret"  # `syncer variable set`: a variable, whose value is no secret
+    literal: str | None = None  # a variable's value given on the command line (--value)
 
     @property
     def orgs(self) -> tuple[str, ...]:
@@ -61,12 +74,20 @@ def parse_request(name: str, org: str | Sequence[str], value_from: str | None,
                   **options: object) -> SetRequest:
     """A checked request, or UsageError listing every problem; reads nothing yet."""
     problems = []
+    variable = options.get("target") == "variable"
     if (problem := secret_name_problem(name)) is not None:
-        problems.append(problem)
+        problems.append(problem.replace("secret name", "variable name") if variable else problem)
     source = None
-    if not value_from:
+    literal = options.get("literal")
+    if variable and literal is not None and value_from:
+        problems.append("--value and --value-from are two ways to give the value: choose one")
+    elif variable and isinstance(literal, str):
+        if (problem := value_problem(literal.encode())) is not None:
+            problems.append(problem.replace("secret value", "variable value"))
+    elif not value_from:
         problems.append("--value-from is required (env:VAR, file:PATH, cmd:COMMAND or -); "
-                        "a value is never taken from the command line")
+                        + ("or --value TEXT" if variable
+                           else "a value is never taken from the command line"))
     else:
         try:
             source = parse_source(value_from, KEPT_SYNTAX)
@@ -89,8 +110,11 @@ def parse_request(name: str, org: str | Sequence[str], value_from: str | None,
     if options.get("org_level") and options.get("env"):
         problems.append("--org-level and --env cannot be combined")
     if options.get("env") and options.get("app", "actions") != "actions":
-        problems.append("environment secrets exist for Actions only")
-    if problems or source is None:
+        problems.append(f"environment {'variables' if variable else 'secrets'} exist for "
+                        "Actions only")
+    if variable and options.get("app", "actions") not in VARIABLE_APPS:
+        problems.append(f"variables exist for {' and '.join(VARIABLE_APPS)} only")
+    if problems or (source is None and literal is None):
         raise UsageError("; ".join(problems))
     orgs = (org,) if isinstance(org, str) else tuple(org)
     return SetRequest(name=name.upper(), org=orgs[0] if orgs else "", source=source,
@@ -102,9 +126,14 @@ def plan_writes(request: SetRequest, repos: list[Repo],
     """The writes a request means for the selected repositories; `current` is the org secret's
     visibility and selection now (None: there is none yet). Pure."""
     if request.org_level:
-        return [Action(Op.PUT, Scope.of_org(request.org, request.app), request.name,
-                       org_selection_for(request, repos, current))]
+        return [Action(Op.PUT, target_of(request, Scope.of_org(request.org, request.app)),
+                       request.name, org_selection_for(request, repos, current))]
     return [write_to(request, r) for r in repos]
+
+
+def target_of(request: SetRequest, scope: Scope) -> Scope:
+    """The scope's secrets, or its variables for `syncer variable set`. Pure."""
+    return scope.variables() if request.target == "variable" else scope
 
 
 def org_selection_for(request: SetRequest, repos: list[Repo],
@@ -119,10 +148,10 @@ def org_selection_for(request: SetRequest, repos: list[Repo],
 def write_to(request: SetRequest, repo: Repo) -> Action:
     """The write a repository- or environment-level request means for one repository. Pure."""
     if request.env:
-        return Action(Op.PUT, Scope.of_env(request.org, repo.name, request.env, repo.id),
-                      request.name)
-    return Action(Op.PUT, Scope.of_repo(request.org, repo.name, request.app, repo.id),
-                  request.name)
+        scope = Scope.of_env(request.org, repo.name, request.env, repo.id)
+    else:
+        scope = Scope.of_repo(request.org, repo.name, request.app, repo.id)
+    return Action(Op.PUT, target_of(request, scope), request.name)
 
 
 def read_value(source: Source) -> SecretValue:
@@ -135,9 +164,28 @@ def read_value(source: Source) -> SecretValue:
     return value
 
 
+def read_variable_value(request: SetRequest) -> SecretValue:
+    """A variable's value: given as it is, or read from its source; text (GitHub stores
+    variables as strings), not secret, so not masked in logs."""
+    if request.literal is not None:
+        return SecretValue(request.literal.encode())
+    assert request.source is not None
+    try:
+        value = read_source(request.source)
+    except SourceError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        value.reveal().decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{request.source}: a variable's value must be text (UTF-8); "
+                         "binary values belong in secrets") from None
+    return value
+
+
 def inputs_of(request: SetRequest, settings: Settings, value_fingerprint: str) -> str:
     """What makes two `set` runs the same run: a re-run with these inputs resumes."""
-    return inputs_id("set", host_of(settings.api_url), ",".join(request.orgs), request.app,
+    return inputs_id("set" if request.target == "secret" else "variable set",
+                     host_of(settings.api_url), ",".join(request.orgs), request.app,
                      request.name,
                      request.env or "", f"{request.org_level}:{request.visibility}",
                      str(request.include_archived), *request.repos, value_fingerprint)
@@ -245,7 +293,7 @@ async def _targets_in_org(run: Run, request: SetRequest) -> tuple[list[Action], 
     needs_repos = not request.org_level or request.visibility == "selected"
     current = None
     if request.org_level and request.visibility is None:
-        scope = Scope.of_org(request.org, request.app)
+        scope = target_of(request, Scope.of_org(request.org, request.app))
         info = await run.api.secret(scope, request.name)
         current = None if info is None else await org_selection(run.api, scope, info)
     repos: list[Repo] = []

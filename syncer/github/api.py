@@ -27,6 +27,19 @@ class Repo:
 
 
 @dataclass(frozen=True, slots=True)
+class VariableInfo:
+    """A variable as GitHub tells it: its value is not secret and is returned."""
+
+    name: str
+    value: str
+    updated_at: str | None
+    visibility: str | None = None
+
+
+VARIABLES_PER_PAGE = 30  # GitHub's most for variable listings (not 100, as for secrets)
+
+
+@dataclass(frozen=True, slots=True)
 class SecretInfo:
     """What GitHub tells about a secret; never its value."""
 
@@ -52,6 +65,11 @@ def parse_secret(item: dict[str, Any]) -> SecretInfo:
                       item.get("visibility"))
 
 
+def parse_variable(item: dict[str, Any]) -> VariableInfo:
+    return VariableInfo(item["name"], item.get("value") or "", item.get("updated_at"),
+                        item.get("visibility"))
+
+
 def put_body(sealed: str, key_id: str, selection: OrgSelection | None) -> dict[str, Any]:
     body: dict[str, Any] = {"encrypted_value": sealed, "key_id": key_id}
     if selection is not None:
@@ -72,7 +90,7 @@ class SecretsAPI:
         self._denied: dict[tuple[str, str], errors.PermissionDenied] = {}
 
     async def _write(self, scope: Scope, call: Callable[[bool], Awaitable[T]]) -> T:
-        kind = (scope.kind, scope.app)
+        kind = (scope.kind, scope.store)
         refused = self._denied.get(kind)
         if refused is not None:
             raise errors.PermissionDenied(refused.status, f"{refused.message} (not sent: an "
@@ -151,6 +169,39 @@ class SecretsAPI:
         except errors.PermissionDenied as exc:
             raise _explained(exc, scope, write=False) from None
 
+    async def variables(self, scope: Scope) -> list[VariableInfo]:
+        async def listing(legacy: bool) -> list[VariableInfo]:
+            return [parse_variable(v) async for v in self.client.paginate(
+                routes.secrets_root(scope, legacy_env=legacy), "variables",
+                per_page=VARIABLES_PER_PAGE)]
+        try:
+            return await self._scoped(scope, listing)
+        except errors.PermissionDenied as exc:
+            raise _explained(exc, scope, write=False) from None
+
+    async def variable(self, scope: Scope, name: str) -> VariableInfo | None:
+        """One variable, or None where the scope has none of that name."""
+        try:
+            response = await self._scoped(scope, lambda legacy: self.client.request(
+                "GET", routes.secret(scope, name, legacy_env=legacy)))
+            return parse_variable(response.data)
+        except errors.NotFound:
+            return None
+
+    async def write_variable(self, scope: Scope, name: str, value: str, *, exists: bool,
+                             selection: OrgSelection | None = None) -> Response:
+        """Create (POST, 201) or update (PATCH, 204) a variable, as `exists` says."""
+        body: dict[str, Any] = {"name": name, "value": value}
+        if selection is not None:
+            body["visibility"] = selection.visibility
+            if selection.visibility == "selected":
+                body["selected_repository_ids"] = list(selection.repository_ids)
+        if exists:
+            return await self._write(scope, lambda legacy: self.client.request(
+                "PATCH", routes.secret(scope, name, legacy_env=legacy), json=body))
+        return await self._write(scope, lambda legacy: self.client.request(
+            "POST", routes.secrets_root(scope, legacy_env=legacy), json=body))
+
     async def put_secret(self, scope: Scope, name: str, sealed: str, key_id: str,
                          selection: OrgSelection | None = None) -> Response:
         """PUT a sealed value; the status says created (201) or updated (204)."""
@@ -170,5 +221,5 @@ class SecretsAPI:
 def _explained(exc: errors.PermissionDenied, scope: Scope, *, write: bool) -> errors.PermissionDenied:
     """GitHub's 403 with what the token lacks, in words."""
     return errors.PermissionDenied(
-        exc.status, f"{exc.message}; {what_is_needed(scope.kind, scope.app, write)}",
+        exc.status, f"{exc.message}; {what_is_needed(scope.kind, scope.app, write, scope.target)}",
         method=exc.method, path=exc.path)

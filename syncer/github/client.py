@@ -165,13 +165,14 @@ class GitHubClient:
             self.cache.remember(url, response)
         return response
 
-    async def paginate(self, path: str, key: str | None = None) -> AsyncIterator[Any]:
+    async def paginate(self, path: str, key: str | None = None,
+                       per_page: int = 100) -> AsyncIterator[Any]:
         """Every item of a listing, following the Link header's rel="next" page by page.
 
         `key` names the array inside an object answer ({"total_count", "secrets": [...]});
-        None for answers that are arrays themselves.
+        None for answers that are arrays themselves. `per_page`: GitHub's most for the listing.
         """
-        url: str | None = path + ("&" if "?" in path else "?") + "per_page=100"
+        url: str | None = path + ("&" if "?" in path else "?") + f"per_page={per_page}"
         while url is not None:
             response = await self.request("GET", url)
             items = response.data if key is None else (response.data or {}).get(key, [])

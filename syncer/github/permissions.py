@@ -7,7 +7,7 @@ missing; this says it.
 
 from __future__ import annotations
 
-from ..model import App, ScopeKind
+from ..model import App, ScopeKind, Target
 
 # (scope kind, app) → (what it is, fine-grained permission, classic scope, App permission)
 _NEEDS: dict[tuple[ScopeKind, App], tuple[str, str, str, str]] = {
@@ -29,15 +29,34 @@ _NEEDS: dict[tuple[ScopeKind, App], tuple[str, str, str, str]] = {
     ("repo", "codespaces"): ("repository Codespaces secrets",
                              'repository permission "Codespaces secrets"', "codespace",
                              "codespaces_secrets"),
+    ("org", "agents"): ("organization agent secrets", 'organization permission "Agent secrets"',
+                        "admin:org", "organization agent secrets"),
+    ("repo", "agents"): ("repository agent secrets", 'repository permission "Agent secrets"',
+                         "repo", "agent secrets"),
+}
+# (scope kind, app) → the same for variables
+_VARIABLE_NEEDS: dict[tuple[ScopeKind, App], tuple[str, str, str, str]] = {
+    ("org", "actions"): ("organization variables", 'organization permission "Variables"',
+                         "admin:org", "organization_actions_variables"),
+    ("repo", "actions"): ("repository variables", 'repository permission "Variables"', "repo",
+                          "actions_variables"),
+    ("env", "actions"): ("environment variables", 'repository permissions "Variables" and '
+                         '"Environments"', "repo", "actions_variables and environments"),
+    ("org", "agents"): ("organization agent variables",
+                        'organization permission "Agent variables"', "admin:org",
+                        "organization agent variables"),
+    ("repo", "agents"): ("repository agent variables", 'repository permission "Agent variables"',
+                         "repo", "agent variables"),
 }
 
 
-def what_is_needed(kind: ScopeKind, app: App, write: bool) -> str:
+def what_is_needed(kind: ScopeKind, app: App, write: bool, target: Target = "secret") -> str:
     """'to write repository secrets: a fine-grained token needs repository permission
     "Secrets" (read and write), a classic token the repo scope, a GitHub App the secrets
     permission (read and write)'."""
-    what, fine_grained, classic, app_permission = _NEEDS.get(
-        (kind, app), (f"{kind} {app} secrets", "the matching permission", "repo", "secrets"))
+    table = _NEEDS if target == "secret" else _VARIABLE_NEEDS
+    what, fine_grained, classic, app_permission = table.get(
+        (kind, app), (f"{kind} {app} {target}s", "the matching permission", "repo", f"{target}s"))
     access = "read and write" if write else "read"
     return (f"to {'write' if write else 'read'} {what}: a fine-grained token needs "
             f"{fine_grained} ({access}), a classic token the {classic} scope, a GitHub App "

@@ -13,21 +13,22 @@ def _q(part: str) -> str:
 
 
 def secrets_root(scope: Scope, *, legacy_env: bool = False) -> str:
-    """The `.../secrets` collection of a scope.
+    """The `.../secrets` collection of a scope, or `.../variables` for its variables.
 
     `legacy_env` picks the older Enterprise Server form of environment routes,
     `/repositories/{repository_id}/environments/...`, which needs the repository id.
     """
+    collection = "secrets" if scope.target == "secret" else "variables"
     if scope.kind == "org":
-        return f"/orgs/{_q(scope.org)}/{scope.app}/secrets"
+        return f"/orgs/{_q(scope.org)}/{scope.app}/{collection}"
     if scope.kind == "repo":
-        return f"/repos/{_q(scope.org)}/{_q(scope.repo or '')}/{scope.app}/secrets"
+        return f"/repos/{_q(scope.org)}/{_q(scope.repo or '')}/{scope.app}/{collection}"
     env = _q(scope.env or "")
     if legacy_env:
         if scope.repo_id is None:
             raise ValueError(f"{scope}: the older environment routes need the repository id")
-        return f"/repositories/{scope.repo_id}/environments/{env}/secrets"
-    return f"/repos/{_q(scope.org)}/{_q(scope.repo or '')}/environments/{env}/secrets"
+        return f"/repositories/{scope.repo_id}/environments/{env}/{collection}"
+    return f"/repos/{_q(scope.org)}/{_q(scope.repo or '')}/environments/{env}/{collection}"
 
 
 def public_key(scope: Scope, *, legacy_env: bool = False) -> str:
@@ -75,6 +76,7 @@ _TEMPLATES = [
     (re.compile(r"^/repositories/\d+"), "/repositories/{repository_id}"),
     (re.compile(r"/environments/[^/]+"), "/environments/{environment_name}"),
     (re.compile(r"/secrets/(?!public-key(?:/|$))[^/]+"), "/secrets/{secret_name}"),
+    (re.compile(r"/variables/[^/]+"), "/variables/{name}"),
     (re.compile(r"/repositories/\d+$"), "/repositories/{repository_id}"),
     (re.compile(r"/installations/\d+"), "/installations/{installation_id}"),
 ]
