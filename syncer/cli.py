@@ -264,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "environment of ORG, and write the new value to exactly those places.")
     r.add_argument("name", metavar="NAME", help="the secret to rotate")
     _org_options(r)
-    source = r.add_mutually_exclusive_group(required=True)
+    source = r.add_mutually_exclusive_group()  # one of them, unless --dry-run
     source.add_argument("--value-from", metavar="SOURCE",
                         help="env:VAR, file:PATH, cmd:COMMAND, or - for standard input")
     source.add_argument("--generate", type=positive_int, metavar="N",
@@ -548,6 +548,9 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
     from .sources import KEPT_SYNTAX, generate, parse_source
 
     name = rotate.check_name(args.name)
+    if not args.dry_run and args.value_from is None and args.generate is None:
+        raise UsageError("--value-from SOURCE or --generate N is required (a --dry-run needs "
+                         "neither)")
     if args.with_org_secret and not args.repos:
         raise UsageError("--with-org-secret goes with --repos (without it the org secret is "
                          "rotated anyway)")
@@ -566,7 +569,7 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
                              "use --generate N --output PATH")
     settings = settings_from(args)
     token = _credentials(args, settings)
-    if source is None:
+    if source is None and args.generate is not None:
         rotate.check_output(args.output)
     orgs = orgs_named(args)
     request = rotate.RotateRequest(name, orgs[0] if orgs else "", args.app, tuple(args.repos),

@@ -78,6 +78,15 @@ def test_shadowing_is_warned_about_once(hub, url, monkeypatch, capsys) -> None:
     assert err.count("shadow") == 1
 
 
+def test_a_dry_run_needs_no_value(hub, url, monkeypatch, capsys) -> None:
+    """rotate --dry-run lists the places without --value-from or --generate; a real run
+    without either is refused before any request."""
+    assert rotate(url, monkeypatch, "--dry-run") == 0
+    assert capsys.readouterr().out.count("would rotate") == 151
+    assert rotate(url, monkeypatch) == 2
+    assert "--value-from SOURCE or --generate N is required" in capsys.readouterr().err
+
+
 def test_dry_run_lists_places_and_writes_nothing(hub, url, monkeypatch, capsys) -> None:
     """--dry-run lists every place and sends no write."""
     assert rotate(url, monkeypatch, "--value-from", "env:NEW", "--dry-run") == 0

@@ -112,7 +112,7 @@ def test_dry_run_writes_nothing(hub, url, monkeypatch, capsys) -> None:
                    env_for(url), monkeypatch)
     assert code == 0
     assert hub.count("PUT") == 0 and hub.count("DELETE") == 0
-    assert capsys.readouterr().out.count("would put X in acme/repo-") == 30
+    assert capsys.readouterr().out.count("would create X in acme/repo-") == 30
 
 
 @pytest.mark.parametrize("args,message", [
@@ -153,7 +153,7 @@ def test_a_repos_pattern_that_matches_nothing_is_not_passed_over(hub, url, monke
                    "repo-0001", "--repos", "repo-0099", "--dry-run"], env_for(url), monkeypatch)
     assert dry == 1  # as the run it previews
     out, err = capsys.readouterr()
-    assert out == "would put S in acme/repo-0001\n"
+    assert out == "would update S in acme/repo-0001\n"
     assert "no repository of acme matches --repos 'repo-0099'" in err
     code = run_cli(["set", "O", "--org", "acme", "--value-from", "env:SECRET_SRC", "--org-level",
                     "--visibility", "selected", "--repos", "repo-0001", "--repos", "rpeo-*"],
@@ -260,3 +260,44 @@ def test_argument_errors_are_one_line_exit_2(args: list[str]) -> None:
     assert done.returncode == 2
     lines = done.stderr.decode().strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("syncer ") and "error:" in lines[0]
+
+
+def test_a_dry_run_needs_no_value_and_says_create_or_update(hub, url, monkeypatch,
+                                                            capsys) -> None:
+    """--dry-run reads no value, so it asks for none; each line says create or update."""
+    hub.set_secret("D", b"old", repo="acme/repo-0002")
+    code = run_cli(["set", "D", "--org", "acme", "--dry-run", "--repos", "repo-000[12]"],
+                   env_for(url), monkeypatch)
+    assert code == 0
+    assert capsys.readouterr().out == ("would create D in acme/repo-0001\n"
+                                       "would update D in acme/repo-0002\n")
+
+
+def test_a_dry_run_says_who_may_read_an_org_secret_before_and_after(hub, url, monkeypatch,
+                                                                   capsys) -> None:
+    """An org secret selected for 3 repositories, previewed with --visibility all: the line
+    says both selections and that every repository may read it then."""
+    hub.set_secret("W", b"old", org="acme", visibility="selected",
+                   selected=["repo-0001", "repo-0002", "repo-0003"])
+    code = run_cli(["set", "W", "--org", "acme", "--dry-run", "--org-level", "--visibility",
+                    "all"], env_for(url), monkeypatch)
+    assert code == 0
+    assert capsys.readouterr().out == (
+        "would update W in acme (visibility selected (3 repositories) → visibility all: "
+        "every repository of the org may read it then)\n")
+
+
+def test_an_environment_no_repository_has_is_refused_before_writing(hub, url, monkeypatch,
+                                                                   capsys) -> None:
+    """`--env prod` where the repositories have `production`: exit 2, nothing but the
+    listings sent, and the error names `production`."""
+    code = run_cli(["set", "E", "--org", "acme", "--value-from", "env:SECRET_SRC", "--env",
+                    "prod"], env_for(url), monkeypatch)
+    assert code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last == ("syncer: error: no selected repository of acme has an environment 'prod'; "
+                    "nothing was written; did you mean 'production'?")
+    assert hub.count("PUT") == 0
+    assert hub.count("GET", "/repos/{owner}/{repo}/actions/secrets/public-key") == 0
+    assert hub.count("GET", "/repos/{owner}/{repo}/environments/{environment_name}/secrets/"
+                            "public-key") == 0

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import difflib
+import sys
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 
 import structlog
 
-from ..discover import no_match, org_selection, select_repos, unmatched_patterns, wanted
+from ..discover import (
+    for_each,
+    no_match,
+    org_selection,
+    select_repos,
+    unmatched_patterns,
+    wanted,
+)
 from ..engine import StreamBroken
 from ..exits import Exit, UsageError
 from ..github import errors
@@ -84,10 +93,12 @@ def parse_request(name: str, org: str | Sequence[str], value_from: str | None,
     elif variable and isinstance(literal, str):
         if (problem := value_problem(literal.encode())) is not None:
             problems.append(problem.replace("secret value", "variable value"))
-    elif not value_from:
+    elif not value_from and not options.get("dry_run"):
         problems.append("--value-from is required (env:VAR, file:PATH, cmd:COMMAND or -); "
                         + ("or --value TEXT" if variable
                            else "a value is never taken from the command line"))
+    elif not value_from:
+        pass  # a dry run reads no value
     else:
         try:
             source = parse_source(value_from, KEPT_SYNTAX)
@@ -114,7 +125,7 @@ def parse_request(name: str, org: str | Sequence[str], value_from: str | None,
                         "Actions only")
     if variable and options.get("app", "actions") not in VARIABLE_APPS:
         problems.append(f"variables exist for {' and '.join(VARIABLE_APPS)} only")
-    if problems or (source is None and literal is None):
+    if problems or (source is None and literal is None and not options.get("dry_run")):
         raise UsageError("; ".join(problems))
     orgs = (org,) if isinstance(org, str) else tuple(org)
     return SetRequest(name=name.upper(), org=orgs[0] if orgs else "", source=source,
@@ -200,24 +211,35 @@ async def run_set(request: SetRequest, value: SecretValue | None, settings: Sett
             request = with_every_org(request, await every_org(run, token))
         if request.dry_run:
             unmatched: list[str] = []
-            count = 0
+            count = lacking = 0
             for org in request.orgs:
-                actions, unmatched_here = await _targets(run, request.acting_in(org))
-                unmatched = _unmatched_everywhere(unmatched, unmatched_here, org == request.org)
-                for action in actions:
-                    print(f"would put {action.name} in {action.scope}{_shown(action.selection)}")
-                count += len(actions)
+                found = await _targets(run, request.acting_in(org))
+                unmatched = _unmatched_everywhere(unmatched, found.unmatched, org == request.org)
+                with acting_for(org):
+                    now = await _as_they_are(run, found.actions, settings.concurrency)
+                for action in found.actions:
+                    print(preview_line(action, now[action.scope]))
+                _report_missing(request, found.missing)
+                count += len(found.actions)
+                lacking += len(found.missing)
             log.info("dry_run", secret=request.name, targets=count)
             _report_unmatched(request, unmatched)
-            return (Exit.FAILED if unmatched else Exit.OK), run.summary([], started)
+            return (Exit.FAILED if unmatched or lacking else Exit.OK), run.summary([], started)
 
         assert value is not None, "only a dry run goes without a value"
         fingerprint, whole_value = one_value_fingerprints(state, settings.api_url, value,
                                                           request.app, request.name)
-        if request.org_level:
-            targets: list[Action] | _Listings = [
-                action for org in request.orgs
-                for action in (await _targets(run, request.acting_in(org)))[0]]
+        missing: list[Scope] = []
+        targets: list[Action] | _Listings
+        if request.org_level or request.env:
+            # an org secret needs its current selection; an environment, the repositories
+            # that have it: known before the first write
+            listed: list[Action] = []
+            for org in request.orgs:
+                found = await _targets(run, request.acting_in(org))
+                listed += found.actions
+                missing += found.missing
+            targets = listed
         else:
             targets = _Listings([await _stream_targets(run, request.acting_in(org))
                                  for org in request.orgs])
@@ -245,6 +267,7 @@ async def run_set(request: SetRequest, value: SecretValue | None, settings: Sett
             unmatched = _unmatched_everywhere(unmatched, listing.unmatched,
                                               listing is listings[0])
     _report_unmatched(request, unmatched)
+    _report_missing(request, missing)
     if listing_error is not None:
         log.error("listing_failed", org=",".join(request.orgs), error=str(listing_error),
                   hint="what was written is journalled: run the same command again to finish")
@@ -254,8 +277,8 @@ async def run_set(request: SetRequest, value: SecretValue | None, settings: Sett
                     hint="repositories after these were not looked at: run the same command "
                          "again to finish")
     log.info("summary", secret=request.name, **summary.as_event())
-    failed = unlisted or bool(unmatched) or any(o.result in (Result.FAILED, Result.SKIPPED)
-                                                for o in outcomes)
+    failed = unlisted or bool(unmatched) or bool(missing) or any(
+        o.result in (Result.FAILED, Result.SKIPPED) for o in outcomes)
     return (Exit.FAILED if failed else Exit.OK), summary
 
 
@@ -274,6 +297,13 @@ def _unmatched_everywhere(so_far: list[str], here: list[str], first: bool) -> li
     return list(here) if first else [p for p in so_far if p in here]
 
 
+def _report_missing(request: SetRequest, missing: list[Scope]) -> None:
+    """Repositories without the --env environment: named, nothing written there (exit 1)."""
+    for scope in missing:
+        print(f"missing  {request.name} in {scope}: environment {request.env!r} not found "
+              f"in {scope.full_repo}; nothing written there", file=sys.stderr)
+
+
 def _report_unmatched(request: SetRequest, unmatched: list[str]) -> None:
     if unmatched:
         orgs = " or ".join(request.orgs)
@@ -282,11 +312,51 @@ def _report_unmatched(request: SetRequest, unmatched: list[str]) -> None:
                   hint="a typo? the repositories meant get nothing; the others do")
 
 
-async def _targets(run: Run, request: SetRequest) -> tuple[list[Action], list[str]]:
+@dataclass
+class Targets:
+    actions: list[Action]
+    unmatched: list[str]  # --repos patterns that match no repository
+    missing: list[Scope] = field(default_factory=list)  # environments some repositories lack
+
+
+async def _targets(run: Run, request: SetRequest) -> Targets:
     """The writes, and the --repos patterns that match no repository; an org secret's
-    selection such a pattern would narrow is refused instead."""
+    selection such a pattern would narrow is refused instead. With --env, the repositories
+    that lack the environment are missing targets, and none having it is a usage error."""
     with acting_for(request.org):  # a GitHub App's token for this org
-        return await _targets_in_org(run, request)
+        actions, unmatched = await _targets_in_org(run, request)
+        if request.env:
+            return await _with_environment(run, request, actions, unmatched)
+        return Targets(actions, unmatched)
+
+
+async def _with_environment(run: Run, request: SetRequest, actions: list[Action],
+                            unmatched: list[str]) -> Targets:
+    """Only the repositories that have the environment (one listing each): a name no
+    selected repository has is a typo, refused before anything is written."""
+    names: dict[str, list[str]] = {}
+
+    async def look(action: Action) -> None:
+        repo = action.scope.repo or ""
+        names[repo] = await run.api.environments(request.org, repo)
+
+    await for_each(actions, look, run.settings.concurrency)
+    env = (request.env or "").lower()
+    having = [a for a in actions if env in {n.lower() for n in names[a.scope.repo or ""]}]
+    if not having:
+        raise UsageError(no_environment(request.org, request.env or "",
+                                        {n for found in names.values() for n in found}))
+    return Targets(having, unmatched, [a.scope for a in actions if a not in having])
+
+
+def no_environment(org: str, env: str, known: set[str]) -> str:
+    """Why an --env is refused, with the closest names the repositories have. Pure."""
+    close = difflib.get_close_matches(env, sorted(known), n=3, cutoff=0.4)
+    hint = (f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else
+            f"; they have {', '.join(repr(k) for k in sorted(known)[:10])}" if known else
+            "; they have none")
+    return (f"no selected repository of {org} has an environment {env!r}; nothing was "
+            f"written{hint}")
 
 
 async def _targets_in_org(run: Run, request: SetRequest) -> tuple[list[Action], list[str]]:
@@ -312,8 +382,54 @@ async def _targets_in_org(run: Run, request: SetRequest) -> tuple[list[Action], 
     return plan_writes(request, repos, current), unmatched
 
 
-def _shown(selection: OrgSelection | None) -> str:
-    return "" if selection is None else f" ({selection.describe()})"
+@dataclass(frozen=True)
+class AsItIs:
+    """A target as GitHub has it now, for a dry run: whether it exists, and who may read it."""
+
+    exists: bool
+    selection: OrgSelection | None = None
+
+
+def preview_line(action: Action, now: AsItIs) -> str:
+    """'would create NAME in SCOPE', 'would update ...'; for an org secret, who may read it, and
+    from what to what where that changes (a widening said in words). Pure."""
+    verb = "update" if now.exists else "create"
+    line = f"would {verb} {action.name} in {action.scope}"
+    after = action.selection
+    if after is None:
+        return line
+    before = now.selection
+    if before is None or before == after:
+        return f"{line} ({after.describe()})"
+    return (f"{line} ({before.describe()} → {after.describe()}: "
+            f"{_widening(before, after)})")
+
+
+def _widening(before: OrgSelection, after: OrgSelection) -> str:
+    if after.visibility == "all":
+        return "every repository of the org may read it then"
+    if after.visibility == "private":
+        return "every private and internal repository may read it then"
+    added = set(after.repository_ids) - set(before.repository_ids)
+    removed = set(before.repository_ids) - set(after.repository_ids)
+    if before.visibility != "selected":
+        return f"only the {len(after.repository_ids)} selected repositories may read it then"
+    return f"{len(added)} repositories more may read it, {len(removed)} fewer"
+
+
+async def _as_they_are(run: Run, actions: list[Action], concurrency: int) -> dict[Scope, AsItIs]:
+    """One GET per target: does the secret exist there, and who may read an org secret."""
+    found: dict[Scope, AsItIs] = {}
+
+    async def look(action: Action) -> None:
+        info = await run.api.secret(action.scope, action.name)
+        selection = None
+        if info is not None and action.selection is not None:
+            selection = await org_selection(run.api, action.scope, info)
+        found[action.scope] = AsItIs(info is not None, selection)
+
+    await for_each(actions, look, concurrency)
+    return found
 
 
 async def _stream_targets(run: Run, request: SetRequest) -> _Listing:
