@@ -8,7 +8,7 @@ and records each write's keyed fingerprint and time in the state file.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 import structlog
@@ -22,7 +22,7 @@ from ..github.auth import acting_for
 from ..github.client import TokenSource
 from ..model import Outcome, Result, Scope, SecretValue
 from ..observe.summary import Summary
-from ..plan import WRITES, Change, Desired, PlanItem, make_plan
+from ..plan import WRITES, Change, Desired, PlanItem, Reason, make_plan
 from ..resume import remembered_in, state_key, write_planned
 from ..runtime import Run, Settings, connect
 from ..state import State
@@ -46,12 +46,18 @@ class SyncResult:
 async def run_sync(config: Config, values: Mapping[tuple[int, str], SecretValue],
                    settings: Settings, token: str | TokenSource, state: State, *,
                    apply: bool, prune: bool, fresh: bool = False,
-                   show_progress: bool | None = None) -> SyncResult:
+                   show_progress: bool | None = None,
+                   before_writing: Callable[[list[PlanItem]], None] | None = None) -> SyncResult:
+    """`before_writing` sees the plan before apply writes anything (before environments are
+    created): a saved plan's check raises there, the terminal shows the plan."""
     started = time.monotonic()
     async with connect(settings, token) as run:
         plan, value_keys = await _plan(run, config, values, state, prune)
         if config.sync.create_environments:
             plan = _creating_environments(plan)
+        if apply and before_writing is not None:
+            before_writing(plan)
+        if config.sync.create_environments:
             if apply:
                 await _create_environments(run, plan)
         if not apply:
@@ -91,10 +97,12 @@ async def _plan(run: Run, config: Config, values: Mapping[tuple[int, str], Secre
     plan = make_plan(desired, actual, remembered_in(state, api_url), prune=prune or config.sync.prune,
                      prune_prefix=config.sync.prune_prefix)
     plan += [PlanItem(Change.UNREADABLE, Scope.of_org(spec.org, spec.app), spec.name,  # type: ignore[arg-type]
-                      why=f"{unreachable[spec.org]}; nothing of it was read")
+                      why=f"{unreachable[spec.org]}; nothing of it was read",
+                      reason=Reason.ORG_UNREADABLE)
              for spec in config.secrets if spec.org in unreachable]
     plan += [PlanItem(Change.MISSING_TARGET, Scope.of_repo(spec.org, name, spec.app), spec.name,  # type: ignore[arg-type]
-                      why=f"repository {name} does not exist in {spec.org}")
+                      why=f"repository {name} does not exist in {spec.org}",
+                      reason=Reason.REPOSITORY_MISSING)
              for spec in config.secrets if spec.org in repos
              for name in named_but_missing(spec, repos[spec.org])]
     value_keys = {(d.scope, d.name): d.value_key for d in desired}
@@ -122,7 +130,8 @@ def selects_nothing(config: Config, desired: list[Desired],
 
 def _creating_environments(plan: list[PlanItem]) -> list[PlanItem]:
     """With create_environments, a missing environment is created and its secret then is too."""
-    return [replace(i, change=Change.CREATE, why=f"environment {i.scope.env!r} created first")
+    return [replace(i, change=Change.CREATE, why=f"environment {i.scope.env!r} created first",
+                    reason=Reason.ENVIRONMENT_CREATED_FIRST)
             if i.change is Change.MISSING_TARGET and i.scope.kind == "env" else i for i in plan]
 
 
