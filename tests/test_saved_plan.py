@@ -208,5 +208,5 @@ def test_apply_on_a_terminal_shows_the_plan_before_writing(tmp_path, paths) -> N
     assert CANARY not in text
     plain = ANSI.sub("", text).replace("\r\n", "\n")
     assert plain.count("plan: create 4,") == 1
-    first_frame = progress_frames(text)[0]
+    first_frame = next(f for f in progress_frames(text) if "█" in f or "░" in f)
     assert plain.index("plan: create 4,") < plain.index(first_frame) < plain.index("created")

@@ -21,6 +21,7 @@ from ..github import errors
 from ..github.auth import acting_for
 from ..github.client import TokenSource
 from ..model import Outcome, Result, Scope, SecretValue
+from ..observe.progress import Reading
 from ..observe.summary import Summary
 from ..plan import WRITES, Change, Desired, PlanItem, Reason, make_plan
 from ..resume import remembered_in, state_key, write_planned
@@ -52,7 +53,11 @@ async def run_sync(config: Config, values: Mapping[tuple[int, str], SecretValue]
     created): a saved plan's check raises there, the terminal shows the plan."""
     started = time.monotonic()
     async with connect(settings, token) as run:
-        plan, value_keys = await _plan(run, config, values, state, prune)
+        reading = Reading(enabled=False if show_progress is False else None)
+        try:
+            plan, value_keys = await _plan(run, config, values, state, prune, reading)
+        finally:
+            reading.close()
         if config.sync.create_environments:
             plan = _creating_environments(plan)
         if apply and before_writing is not None:
@@ -70,14 +75,16 @@ async def run_sync(config: Config, values: Mapping[tuple[int, str], SecretValue]
 
 
 async def _plan(run: Run, config: Config, values: Mapping[tuple[int, str], SecretValue],
-                state: State, prune: bool) -> tuple[list[PlanItem], dict[tuple[Scope, str], int]]:
+                state: State, prune: bool, reading: Reading | None = None,
+                ) -> tuple[list[PlanItem], dict[tuple[Scope, str], int]]:
     api_url = run.settings.api_url
     repos = {}
     unreachable: dict[str, str] = {}  # org → why: its secrets are planned unreadable
     for org in orgs_needing_repos(config):
         try:
             with acting_for(org):
-                repos[org] = await org_repos(run.api, org)
+                repos[org] = await org_repos(
+                    run.api, org, None if reading is None else lambda _: reading.listed(org))
         except errors.RUN_ENDING:
             raise
         except errors.GitHubError as exc:  # one org that cannot be listed does not stop the rest
@@ -92,7 +99,10 @@ async def _plan(run: Run, config: Config, values: Mapping[tuple[int, str], Secre
     desired = [d for d in desired if d.scope.org not in unreachable]
     for problem in selects_nothing(config, desired, skip_orgs=unreachable):
         log.warning("selects_nothing", problem=problem)
-    actual = await existing(run.api, [d.scope for d in desired], run.settings.concurrency)
+    if reading is not None:
+        reading.to_read(dict.fromkeys(d.scope for d in desired))
+    actual = await existing(run.api, [d.scope for d in desired], run.settings.concurrency,
+                            None if reading is None else reading.read)
 
     plan = make_plan(desired, actual, remembered_in(state, api_url), prune=prune or config.sync.prune,
                      prune_prefix=config.sync.prune_prefix)
