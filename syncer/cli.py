@@ -276,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .commands.migrate_options import add_arguments as migrate_arguments
 
     migrate_arguments(m)
+    _report_option(m)
 
     pl = sub.add_parser("plan", parents=[_common_options(), _connection_options(),
                                          _config_options(prune=True)],

@@ -236,3 +236,30 @@ def test_the_schema_names_every_code_syncer_can_write() -> None:
     assert set(unread) == {u.value for u in report.Unread}
     keys = json.dumps(props)
     assert not re.search(r'"[a-z]+ [a-z]+":', keys)  # snake_case keys only
+
+
+def test_migrate_report_validates_and_counts_as_its_text_does(tmp_path, monkeypatch,
+                                                              capsys) -> None:
+    """migrate's report counts its targets as its text report's counts line does (snake_case),
+    and lists each written target as created."""
+    hub = FakeHub(tokens=(TOKEN,))
+    for org in ("src", "dst"):
+        hub.add_org(org)
+        hub.add_repos(org, 3)
+    hub.set_secret("API_KEY", b"old", repo="src/repo-0001")
+    hub.set_secret("ORG_TOKEN", b"old", org="src", visibility="private")
+    values = tmp_path / "values.toml"
+    values.write_text(f"API_KEY = '{CANARY}'\nORG_TOKEN = '{CANARY}'\n")
+    capsys.readouterr()
+    with hub.serve_in_thread() as url:
+        code, found = run(["migrate", "--from", "src", "--to", "dst", "--values", str(values),
+                           "--state", str(tmp_path / "state.json"), "--points-per-minute", "0"],
+                          {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN}, monkeypatch, tmp_path)
+    out = capsys.readouterr().out
+    assert code == 0 and found["command"] == "migrate"
+    counts_line = out.splitlines()[1]
+    pairs = [part.rsplit(" ", 1) for part in counts_line.split(", ")]
+    assert found["counts"]["migration"] == {k.replace(" ", "_"): int(v) for k, v in pairs}
+    assert found["counts"]["migration"]["migrated"] == 2
+    assert found["counts"]["outcomes"]["created"] == 2
+    assert {t["outcome"] for t in found["targets"]} == {"created"}

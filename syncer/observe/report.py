@@ -12,7 +12,7 @@ import enum
 import json
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -142,6 +142,11 @@ def outcome_counts(summary: Summary | None, targets: Sequence[dict[str, Any]]) -
             "unchanged": sum(t["outcome"] == TargetOutcome.UNCHANGED.value for t in targets)}
 
 
+def snake_keys(counts: Mapping[str, int]) -> dict[str, int]:
+    """{"missing value": 1} → {"missing_value": 1}."""
+    return {key.replace(" ", "_"): value for key, value in counts.items()}
+
+
 def plan_counts(plan: Sequence[PlanItem]) -> dict[str, int]:
     """The counts of the text plan's last line ('plan: create 1, update 0, ...')."""
     counts = {code(c): 0 for c in Change}
@@ -187,7 +192,7 @@ def _stamp(epoch: float) -> str:
 def build(command: str, exit_code: int, summary: Summary | None, *,
           targets: Sequence[dict[str, Any]] = (), plan: Sequence[PlanItem] | None = None,
           unread: Sequence[dict[str, Any]] = (), config: dict[str, str] | None = None,
-          extra_counts: dict[str, int] | None = None, now: float | None = None,
+          extra_counts: Mapping[str, object] | None = None, now: float | None = None,
           started_at: float | None = None) -> dict[str, Any]:
     """The report of one run, as plain data (see report.schema.json)."""
     now = time.time() if now is None else now
