@@ -62,9 +62,8 @@ async def run_sync(config: Config, values: Mapping[tuple[int, str], SecretValue]
             plan = _creating_environments(plan)
         if apply and before_writing is not None:
             before_writing(plan)
-        if config.sync.create_environments:
-            if apply:
-                await _create_environments(run, plan)
+        if apply and config.sync.create_environments:
+            await _create_environments(run, plan)
         if not apply:
             return SyncResult(plan, [], run.summary([], started))
         to_write = [item for item in plan if item.change in WRITES]
