@@ -223,7 +223,9 @@ def test_a_rotation_that_finds_nothing_still_reports() -> None:
 
 
 def test_the_schema_names_every_code_syncer_can_write() -> None:
-    """The schema's enums are exactly the Python enums' codes: neither can grow alone."""
+    """The schema is a valid 2020-12 JSON Schema, and its enums are exactly the Python enums'
+    codes: neither can grow alone."""
+    jsonschema.Draft202012Validator.check_schema(report.schema())
     props = report.schema()["properties"]
     target = props["targets"]["items"]["properties"]
     assert set(target["outcome"]["enum"]) == {o.value for o in report.TargetOutcome}
