@@ -34,7 +34,7 @@ from .github.pacing import (
 )
 from .interrupt import handling_signals
 from .journal import JournalError
-from .model import APPS
+from .model import APPS, Scope
 from .names import env_name_argument, name_argument, non_negative_number, positive_int
 from .observe import logs, redact
 from .observe.summary import Summary, show
@@ -504,14 +504,15 @@ async def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _write_report(command: str, code: int, summary: Summary,
-                  unread: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
+                  unread: Sequence[tuple[str, str]] = (),
+                  earlier: Sequence[tuple[Scope, str]] = ()) -> dict[str, Any]:
     """The report of set and rotate: every target written, with why it was chosen."""
     from .observe import report
 
     reason = report.WriteReason.REQUESTED if command == "set" else \
         report.WriteReason.SECRET_LIVES_HERE
     return report.build(command, code, summary,
-                        targets=report.write_targets(summary.outcomes, reason),
+                        targets=report.write_targets(summary.outcomes, reason, earlier),
                         unread=report.unread_repositories(unread))
 
 
@@ -597,7 +598,7 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
               f"above, with why); {name} may live there too, with its old value",
               file=sys.stderr)
     _report(args, _write_report("rotate", int(result.exit_code), result.summary,
-                                where.unreadable))
+                                where.unreadable, [(s, name) for s in result.earlier]))
     return int(result.exit_code)
 
 
@@ -760,7 +761,8 @@ async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
     undone = any(i.undoes_a_change_on_github for i in result.plan)
     code = int(Exit.CHANGES if detailed and undone else result.exit_code)
     built = report.build("apply", code, result.summary, plan=result.plan,
-                         targets=report.plan_targets(result.plan, result.outcomes),
+                         targets=report.plan_targets(result.plan, result.outcomes,
+                                                     result.earlier),
                          unread=report.unread_from_plan(result.plan), config=config_info)
     _report(args, built)
     if args.format == "json":

@@ -265,3 +265,21 @@ def test_migrate_report_validates_and_counts_as_its_text_does(tmp_path, monkeypa
     assert found["counts"]["migration"]["migrated"] == 2
     assert found["counts"]["outcomes"]["created"] == 2
     assert {t["outcome"] for t in found["targets"]} == {"created"}
+
+
+def test_targets_an_interrupted_run_wrote_are_told_apart() -> None:
+    """A resumed run's report marks what the interrupted run had already written as
+    done_by_interrupted_run (not not_written), for plan items and for set/rotate targets."""
+    from syncer.model import Action, Op, Outcome, Result, Scope
+    from syncer.plan import PlanItem
+
+    a, b = Scope.of_repo("acme", "a"), Scope.of_repo("acme", "b")
+    plan = [PlanItem(Change.CREATE, a, "S", reason=Reason.ABSENT),
+            PlanItem(Change.CREATE, b, "S", reason=Reason.ABSENT)]
+    written = [Outcome(Action(Op.PUT, b, "S"), Result.CREATED)]
+    targets = report.plan_targets(plan, written, [Action(Op.PUT, a, "S")])
+    assert [t["outcome"] for t in targets] == ["done_by_interrupted_run", "created"]
+    rotated = report.write_targets(written, report.WriteReason.SECRET_LIVES_HERE, [(a, "S")])
+    assert [(t["scope"], t["outcome"]) for t in rotated] == [
+        ("acme/b", "created"), ("acme/a", "done_by_interrupted_run")]
+    jsonschema.validate(report.build("apply", 0, None, targets=targets), report.schema())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import structlog
 
@@ -20,7 +20,7 @@ from ..exits import Exit, UsageError
 from ..github import errors
 from ..github.auth import acting_for
 from ..github.client import TokenSource
-from ..model import Outcome, Result, Scope, SecretValue
+from ..model import Action, Outcome, Result, Scope, SecretValue
 from ..observe.progress import Reading
 from ..observe.summary import Summary
 from ..plan import WRITES, Change, Desired, PlanItem, Reason, make_plan
@@ -36,6 +36,7 @@ class SyncResult:
     plan: list[PlanItem]
     outcomes: list[Outcome]
     summary: Summary | None = None
+    earlier: list[Action] = field(default_factory=list)  # done by the run this one resumed
 
     @property
     def exit_code(self) -> Exit:
@@ -67,10 +68,10 @@ async def run_sync(config: Config, values: Mapping[tuple[int, str], SecretValue]
         if not apply:
             return SyncResult(plan, [], run.summary([], started))
         to_write = [item for item in plan if item.change in WRITES]
-        outcomes, _ = await write_planned(
+        outcomes, earlier = await write_planned(
             run, state, to_write, lambda a: values[(value_keys[(a.scope, a.name)], a.name)],
             command="apply", labels=[config.path], fresh=fresh, show_progress=show_progress)
-        return SyncResult(plan, outcomes, run.summary(outcomes, started))
+        return SyncResult(plan, outcomes, run.summary(outcomes, started), earlier)
 
 
 async def _plan(run: Run, config: Config, values: Mapping[tuple[int, str], SecretValue],

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..model import Outcome, Result, Scope
+from ..model import Action, Outcome, Result, Scope
 from ..plan import WRITES, Change, PlanItem, Reason
 from .summary import Summary
 
@@ -38,6 +38,7 @@ class TargetOutcome(enum.Enum):
     UNCHANGED = "unchanged"  # already as wanted: no write
     PLANNED = "planned"  # plan: apply would write it
     NOT_ATTEMPTED = "not_attempted"  # missing or unreadable: nothing is done there
+    DONE_BY_INTERRUPTED_RUN = "done_by_interrupted_run"  # this run resumed it: already written
 
 
 class Failure(enum.Enum):
@@ -101,13 +102,19 @@ def _target(scope: Scope, name: str, change: Change | None, reason: str | None,
             "outcome": outcome.value, "failure": failure}
 
 
-def plan_targets(plan: Sequence[PlanItem], outcomes: Iterable[Outcome] | None
-                 ) -> list[dict[str, Any]]:
-    """Each planned target with what became of it: `outcomes` None for plan (nothing written)."""
+def plan_targets(plan: Sequence[PlanItem], outcomes: Iterable[Outcome] | None,
+                 earlier: Iterable[Action] = ()) -> list[dict[str, Any]]:
+    """Each planned target with what became of it: `outcomes` None for plan (nothing written);
+    `earlier`, the writes an interrupted run this one resumed had done."""
     written = {(o.action.scope, o.action.name): o for o in outcomes or ()}
+    before = {(a.scope, a.name) for a in earlier}
     targets = []
     for item in plan:
         reason = item.reason.value if item.reason is not None else None
+        if (item.scope, item.name) in before:
+            targets.append(_target(item.scope, item.name, item.change, reason,
+                                   TargetOutcome.DONE_BY_INTERRUPTED_RUN))
+            continue
         done = written.get((item.scope, item.name))
         if done is not None:
             outcome = _RESULT_TO_OUTCOME[done.result]
@@ -124,10 +131,14 @@ def plan_targets(plan: Sequence[PlanItem], outcomes: Iterable[Outcome] | None
     return targets
 
 
-def write_targets(outcomes: Iterable[Outcome], reason: WriteReason) -> list[dict[str, Any]]:
-    """set and rotate: each target written (or not) with why it was chosen."""
-    return [_target(o.action.scope, o.action.name, None, reason.value,
-                    _RESULT_TO_OUTCOME[o.result], failure_of(o)) for o in outcomes]
+def write_targets(outcomes: Iterable[Outcome], reason: WriteReason,
+                  earlier: Iterable[tuple[Scope, str]] = ()) -> list[dict[str, Any]]:
+    """set and rotate: each target written (or not) with why it was chosen; `earlier`, the
+    (scope, secret) an interrupted run this one resumed had written."""
+    return [*(_target(o.action.scope, o.action.name, None, reason.value,
+                      _RESULT_TO_OUTCOME[o.result], failure_of(o)) for o in outcomes),
+            *(_target(scope, name, None, reason.value, TargetOutcome.DONE_BY_INTERRUPTED_RUN)
+              for scope, name in earlier)]
 
 
 def outcome_counts(summary: Summary | None, targets: Sequence[dict[str, Any]]) -> dict[str, int]:
