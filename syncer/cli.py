@@ -717,15 +717,22 @@ async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
             print(plan_text(plan), file=sys.stderr)  # what is about to be written, first
             shown = True
 
+    config_info = {"path": str(Path(config_path).resolve()),
+                   "sha256": saved_plan.config_digest(config_path)}
     with _locked_unless_dry_run(not apply, state):
         values = read_values(config)
         for value in values.values():
             redact.register(value.reveal())
-        result = await run_sync(config, values, settings, token, state, apply=apply,
-                                prune=prune, fresh=args.fresh, show_progress=show_progress,
-                                before_writing=before_writing)
-    config_info = {"path": str(Path(config_path).resolve()),
-                   "sha256": saved_plan.config_digest(config_path)}
+        try:
+            result = await run_sync(config, values, settings, token, state, apply=apply,
+                                    prune=prune, fresh=args.fresh, show_progress=show_progress,
+                                    before_writing=before_writing)
+        except saved_plan.PlanChanged as refused:
+            changes = [{"code": c.what.value, "secret": c.secret, "scope": c.scope,
+                        "message": c.message} for c in refused.changes]
+            _report(args, report.build("apply", Exit.USAGE, None, config=config_info,
+                                       saved_plan_changes=changes))
+            raise
     detailed = args.detailed_exitcode and result.exit_code == Exit.OK
     if not apply:
         if args.out:

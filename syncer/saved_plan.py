@@ -10,6 +10,7 @@ refusal names what changed. The comparison is pure.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 import os
@@ -109,35 +110,77 @@ def _where(rec: Record) -> str:
     return f"{rec['secret']} in {rec['scope']}"
 
 
-def differences(saved: Sequence[Record], now: Sequence[Record]) -> list[str]:
-    """What changed between the saved plan and the plan made now, one phrase per target. Pure."""
+class Difference(enum.Enum):
+    """How one target differs from the saved plan."""
+
+    TARGET_GONE = "target_gone"
+    VALUE_CHANGED = "value_changed"
+    CHANGED_ON_GITHUB = "changed_on_github"
+    SELECTION_CHANGED_ON_GITHUB = "selection_changed_on_github"
+    SELECTION_WANTED_CHANGED = "selection_wanted_changed"
+    PLANNED_OTHERWISE = "planned_otherwise"
+    TARGET_NEW = "target_new"
+
+
+@dataclass(frozen=True)
+class Changed:
+    """One target that is not as the saved plan saw it."""
+
+    what: Difference
+    secret: str
+    scope: str
+    message: str  # for people: the target and what changed
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class PlanChanged(UsageError):
+    """The saved plan no longer holds: nothing is written (exit 2)."""
+
+    def __init__(self, message: str, changes: Sequence[Changed]) -> None:
+        super().__init__(message)
+        self.changes = list(changes)
+
+
+def _compare(old: Record, new: Record | None) -> tuple[Difference, str] | None:
+    if new is None:
+        return Difference.TARGET_GONE, "no longer a target"
+    if old["fingerprint"] != new["fingerprint"]:
+        return Difference.VALUE_CHANGED, "the value changed"
+    if old["github_updated_at"] != new["github_updated_at"]:
+        return (Difference.CHANGED_ON_GITHUB, "GitHub shows it updated at "
+                f"{new['github_updated_at'] or 'no time (gone)'}, the plan saw "
+                f"{old['github_updated_at'] or 'none'}")
+    if old["github_selection"] != new["github_selection"]:
+        return (Difference.SELECTION_CHANGED_ON_GITHUB,
+                "its visibility or selected repositories changed on GitHub")
+    if old["selection"] != new["selection"]:
+        return (Difference.SELECTION_WANTED_CHANGED,
+                "the visibility or selection wanted changed")
+    if old["change"] != new["change"]:
+        return Difference.PLANNED_OTHERWISE, f"planned {old['change']}, now {new['change']}"
+    return None
+
+
+def differences(saved: Sequence[Record], now: Sequence[Record]) -> list[Changed]:
+    """What changed between the saved plan and the plan made now, one per target. Pure."""
     before = {_key(r): r for r in saved}
     after = {_key(r): r for r in now}
     found = []
     for key, old in before.items():
-        new = after.get(key)
-        if new is None:
-            found.append(f"{_where(old)}: no longer a target")
-        elif old["fingerprint"] != new["fingerprint"]:
-            found.append(f"{_where(old)}: the value changed")
-        elif old["github_updated_at"] != new["github_updated_at"]:
-            found.append(f"{_where(old)}: GitHub shows it updated at "
-                         f"{new['github_updated_at'] or 'no time (gone)'}, the plan saw "
-                         f"{old['github_updated_at'] or 'none'}")
-        elif old["github_selection"] != new["github_selection"]:
-            found.append(f"{_where(old)}: its visibility or selected repositories changed "
-                         "on GitHub")
-        elif old["selection"] != new["selection"]:
-            found.append(f"{_where(old)}: the visibility or selection wanted changed")
-        elif old["change"] != new["change"]:
-            found.append(f"{_where(old)}: planned {old['change']}, now {new['change']}")
-    found += [f"{_where(r)}: a new target" for key, r in after.items() if key not in before]
+        if (differs := _compare(old, after.get(key))) is not None:
+            what, why = differs
+            found.append(Changed(what, old["secret"], old["scope"], f"{_where(old)}: {why}"))
+    found += [Changed(Difference.TARGET_NEW, r["secret"], r["scope"],
+                      f"{_where(r)}: a new target") for key, r in after.items()
+              if key not in before]
     return found
 
 
-def refusal(path: str, found: Sequence[str]) -> str:
+def refusal(path: str, found: Sequence[Changed]) -> str:
     """The one-line refusal naming the first few differences and counting them all."""
-    named = "; ".join(found[:_NAMED])
+    named = "; ".join(str(c) for c in found[:_NAMED])
     more = f"; and {len(found) - _NAMED} more" if len(found) > _NAMED else ""
     return (f"{path}: GitHub or the values changed since the plan was saved ({len(found)} "
             f"target{'s' * (len(found) != 1)}: {named}{more}); nothing was written: run plan "
@@ -145,7 +188,7 @@ def refusal(path: str, found: Sequence[str]) -> str:
 
 
 def check(saved: SavedPlan, path: str, plan: Sequence[PlanItem]) -> None:
-    """Raise UsageError (exit 2) unless the plan made now is the saved one."""
+    """Raise PlanChanged (exit 2) unless the plan made now is the saved one."""
     found = differences(saved.items, [record(i) for i in plan])
     if found:
-        raise UsageError(refusal(path, found))
+        raise PlanChanged(refusal(path, found), found)

@@ -14,6 +14,7 @@ import jsonschema
 import pytest
 from helpers import TOKEN, run_cli
 
+from syncer import saved_plan
 from syncer.fakehub import FakeHub
 from syncer.fakehub.rules import ApiError
 from syncer.observe import report
@@ -236,6 +237,8 @@ def test_the_schema_names_every_code_syncer_can_write() -> None:
     assert set(failure) == {f.value for f in report.Failure}
     unread = props["unread"]["items"]["properties"]["code"]["enum"]
     assert set(unread) == {u.value for u in report.Unread}
+    changes = props["saved_plan_changes"]["items"]["properties"]["code"]["enum"]
+    assert set(changes) == {d.value for d in saved_plan.Difference}
     keys = json.dumps(props)
     assert not re.search(r'"[a-z]+ [a-z]+":', keys)  # snake_case keys only
 

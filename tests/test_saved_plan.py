@@ -9,10 +9,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import jsonschema
 import pytest
 from helpers import TOKEN, run_cli
 
 from syncer import saved_plan
+from syncer.observe import report
 from syncer.fakehub import FakeHub
 
 CANARY = "saved-plan-canary-9043"
@@ -100,16 +102,24 @@ def test_apply_of_a_saved_plan_writes_exactly_the_planned_targets(hub, url, path
 
 
 def test_a_value_changed_since_the_plan_is_refused_and_nothing_written(
-        hub, url, paths, monkeypatch, capsys) -> None:
+        hub, url, paths, monkeypatch, capsys, tmp_path) -> None:
     """The value behind API_KEY changed between plan and apply: exit 2, no write at all, and
-    the refusal names a target whose value changed (the value itself never shown)."""
+    the refusal names a target whose value changed (the value itself never shown); --report
+    lists every target that changed with a code."""
     assert plan_out(url, paths, monkeypatch) == 0
     capsys.readouterr()
-    assert apply_saved(url, paths, monkeypatch, value="another-value-7") == 2
+    report_path = tmp_path / "refused.json"
+    assert run_cli(["apply", paths["plan"], "--quiet", "--report", str(report_path)],
+                   env_for(url, "another-value-7"), monkeypatch) == 2
     err = capsys.readouterr().err
     assert hub.count("PUT") == 0 and hub.count("DELETE") == 0
     assert "the value changed" in err and "11 targets" in err and "nothing was written" in err
     assert "another-value-7" not in err and CANARY not in err
+    found = json.loads(report_path.read_text())
+    jsonschema.validate(found, report.schema())
+    assert found["exit_code"] == 2 and found["targets"] == []
+    assert [c["code"] for c in found["saved_plan_changes"]] == ["value_changed"] * 11
+    assert "another-value-7" not in report_path.read_text()
 
 
 def test_a_change_on_github_since_the_plan_is_refused(hub, url, paths, monkeypatch,
@@ -172,7 +182,11 @@ def test_differences_name_each_kind_of_change() -> None:
     now = [rec("o/a", fingerprint="f2"), rec("o/b", github_updated_at="t2"),
            rec("o/c", github_selection={"visibility": "all", "repository_ids": []}),
            rec("o/d", change="drifted"), rec("o/new")]
-    assert saved_plan.differences(saved, now) == [
+    found = saved_plan.differences(saved, now)
+    assert [c.what.value for c in found] == [
+        "value_changed", "changed_on_github", "selection_changed_on_github",
+        "planned_otherwise", "target_gone", "target_new"]
+    assert [str(c) for c in found] == [
         "S in o/a: the value changed",
         "S in o/b: GitHub shows it updated at t2, the plan saw t1",
         "S in o/c: its visibility or selected repositories changed on GitHub",

@@ -204,7 +204,8 @@ def build(command: str, exit_code: int, summary: Summary | None, *,
           targets: Sequence[dict[str, Any]] = (), plan: Sequence[PlanItem] | None = None,
           unread: Sequence[dict[str, Any]] = (), config: dict[str, str] | None = None,
           extra_counts: Mapping[str, object] | None = None, now: float | None = None,
-          started_at: float | None = None) -> dict[str, Any]:
+          started_at: float | None = None,
+          saved_plan_changes: Sequence[dict[str, str]] = ()) -> dict[str, Any]:
     """The report of one run, as plain data (see report.schema.json)."""
     now = time.time() if now is None else now
     started_at = process_started_at() if started_at is None else started_at
@@ -225,6 +226,7 @@ def build(command: str, exit_code: int, summary: Summary | None, *,
         "targets": list(targets),
         "drift": drift(plan) if plan is not None else [],
         "unread": list(unread),
+        "saved_plan_changes": list(saved_plan_changes),
         "requests": {"requests": s.requests if s else 0, "retries": s.retries if s else 0,
                      "rate_limit_waits": s.rate_limit_waits if s else 0,
                      "rate_limit_wait_seconds": round(s.wait_seconds, 3) if s else 0.0},
