@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import anyio
 import structlog
@@ -35,11 +35,11 @@ from .github.pacing import (
 )
 from .interrupt import handling_signals
 from .journal import JournalError
-from .model import APPS, VARIABLE_APPS
+from .model import APPS, VARIABLE_APPS, Scope
 from .names import env_name_argument, name_argument, non_negative_number, positive_int
 from .observe import logs, redact
-from .observe.summary import show
-from .plan import WRITES, Change
+from .observe.summary import Summary, show
+from .plan import WRITES, Change, PlanItem
 from .runtime import (
     Settings,
     api_url_from,
@@ -51,6 +51,9 @@ from .runtime import (
 )
 from .sources import SourceError, Stopped, parse_source
 from .state import LockHeld, State, StateError, default_state_path
+
+if TYPE_CHECKING:
+    from .saved_plan import SavedPlan
 
 log = structlog.get_logger("syncer.cli")
 
@@ -172,9 +175,10 @@ def _resume_options(state_default: str) -> _Parser:
     return resume
 
 
-def _config_options(*, prune: bool) -> _Parser:
+def _config_options(*, prune: bool, config_required: bool = True) -> _Parser:
     cfg = _resume_options("[sync].state, else $XDG_STATE_HOME/syncer/state.json")
-    cfg.add_argument("-c", "--config", required=True, metavar="FILE", help="the TOML config")
+    cfg.add_argument("-c", "--config", required=config_required, metavar="FILE",
+                     help="the TOML config")
     if prune:
         cfg.add_argument("--prune", action="store_true",
                          help="also delete undeclared secrets in the scopes the config manages")
@@ -183,6 +187,12 @@ def _config_options(*, prune: bool) -> _Parser:
                      "undid changes made on GitHub: drifted secrets rewritten (a value, a "
                      "selection, a deletion), undeclared ones syncer never wrote pruned")
     return cfg
+
+
+def _report_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--report", metavar="PATH",
+                        help="also write a JSON report of the run here (format_version 1, "
+                        "see the README)")
 
 
 
@@ -206,6 +216,7 @@ def _set_arguments(p: argparse.ArgumentParser, what: str, apps: Sequence[str]) -
     p.add_argument("--include-archived", action="store_true",
                    help="also archived repositories (GitHub makes them read-only)")
     p.add_argument("--dry-run", action="store_true", help="list the targets, write nothing")
+    _report_option(p)
 
 
 def _org_options(parser: argparse.ArgumentParser) -> None:
@@ -282,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--include-archived", action="store_true",
                    help="also look in archived repositories")
     r.add_argument("--dry-run", action="store_true", help="list where it lives, write nothing")
+    _report_option(r)
 
     a = sub.add_parser("audit", parents=[_common_options(), _connection_options(), _app_options()],
                        help="inventory of every secret in an org, with ages and shadowing",
@@ -297,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="table for people; json or csv (columns: "
                    "app,kind,scope,name,visibility,selected_repos,created_at,updated_at,"
                    "age_days,flags) for machines")
+    _report_option(a)
 
     m = sub.add_parser("migrate", parents=[_common_options(), _connection_options(),
                                            _resume_options(state_default)],
@@ -307,6 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .commands.migrate_options import add_arguments as migrate_arguments
 
     migrate_arguments(m)
+    _report_option(m)
 
     pl = sub.add_parser("plan", parents=[_common_options(), _connection_options(),
                                          _config_options(prune=True)],
@@ -314,13 +328,24 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Read GitHub and the state file and show, grouped by secret, "
                         "what apply would create, update, rewrite (drifted) or prune. Never writes.")
     pl.add_argument("--format", choices=("text", "json"), default="text",
-                    help="text for people, json for machines (stdout)")
-    sub.add_parser("apply", parents=[_common_options(), _connection_options(),
-                                     _config_options(prune=True)],
-                   help="make GitHub match the config; write only what differs",
-                   description="Write every secret of the config that is missing, changed, or "
-                   "drifted (changed on GitHub by someone else); skip what is already right; "
-                   "record each write in the state file. Exit 0 in sync, 1 if targets failed.")
+                    help="text for people; json: the plan's older JSON (kept as it was; "
+                    "--report writes the documented one)")
+    pl.add_argument("--out", metavar="PLAN", help="also save the plan (no values) for "
+                    "`syncer apply PLAN`, which writes exactly it")
+    _report_option(pl)
+    ap = sub.add_parser("apply", parents=[_common_options(), _connection_options(),
+                                          _config_options(prune=True, config_required=False)],
+                        help="make GitHub match the config; write only what differs",
+                        description="Write every secret of the config that is missing, changed, "
+                        "or drifted (changed on GitHub by someone else); skip what is already "
+                        "right; record each write in the state file. Exit 0 in sync, 1 if "
+                        "targets failed. Given a plan saved by `plan --out`, write exactly it, "
+                        "or nothing (exit 2) if the config, a value or GitHub changed since.")
+    ap.add_argument("plan_file", nargs="?", metavar="PLAN",
+                    help="a plan saved by `syncer plan --out` (instead of -c)")
+    ap.add_argument("--format", choices=("text", "json"), default="text",
+                    help="json: the report (as --report writes it) on stdout")
+    _report_option(ap)
 
     d = sub.add_parser("demo", parents=[_common_options()],
                        help="a self-contained demo against a local fakehub")
@@ -532,7 +557,21 @@ async def _dispatch(args: argparse.Namespace) -> int:
                                                   fresh=args.fresh, show_progress=show_progress)
     if not request.dry_run:
         show(summary, sys.stderr)
+    _report(args, _write_report("set", code, summary))
     return code
+
+
+def _write_report(command: str, code: int, summary: Summary,
+                  unread: Sequence[tuple[str, str]] = (),
+                  earlier: Sequence[tuple[Scope, str]] = ()) -> dict[str, Any]:
+    """The report of set and rotate: every target written, with why it was chosen."""
+    from .observe import report
+
+    reason = report.WriteReason.REQUESTED if command == "set" else \
+        report.WriteReason.SECRET_LIVES_HERE
+    return report.build(command, code, summary,
+                        targets=report.write_targets(summary.outcomes, reason, earlier),
+                        unread=report.unread_repositories(unread))
 
 
 def _locked_unless_dry_run(dry_run: bool, state: State) -> AbstractContextManager[None]:
@@ -598,8 +637,10 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
                   f"{args.app}: org or repositories" if args.app else
                   "org, repositories or environments; " + ", ".join(request.apps) + " secrets")
         where = " or ".join(request.orgs)
+        _report(args, _write_report("rotate", Exit.FAILED, result.summary, result.unreadable))
         return _fail(f"{name} was not found in {where} ({places}){unread}", Exit.FAILED)
     if not result.places and not request.org_secret:
+        _report(args, _write_report("rotate", Exit.FAILED, result.summary, result.unreadable))
         return _fail(f"{name} was not found in the repositories --repos selects; the org secret "
                      "was left as is (add --with-org-secret to rotate it)", Exit.FAILED)
     if result.org_secrets and not request.org_secret:
@@ -620,6 +661,8 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
         print(f"unread {len(result.unreadable)}: repositories GitHub would not show (listed "
               f"above, with why); {name} may live there too, with its old value",
               file=sys.stderr)
+    _report(args, _write_report("rotate", int(result.exit_code), result.summary,
+                                result.unreadable, [(s, name) for s in result.earlier]))
     return int(result.exit_code)
 
 
@@ -712,35 +755,78 @@ async def _audit(args: argparse.Namespace) -> int:
         print(f"unread {place}: its secrets could not be listed ({why})", file=sys.stderr)
     log.info("summary", secrets=len(rows), orgs=len(inventories), requests=requests,
              not_modified=not_modified, unreadable_repositories=len(unreadable))
-    return int(Exit.FAILED if unreadable else Exit.OK)
+    code = int(Exit.FAILED if unreadable else Exit.OK)
+    if args.report:
+        from .observe import report
+
+        _report(args, report.build("audit", code, None, extra_counts={"secrets": len(rows)},
+                                   unread=report.unread_repositories(unreadable)))
+    return code
 
 
 async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
+    from . import saved_plan
     from .commands.sync import run_sync
+    from .observe import report
     from .observe.planview import plan_json, plan_text
 
-    config = load_config(args.config)
+    apply = args.command == "apply"
+    saved = _saved_plan(args) if apply else None
+    config_path = saved.config_path if saved is not None else args.config
+    config = load_config(config_path)
     settings = replace(settings_from(args, config), response_cache=_response_cache())
+    if saved is not None and settings.api_url != saved.api_url:
+        raise UsageError(f"{args.plan_file}: planned against {saved.api_url}, not "
+                         f"{settings.api_url}; nothing was written")
     orgs = sorted({s.org for s in config.secrets}, key=str.lower)
     token = token_source_for(config.github, effective(args, config, "token_env"),
                              orgs[0] if len(orgs) == 1 else orgs, settings.api_url,
                              ssl_context_for(settings.ca_bundle),
                              token_env_in_config=args.token_env is None)
-    state = _open_state(args.state or config.sync.state)
-    apply = args.command == "apply"
+    state = _open_state(args.state or (saved.state_path if saved else None) or config.sync.state)
+    prune = saved.prune if saved is not None else args.prune
+    shown = False
+
+    def before_writing(plan: list[PlanItem]) -> None:
+        nonlocal shown
+        if saved is not None:
+            saved_plan.check(saved, args.plan_file, plan)
+        elif sys.stderr.isatty() and any(i.change is not Change.UNCHANGED for i in plan):
+            print(plan_text(plan), file=sys.stderr)  # what is about to be written, first
+            shown = True
+
+    config_info = {"path": str(Path(config_path).resolve()),
+                   "sha256": saved_plan.config_digest(config_path)}
     with _locked_unless_dry_run(not apply, state):
         values = read_values(config)
         for value in values.values():
             redact.register(value.reveal())
-        result = await run_sync(config, values, settings, token, state, apply=apply,
-                                prune=args.prune, fresh=args.fresh, show_progress=show_progress)
+        try:
+            result = await run_sync(config, values, settings, token, state, apply=apply,
+                                    prune=prune, fresh=args.fresh, show_progress=show_progress,
+                                    before_writing=before_writing)
+        except saved_plan.PlanChanged as refused:
+            changes = [{"code": c.what.value, "secret": c.secret, "scope": c.scope,
+                        "message": c.message} for c in refused.changes]
+            _report(args, report.build("apply", Exit.USAGE, None, config=config_info,
+                                       saved_plan_changes=changes))
+            raise
     detailed = args.detailed_exitcode and result.exit_code == Exit.OK
     if not apply:
+        if args.out:
+            saved_plan.save(args.out, saved_plan.to_json(
+                result.plan, config_path=config_path, state_path=str(state.path),
+                api_url=settings.api_url, prune=prune or config.sync.prune))
         print(plan_json(result.plan) if args.format == "json" else plan_text(result.plan))
         pending = any(i.change in WRITES for i in result.plan)
-        return int(Exit.CHANGES if detailed and pending else result.exit_code)
+        code = int(Exit.CHANGES if detailed and pending else result.exit_code)
+        _report(args, report.build("plan", code, result.summary, plan=result.plan,
+                                   targets=report.plan_targets(result.plan, None),
+                                   unread=report.unread_from_plan(result.plan),
+                                   config=config_info))
+        return code
     changed = [i for i in result.plan if i.change is not Change.UNCHANGED]
-    if changed:
+    if changed and not shown:
         print(plan_text(result.plan), file=sys.stderr)  # lists the changes, counts them all
     assert result.summary is not None
     drifted = sum(i.change is Change.DRIFTED for i in result.plan)
@@ -758,7 +844,43 @@ async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
         print(f"unreadable {unreadable}: GitHub would not show what these scopes hold (listed "
               "above, with why); nothing was written there", file=sys.stderr)
     undone = any(i.undoes_a_change_on_github for i in result.plan)
-    return int(Exit.CHANGES if detailed and undone else result.exit_code)
+    code = int(Exit.CHANGES if detailed and undone else result.exit_code)
+    built = report.build("apply", code, result.summary, plan=result.plan,
+                         targets=report.plan_targets(result.plan, result.outcomes,
+                                                     result.earlier),
+                         unread=report.unread_from_plan(result.plan), config=config_info)
+    _report(args, built)
+    if args.format == "json":
+        print(report.dumps(built))
+    return code
+
+
+def _saved_plan(args: argparse.Namespace) -> SavedPlan | None:
+    """apply's saved plan, if given (then not -c), with its config unchanged since."""
+    from . import saved_plan
+
+    if args.plan_file is None:
+        if args.config is None:
+            raise UsageError("apply needs -c CONFIG, or a PLAN saved by plan --out")
+        return None
+    if args.config is not None:
+        raise UsageError("apply takes a saved PLAN or -c CONFIG, not both (the plan names "
+                         "its config)")
+    if args.prune:
+        raise UsageError("--prune is part of the saved plan: plan --out again with --prune")
+    saved = saved_plan.load(args.plan_file)
+    if saved_plan.config_digest(saved.config_path) != saved.config_sha256:
+        raise UsageError(f"{args.plan_file}: the config {saved.config_path} changed since the "
+                         "plan was saved; nothing was written: run plan --out again")
+    return saved
+
+
+def _report(args: argparse.Namespace, built: dict[str, Any]) -> None:
+    """--report PATH: the run's JSON report, written whole."""
+    from .observe import report
+
+    if getattr(args, "report", None):
+        report.write(args.report, built)
 
 
 def _response_cache() -> Path:

@@ -57,18 +57,27 @@ def wanted(repo: Repo, patterns: Sequence[str] = (), *, include_archived: bool =
             and (include_forks or not repo.fork))
 
 
-async def org_repos(api: SecretsAPI, org: str) -> list[Repo]:
-    return [r async for r in api.org_repos(org)]
+async def org_repos(api: SecretsAPI, org: str,
+                    on_repo: Callable[[Repo], None] | None = None) -> list[Repo]:
+    """Every repository of `org`; `on_repo` sees each as it arrives (a progress line)."""
+    repos = []
+    async for repo in api.org_repos(org):
+        repos.append(repo)
+        if on_repo is not None:
+            on_repo(repo)
+    return repos
 
 
-async def existing(api: SecretsAPI, scopes: Iterable[Scope], concurrency: int
+async def existing(api: SecretsAPI, scopes: Iterable[Scope], concurrency: int,
+                   on_read: Callable[[Scope], None] | None = None,
                    ) -> dict[Scope, dict[str, Existing] | Unreadable | None]:
     """What secrets each scope holds now (None where the scope does not exist), read concurrently.
 
     Org secrets with `selected` visibility also have their selected repositories read, so a
     plan can tell whether the selection changed. A scope GitHub refuses to show (after every
     retry), or an org it does not know, is Unreadable, and only its own targets go without; a
-    rejected token or a spent budget still end the whole run.
+    rejected token or a spent budget still end the whole run. `on_read` sees each scope once
+    it is read (a progress line).
     """
     found: dict[Scope, dict[str, Existing] | Unreadable | None] = {}
 
@@ -83,6 +92,8 @@ async def existing(api: SecretsAPI, scopes: Iterable[Scope], concurrency: int
                                           "lacks access")
             except errors.GitHubError as exc:
                 found[scope] = Unreadable(str(exc))
+        if on_read is not None:
+            on_read(scope)
 
     await for_each(dict.fromkeys(scopes), read, concurrency)
     return found

@@ -41,6 +41,26 @@ class Change(enum.Enum):
 WRITES = (Change.CREATE, Change.UPDATE, Change.DRIFTED, Change.PRUNE)
 
 
+class Reason(enum.Enum):
+    """Why a target is planned as it is: a code for machines (the JSON report), beside `why`."""
+
+    ABSENT = "absent"  # create: GitHub has no such secret there
+    ENVIRONMENT_CREATED_FIRST = "environment_created_first"
+    NOT_WRITTEN_BY_SYNCER = "not_written_by_syncer"
+    VALUE_CHANGED = "value_changed"
+    SELECTION_CHANGED = "selection_changed"  # the config changed who may read it
+    CHANGED_ON_GITHUB = "changed_on_github"
+    DELETED_ON_GITHUB = "deleted_on_github"
+    SELECTION_CHANGED_ON_GITHUB = "selection_changed_on_github"
+    IN_SYNC = "in_sync"
+    NOT_DECLARED = "not_declared"
+    SCOPE_MISSING = "scope_missing"
+    ENVIRONMENT_MISSING = "environment_missing"
+    REPOSITORY_MISSING = "repository_missing"
+    SCOPE_UNREADABLE = "scope_unreadable"
+    ORG_UNREADABLE = "org_unreadable"
+
+
 @dataclass(frozen=True, slots=True)
 class Desired:
     scope: Scope
@@ -81,6 +101,8 @@ class PlanItem:
     why: str = ""
     github_updated_at: str | None = None  # of the secret as it is on GitHub now, if it exists
     written_by_syncer: bool = False  # a prune: the state remembers writing this secret
+    reason: Reason | None = None
+    github_selection: OrgSelection | None = None  # of an org secret as it is on GitHub now
 
     @property
     def undoes_a_change_on_github(self) -> bool:
@@ -114,32 +136,40 @@ def _decide(want: Desired, existing_in_scope: Mapping[str, Existing] | Unreadabl
             memory: Remembered | None) -> PlanItem:
     if isinstance(existing_in_scope, Unreadable):
         return PlanItem(Change.UNREADABLE, want.scope, want.name, want,
-                        f"could not be read: {existing_in_scope.reason}")
+                        f"could not be read: {existing_in_scope.reason}",
+                        reason=Reason.SCOPE_UNREADABLE)
     if existing_in_scope is None:
         missing = "environment" if want.scope.kind == "env" else "scope"
         return PlanItem(Change.MISSING_TARGET, want.scope, want.name, want,
-                        f"{missing} {want.scope} does not exist")
+                        f"{missing} {want.scope} does not exist",
+                        reason=Reason.ENVIRONMENT_MISSING if missing == "environment"
+                        else Reason.SCOPE_MISSING)
     existing = existing_in_scope.get(want.name)
     if existing is None:
         if memory is not None and _same_as_written(want, memory):
             return PlanItem(Change.DRIFTED, want.scope, want.name, want,
-                            "deleted on GitHub after syncer wrote it")
-        return PlanItem(Change.CREATE, want.scope, want.name, want)
+                            "deleted on GitHub after syncer wrote it",
+                            reason=Reason.DELETED_ON_GITHUB)
+        return PlanItem(Change.CREATE, want.scope, want.name, want, reason=Reason.ABSENT)
 
-    def item(change: Change, why: str = "") -> PlanItem:
-        return PlanItem(change, want.scope, want.name, want, why, existing.updated_at)
+    def item(change: Change, reason: Reason, why: str = "") -> PlanItem:
+        return PlanItem(change, want.scope, want.name, want, why, existing.updated_at,
+                        reason=reason, github_selection=existing.selection)
 
     if memory is None:
-        return item(Change.UPDATE, "not written by syncer before")
+        return item(Change.UPDATE, Reason.NOT_WRITTEN_BY_SYNCER, "not written by syncer before")
     if memory.fingerprint != want.fingerprint:
-        return item(Change.UPDATE, "value changed")
+        return item(Change.UPDATE, Reason.VALUE_CHANGED, "value changed")
     if changed_after(existing.updated_at, memory.updated_at):
-        return item(Change.DRIFTED, f"changed on GitHub at {existing.updated_at}")
+        return item(Change.DRIFTED, Reason.CHANGED_ON_GITHUB,
+                    f"changed on GitHub at {existing.updated_at}")
     if want.selection is not None and existing.selection != want.selection:
         if memory.selection == want.selection.as_text():  # ours, and the config's still
-            return item(Change.DRIFTED, "visibility or selected repositories changed on GitHub")
-        return item(Change.UPDATE, "visibility or selected repositories changed")
-    return item(Change.UNCHANGED)
+            return item(Change.DRIFTED, Reason.SELECTION_CHANGED_ON_GITHUB,
+                        "visibility or selected repositories changed on GitHub")
+        return item(Change.UPDATE, Reason.SELECTION_CHANGED,
+                    "visibility or selected repositories changed")
+    return item(Change.UNCHANGED, Reason.IN_SYNC)
 
 
 def _same_as_written(want: Desired, memory: Remembered) -> bool:
@@ -161,7 +191,9 @@ def _prunes(actual: Actual, declared: Mapping[Scope, set[str]], prefix: str | No
                 ours = memory is not None and not changed_after(found[name].updated_at,
                                                                 memory.updated_at)
                 yield PlanItem(Change.PRUNE, scope, name, why="not declared in the config",
-                               written_by_syncer=ours)
+                               written_by_syncer=ours, reason=Reason.NOT_DECLARED,
+                               github_updated_at=found[name].updated_at,
+                               github_selection=found[name].selection)
 
 
 def changed_after(github: str | None, ours: str | None) -> bool:

@@ -252,7 +252,13 @@ class Run:
                          seconds=time.monotonic() - started,
                          paced_seconds=self.client.pacer.paced_seconds,
                          pace_changes=[(c.at, c.writes_per_minute, c.points_per_minute)
-                                       for c in pacing.changes])
+                                       for c in pacing.changes],
+                         pace=_rates(self.client.pacer.pace),
+                         current_pace=_rates(self.client.pacer.current_pace))
+
+
+def _rates(pace: Pace) -> tuple[float | None, float | None]:
+    return pace.writes_per_minute, pace.points_per_minute
 
 
 @asynccontextmanager

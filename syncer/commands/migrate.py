@@ -97,6 +97,7 @@ from ..migration import (
     render_report_json,
     render_report_text,
     render_workflow,
+    report_counts,
     report_exit_code,
     repos_needing_environments,
     sealed_against_source,
@@ -139,6 +140,7 @@ class MigrateRequest:
     fresh: bool = False
     format: str = "text"
     quiet: bool = False
+    report: str | None = None  # --report PATH: the run's JSON report
 
 
 def request_from(args: argparse.Namespace) -> MigrateRequest:
@@ -154,7 +156,7 @@ def request_from(args: argparse.Namespace) -> MigrateRequest:
         export_workflow=get("export_workflow"),
         import_sealed=(imports,) if isinstance(imports, str) else tuple(imports),
         state=get("state"), fresh=bool(get("fresh")), format=get("format") or "text",
-        quiet=bool(get("quiet")))
+        quiet=bool(get("quiet")), report=get("report"))
     problems = []
     if not request.source or not request.dest:
         problems.append("--from SRC_ORG and --to DST_ORG are required")
@@ -443,7 +445,14 @@ async def _migrate(request: MigrateRequest, dst: Run, inventory: Inventory,
         notes.append(f"nothing written: {len(to_write)} writes held back because items are "
                      "missing; supply them, or pass --allow-partial to migrate the rest")
     _print_report(request, items, src_settings, dst.settings, notes)
-    return report_exit_code(items, outcomes)
+    code = report_exit_code(items, outcomes)
+    if request.report:
+        from ..observe import report
+
+        report.write(request.report, report.build(
+            "migrate", code, summary, plan=plan, targets=report.plan_targets(plan, outcomes),
+            extra_counts={"migration": report.snake_keys(report_counts(items))}))
+    return code
 
 
 async def _write_resumably(request: MigrateRequest, dst: Run, to_write: list[PlanItem],

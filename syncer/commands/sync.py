@@ -8,8 +8,8 @@ and records each write's keyed fingerprint and time in the state file.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 
 import structlog
 
@@ -20,9 +20,10 @@ from ..exits import Exit, UsageError
 from ..github import errors
 from ..github.auth import acting_for
 from ..github.client import TokenSource
-from ..model import Outcome, Result, Scope, SecretValue
+from ..model import Action, Outcome, Result, Scope, SecretValue
+from ..observe.progress import Reading
 from ..observe.summary import Summary
-from ..plan import WRITES, Change, Desired, PlanItem, make_plan
+from ..plan import WRITES, Change, Desired, PlanItem, Reason, make_plan
 from ..resume import remembered_in, state_key, write_planned
 from ..runtime import Run, Settings, connect
 from ..state import State
@@ -35,6 +36,7 @@ class SyncResult:
     plan: list[PlanItem]
     outcomes: list[Outcome]
     summary: Summary | None = None
+    earlier: list[Action] = field(default_factory=list)  # done by the run this one resumed
 
     @property
     def exit_code(self) -> Exit:
@@ -46,32 +48,43 @@ class SyncResult:
 async def run_sync(config: Config, values: Mapping[tuple[int, str], SecretValue],
                    settings: Settings, token: str | TokenSource, state: State, *,
                    apply: bool, prune: bool, fresh: bool = False,
-                   show_progress: bool | None = None) -> SyncResult:
+                   show_progress: bool | None = None,
+                   before_writing: Callable[[list[PlanItem]], None] | None = None) -> SyncResult:
+    """`before_writing` sees the plan before apply writes anything (before environments are
+    created): a saved plan's check raises there, the terminal shows the plan."""
     started = time.monotonic()
     async with connect(settings, token) as run:
-        plan, value_keys = await _plan(run, config, values, state, prune)
+        reading = Reading(enabled=False if show_progress is False else None)
+        try:
+            plan, value_keys = await _plan(run, config, values, state, prune, reading)
+        finally:
+            reading.close()
         if config.sync.create_environments:
             plan = _creating_environments(plan)
-            if apply:
-                await _create_environments(run, plan)
+        if apply and before_writing is not None:
+            before_writing(plan)
+        if apply and config.sync.create_environments:
+            await _create_environments(run, plan)
         if not apply:
             return SyncResult(plan, [], run.summary([], started))
         to_write = [item for item in plan if item.change in WRITES]
-        outcomes, _ = await write_planned(
+        outcomes, earlier = await write_planned(
             run, state, to_write, lambda a: values[(value_keys[(a.scope, a.name)], a.name)],
             command="apply", labels=[config.path], fresh=fresh, show_progress=show_progress)
-        return SyncResult(plan, outcomes, run.summary(outcomes, started))
+        return SyncResult(plan, outcomes, run.summary(outcomes, started), earlier)
 
 
 async def _plan(run: Run, config: Config, values: Mapping[tuple[int, str], SecretValue],
-                state: State, prune: bool) -> tuple[list[PlanItem], dict[tuple[Scope, str], int]]:
+                state: State, prune: bool, reading: Reading | None = None,
+                ) -> tuple[list[PlanItem], dict[tuple[Scope, str], int]]:
     api_url = run.settings.api_url
     repos = {}
     unreachable: dict[str, str] = {}  # org → why: its secrets are planned unreadable
     for org in orgs_needing_repos(config):
         try:
             with acting_for(org):
-                repos[org] = await org_repos(run.api, org)
+                repos[org] = await org_repos(
+                    run.api, org, None if reading is None else lambda _: reading.listed(org))
         except errors.RUN_ENDING:
             raise
         except errors.GitHubError as exc:  # one org that cannot be listed does not stop the rest
@@ -86,15 +99,20 @@ async def _plan(run: Run, config: Config, values: Mapping[tuple[int, str], Secre
     desired = [d for d in desired if d.scope.org not in unreachable]
     for problem in selects_nothing(config, desired, skip_orgs=unreachable):
         log.warning("selects_nothing", problem=problem)
-    actual = await existing(run.api, [d.scope for d in desired], run.settings.concurrency)
+    if reading is not None:
+        reading.to_read(dict.fromkeys(d.scope for d in desired))
+    actual = await existing(run.api, [d.scope for d in desired], run.settings.concurrency,
+                            None if reading is None else reading.read)
 
     plan = make_plan(desired, actual, remembered_in(state, api_url), prune=prune or config.sync.prune,
                      prune_prefix=config.sync.prune_prefix)
     plan += [PlanItem(Change.UNREADABLE, Scope.of_org(spec.org, spec.app), spec.name,  # type: ignore[arg-type]
-                      why=f"{unreachable[spec.org]}; nothing of it was read")
+                      why=f"{unreachable[spec.org]}; nothing of it was read",
+                      reason=Reason.ORG_UNREADABLE)
              for spec in config.secrets if spec.org in unreachable]
     plan += [PlanItem(Change.MISSING_TARGET, Scope.of_repo(spec.org, name, spec.app), spec.name,  # type: ignore[arg-type]
-                      why=f"repository {name} does not exist in {spec.org}")
+                      why=f"repository {name} does not exist in {spec.org}",
+                      reason=Reason.REPOSITORY_MISSING)
              for spec in config.secrets if spec.org in repos
              for name in named_but_missing(spec, repos[spec.org])]
     value_keys = {(d.scope, d.name): d.value_key for d in desired}
@@ -122,7 +140,8 @@ def selects_nothing(config: Config, desired: list[Desired],
 
 def _creating_environments(plan: list[PlanItem]) -> list[PlanItem]:
     """With create_environments, a missing environment is created and its secret then is too."""
-    return [replace(i, change=Change.CREATE, why=f"environment {i.scope.env!r} created first")
+    return [replace(i, change=Change.CREATE, why=f"environment {i.scope.env!r} created first",
+                    reason=Reason.ENVIRONMENT_CREATED_FIRST)
             if i.change is Change.MISSING_TARGET and i.scope.kind == "env" else i for i in plan]
 
 

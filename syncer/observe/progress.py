@@ -13,8 +13,8 @@ import time
 from collections.abc import Iterable
 from typing import Any, Protocol, TextIO
 
-from ..github.pacing import local_time
-from ..model import Outcome, Result
+from ..github.pacing import local_time, request_points
+from ..model import Outcome, Result, Scope
 from .terminal import can_encode, colours_wanted, columns, paint, redraws_possible
 
 REFRESH_SECONDS = 1 / 8
@@ -37,6 +37,9 @@ class PacerView(Protocol):
     @property
     def current_pace(self) -> Any: ...
 
+    @property
+    def minute(self) -> float: ...
+
 
 Segments = list[tuple[str, str | None]]  # (text, style)
 
@@ -49,6 +52,7 @@ class Progress:
         self._full, self._empty = ("█", "░") if can_encode(self.stream, "█░") else ("#", "-")
         self.total = 0
         self.done = 0
+        self.written = 0
         self.failed = 0
         self._pacer = pacer
         self._retries = retries  # an object with a .retries count (the client's stats)
@@ -69,12 +73,14 @@ class Progress:
         self.done += 1
         if outcome.result is Result.FAILED:
             self.failed += 1
+        elif outcome.result is not Result.SKIPPED:
+            self.written += 1
 
     def segments(self) -> Segments:
         now = time.monotonic()
         elapsed = max(now - self._started, 1e-6)
         width = 30
-        filled = int(width * self.done / self.total) if self.total else width
+        filled = bar_cells(self.written, self.total, width)
         parts: Segments = [(self._full * filled, "green"), (self._empty * (width - filled), "grey"),
                            (f" {self.done}/{self.total}", None)]
         if self.failed:
@@ -94,10 +100,116 @@ class Progress:
                 parts.append((f"  pace lowered to {lowered:.0f} writes/min", "yellow"))
             elif self._pacer.pacing:
                 parts.append(("  paced as GitHub asks", "cyan"))
-        rate = self.done / elapsed
-        if self.done < self.total and rate > 0:
-            parts.append((f"  ETA {_duration((self.total - self.done) / rate)}", None))
+        pace = self._pacer.current_pace if self._pacer is not None else None
+        eta = eta_seconds(self.total - self.done, done=self.done, elapsed=elapsed,
+                          writes_per_minute=pace.writes_per_minute if pace else None,
+                          points_per_minute=pace.points_per_minute if pace else None,
+                          minute=self._pacer.minute if self._pacer is not None else 60.0)
+        if eta is not None:
+            parts.append((f"  ETA {_duration(eta)}", None))
         return parts
+
+    def close(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+
+def bar_cells(written: int, total: int, width: int) -> int:
+    """Cells of the bar to fill: never more than the share written (rounded down), so a bar
+    is full only once every target is written. Pure."""
+    if total <= 0:
+        return width
+    return min(width, max(0, written) * width // total)
+
+
+#: Points a write costs under GitHub's secondary limit: its PUT, and the public key's GET
+WRITE_POINTS = request_points("PUT") + request_points("GET")
+
+
+def paced_writes_per_second(writes_per_minute: float | None, points_per_minute: float | None,
+                            minute: float = 60.0) -> float | None:
+    """The most writes a second the pace lets through (None: no pace). Pure."""
+    limits = [w for w in (writes_per_minute,
+                          points_per_minute / WRITE_POINTS if points_per_minute else None) if w]
+    return min(limits) / minute if limits else None
+
+
+def eta_seconds(left: int, *, done: int, elapsed: float, writes_per_minute: float | None,
+                points_per_minute: float | None, minute: float = 60.0) -> float | None:
+    """Seconds until the `left` targets are written: while paced, from the pace (writes left
+    ÷ writes a second it allows), so the estimate stays steady as writes wait their turn;
+    unpaced, from the rate so far. None when nothing tells yet (or nothing is left). Pure."""
+    if left <= 0:
+        return None
+    per_second = paced_writes_per_second(writes_per_minute, points_per_minute, minute)
+    if per_second:
+        return left / per_second
+    if done > 0 and elapsed > 0:
+        return left * elapsed / done
+    return None
+
+
+def reading_text(org: str, done: int, total: int | None, what: str = "repositories") -> str:
+    """'reading acme: 120/300 repositories', or 'listing acme: 200 repositories' while the
+    total is not known yet. Pure."""
+    if total is None:
+        return f"listing {org}: {done} {what}"
+    return f"reading {org}: {min(done, total)}/{total} {what}"
+
+
+class Reading:
+    """The progress line while a run reads GitHub, before its first write: repositories listed
+    per org, then repositories whose secrets were read of those to read (a repository counts
+    once its own and its environments' secrets are read). Silent unless on a terminal."""
+
+    def __init__(self, *, stream: TextIO | None = None, enabled: bool | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = redraws_possible(self.stream) if enabled is None else enabled
+        self._lock = threading.Lock()
+        self._listed: dict[str, int] = {}
+        self._left: dict[tuple[str, str], int] = {}  # (org, repo) → scopes not yet read
+        self._read: dict[str, int] = {}
+        self._total: dict[str, int] = {}
+        self._live: _LiveLine | None = None
+
+    def listed(self, org: str, count: int = 1) -> None:
+        with self._lock:
+            self._listed[org] = self._listed.get(org, 0) + count
+        self._show()
+
+    def to_read(self, scopes: Iterable[Scope]) -> None:
+        with self._lock:
+            for scope in scopes:
+                if scope.repo is not None:
+                    key = (scope.org, scope.repo)
+                    if key not in self._left:
+                        self._total[scope.org] = self._total.get(scope.org, 0) + 1
+                    self._left[key] = self._left.get(key, 0) + 1
+        self._show()
+
+    def read(self, scope: Scope) -> None:
+        if scope.repo is None:
+            return
+        with self._lock:
+            key = (scope.org, scope.repo)
+            self._left[key] = self._left.get(key, 1) - 1
+            if self._left[key] == 0:
+                self._read[scope.org] = self._read.get(scope.org, 0) + 1
+
+    def segments(self) -> Segments:
+        with self._lock:
+            orgs = list(dict.fromkeys([*self._listed, *self._total]))
+            texts = [reading_text(org, self._read.get(org, 0), self._total[org])
+                     if org in self._total else reading_text(org, self._listed[org], None)
+                     for org in orgs]
+        return [("; ".join(texts), None)]
+
+    def _show(self) -> None:
+        if self.enabled and self._live is None:
+            live = _LiveLine(self.stream, self.segments)
+            live.start()
+            self._live = live
 
     def close(self) -> None:
         if self._live is not None:

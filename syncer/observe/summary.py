@@ -27,6 +27,11 @@ class Summary:
     by_secret: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
     #: when GitHub's signals lowered the pace (or quiet raised it): (epoch s, writes/min, points/min)
     pace_changes: list[tuple[float, float | None, float | None]] = field(default_factory=list)
+    #: every target's outcome, for the JSON report
+    outcomes: list[Outcome] = field(default_factory=list)
+    #: the pace asked for and the pace at the end, (writes/min, points/min); None: not known
+    pace: tuple[float | None, float | None] | None = None
+    current_pace: tuple[float | None, float | None] | None = None
 
     def as_event(self) -> dict[str, object]:
         return {**{k: self.counts.get(k, 0) for k in _COLUMNS}, "requests": self.requests,
@@ -56,7 +61,9 @@ _COLUMNS = [r.value for r in Result]
 
 def summarize(outcomes: Iterable[Outcome], *, requests: int, retries: int, waits: int,
               wait_seconds: float, seconds: float, paced_seconds: float = 0.0,
-              pace_changes: Iterable[tuple[float, float | None, float | None]] = ()) -> Summary:
+              pace_changes: Iterable[tuple[float, float | None, float | None]] = (),
+              pace: tuple[float | None, float | None] | None = None,
+              current_pace: tuple[float | None, float | None] | None = None) -> Summary:
     outcomes = list(outcomes)
     counts = Counter(o.result.value for o in outcomes)
     failed = sorted((str(o.action.scope), o.action.name, o.error or "") for o in outcomes
@@ -68,7 +75,8 @@ def summarize(outcomes: Iterable[Outcome], *, requests: int, retries: int, waits
     for o in outcomes:
         by_secret.setdefault((o.action.name, o.action.scope.kind), Counter())[o.result.value] += 1
     return Summary(dict(counts), requests, retries, waits, wait_seconds, seconds, paced_seconds,
-                   failed, not_written, by_secret, list(pace_changes))
+                   failed, not_written, by_secret, list(pace_changes), outcomes, pace,
+                   current_pace)
 
 
 def render(summary: Summary, *, limit: int = 20) -> str:
