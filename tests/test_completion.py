@@ -52,7 +52,7 @@ def test_options_choices_and_nested_commands(bash_script: Path) -> None:
     are skipped), `config`'s actions and the shells of `completion`."""
     assert "--value-from" in complete(bash_script, "syncer", "set", "--v")
     assert complete(bash_script, "syncer", "set", "--org", "acme", "--app", "") == [
-        "actions", "dependabot", "codespaces"]
+        "actions", "dependabot", "codespaces", "agents"]
     assert complete(bash_script, "syncer", "audit", "--format", "c") == ["csv"]
     assert complete(bash_script, "syncer", "config", "") == ["schema", "check"]
     assert complete(bash_script, "syncer", "config", "check", "--") == ["--help", "--config"]
@@ -80,7 +80,7 @@ def test_zsh_and_fish_scripts_parse_where_the_shell_exists(shell: str) -> None:
     shell is not installed. The fish script names every command and --app's choices."""
     text = completion.script(shell, cli.build_parser())
     if shell == "fish":
-        assert "-a set " in text and "-l app -x -a 'actions dependabot codespaces'" in text
+        assert "-a set " in text and "-l app -x -a 'actions dependabot codespaces agents'" in text
         assert "-l value-from -x -a 'env: file: cmd:'" in text
     if shell == "zsh":  # bash's functions, run by zsh's bashcompinit
         subprocess.run(["bash", "-n"], input=text, text=True, check=True, timeout=30)
@@ -103,7 +103,7 @@ def test_fish_completes_commands_choices_and_sources() -> None:
         return [row.split("\t")[0] for row in done.stdout.splitlines()]
 
     assert fish_complete("syncer se") == ["set"]
-    assert sorted(fish_complete("syncer set --app ")) == ["actions", "codespaces", "dependabot"]
+    assert sorted(fish_complete("syncer set --app ")) == ["actions", "agents", "codespaces", "dependabot"]
     assert sorted(fish_complete("syncer set --value-from ")) == ["cmd:", "env:", "file:"]
     assert sorted(fish_complete("syncer config ")) == ["check", "schema"]
 
@@ -127,5 +127,5 @@ def test_zsh_runs_the_bash_functions_through_bashcompinit(tmp_path: Path) -> Non
     registered, commands, apps, actions = done.stdout.splitlines()
     assert registered == "_bash_complete -o default -F _syncer"
     assert "set" in commands.split()
-    assert apps.split() == ["actions", "dependabot", "codespaces"]
+    assert apps.split() == ["actions", "dependabot", "codespaces", "agents"]
     assert actions.split() == ["schema", "check"]
