@@ -89,7 +89,7 @@ async def existing(api: SecretsAPI, scopes: Iterable[Scope], concurrency: int,
                 raise
             except errors.NotFound:  # from an org scope only (a repo's is None)
                 found[scope] = Unreadable(f"organization {scope.org} not found or token "
-                                          "lacks access")
+                                          "lacks access", org_missing=True)
             except errors.GitHubError as exc:
                 found[scope] = Unreadable(str(exc))
         if on_read is not None:

@@ -81,6 +81,7 @@ class Unreadable:
     """A scope whose secrets could not be read (a 403, a 5xx after every retry)."""
 
     reason: str
+    org_missing: bool = False  # the organisation itself was not found (404)
 
 
 @dataclass(frozen=True, slots=True)

@@ -414,19 +414,23 @@ def test_writes_before_the_token_is_revoked_are_remembered(tmp_path, monkeypatch
     assert (counts["unchanged"], counts["create"]) == (2, 3)
 
 
-def test_an_org_the_token_cannot_see_fails_alone(hub, url, tmp_path, monkeypatch, capsys) -> None:
-    """One [[secret]] names an org that does not exist (or that the token lost): its secrets
-    are planned unreadable, the other org is written, exit 1."""
+def test_an_org_the_token_cannot_see_is_a_config_error(hub, url, tmp_path, monkeypatch,
+                                                       capsys) -> None:
+    """One [[secret]] names an org that does not exist (a typo, or one the token lost): exit
+    2, as for `--org` on the command line, naming it; nothing is written (a transient failure
+    would be exit 1: an alert must tell the two apart)."""
     config = tmp_path / "two-orgs.toml"
     config.write_text(CONFIG + '\n[[secret]]\nname = "ELSEWHERE"\nvalue = "env:NPM_VALUE"\n'
                       'org = "acmee"\n[secret.repos]\nmatch = ["*"]\n'
                       '\n[[secret]]\nname = "ORG_WIDE"\nvalue = "env:NPM_VALUE"\n'
                       'owner = "acmee"\n[secret.org]\nvisibility = "all"\n')
     files = {"config": str(config), "state": str(tmp_path / "state.json")}
-    assert sync("apply", url, files, monkeypatch) == 1
-    err = capsys.readouterr().err
-    assert "unreadable 2" in err and "organization acmee not found or token lacks access" in err
-    assert hub.plaintext("SENTRY_DSN", repo="acme/repo-0299") == f"{CANARY}-sentry".encode()
+    for command in ("plan", "apply"):
+        assert sync(command, url, files, monkeypatch) == 2
+        last = capsys.readouterr().err.strip().splitlines()[-1]
+        assert last == (f"syncer: error: {config}: organization acmee not found, or the token "
+                        "cannot see it; nothing was written")
+    assert hub.plaintext("SENTRY_DSN", repo="acme/repo-0299") is None
 
 
 def test_an_org_whose_listing_is_refused_fails_alone(hub, url, tmp_path, monkeypatch,

@@ -23,7 +23,7 @@ from ..github.client import TokenSource
 from ..model import Action, Outcome, Result, Scope, SecretValue
 from ..observe.progress import Reading
 from ..observe.summary import Summary
-from ..plan import WRITES, Change, Desired, PlanItem, Reason, make_plan
+from ..plan import WRITES, Change, Desired, PlanItem, Reason, Unreadable, make_plan
 from ..resume import remembered_in, state_key, write_planned
 from ..runtime import Run, Settings, connect
 from ..state import State
@@ -87,8 +87,10 @@ async def _plan(run: Run, config: Config, values: Mapping[tuple[int, str], Secre
                     run.api, org, None if reading is None else lambda _: reading.listed(org))
         except errors.RUN_ENDING:
             raise
+        except errors.NotFound:  # a typo in the config, not a fault of GitHub's: exit 2
+            raise UsageError(org_not_found(config, org)) from None
         except errors.GitHubError as exc:  # one org that cannot be listed does not stop the rest
-            unreachable[org] = exc.message if isinstance(exc, errors.NotFound) else str(exc)
+            unreachable[org] = str(exc)
 
     def fingerprint(scope: Scope, name: str, index: int) -> str:
         return state.fingerprint(values[(index, name)], state_key(api_url, scope, name))
@@ -103,6 +105,9 @@ async def _plan(run: Run, config: Config, values: Mapping[tuple[int, str], Secre
         reading.to_read(dict.fromkeys(d.scope for d in desired))
     actual = await existing(run.api, [d.scope for d in desired], run.settings.concurrency,
                             None if reading is None else reading.read)
+    for scope, found in actual.items():
+        if isinstance(found, Unreadable) and found.org_missing:
+            raise UsageError(org_not_found(config, scope.org))
 
     plan = make_plan(desired, actual, remembered_in(state, api_url), prune=prune or config.sync.prune,
                      prune_prefix=config.sync.prune_prefix)
@@ -117,6 +122,11 @@ async def _plan(run: Run, config: Config, values: Mapping[tuple[int, str], Secre
              for name in named_but_missing(spec, repos[spec.org])]
     value_keys = {(d.scope, d.name): d.value_key for d in desired}
     return plan, value_keys
+
+
+def org_not_found(config: Config, org: str) -> str:
+    return (f"{config.path}: organization {org} not found, or the token cannot see it; "
+            "nothing was written")
 
 
 def selects_nothing(config: Config, desired: list[Desired],
