@@ -15,7 +15,7 @@ import pytest
 from helpers import TOKEN, run_cli
 
 from syncer import saved_plan
-from syncer.fakehub import FakeHub
+from syncer.fakehub import FakeHub, Limits
 from syncer.fakehub.rules import ApiError
 from syncer.observe import report
 from syncer.plan import Change, Reason
@@ -26,7 +26,7 @@ CONFIG = """
 org = "acme"
 
 [sync]
-points_per_minute = 0  # fakehub enforces no limits here; pacing has its own tests
+points_per_minute = 0  # fakehub enforces no limits here (Limits.off()); pacing has its own tests
 
 [[secret]]
 name = "API_KEY"
@@ -44,7 +44,7 @@ visibility = "private"
 
 @pytest.fixture
 def hub() -> FakeHub:
-    hub = FakeHub(tokens=(TOKEN,))
+    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())  # as the config says: no limits
     hub.add_org("acme")
     hub.add_repos("acme", 12, environments=("production",))
     return hub
@@ -247,7 +247,7 @@ def test_migrate_report_validates_and_counts_as_its_text_does(tmp_path, monkeypa
                                                               capsys) -> None:
     """migrate's report counts its targets as its text report's counts line does (snake_case),
     and lists each written target as created."""
-    hub = FakeHub(tokens=(TOKEN,))
+    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())  # about the report, not pacing
     for org in ("src", "dst"):
         hub.add_org(org)
         hub.add_repos(org, 3)

@@ -15,7 +15,7 @@ from helpers import TOKEN, run_cli
 
 from syncer import saved_plan
 from syncer.observe import report
-from syncer.fakehub import FakeHub
+from syncer.fakehub import FakeHub, Limits
 
 CANARY = "saved-plan-canary-9043"
 CONFIG = """
@@ -23,7 +23,7 @@ CONFIG = """
 org = "acme"
 
 [sync]
-points_per_minute = 0  # fakehub enforces no limits here; pacing has its own tests
+points_per_minute = 0  # fakehub enforces no limits here (Limits.off()); pacing has its own tests
 
 [[secret]]
 name = "API_KEY"
@@ -42,7 +42,7 @@ selected_repos = ["repo-000*"]
 
 @pytest.fixture
 def hub() -> FakeHub:
-    hub = FakeHub(tokens=(TOKEN,))
+    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())  # as the config says: no limits
     hub.add_org("acme")
     hub.add_repos("acme", 10)
     return hub
