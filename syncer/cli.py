@@ -722,8 +722,7 @@ async def _audit(args: argparse.Namespace) -> int:
     print(audit.render(rows, args.format, show_values=args.show_values))
     unreadable = [u for inventory in inventories for u in inventory.unreadable]
     for place, why in unreadable:
-        print(f"unread {place}: its {audit.what_it_holds(stores)} could not be listed ({why})",
-              file=sys.stderr)
+        print(f"unread {place}: {why}", file=sys.stderr)
     variables = sum(row.type == "variable" for row in rows)
     log.info("summary", secrets=len(rows) - variables, variables=variables,
              orgs=len(inventories), requests=requests, not_modified=not_modified,

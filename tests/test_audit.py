@@ -6,13 +6,15 @@ import csv
 import io
 import json
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import pytest
 from helpers import TOKEN, run_cli
 
-from syncer.commands.audit import COLUMNS, Found, audit_rows
+from syncer.commands.audit import COLUMNS, Found, audit_rows, inventory, stores_for
 from syncer.fakehub import FakeHub, Limits
-from syncer.github.api import Repo, SecretInfo
+from syncer.github import errors
+from syncer.github.api import Repo, SecretInfo, SecretsAPI, VariableInfo
 from syncer.model import Scope
 
 NOW = datetime.now(UTC)
@@ -261,3 +263,59 @@ def test_enterprise_server_without_agents_or_codespaces(mixed, monkeypatch, caps
     assert mixed.count("GET", "/repos/{owner}/{repo}/agents/secrets") == 0
     assert mixed.count("GET", "/repos/{owner}/{repo}/codespaces/secrets") == 0
     assert not any(line.startswith("unread ") for line in audit_mixed.err.splitlines())
+
+
+def test_a_token_without_org_admin_still_lists_every_repository(monkeypatch, capsys) -> None:
+    """GitHub refuses the org's secrets and variables to a token without org admin: the org is
+    named once on stderr (each listing refused, with GitHub's answer), exit 1, and every
+    repository's secrets and variables are still listed."""
+    hub = FakeHub(tokens=(TOKEN,), non_admin_tokens=("member-token",))
+    hub.add_org("acme")
+    hub.add_repos("acme", 3, environments=("production",))
+    hub.set_secret("NPM", b"v", org="acme", visibility="all")
+    hub.set_secret("DSN", b"v", repo="acme/repo-0002")
+    hub.set_variable("STAGE", "x", repo="acme/repo-0003", env="production")
+    with hub.serve_in_thread() as url:
+        code = run_cli(["audit", "--org", "acme", "--points-per-minute", "0", "--format", "csv"],
+                       {"GITHUB_API_URL": url, "GITHUB_TOKEN": "member-token"}, monkeypatch)
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert set(csv_rows(out)) == {("secret", "actions", "acme/repo-0002", "DSN"),
+                                  ("variable", "actions", "acme/repo-0003:production", "STAGE")}
+    unread = [line for line in err.splitlines() if line.startswith("unread ")]
+    assert len(unread) == 1 and unread[0].startswith("unread acme: actions secrets could not "
+                                                     "be listed (GET /orgs/acme/actions/secrets")
+    assert "agents variables could not be listed (GET /orgs/acme/agents/variables" in unread[0]
+    assert unread[0].count(": 403 ") == len(stores_for())
+
+
+class VariablesRefused:
+    """The part of SecretsAPI an audit calls: every listing answers one secret, except the
+    variables of repository `locked`, refused (403) as for a token without "Variables"."""
+
+    async def secrets(self, scope: Scope) -> list[SecretInfo]:
+        return [SecretInfo("S", None, None)]
+
+    async def variables(self, scope: Scope) -> list[VariableInfo]:
+        if scope.repo == "locked":
+            raise errors.Forbidden(403, "Resource not accessible by personal access token")
+        return [VariableInfo("V", "x", None)]
+
+    async def environments(self, org: str, repo: str) -> list[str]:
+        return ["production"]
+
+
+@pytest.mark.anyio
+async def test_a_refused_listing_leaves_the_rest_of_its_repository_listed() -> None:
+    """Variables GitHub refuses in one repository: that repository is named once as unread
+    (saying which listing), and its secrets, its environment's and the other repositories'
+    are all still in the inventory."""
+    repos = [Repo("locked", 1), Repo("open", 2)]
+    found = await inventory(cast(SecretsAPI, VariablesRefused()), "acme", repos, 2)
+    places = {(f.scope.repo, f.scope.env, f.scope.app, f.scope.target) for f in found.found}
+    assert {(repo, env, app) for repo, env, app, target in places if target == "secret"} >= {
+        ("locked", None, "actions"), ("locked", None, "agents"), ("locked", "production", "actions")}
+    assert ("open", "production", "actions", "variable") in places
+    assert not any(repo == "locked" and target == "variable" for repo, _, _, target in places)
+    assert [place for place, _ in found.unreadable] == ["acme/locked"]
+    assert found.unreadable[0][1].startswith("actions variables could not be listed (403")

@@ -147,30 +147,51 @@ async def inventory(api: SecretsAPI, org: str, repos: Sequence[Repo], concurrenc
                     stores: Sequence[Store] | None = None) -> Inventory:
     """Everything `stores` (default: every app's secrets and variables) hold in `org` and its
     `repos`. A listing this server does not have (its org endpoint answers 404: agents or
-    Codespaces on Enterprise Server) is passed over, said once in the log."""
+    Codespaces on Enterprise Server) is passed over, said once in the log; one GitHub refuses
+    (a token without org admin, say) is noted as unread, and the rest are still listed."""
     found: list[Found] = []
     unreadable: list[tuple[str, str]] = []
     served: list[Store] = []
     stores = stores_for() if stores is None else stores
+    org_problems: list[tuple[str, str]] = []
     for store in stores:
         scope = _scope("org", org, store)
         try:
-            listed = await _listing(api, scope)
+            for info, value in await _listing(api, scope):
+                found.append(Found(scope, info, await org_selection(api, scope, info), value))
         except errors.NotFound:
             continue
+        except errors.RUN_ENDING:
+            raise
+        except errors.GitHubError as exc:  # the repositories may still show theirs
+            org_problems.append((_what(scope), str(exc)))
         served.append(store)
-        for info, value in listed:
-            found.append(Found(scope, info, await org_selection(api, scope, info), value))
+    if org_problems:
+        unreadable.append((org, _why(org_problems)))
     if missing := [store for store in stores if store not in served]:
         log.info("not_served", org=org, hint="this server has none of these: not listed",
                  listings=", ".join(f"{app} {target}s" for app, target in missing))
 
     async def look_in(repo: Repo) -> None:
-        with unless_unreadable(unreadable, f"{org}/{repo.name}"):
-            found.extend(await _in_repo(api, org, repo, served))
+        problems: list[tuple[str, str]] = []
+        found.extend(await _in_repo(api, org, repo, served, problems))
+        if problems:
+            unreadable.append((f"{org}/{repo.name}", _why(problems)))
 
     await for_each(repos, look_in, concurrency)
     return Inventory(found, repos, sorted(unreadable))
+
+
+def _what(scope: Scope) -> str:
+    """What a listing reads, for people: "agents variables", "environment production's
+    secrets"."""
+    if scope.kind == "env":
+        return f"environment {scope.env}'s {scope.target}s"
+    return f"{scope.app} {scope.target}s"
+
+
+def _why(problems: Sequence[tuple[str, str]]) -> str:
+    return "; ".join(f"{what} could not be listed ({why})" for what, why in problems)
 
 
 async def _listing(api: SecretsAPI, scope: Scope) -> list[tuple[SecretInfo, str | None]]:
@@ -181,18 +202,27 @@ async def _listing(api: SecretsAPI, scope: Scope) -> list[tuple[SecretInfo, str 
             for v in await api.variables(scope)]
 
 
-async def _in_repo(api: SecretsAPI, org: str, repo: Repo, stores: Sequence[Store]
-                   ) -> list[Found]:
-    found = []
+async def _in_repo(api: SecretsAPI, org: str, repo: Repo, stores: Sequence[Store],
+                   problems: list[tuple[str, str]]) -> list[Found]:
+    """What one repository and its environments hold; each listing GitHub refuses (a 403, a
+    5xx past every retry) is noted in `problems` and the others are still read."""
+    found: list[Found] = []
+
+    async def read(scope: Scope) -> None:
+        with unless_unreadable(problems, _what(scope)):
+            found.extend(Found(scope, info, value=value)
+                         for info, value in await _listing(api, scope))
+
     for store in stores:
-        scope = _scope("repo", org, store, repo)
-        found += [Found(scope, info, value=value) for info, value in await _listing(api, scope)]
+        await read(_scope("repo", org, store, repo))
     in_envs = [store for store in stores if store[0] == "actions"]  # only Actions has them
-    for env in await api.environments(org, repo.name) if in_envs else ():
+    environments: list[str] = []
+    if in_envs:
+        with unless_unreadable(problems, "environments"):
+            environments = await api.environments(org, repo.name)
+    for env in environments:
         for store in in_envs:
-            scope = _scope("env", org, store, repo, env)
-            found += [Found(scope, info, value=value)
-                      for info, value in await _listing(api, scope)]
+            await read(_scope("env", org, store, repo, env))
     return found
 
 
@@ -252,9 +282,3 @@ def summary_line(rows: Sequence[Row]) -> str:
     shadowing = sum(any(f.startswith("shadows-org-") for f in r.flags) for r in rows)
     return (f"{len(rows) - variables} secrets, {variables} variables, {shadowing} shadowing "
             "an org secret or variable")
-
-
-def what_it_holds(stores: Sequence[Store]) -> str:
-    """"secrets", "variables" or "secrets and variables": what an audit of `stores` lists."""
-    targets = [t for t in ("secret", "variable") if any(s[1] == t for s in stores)]
-    return " and ".join(f"{t}s" for t in targets)
