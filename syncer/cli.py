@@ -696,11 +696,7 @@ async def _audit(args: argparse.Namespace) -> int:
 
     from .commands import audit
 
-    stores = audit.stores_for((args.app,) if args.app else APPS,
-                              (audit.KINDS[args.kind],) if args.kind else ("secret", "variable"))
-    if not stores:
-        raise UsageError(f"--app {args.app} has no variables (only "
-                         f"{', '.join(VARIABLE_APPS)} have them)")
+    stores = audit.stores_asked(args.app, args.kind)  # a bad pair is refused before a request
     settings = settings_from(args)
     token = _credentials(args, settings)
     settings = replace(settings, response_cache=_response_cache())

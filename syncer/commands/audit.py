@@ -37,7 +37,7 @@ SCOPE_LIMIT: dict[Target, dict[str, int]] = {
     "secret": {"org": 1000, "repo": 100, "env": 100},
     "variable": {"org": 1000, "repo": 500, "env": 100},
 }
-KINDS: dict[str, Target] = {"secrets": "secret", "variables": "variable"}
+KINDS: dict[str, Target] = {"secrets": "secret", "variables": "variable"}  # --kind
 #: what one scope holds, listed on its own: the secrets or the variables of one app
 Store = tuple[App, Target]
 
@@ -50,16 +50,24 @@ def stores_for(apps: Sequence[App] = APPS, targets: Sequence[Target] = ("secret"
             if target == "secret" or app in VARIABLE_APPS]
 
 
-def _scope(kind: str, org: str, store: Store, repo: Repo | None = None,
-           env: str | None = None) -> Scope:
+def stores_asked(app: App | None, kind: str | None) -> list[Store]:
+    """The listings --app and --kind (None: every one) ask for; a UsageError for an app with
+    no variables asked for its variables."""
+    stores = stores_for((app,) if app else APPS, (KINDS[kind],) if kind else tuple(KINDS.values()))
+    if not stores:
+        raise UsageError(f"--app {app} has no variables (only {', '.join(VARIABLE_APPS)} "
+                         "have them)")
+    return stores
+
+
+def _scope(org: str, store: Store, repo: Repo | None = None, env: str | None = None) -> Scope:
+    """Where `store` is listed: the org's, a repository's, or an environment's of it."""
     app, target = store
-    if kind == "org":
+    if repo is None:
         scope = Scope.of_org(org, app)
     elif env is None:
-        assert repo is not None
         scope = Scope.of_repo(org, repo.name, app, repo.id)
     else:
-        assert repo is not None
         scope = Scope.of_env(org, repo.name, env, repo.id)
     return scope.variables() if target == "variable" else scope
 
@@ -155,7 +163,7 @@ async def inventory(api: SecretsAPI, org: str, repos: Sequence[Repo], concurrenc
     stores = stores_for() if stores is None else stores
     org_problems: list[tuple[str, str]] = []
     for store in stores:
-        scope = _scope("org", org, store)
+        scope = _scope(org, store)
         try:
             for info, value in await _listing(api, scope):
                 found.append(Found(scope, info, await org_selection(api, scope, info), value))
@@ -214,7 +222,7 @@ async def _in_repo(api: SecretsAPI, org: str, repo: Repo, stores: Sequence[Store
                          for info, value in await _listing(api, scope))
 
     for store in stores:
-        await read(_scope("repo", org, store, repo))
+        await read(_scope(org, store, repo))
     in_envs = [store for store in stores if store[0] == "actions"]  # only Actions has them
     environments: list[str] = []
     if in_envs:
@@ -222,7 +230,7 @@ async def _in_repo(api: SecretsAPI, org: str, repo: Repo, stores: Sequence[Store
             environments = await api.environments(org, repo.name)
     for env in environments:
         for store in in_envs:
-            await read(_scope("env", org, store, repo, env))
+            await read(_scope(org, store, repo, env))
     return found
 
 
