@@ -296,19 +296,28 @@ def build_parser() -> argparse.ArgumentParser:
     _report_option(r)
 
     a = sub.add_parser("audit", parents=[_common_options(), _connection_options(), _app_options()],
-                       help="inventory of every secret in an org, with ages and shadowing",
-                       description="List every org, repository, environment and Dependabot "
-                       "secret of ORG with its age; flag shadowing and full scopes. Reads only.")
+                       help="inventory of every secret and variable in an org, with ages and "
+                       "shadowing",
+                       description="List every org, repository and environment secret (Actions, "
+                       "Dependabot, Codespaces, agents) and variable (Actions, agents) of ORG "
+                       "with its age; flag shadowing and full scopes. Reads only.")
     _org_options(a)
     a.add_argument("--repos", action="append", default=[], metavar="GLOB", type=name_argument,
                    help="only repositories whose name matches (repeatable)")
-    a.add_argument("--name", metavar="GLOB", help="only secrets whose name matches")
+    a.add_argument("--name", metavar="GLOB", help="only secrets and variables whose name matches")
     a.add_argument("--older-than", type=positive_int, metavar="DAYS",
-                   help="only secrets last updated at least DAYS ago")
+                   help="only secrets and variables last updated at least DAYS ago")
+    a.add_argument("--app", choices=APPS,
+                   help="only this app's secrets and variables (default: every app)")
+    a.add_argument("--kind", choices=("secrets", "variables"),
+                   help="only secrets, or only variables (default: both)")
+    a.add_argument("--show-values", action="store_true",
+                   help="show each variable's value (off by default: an inventory may be "
+                   "shared; secrets' values are never readable)")
     a.add_argument("--format", choices=("table", "json", "csv"), default="table",
                    help="table for people; json or csv (columns: "
                    "app,kind,scope,name,visibility,selected_repos,created_at,updated_at,"
-                   "age_days,flags) for machines")
+                   "age_days,flags,type,value) for machines")
     _report_option(a)
 
     m = sub.add_parser("migrate", parents=[_common_options(), _connection_options(),
@@ -733,6 +742,7 @@ async def _audit(args: argparse.Namespace) -> int:
 
     from .commands import audit
 
+    stores = audit.stores_asked(args.app, args.kind)  # a bad pair is refused before a request
     settings = settings_from(args)
     token = _credentials(args, settings)
     settings = replace(settings, response_cache=_response_cache())
@@ -742,24 +752,30 @@ async def _audit(args: argparse.Namespace) -> int:
         for org in orgs:
             with acting_for(org):  # a GitHub App's token for this org
                 inventories.append(await audit.run_audit(
-                    run.api, org, repos_globs=args.repos, concurrency=settings.concurrency))
+                    run.api, org, repos_globs=args.repos, concurrency=settings.concurrency,
+                    stores=stores))
         requests = run.client.pacer.stats.requests
         not_modified = run.client.cache.hits if run.client.cache else 0
     now = datetime.now(UTC)
     rows = [row for inventory in inventories  # shadowing is within one org
             for row in audit.audit_rows(inventory.found, inventory.repos, now,
-                                        name_glob=args.name, older_than=args.older_than)]
-    print(audit.render(rows, args.format))
+                                        name_glob=args.name, older_than=args.older_than,
+                                        show_values=args.show_values)]
+    print(audit.render(rows, args.format, show_values=args.show_values))
     unreadable = [u for inventory in inventories for u in inventory.unreadable]
     for place, why in unreadable:
-        print(f"unread {place}: its secrets could not be listed ({why})", file=sys.stderr)
-    log.info("summary", secrets=len(rows), orgs=len(inventories), requests=requests,
-             not_modified=not_modified, unreadable_repositories=len(unreadable))
+        print(f"unread {place}: {why}", file=sys.stderr)
+    variables = sum(row.type == "variable" for row in rows)
+    log.info("summary", secrets=len(rows) - variables, variables=variables,
+             orgs=len(inventories), requests=requests, not_modified=not_modified,
+             unreadable_repositories=len(unreadable))
     code = int(Exit.FAILED if unreadable else Exit.OK)
     if args.report:
         from .observe import report
 
-        _report(args, report.build("audit", code, None, extra_counts={"secrets": len(rows)},
+        _report(args, report.build("audit", code, None,
+                                   extra_counts={"secrets": len(rows) - variables,
+                                                 "variables": variables},
                                    unread=report.unread_repositories(unreadable)))
     return code
 

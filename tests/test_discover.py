@@ -10,7 +10,7 @@ import pytest
 from syncer.commands.audit import inventory
 from syncer.discover import existing, locate
 from syncer.github import errors
-from syncer.github.api import Repo, SecretInfo, SecretsAPI
+from syncer.github.api import Repo, SecretInfo, SecretsAPI, VariableInfo
 from syncer.model import Scope
 from syncer.plan import Change, Desired, Unreadable, make_plan
 
@@ -18,7 +18,7 @@ FINE, HIDDEN, BROKEN = (Scope.of_repo("acme", name) for name in ("fine", "hidden
 
 
 class ThreeRepos:
-    """The part of SecretsAPI that `existing` calls, answering as GitHub would for three repos:
+    """The part of SecretsAPI that `existing` and `inventory` call, answering as GitHub would for three repos:
     one readable, one refused (403), one failing past every retry (502)."""
 
     def __init__(self, token_rejected: bool = False) -> None:
@@ -38,6 +38,9 @@ class ThreeRepos:
 
     async def secret(self, scope: Scope, name: str) -> SecretInfo | None:
         return None
+
+    async def variables(self, scope: Scope) -> list[VariableInfo]:
+        return []
 
     async def environments(self, org: str, repo: str) -> list[str]:
         return []

@@ -34,6 +34,7 @@ class VariableInfo:
     value: str
     updated_at: str | None
     visibility: str | None = None
+    created_at: str | None = None
 
 
 VARIABLES_PER_PAGE = 30  # GitHub's most for variable listings (not 100, as for secrets)
@@ -67,7 +68,7 @@ def parse_secret(item: dict[str, Any]) -> SecretInfo:
 
 def parse_variable(item: dict[str, Any]) -> VariableInfo:
     return VariableInfo(item["name"], item.get("value") or "", item.get("updated_at"),
-                        item.get("visibility"))
+                        item.get("visibility"), item.get("created_at"))
 
 
 def put_body(sealed: str, key_id: str, selection: OrgSelection | None) -> dict[str, Any]:
