@@ -104,12 +104,13 @@ class Fakehub:
 
 @contextmanager
 def fakehub(repos: int, *args: str, tls: tuple[str, str, str] | None = None) -> Iterator[Fakehub]:
-    """``python -m syncer fakehub`` with `repos` repositories in org acme, no environments.
+    """``python -m syncer fakehub`` with `repos` repositories in org acme (``repo-0001`` ...,
+    ``--plain-names``), no environments.
 
     `tls` is (cert, key, ca) PEM paths: serve HTTPS. Stopped with SIGTERM afterwards.
     """
-    command = [sys.executable, "-m", "syncer", "fakehub", "--repos", str(repos), "--envs", "",
-               "--token", TOKEN, "--admin-token", ADMIN_TOKEN, *args]
+    command = [sys.executable, "-m", "syncer", "fakehub", "--plain-names", "--repos", str(repos),
+               "--envs", "", "--token", TOKEN, "--admin-token", ADMIN_TOKEN, *args]
     if tls is not None:
         command += ["--tls-cert", tls[0], "--tls-key", tls[1]]
     with tempfile.TemporaryFile() as errors:

@@ -318,7 +318,7 @@ def test_a_second_run_writing_the_same_secret_from_another_state_file_exits_4(
     and no token."""
     state_home = Path(os.environ["XDG_STATE_HOME"])
     # --no-limits: about the writer lock, not pacing (syncer then runs unpaced)
-    with fakehub_process("--repos", "200", "--envs", "", "--latency-ms", "5",
+    with fakehub_process("--plain-names", "--repos", "200", "--envs", "", "--latency-ms", "5",
                          "--no-limits") as fh:
         env = {"GITHUB_API_URL": fh.url, "GITHUB_TOKEN": fh.token, "A": "value-a-1f3e",
                "B": "value-b-9c2d"}

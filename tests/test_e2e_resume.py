@@ -44,7 +44,7 @@ class SetRun:
 def unlimited_fakehub(*args: str) -> AbstractContextManager[FakehubProcess]:
     """`syncer fakehub` for runs of hundreds of writes that are stopped and resumed."""
     # limits off: these tests are about resume, not pacing; like an Enterprise Server without limits
-    return fakehub_process(*args, "--no-limits")
+    return fakehub_process("--plain-names", *args, "--no-limits")
 
 
 def start_set(fh: FakehubProcess, state: Path, *extra: str) -> SetRun:
@@ -332,7 +332,7 @@ def test_a_signal_while_a_value_command_runs_stops_syncer_and_the_command(
     once as interrupted (130/143, not a failing source, not after the command's 60 s), and
     the command is stopped with it."""
     started, pid_file = tmp_path / "started", tmp_path / "pid"
-    with fakehub_process("--repos", "5", "--envs", "") as fh:
+    with fakehub_process("--plain-names", "--repos", "5", "--envs", "") as fh:
         env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")}
         env.update(GITHUB_API_URL=fh.url, GITHUB_TOKEN=fh.token,
                    XDG_STATE_HOME=str(tmp_path / "state-home"))

@@ -198,7 +198,7 @@ def test_500_repos_against_a_running_syncer_fakehub() -> None:
     """`syncer set` against `syncer fakehub --repos 500` in their own processes: all 500 written,
     exactly one public-key GET and one PUT per repository."""
     # limits off: 500 writes at full speed; pacing has tests of its own
-    with fakehub_process("--org", "acme", "--repos", "500", "--envs", "production,staging",
+    with fakehub_process("--plain-names", "--org", "acme", "--repos", "500", "--envs", "production,staging",
                          "--no-limits") as fh:
         done = syncer_process(
             ["set", "BULK", "--org", "acme", "--value-from", "env:V", "--concurrency", "32",

@@ -240,20 +240,28 @@ def test_second_run_while_locked_exits_4(hub, url, files, monkeypatch, capsys) -
 
 
 def test_example_config_plans_against_syncer_fakehub(tmp_path) -> None:
-    """The README's walk-through: config.example.toml, planned against `syncer fakehub`."""
+    """The README's walk-through: config.example.toml planned against a default `syncer
+    fakehub --org acme --org acme-ops`: every [[secret]] selects what the README says (by
+    name, topic, archived, fork, exclude), no pattern matches nothing, and the only missing
+    targets are the environments acme-ops's deps-npm and libs lack (exit 1)."""
     example = Path(__file__).parent.parent / "config.example.toml"
-    # limits off: the example's apply writes dozens of secrets; this is about the config
-    with fakehub_process("--org", "acme", "--org", "acme-ops", "--repos", "5",
-                         "--envs", "production,staging", "--no-limits") as fh:
+    # limits off: the README's walk-through runs unpaced; this is about the config
+    with fakehub_process("--org", "acme", "--org", "acme-ops", "--no-limits") as fh:
         done = syncer_process(
             ["plan", "-c", str(example), "--state", str(tmp_path / "state.json")],
             {"GITHUB_API_URL": fh.url, "SYNCER_TOKEN": fh.token, "NPM_TOKEN": "n",
              "SENTRY_DSN": "s", "DEPLOY_TOKEN": "d", "REGISTRY_PASSWORD": "r"})
-    assert done.returncode == 1, done.stderr  # fakehub has no repository called api
-    out = done.stdout.decode()
-    assert "DEPLOY_TOKEN: create 10" in out and "NPM_TOKEN: create 1, missing target 1" in out
-    assert "REGISTRY_PASSWORD: create 1" in out
-    assert out.count("missing target acme/api  (repository api does not exist in acme)") == 2
+    assert done.returncode == 1, done.stderr
+    out, err = done.stdout.decode(), done.stderr.decode()
+    assert "matches no repository" not in err and "selects_nothing" not in err
+    assert "DEPLOY_TOKEN: create 12, missing target 4" in out
+    assert "NPM_TOKEN: create 1\n" in out and "REGISTRY_PASSWORD: create 2\n" in out
+    assert "SENTRY_DSN: create 2\n  create         acme/api\n  create         acme/svc-billing\n" in out
+    missing = sorted(line.split()[2] for line in out.splitlines()
+                     if line.startswith("  missing target "))
+    assert missing == ["acme-ops/deps-npm:production", "acme-ops/deps-npm:staging",
+                       "acme-ops/libs:production", "acme-ops/libs:staging"]
+    assert "plan: create 17, update 0, drifted 0, unchanged 0, prune 0, missing target 4" in out
 
 
 def test_create_environments_creates_then_writes(hub, url, files, monkeypatch, capsys) -> None:

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_flags_map_onto_limits_faults_and_world() -> None:
     """Every option lands in the hub it builds: orgs, repos, envs, limits, faults, tokens."""
     args = build_parser().parse_args(
-        ["--org", "a", "--org", "b", "--repos", "3", "--envs", "prod, qa",
+        ["--plain-names", "--org", "a", "--org", "b", "--repos", "3", "--envs", "prod, qa",
          "--token", "t", "--admin-token", "adm", "--latency-ms", "5", "--jitter-ms", "2",
          "--error-rate", "0.1", "--drop-rate", "0.2", "--slow-rate", "0.05",
          "--slow-seconds", "9", "--points-per-minute", "900", "--max-concurrent", "100",
@@ -40,12 +40,12 @@ def test_flags_map_onto_limits_faults_and_world() -> None:
 
 
 def test_defaults() -> None:
-    """Defaults: 127.0.0.1, port 0, one org `acme` with 10 repositories, GitHub's limits
-    (Limits()), no faults, GitHub's ID-based pagination links."""
+    """Defaults: 127.0.0.1, port 0, one org `acme` with 10 varied repositories, GitHub's
+    limits (Limits()), no faults, GitHub's ID-based pagination links."""
     args = build_parser().parse_args(["--token", "t"])
     hub = hub_from_args(args)
     assert (args.host, args.port) == ("127.0.0.1", 0)
-    assert hub.repo_id("acme/repo-0010")
+    assert len(hub.world.org("acme").repos) == 10 and hub.repo_id("acme/svc-billing")
     assert hub.limits == Limits() and not hub.faults.active and hub.id_links
 
 
@@ -65,7 +65,8 @@ def test_cli_process_prints_serves_and_exits_0_on_sigterm() -> None:
     listening, answers with that token, and exits 0 on SIGTERM."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "syncer.fakehub", "--repos", "2", "--admin-token", "adm"],
+        [sys.executable, "-m", "syncer.fakehub", "--plain-names", "--repos", "2",
+         "--admin-token", "adm"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
     try:
@@ -109,7 +110,7 @@ def test_cli_reports_a_taken_port() -> None:
             capture_output=True, text=True, env=env, timeout=20, check=False,
         )
     assert done.returncode == 1
-    assert "fakehub:" in done.stderr and done.stdout == ""
+    assert done.stderr.startswith("syncer fakehub: ") and done.stdout == ""
 
 
 @pytest.mark.parametrize("argv", [["--repos", "-1"], ["--error-rate", "x"]])

@@ -98,7 +98,7 @@ def test_plan_on_a_terminal_shows_its_reading(tmp_path: Path) -> None:
     config = tmp_path / "syncer.toml"
     config.write_text('[github]\norg = "acme"\n[[secret]]\nname = "S"\nvalue = "env:V"\n'
                       '[secret.repos]\nmatch = ["*"]\n')
-    with fakehub_process("--repos", "30", "--envs", "", "--latency-ms", "5") as fh:
+    with fakehub_process("--plain-names", "--repos", "30", "--envs", "", "--latency-ms", "5") as fh:
         drawn = run_on_terminal(
             ["plan", "-c", str(config), "--state", str(tmp_path / "state.json"),
              "--concurrency", "2"],

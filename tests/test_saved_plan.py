@@ -213,7 +213,7 @@ def test_apply_on_a_terminal_shows_the_plan_before_writing(tmp_path, paths) -> N
 
     from helpers import fakehub_process
 
-    with fakehub_process("--repos", "3", "--envs", "") as fh:
+    with fakehub_process("--plain-names", "--repos", "3", "--envs", "") as fh:
         drawn = run_on_terminal(
             ["apply", "-c", paths["config"], "--state", paths["state"]],
             {"GITHUB_API_URL": fh.url, "GITHUB_TOKEN": fh.token, "API_VALUE": CANARY,

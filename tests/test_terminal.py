@@ -64,7 +64,7 @@ def progress_frames(text: str) -> list[str]:
 
 def test_progress_line_with_log_lines_above_it_and_a_summary_table() -> None:
     # limits off: 40 writes drawn as they land; this is about the terminal, not pacing
-    with fakehub_process("--repos", "40", "--envs", "", "--latency-ms", "20",
+    with fakehub_process("--plain-names", "--repos", "40", "--envs", "", "--latency-ms", "20",
                          "--error-rate", "0.2", "--seed", "3", "--no-limits") as fh:
         drawn = run_on_terminal(
             ["set", "TERM_SECRET", "--org", "acme", "--value-from", "env:V",
@@ -107,7 +107,8 @@ def test_progress_line_fits_the_terminal_it_is_on_in_the_characters_it_can_show(
     """stdout piped, stderr on a 50-column Latin-1 terminal: the line is cut to that terminal
     (not to stdout's 80 columns) and drawn in ASCII; the table's rule too."""
     # limits off: 30 writes drawn as they land; this is about the terminal, not pacing
-    with fakehub_process("--repos", "30", "--envs", "", "--latency-ms", "10", "--no-limits") as fh:
+    with fakehub_process("--plain-names", "--repos", "30", "--envs", "", "--latency-ms", "10",
+                         "--no-limits") as fh:
         drawn = run_on_terminal(
             ["set", "NARROW", "--org", "acme", "--value-from", "env:V",
              "--points-per-minute", "0", "--concurrency", "2"],
@@ -121,7 +122,7 @@ def test_progress_line_fits_the_terminal_it_is_on_in_the_characters_it_can_show(
 
 
 def test_a_closed_stdout_does_not_stop_a_run_shown_on_a_terminal() -> None:
-    with fakehub_process("--repos", "5", "--envs", "") as fh:
+    with fakehub_process("--plain-names", "--repos", "5", "--envs", "") as fh:
         drawn = run_on_terminal(
             ["set", "NO_STDOUT", "--org", "acme", "--value-from", "env:V",
              "--points-per-minute", "0"],
@@ -154,7 +155,7 @@ class _FakeTerminal(io.StringIO):
 
 
 def test_a_dumb_terminal_gets_no_live_line_and_no_colours() -> None:
-    with fakehub_process("--repos", "5", "--envs", "") as fh:
+    with fakehub_process("--plain-names", "--repos", "5", "--envs", "") as fh:
         drawn = run_on_terminal(
             ["set", "DUMB", "--org", "acme", "--value-from", "env:V", "--points-per-minute", "0"],
             {"GITHUB_API_URL": fh.url, "GITHUB_TOKEN": fh.token, "V": VALUE, "TERM": "dumb"})

@@ -9,7 +9,8 @@ behaviour, derived from GitHub's documentation and OpenAPI description, not from
     # Limits() are GitHub's own and the default; Limits.off() is an Enterprise Server with
     # rate limiting disabled; FakeHub(read_only_tokens=..., non_admin_tokens=...) adds tokens
     # with less power
-    hub.add_repos("acme", 500, environments=("production", "staging"))
+    hub.add_repos("acme", 500, environments=("production", "staging"))   # repo-0001 ...
+    hub.add_varied_repos("acme-ops", 40, seed=0)   # svc-*, web-*, api, deps-*, ... as the CLI
     hub.set_secret("TOKEN", b"v", org="acme", selected=["repo-0001"])
     async with hub.serve() as url:          # or: with hub.serve_in_thread() as url
         ...                                 # url + "/..." (github.com) or url + "/api/v3/..."

@@ -22,27 +22,55 @@ from .limits import Limits
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="fakehub",
+        prog="syncer fakehub",
         description="A local imitation of GitHub's REST API for secrets (Actions, Dependabot, "
         "Codespaces, agents) and variables (Actions, agents). Under /api/v3 it answers as an "
-        "Enterprise Server, which has no codespaces or agents endpoints (404).",
+        "Enterprise Server, which has no codespaces or agents endpoints (404). Each org gets "
+        "repositories as an organisation might have them: services svc-* (topic backend), web "
+        "apps web-* (frontend), api, dependency mirrors deps-*, libs, lib-*, tools-*, infra-*, "
+        "docs; some public, some archived, some forks; the environments on the deployable ones "
+        "(api, svc-*, web-*, infra-*) that are neither archived nor forks.",
     )
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="port to listen on; 0 picks a free one")
     p.add_argument("--org", action="append", dest="orgs", metavar="ORG",
                    help="organisation to create (repeatable; default: acme)")
-    p.add_argument("--repos", type=int, default=10, metavar="N", help="repositories per org")
-    p.add_argument("--envs", default="production,staging",
-                   help="comma-separated environments of every repository ('' for none)")
+    p.add_argument("--repos", type=int, default=10, metavar="N",
+                   help="repositories per org (default 10); the first dozen are the same in "
+                        "every org (api, svc-billing, web-storefront, deps-npm, libs, ...), the "
+                        "rest drawn from --seed and the org's name")
+    p.add_argument("--envs", default="production,staging", metavar="ENV,...",
+                   help="comma-separated environments of each deployable repository (with "
+                        "--plain-names: of every repository); '' for none "
+                        "(default production,staging)")
+    p.add_argument("--plain-names", action="store_true",
+                   help="the plain world instead: repo-0001 ... repo-N, all private, no topics, "
+                        "none archived or a fork, every one with --envs")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the generated repositories and of the faults below "
+                        "(default 0): the same seed gives the same world and, to a client "
+                        "sending one request at a time, the same faults")
     p.add_argument("--token", default=None, help="accepted token (default: a random one)")
     p.add_argument("--admin-token", default=None,
                    help="enables GET /_fakehub/state with this bearer token")
-    p.add_argument("--latency-ms", type=float, default=0.0)
-    p.add_argument("--jitter-ms", type=float, default=0.0)
-    p.add_argument("--error-rate", type=float, default=0.0)
-    p.add_argument("--drop-rate", type=float, default=0.0)
-    p.add_argument("--slow-rate", type=float, default=0.0)
-    p.add_argument("--slow-seconds", type=float, default=30.0)
+    faults = p.add_argument_group(
+        "faults", "Drawn per request from --seed, before the request is applied unless said.")
+    faults.add_argument("--latency-ms", type=float, default=0.0, metavar="MS",
+                        help="added before every answer (default 0)")
+    faults.add_argument("--jitter-ms", type=float, default=0.0, metavar="MS",
+                        help="a further uniform 0..MS added before every answer (default 0)")
+    faults.add_argument("--error-rate", type=float, default=0.0, metavar="P",
+                        help="share of requests answered 500, 502 or 503 without being "
+                             "applied, 0..1 (default 0)")
+    faults.add_argument("--drop-rate", type=float, default=0.0, metavar="P",
+                        help="share of connections closed without an answer, the request not "
+                             "applied, 0..1 (default 0)")
+    faults.add_argument("--slow-rate", type=float, default=0.0, metavar="P",
+                        help="share of requests applied at once but answered only after "
+                             "--slow-seconds, 0..1 (default 0)")
+    faults.add_argument("--slow-seconds", type=float, default=30.0, metavar="S",
+                        help="how late a slow answer leaves (default 30)")
     limits = p.add_argument_group(
         "rate limits",
         "GitHub's own limits are on by default (per token: 5,000 requests an hour, 900 points "
@@ -72,7 +100,6 @@ def build_parser() -> argparse.ArgumentParser:
                         help="requests left in the first hour")
     limits.add_argument("--primary-reset-seconds", type=float, default=3600.0, metavar="S",
                         help="length of the primary window (default 3600)")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--legacy-env-routes-only", action="store_true",
                    help="answer 404 on /repos/{owner}/{repo}/environments/.../secrets and "
                         ".../variables (the /repositories/{id}/environments/... form works)")
@@ -86,8 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plain-links", action="store_true",
                    help="pagination links repeat the requested path instead of GitHub's "
                         "/organizations/{id}/... and /repositories/{id}/... form")
-    p.add_argument("--tls-cert", default=None, help="PEM certificate: serve HTTPS")
-    p.add_argument("--tls-key", default=None, help="PEM private key for --tls-cert")
+    p.add_argument("--tls-cert", default=None, metavar="PEM", help="PEM certificate: serve HTTPS")
+    p.add_argument("--tls-key", default=None, metavar="PEM", help="PEM private key for --tls-cert")
     return p
 
 
@@ -142,7 +169,10 @@ def hub_from_args(args: argparse.Namespace) -> FakeHub:
     envs = tuple(e.strip() for e in args.envs.split(",") if e.strip())
     for org in args.orgs or ["acme"]:
         hub.add_org(org)
-        hub.add_repos(org, args.repos, environments=envs)
+        if args.plain_names:
+            hub.add_repos(org, args.repos, environments=envs)
+        else:
+            hub.add_varied_repos(org, args.repos, seed=args.seed, environments=envs)
     return hub
 
 
@@ -193,6 +223,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         hub = hub_from_args(args)
         asyncio.run(run(hub, args, sys.stdout))
     except (OSError, ValueError) as exc:
-        print(f"fakehub: {exc}", file=sys.stderr)
+        print(f"syncer fakehub: {exc}", file=sys.stderr)
         return 1
     return 0

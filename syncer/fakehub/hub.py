@@ -32,6 +32,7 @@ from .world import (
     VariableScope,
     World,
     utc_now,
+    varied_repos,
 )
 
 _ROUTER = Router(
@@ -279,6 +280,24 @@ class FakeHub:
         return [
             self.add_repo(org, f"repo-{i:0{width}d}", environments=envs, private=private)
             for i in range(start, start + count)
+        ]
+
+    def add_varied_repos(
+        self,
+        org: str,
+        count: int,
+        *,
+        seed: int = 0,
+        environments: Iterable[str] = ("production", "staging"),
+    ) -> list[int]:
+        """``count`` repositories as an organisation might have them (``svc-*``, ``web-*``,
+        ``api``, ``deps-*``, ``libs``, ...; topics, archived, forks, public ones,
+        ``environments`` on the deployable ones): see ``world.varied_repos``."""
+        return [
+            self.add_repo(org, spec.name, archived=spec.archived, fork=spec.fork,
+                          private=spec.private, topics=spec.topics,
+                          environments=spec.environments)
+            for spec in varied_repos(org, count, seed, environments)
         ]
 
     def add_environment(self, org: str, repo: str, name: str) -> None:

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import secrets as _secrets
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import count
 from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
@@ -696,3 +697,109 @@ def _as_int(raw: int | str) -> int:
 def dumps(obj: object) -> bytes:
     """Compact JSON, the serialization used for every fakehub answer."""
     return json.dumps(obj, separators=(",", ":")).encode()
+
+
+# --------------------------------------------------------------------------- a generated world
+
+
+@dataclass(frozen=True, slots=True)
+class RepoSpec:
+    """One repository to create: plain data, made by ``varied_repos``."""
+
+    name: str
+    private: bool = True
+    archived: bool = False
+    fork: bool = False
+    topics: tuple[str, ...] = ()
+    environments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    prefix: str
+    topics: tuple[str, ...]
+    extra_topics: tuple[str, ...]  # one of these, or none, is added
+    deployable: bool  # has the environments (unless archived or a fork)
+    public_rate: float
+    weight: int
+
+
+_KINDS: Final = (
+    _Kind("svc", ("backend",), ("go", "python", "java", "rust"), True, 0.05, 8),
+    _Kind("web", ("frontend",), ("typescript", "react"), True, 0.4, 4),
+    _Kind("infra", ("infrastructure",), ("terraform", "kubernetes"), True, 0.0, 2),
+    _Kind("deps", ("dependencies",), (), False, 0.1, 2),
+    _Kind("lib", ("library",), ("python", "typescript"), False, 0.5, 2),
+    _Kind("tools", ("tooling",), (), False, 0.2, 2),
+)
+_WORDS: Final = (
+    "accounts", "alerts", "analytics", "assets", "audit", "billing", "cart", "catalog",
+    "checkout", "config", "dashboard", "events", "export", "feeds", "gateway", "identity",
+    "images", "import", "inventory", "ledger", "mail", "maps", "media", "metrics", "notify",
+    "orders", "pricing", "profile", "quotes", "ratings", "reports", "scheduler", "shipping",
+    "signup", "stock", "tax", "tickets", "uploads", "users", "wallet",
+)
+_ARCHIVED_RATE: Final = 0.1
+_FORK_RATE: Final = 0.07
+_ENVS: Final = ("production", "staging")  # a stand-in for the caller's environments
+
+
+def _head() -> tuple[RepoSpec, ...]:
+    """The first repositories of every generated org, fixed so that even a few repositories
+    show each kind the README's config.example.toml selects by (names, topics, archived,
+    forks); ``_ENVS`` is replaced by the caller's environments."""
+    return (
+        RepoSpec("api", topics=("backend", "python"), environments=_ENVS),
+        RepoSpec("svc-billing", topics=("backend", "go"), environments=_ENVS),
+        RepoSpec("web-storefront", private=False, topics=("frontend", "typescript"),
+                 environments=_ENVS),
+        RepoSpec("deps-npm", topics=("dependencies",)),
+        RepoSpec("libs", private=False, topics=("library",)),
+        RepoSpec("svc-reports", archived=True, topics=("backend", "java")),
+        RepoSpec("svc-cache", private=False, fork=True, topics=("backend",)),
+        RepoSpec("svc-legacy-auth", topics=("backend",), environments=_ENVS),
+        RepoSpec("web-admin", topics=("frontend", "react"), environments=_ENVS),
+        RepoSpec("svc-search", topics=("python",), environments=_ENVS),
+        RepoSpec("deps-python", topics=("dependencies",)),
+        RepoSpec("docs", private=False, topics=("docs",)),
+    )
+
+
+def varied_repos(org: str, count: int, seed: int = 0,
+                 environments: Iterable[str] = _ENVS) -> list[RepoSpec]:
+    """``count`` repositories as an organisation might have them: services (``svc-*``,
+    topic ``backend``), web apps (``web-*``, ``frontend``), ``api``, dependency mirrors
+    (``deps-*``), libraries, tools, infrastructure; some public, some archived, some forks;
+    ``environments`` on the deployable ones (services, web apps, api, infrastructure) that
+    are neither archived nor forks. The same (org, count, seed) gives the same repositories;
+    the first dozen are the same in every org, the rest drawn from ``seed`` and the org."""
+    envs = tuple(environments)
+    head = [replace(spec, environments=envs if spec.environments else ())
+            for spec in _head()[:max(count, 0)]]
+    rng = random.Random(f"fakehub-world/{seed}/{org.lower()}")
+    taken = {spec.name for spec in head}
+    weights = [kind.weight for kind in _KINDS]
+    tail: list[RepoSpec] = []
+    for _ in range(count - len(head)):
+        kind = rng.choices(_KINDS, weights)[0]
+        name = base = f"{kind.prefix}-{rng.choice(_WORDS)}"
+        for _retry in range(3):  # a number only once names grow scarce
+            if name not in taken:
+                break
+            name = base = f"{kind.prefix}-{rng.choice(_WORDS)}"
+        suffix = 2
+        while name in taken:
+            name, suffix = f"{base}-{suffix}", suffix + 1
+        taken.add(name)
+        archived = rng.random() < _ARCHIVED_RATE
+        fork = not archived and rng.random() < _FORK_RATE
+        extra = rng.choice(kind.extra_topics + (None,)) if kind.extra_topics else None
+        tail.append(RepoSpec(
+            name,
+            private=not fork and rng.random() >= kind.public_rate,
+            archived=archived,
+            fork=fork,
+            topics=kind.topics + ((extra,) if extra else ()),
+            environments=envs if kind.deployable and not (archived or fork) else (),
+        ))
+    return head + tail
