@@ -317,3 +317,30 @@ def test_a_dry_run_reads_no_value(hub, url, monkeypatch, tmp_path, capsys, comma
         assert rotate(url, monkeypatch, "--generate", "32", "--output", str(output),
                       "--dry-run") == 0
         assert not output.exists()
+
+
+def test_rotate_finds_the_name_in_every_kind_of_secret(monkeypatch, capsys) -> None:
+    """The name as an Actions org secret, repository secrets, a Dependabot org secret and an
+    agent repository secret: `rotate NAME` (no --app) rewrites all of them and lists each,
+    naming its app."""
+    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())  # about where, not pacing
+    hub.add_repos("acme", 3, environments=())
+    hub.set_secret("SPREAD", OLD, org="acme", visibility="all")
+    hub.set_secret("SPREAD", OLD, repo="acme/repo-0001")
+    hub.set_secret("SPREAD", OLD, repo="acme/repo-0002")
+    hub.set_secret("SPREAD", OLD, org="acme", app="dependabot", visibility="private")
+    hub.set_secret("SPREAD", OLD, repo="acme/repo-0003", app="agents")
+    with hub.serve_in_thread() as url:
+        code = run_cli(["rotate", "spread", "--org", "acme", "--value-from", "env:NEW",
+                        "--quiet"], {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "NEW": NEW},
+                       monkeypatch)
+    assert code == 0
+    places: list[dict[str, str]] = [
+        {"org": "acme"}, {"repo": "acme/repo-0001"}, {"repo": "acme/repo-0002"},
+        {"org": "acme", "app": "dependabot"}, {"repo": "acme/repo-0003", "app": "agents"}]
+    for where in places:
+        assert hub.plaintext("SPREAD", **where) == NEW.encode(), where
+    out = capsys.readouterr().out
+    assert out.count("updated  SPREAD in ") == 5
+    assert "updated  SPREAD in acme (dependabot) (org secret" in out
+    assert "updated  SPREAD in acme/repo-0003 (agents)" in out
