@@ -37,7 +37,7 @@ from typing import Literal
 from .config import toml_nesting
 from .inputs import MAX_NESTING, InputTooLarge, read_capped
 from .model import SecretValue
-from .names import MAX_VALUE_BYTES
+from .names import MAX_VALUE_BYTES, env_name_shown
 from .sources import warn_if_readable_by_others
 
 Format = Literal["dotenv", "toml", "json"]
@@ -71,8 +71,17 @@ class ValuesFile:
 
 
 def located(path: str, line: int | None, key: str) -> str:
-    """"FILE:LINE" of a key, or, when its line cannot be told, "FILE: key 'KEY'"."""
-    return f"{path}:{line}" if line is not None else f"{path}: key {key!r}"
+    """"FILE:LINE (KEY)" of a key, or, when its line cannot be told, "FILE: key 'KEY'". A
+    key is named only when it is shaped like one (a conventional upper-case name, scoped or
+    not): a pasted value split at "=" can look like a key, and is not repeated."""
+    if line is None:
+        return f"{path}: key {key!r}"
+    return f"{path}:{line} ({key})" if _key_shown(key) else f"{path}:{line}"
+
+
+def _key_shown(key: str) -> bool:
+    *scope, name = key.split(":")
+    return env_name_shown(name) and all(re.fullmatch(r"[A-Za-z0-9_.-]+", part) for part in scope)
 
 
 def format_of(path: str | Path) -> Format | None:

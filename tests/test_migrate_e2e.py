@@ -324,9 +324,11 @@ def test_unknown_and_malformed_keys_are_reported_with_file_and_line(small, small
         migrate(small_url, tmp_path, "--from", "src", "--to", "dst", "--values", str(values),
                 "--allow-partial")
     message = str(caught.value)
-    assert f"{values}:2: no such secret in the source" in message
-    assert f"{values}:3: no secret of that name in the source" in message
-    assert f"{values}:4: a scoped key starts with actions: or dependabot:" in message
+    assert f"{values}:2 (actions:repo:no-such-repo:API_KEY): no such secret in the source" \
+        in message
+    assert f"{values}:3 (NOT_A_SECRET): no secret of that name in the source" in message
+    assert f"{values}:4 (codespaces:org:API_KEY): a scoped key starts with actions: or " \
+        "dependabot:" in message
     assert CANARY not in message
     assert small.count("PUT") == 0
 

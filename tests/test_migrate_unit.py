@@ -197,22 +197,22 @@ def test_scoped_key_wins_and_empty_means_not_given() -> None:
 
 def test_unknown_keys_are_problems_with_file_and_line() -> None:
     """Keys that match no secret (by name or by scope), malformed keys, and two spellings of the
-    same key are each reported with file and line; neither keys (a pasted secret split at an
-    '=' looks like one) nor values appear."""
+    same key are each reported with file, line and the key where it is shaped like one (a
+    conventional name, scoped or not); a key that may be a pasted secret split at an '=', and
+    every value, never appear."""
     targets = map_targets(inventory(repo_secret("api", "A"), org_secret("O")), DST)
     matching = match_values(targets, values(
         f"A={SECRET}\nZZZ={SECRET}\nactions:repo:web:A={SECRET}\nactions:org:O={SECRET}\n"
         f"actions:ORG:o={SECRET}\nactions:thing={SECRET}\ndependabot:org:O={SECRET}\n"))
     assert matching.problems == (
-        "v.env:2: no secret of that name in the source",
-        "v.env:3: no such secret in the source",
-        "v.env:5: names the same secret as v.env:4",
+        "v.env:2 (ZZZ): no secret of that name in the source",
+        "v.env:3 (actions:repo:web:A): no such secret in the source",
+        "v.env:5: names the same secret as v.env:4 (actions:org:O)",
         ("v.env:6: expected APP:org:NAME, APP:repo:REPO:NAME, "
         "actions:env:REPO:ENV:NAME or NAME (APP: actions or dependabot)"),
-        "v.env:7: no such secret in the source",
+        "v.env:7 (dependabot:org:O): no such secret in the source",
     )
     assert SECRET not in "".join(matching.problems)
-    assert "ZZZ" not in "".join(matching.problems)
 
 
 def test_pasted_secrets_split_at_an_equals_sign_are_not_repeated() -> None:
@@ -234,8 +234,9 @@ def test_keys_for_repositories_outside_repos_are_ignored_not_errors() -> None:
                             outside={"web"})
     assert matching.problems == ()
     assert matching.ignored == (
-        "v.env:2: repository outside --repos, ignored",
-        "v.env:3: no secret of that name in the repositories selected by --repos, ignored")
+        "v.env:2 (actions:repo:web:A): repository outside --repos, ignored",
+        "v.env:3 (OTHER): no secret of that name in the repositories selected by --repos, "
+        "ignored")
 
 
 def test_without_a_values_file_every_writable_target_is_missing() -> None:

@@ -81,7 +81,7 @@ def test_dotenv_problems_name_lines_not_contents() -> None:
     assert problems_of(text, "dotenv") == [
         "v:2: expected KEY=VALUE",
         "v:3: unexpected text after the closing quote",
-        "v:4: the key is given again (first at line 1)",
+        "v:4 (A): the key is given again (first at line 1)",
         "v:5: the quoted value is never closed",
     ]
 
@@ -105,7 +105,7 @@ def test_toml_tables_and_non_strings_are_refused() -> None:
     """A table (an unquoted dotted or colon key) or a non-string value is a problem, by line."""
     text = 'A = 1\nactions.repo = "x"\n[section]\nB = "y"\n'
     problems = problems_of(text, "toml")
-    assert problems[0] == "v:1: the value must be a string"
+    assert problems[0] == "v:1 (A): the value must be a string"
     assert problems[1].startswith("v:2: a table")
     assert problems[2].startswith("v:3: a table")
 
@@ -130,7 +130,7 @@ def test_json_object_with_lines() -> None:
 def test_json_problems() -> None:
     """Repeated keys, non-string values, syntax errors and a non-object are reported by line;
     json's messages describe the grammar, never the text."""
-    assert problems_of('{"A": "x",\n "A": "y"}', "json") == [("v:2: the key is given again (first at "
+    assert problems_of('{"A": "x",\n "A": "y"}', "json") == [("v:2 (A): the key is given again (first at "
                                                               "line 1)")]
     assert problems_of('{"A": 1,\n "B": "x"}', "json") == ["v:1: the value must be a string"]
     assert problems_of(f'{{"A": "{SECRET}",\n "B" "x"}}', "json") == [
@@ -155,7 +155,7 @@ def test_format_follows_the_extension() -> None:
 def test_oversized_values_are_refused_by_key() -> None:
     """A value over GitHub's 48 KB is reported with its key and size, not its content."""
     problems = problems_of("BIG=" + "x" * (MAX_VALUE_BYTES + 1) + "\n", "dotenv")
-    assert problems == [(f"v:1: the value is {MAX_VALUE_BYTES + 1} bytes; GitHub allows "
+    assert problems == [(f"v:1 (BIG): the value is {MAX_VALUE_BYTES + 1} bytes; GitHub allows "
                         f"at most {MAX_VALUE_BYTES}")]
 
 
