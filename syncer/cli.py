@@ -21,7 +21,15 @@ import anyio
 import structlog
 
 from . import __version__
-from .config import AppAuth, Config, GitHubConfig, api_url_problem, load_config, read_values
+from .config import (
+    AppAuth,
+    Config,
+    GitHubConfig,
+    api_url_problem,
+    load_config,
+    read_values,
+    read_variable_values,
+)
 from .engine import RunAborted
 from .exits import AuthError, Exit, UsageError
 from .github import errors
@@ -718,7 +726,7 @@ async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
 
     config = load_config(args.config)
     settings = replace(settings_from(args, config), response_cache=_response_cache())
-    orgs = sorted({s.org for s in config.secrets}, key=str.lower)
+    orgs = sorted({s.org for s in config.specs}, key=str.lower)
     token = token_source_for(config.github, effective(args, config, "token_env"),
                              orgs[0] if len(orgs) == 1 else orgs, settings.api_url,
                              ssl_context_for(settings.ca_bundle),
@@ -729,8 +737,10 @@ async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
         values = read_values(config)
         for value in values.values():
             redact.register(value.reveal())
+        variable_values = read_variable_values(config)  # no secrets: shown as they are
         result = await run_sync(config, values, settings, token, state, apply=apply,
-                                prune=args.prune, fresh=args.fresh, show_progress=show_progress)
+                                prune=args.prune, fresh=args.fresh, show_progress=show_progress,
+                                variable_values=variable_values)
     detailed = args.detailed_exitcode and result.exit_code == Exit.OK
     if not apply:
         print(plan_json(result.plan) if args.format == "json" else plan_text(result.plan))
