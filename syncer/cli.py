@@ -185,7 +185,8 @@ def _config_options(*, prune: bool) -> _Parser:
     cfg.add_argument("-c", "--config", required=True, metavar="FILE", help="the TOML config")
     if prune:
         cfg.add_argument("--prune", action="store_true",
-                         help="also delete undeclared secrets in the scopes the config manages")
+                         help="also delete undeclared secrets (and variables) in the scopes "
+                         "the config manages")
     cfg.add_argument("--detailed-exitcode", action="store_true",
                      help="exit 5 instead of 0 when plan has writes to make, or when apply "
                      "undid changes made on GitHub: drifted secrets rewritten (a value, a "
@@ -319,15 +320,17 @@ def build_parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plan", parents=[_common_options(), _connection_options(),
                                          _config_options(prune=True)],
                         help="show what apply would change (never writes)",
-                        description="Read GitHub and the state file and show, grouped by secret, "
-                        "what apply would create, update, rewrite (drifted) or prune. Never writes.")
+                        description="Read GitHub and the state file and show, grouped by secret "
+                        "and variable, what apply would create, update, rewrite (drifted) or "
+                        "prune. Never writes.")
     pl.add_argument("--format", choices=("text", "json"), default="text",
                     help="text for people, json for machines (stdout)")
     sub.add_parser("apply", parents=[_common_options(), _connection_options(),
                                      _config_options(prune=True)],
                    help="make GitHub match the config; write only what differs",
-                   description="Write every secret of the config that is missing, changed, or "
-                   "drifted (changed on GitHub by someone else); skip what is already right; "
+                   description="Write every secret and variable of the config that is missing, "
+                   "changed, or drifted (changed on GitHub by someone else; a variable's value "
+                   "is compared exactly); skip what is already right; "
                    "record each write in the state file. Exit 0 in sync, 1 if targets failed.")
 
     d = sub.add_parser("demo", parents=[_common_options()],

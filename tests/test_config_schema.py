@@ -20,7 +20,7 @@ from syncer.config import KEYS, ConfigError, RepoSelector, SyncConfig, key_path,
 from syncer.config_schema import config_schema, schema_json
 
 ROOT = Path(__file__).parent.parent
-SECTIONS = {"github", "sync", "secret"}
+SECTIONS = {"github", "sync", "secret", "variable"}
 
 
 @cache
@@ -53,7 +53,8 @@ def checker_problems(text: str) -> list[tuple[str, str]]:
 
 def configs_in_the_tests() -> list[tuple[str, str]]:
     """(where, text) of every string constant in tests/ and benchmarks/ that is TOML with a
-    [github], [sync] or [[secret]] table: the configs the suite runs syncer with."""
+    [github], [sync], [[secret]] or [[variable]] table: the configs the suite runs syncer
+    with."""
     found = [("config.example.toml", (ROOT / "config.example.toml").read_text())]
     for source in sorted([*(ROOT / "tests").glob("*.py"), *(ROOT / "benchmarks").glob("*.py")]):
         for node in ast.walk(ast.parse(source.read_text())):
@@ -176,7 +177,7 @@ def test_config_check_needs_no_token_and_names_every_problem(tmp_path: Path) -> 
     env = {"GITHUB_API_URL": "https://127.0.0.1:9", "HOME": str(tmp_path)}
     good = syncer_process(["config", "check", "-c", str(ROOT / "config.example.toml")], env)
     assert good.returncode == 0, good.stderr
-    assert good.stdout.decode().endswith(": ok (4 secrets)\n")
+    assert good.stdout.decode().endswith(": ok (4 secrets, 2 variables)\n")
     bad = tmp_path / "bad.toml"
     bad.write_text(GOOD.replace("[sync]", "[sync]\nconcurency = 3").replace(
         "concurrency = 4", "concurrency = 0"))

@@ -188,7 +188,8 @@ def test_org_and_agent_variables(hub, tmp_path, monkeypatch, capsys) -> None:
         assert sync("apply", url, tmp_path, monkeypatch, "--detailed-exitcode",
                     config=ORG_AND_AGENTS) == 0
 
-        hub.set_variable("SHARED", "yes", org="acme", selected=[*ids, hub.repo_id("acme/repo-0299")])
+        widened = [*ids, hub.repo_id("acme/repo-0299")]
+        hub.set_variable("SHARED", "yes", org="acme", selected=widened)
         capsys.readouterr()
         assert sync("plan", url, tmp_path, monkeypatch, "--format", "json",
                     config=ORG_AND_AGENTS) == 0
