@@ -187,3 +187,36 @@ def test_config_check_needs_no_token_and_names_every_problem(tmp_path: Path) -> 
     assert f"{bad}:8: sync.concurency: unknown key 'concurency'; did you mean 'concurrency'?" \
         in err
     assert "sync.concurrency: 0 is out of range" in err
+
+
+VARIABLES = """
+[github]
+org = "acme"
+[[variable]]
+name = "REGION"
+value = "eu-west-1"
+[variable.repos]
+match = ["*"]
+[[variable]]
+name = "SHARED"
+value = "env:SHARED"
+app = "agents"
+[variable.org]
+visibility = "all"
+"""
+
+
+@pytest.mark.parametrize("change,path", [
+    (('match = ["*"]', 'matc = ["*"]'), "variable[0].repos.matc"),
+    (('visibility = "all"', 'visibilty = "all"'), "variable[1].org.visibilty"),
+    (('app = "agents"', 'app = "dependabot"'), "variable[1].app"),
+    (('value = "eu-west-1"', "value = 3"), "variable[0].value"),
+])
+def test_variable_tables_are_checked_alike_by_both(change: tuple[str, str], path: str) -> None:
+    """[[variable]] tables (a value written in the file accepted) fail the schema and the
+    checker at the same key path: a misspelt key in [variable.repos] or [variable.org], an app
+    without variables, a value that is not text."""
+    assert checker_problems(VARIABLES) == [] and schema_paths(tomllib.loads(VARIABLES)) == set()
+    text = VARIABLES.replace(*change)
+    assert path in schema_paths(tomllib.loads(text))
+    assert path in {key for key, _ in checker_problems(text)}
