@@ -264,3 +264,29 @@ def test_bad_input_is_refused_before_any_request(hub, tmp_path, monkeypatch, cap
         assert sync("apply", url, tmp_path, monkeypatch, config=config, env=env) == 2
     assert message in capsys.readouterr().err
     assert hub.count() == 0
+
+
+def test_a_created_environment_gets_its_variable_with_one_post(hub, tmp_path,
+                                                              monkeypatch) -> None:
+    """With create_environments, an environment the repository lacks is created and its
+    variable written with one POST: the plan knows it cannot exist yet, nothing asks."""
+    config = """
+[github]
+org = "acme"
+[sync]
+points_per_minute = 0  # fakehub enforces no limits here; pacing has its own tests
+create_environments = true
+[[variable]]
+name = "STAGE"
+value = "staging"
+environments = ["staging"]
+[variable.repos]
+match = ["repo-000[1-3]"]
+"""
+    with hub.serve_in_thread() as url:
+        assert sync("apply", url, tmp_path, monkeypatch, config=config) == 0
+    assert hub.count("PUT", "/repos/{owner}/{repo}/environments/{environment_name}") == 3
+    assert hub.count("POST") == 3 and writes(hub) == 3 + 3
+    assert hub.count("GET", "/repos/{owner}/{repo}/environments/{environment_name}/variables/"
+                            "{name}") == 0
+    assert hub.variable_value("STAGE", repo="acme/repo-0002", env="staging") == "staging"
