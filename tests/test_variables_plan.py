@@ -290,3 +290,24 @@ match = ["repo-000[1-3]"]
     assert hub.count("GET", "/repos/{owner}/{repo}/environments/{environment_name}/variables/"
                             "{name}") == 0
     assert hub.variable_value("STAGE", repo="acme/repo-0002", env="staging") == "staging"
+
+
+def test_values_already_right_are_adopted_so_a_later_change_is_drift(hub, tmp_path,
+                                                                    monkeypatch) -> None:
+    """With the state gone (a fresh runner), apply finds every variable already right and
+    writes nothing, but records them as its own: a value changed by hand afterwards is
+    drifted (exit 5), not a mere update."""
+    with hub.serve_in_thread() as url:
+        assert sync("apply", url, tmp_path, monkeypatch, config=ORG_AND_AGENTS) == 0
+        (tmp_path / "state.json").unlink()
+        hub.reset_counters()
+        assert sync("apply", url, tmp_path, monkeypatch, "--detailed-exitcode",
+                    config=ORG_AND_AGENTS) == 0
+        assert writes(hub) == 0
+        hub.set_variable("MODEL", "slow", repo="acme/repo-0150", app="agents")
+        assert sync("plan", url, tmp_path, monkeypatch, "--detailed-exitcode",
+                    config=ORG_AND_AGENTS) == 5
+        assert sync("apply", url, tmp_path, monkeypatch, "--detailed-exitcode",
+                    config=ORG_AND_AGENTS) == 5
+    assert writes(hub) == 1
+    assert hub.variable_value("MODEL", repo="acme/repo-0150", app="agents") == "fast"

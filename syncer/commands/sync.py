@@ -26,7 +26,7 @@ from ..observe.summary import Summary
 from ..plan import WRITES, Change, Desired, PlanItem, make_plan, variables_over_limit
 from ..resume import remembered_in, state_key, write_planned
 from ..runtime import Run, Settings, connect
-from ..state import State
+from ..state import Record, State
 
 log = structlog.get_logger("syncer.sync")
 
@@ -65,6 +65,7 @@ async def run_sync(config: Config, values: Values,
         if not apply:
             return SyncResult(plan, [], run.summary([], started))
         to_write = [item for item in plan if item.change in WRITES]
+        _adopt_values_in_place(state, settings.api_url, plan)  # saved with the writes' records
         outcomes, _ = await write_planned(
             run, state, to_write,
             lambda a: by_target[a.scope.target][(value_keys[(a.scope, a.name)], a.name)],
@@ -116,6 +117,23 @@ async def _plan(run: Run, config: Config, values: Mapping[str, Values],
              for name in named_but_missing(spec, repos[spec.org])]
     value_keys = {(d.scope, d.name): d.value_key for d in desired}
     return plan, value_keys
+
+
+def _adopt_values_in_place(state: State, api_url: str, plan: list[PlanItem]) -> None:
+    """Variables that already hold what the config wants (set by hand, or by a run whose state
+    is gone) are recorded as syncer's, as its own write would be: a later change on GitHub is
+    then drift, not an update. (A secret's value cannot be seen: it is rewritten instead.)"""
+    for item in plan:
+        if item.change is not Change.UNCHANGED or item.scope.target != "variable" \
+                or item.desired is None:
+            continue
+        key = state_key(api_url, item.scope, item.name)
+        want = item.desired
+        selection = want.selection.as_text() if want.selection is not None else None
+        record = state.get(key)
+        if record is None or (record.fingerprint, record.selection) != (want.fingerprint,
+                                                                        selection):
+            state.put(key, Record.now(want.fingerprint, item.github_updated_at, selection))
 
 
 def _of_spec(spec: SecretSpec, scope: Scope) -> Scope:
