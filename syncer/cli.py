@@ -27,8 +27,7 @@ from .config import (
     GitHubConfig,
     api_url_problem,
     load_config,
-    read_values,
-    read_variable_values,
+    read_all_values,
 )
 from .engine import RunAborted
 from .exits import AuthError, Exit, UsageError
@@ -737,10 +736,9 @@ async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
     state = _open_state(args.state or config.sync.state)
     apply = args.command == "apply"
     with _locked_unless_dry_run(not apply, state):
-        values = read_values(config)
+        values, variable_values = read_all_values(config)  # variables' are no secrets
         for value in values.values():
             redact.register(value.reveal())
-        variable_values = read_variable_values(config)  # no secrets: shown as they are
         result = await run_sync(config, values, settings, token, state, apply=apply,
                                 prune=args.prune, fresh=args.fresh, show_progress=show_progress,
                                 variable_values=variable_values)

@@ -51,7 +51,8 @@ __all__ = [
     "SecretSpec", "SyncConfig",
     "api_url_problem", "check_source", "confinement_problem", "duplicate_problems",
     "is_loopback", "key_path",
-    "load_config", "locate_keys", "parse_config", "read_values", "read_variable_values",
+    "load_config", "locate_keys", "parse_config", "read_all_values", "read_values",
+    "read_variable_values",
     "target_problems", "toml_nesting", "unknown_key_message", "variable_count_problems",
 ]
 
@@ -260,7 +261,7 @@ def read_values(config: Config, environ: Mapping[str, str] | None = None,
     several secrets is read once (one command run, one consistent value), except `generate:N`,
     which makes a fresh value for each secret.
     """
-    return _read_all(config, config.secrets, environ)
+    return read_all_values(config, environ, variables=False)[0]
 
 
 def read_variable_values(config: Config, environ: Mapping[str, str] | None = None,
@@ -268,14 +269,28 @@ def read_variable_values(config: Config, environ: Mapping[str, str] | None = Non
     """Each variable's value, keyed by (index in config.variables, name), as `read_values`
     reads secrets'; a value written in the config is taken as it is. A value must be text
     (GitHub stores variables as strings) and fit GitHub's size limit."""
-    return _read_all(config, config.variables, environ)
+    return read_all_values(config, environ, secrets=False)[1]
+
+
+Values = dict[tuple[int, str], SecretValue]
+
+
+def read_all_values(config: Config, environ: Mapping[str, str] | None = None, *,
+                    secrets: bool = True, variables: bool = True) -> tuple[Values, Values]:
+    """`read_values` and `read_variable_values` in one: ConfigError names every source of
+    either that cannot be read."""
+    problems: list[Problem] = []
+    done: dict[Source, SecretValue | SourceError] = {}
+    found = (_read_all(config, config.secrets if secrets else (), environ, problems, done),
+             _read_all(config, config.variables if variables else (), environ, problems, done))
+    if problems:
+        raise ConfigError(problems)
+    return found
 
 
 def _read_all(config: Config, specs: Sequence[SecretSpec], environ: Mapping[str, str] | None,
-              ) -> dict[tuple[int, str], SecretValue]:
-    values: dict[tuple[int, str], SecretValue] = {}
-    problems: list[Problem] = []
-    done: dict[Source, SecretValue | SourceError] = {}
+              problems: list[Problem], done: dict[Source, SecretValue | SourceError]) -> Values:
+    values: Values = {}
     for index, spec in enumerate(specs):
         if isinstance(spec.value, str):  # a variable's value, checked when the file was read
             values[(index, spec.name)] = SecretValue(spec.value.encode())
@@ -292,8 +307,6 @@ def _read_all(config: Config, specs: Sequence[SecretSpec], environ: Mapping[str,
                                     str(got).replace("secret value", f"{spec.target} value")))
         else:
             values[(index, spec.name)] = got
-    if problems:
-        raise ConfigError(problems)
     return values
 
 

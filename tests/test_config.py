@@ -25,6 +25,7 @@ from syncer.config import (
     load_config,
     locate_keys,
     parse_config,
+    read_all_values,
     read_values,
     read_variable_values,
 )
@@ -952,3 +953,13 @@ def test_variable_values_are_read_as_text(tmp_path: Path) -> None:
     assert {k: v.reveal() for k, v in values.items()} == {(0, "A"): b"eu-west-1",
                                                           (1, "B"): b"from-env"}
     assert read_values(ok) == {}
+
+
+def test_unreadable_secret_and_variable_sources_are_reported_together() -> None:
+    """read_all_values names every unreadable source, of secrets and of variables, at once."""
+    config = parse_config(secret('name = "S"\nvalue = "env:NO_SUCH_S"')
+                          + '[[variable]]\nname = "V"\nvalue = "env:NO_SUCH_V"\n'
+                            '[variable.repos]\n')
+    with pytest.raises(ConfigError) as info:
+        read_all_values(config, {})
+    assert [p.key for p in info.value.problems] == ["secret[0].value", "variable[0].value"]
