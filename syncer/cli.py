@@ -21,7 +21,14 @@ import anyio
 import structlog
 
 from . import __version__
-from .config import AppAuth, Config, GitHubConfig, api_url_problem, load_config, read_values
+from .config import (
+    AppAuth,
+    Config,
+    GitHubConfig,
+    api_url_problem,
+    load_config,
+    read_all_values,
+)
 from .engine import RunAborted
 from .exits import AuthError, Exit, UsageError
 from .github import errors
@@ -181,7 +188,8 @@ def _config_options(*, prune: bool, config_required: bool = True) -> _Parser:
                      help="the TOML config")
     if prune:
         cfg.add_argument("--prune", action="store_true",
-                         help="also delete undeclared secrets in the scopes the config manages")
+                         help="also delete undeclared secrets (and variables) in the scopes "
+                         "the config manages")
     cfg.add_argument("--detailed-exitcode", action="store_true",
                      help="exit 5 instead of 0 when plan has writes to make, or when apply "
                      "undid changes made on GitHub: drifted secrets rewritten (a value, a "
@@ -334,8 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plan", parents=[_common_options(), _connection_options(),
                                          _config_options(prune=True)],
                         help="show what apply would change (never writes)",
-                        description="Read GitHub and the state file and show, grouped by secret, "
-                        "what apply would create, update, rewrite (drifted) or prune. Never writes.")
+                        description="Read GitHub and the state file and show, grouped by secret "
+                        "and variable, what apply would create, update, rewrite (drifted) or "
+                        "prune. Never writes.")
     pl.add_argument("--format", choices=("text", "json"), default="text",
                     help="text for people; json: the plan's older JSON (kept as it was; "
                     "--report writes the documented one)")
@@ -345,11 +354,12 @@ def build_parser() -> argparse.ArgumentParser:
     ap = sub.add_parser("apply", parents=[_common_options(), _connection_options(),
                                           _config_options(prune=True, config_required=False)],
                         help="make GitHub match the config; write only what differs",
-                        description="Write every secret of the config that is missing, changed, "
-                        "or drifted (changed on GitHub by someone else); skip what is already "
-                        "right; record each write in the state file. Exit 0 in sync, 1 if "
-                        "targets failed. Given a plan saved by `plan --out`, write exactly it, "
-                        "or nothing (exit 2) if the config, a value or GitHub changed since.")
+                        description="Write every secret and variable of the config that is "
+                        "missing, changed, or drifted (changed on GitHub by someone else; a "
+                        "variable's value is compared exactly); skip what is already right; "
+                        "record each write in the state file. Exit 0 in sync, 1 if targets "
+                        "failed. Given a plan saved by `plan --out`, write exactly it, or "
+                        "nothing (exit 2) if the config, a value or GitHub changed since.")
     ap.add_argument("plan_file", nargs="?", metavar="PLAN",
                     help="a plan saved by `syncer plan --out` (instead of -c)")
     ap.add_argument("--format", choices=("text", "json"), default="text",
@@ -794,7 +804,7 @@ async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
     if saved is not None and settings.api_url != saved.api_url:
         raise UsageError(f"{args.plan_file}: planned against {saved.api_url}, not "
                          f"{settings.api_url}; nothing was written")
-    orgs = sorted({s.org for s in config.secrets}, key=str.lower)
+    orgs = sorted({s.org for s in config.specs}, key=str.lower)
     token = token_source_for(config.github, effective(args, config, "token_env"),
                              orgs[0] if len(orgs) == 1 else orgs, settings.api_url,
                              ssl_context_for(settings.ca_bundle),
@@ -814,13 +824,14 @@ async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
     config_info = {"path": str(Path(config_path).resolve()),
                    "sha256": saved_plan.config_digest(config_path)}
     with _locked_unless_dry_run(not apply, state):
-        values = read_values(config)
+        values, variable_values = read_all_values(config)  # variables' are no secrets
         for value in values.values():
             redact.register(value.reveal())
         try:
             result = await run_sync(config, values, settings, token, state, apply=apply,
                                     prune=prune, fresh=args.fresh, show_progress=show_progress,
-                                    before_writing=before_writing)
+                                    before_writing=before_writing,
+                                    variable_values=variable_values)
         except saved_plan.PlanChanged as refused:
             changes = [{"code": c.what.value, "secret": c.secret, "scope": c.scope,
                         "message": c.message} for c in refused.changes]

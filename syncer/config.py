@@ -4,13 +4,19 @@
 `ConfigError` listing every problem with its file, line and key path (`secret[2].repos.match`),
 never just the first. It reads no secret value: value sources are only checked for syntax, so a
 config loads on a machine where the variables and files it names are absent. `read_values` is
-the separate step that reads them, again reporting every unreadable source at once.
+the separate step that reads them, again reporting every unreadable source at once
+(`read_variable_values` for the `[[variable]]` tables).
+
+A `[[variable]]` (an Actions or agent configuration variable) takes the same targeting keys as a
+`[[secret]]`; its value is no secret, so it may be written in the file itself (`value =
+"eu-west-1"`) as well as named by a source. A literal value on a `[[secret]]` stays an error.
 
 No message ever quotes a secret value: a literal value written where a source belongs, a token
 pasted into `token_env`, a password in `api_url` are all refused without being repeated.
 
 `config.example.toml` documents every key. Key paths count `[[secret]]` tables from 0, like the
-indexes of `Config.secrets` and the keys `read_values` returns.
+indexes of `Config.secrets` and the keys `read_values` returns (`[[variable]]` tables likewise,
+with `Config.variables`).
 """
 
 from __future__ import annotations
@@ -33,8 +39,8 @@ import yarl
 from .exits import UsageError
 from .github.pacing import DEFAULT_POINTS_PER_MINUTE, DEFAULT_WRITES_PER_MINUTE, MAX_CONCURRENCY
 from .inputs import MAX_NESTING, InputTooLarge, read_capped
-from .model import APPS, SecretValue
-from .names import env_name_problem, secret_name_problem
+from .model import APPS, VARIABLE_APPS, SecretValue, Target
+from .names import MAX_VARIABLES, env_name_problem, secret_name_problem, value_problem
 from .sources import Source, SourceError, parse_source, read_source
 
 __all__ = [
@@ -45,12 +51,16 @@ __all__ = [
     "SecretSpec", "SyncConfig",
     "api_url_problem", "check_source", "confinement_problem", "duplicate_problems",
     "is_loopback", "key_path",
-    "load_config", "locate_keys", "parse_config", "read_values", "target_problems",
-    "toml_nesting", "unknown_key_message",
+    "load_config", "locate_keys", "parse_config", "read_all_values", "read_values",
+    "read_variable_values",
+    "target_problems", "toml_nesting", "unknown_key_message", "variable_count_problems",
 ]
 
 VISIBILITIES: tuple[str, ...] = ("all", "private", "selected")
 VALUE_KINDS: tuple[str, ...] = ("env", "file", "cmd", "generate")
+#: a variable's value is kept in the config or read from these (a generated value nobody keeps
+#: would make every run an update)
+VARIABLE_VALUE_KINDS: tuple[str, ...] = ("env", "file", "cmd")
 PRIVATE_KEY_KINDS: tuple[str, ...] = ("file", "env")
 
 
@@ -136,16 +146,18 @@ class RepoSelector:
 
 @dataclass(frozen=True, slots=True)
 class SecretSpec:
-    """One `[[secret]]`: a name, where its value comes from, and where it is written."""
+    """One `[[secret]]` (or `[[variable]]`, with `target` "variable"): a name, where its value
+    comes from, and where it is written."""
 
     name: str  # upper-cased
-    value: Source
+    value: Source | str  # str: a variable's value as written in the config (never a secret's)
     app: str
     org: str
     org_target: OrgTarget | None
     repos: RepoSelector | None
     environments: tuple[str, ...]  # non-empty: environment secrets in the `repos` repositories
     line: int | None = None  # of the [[secret]] header
+    target: Target = "secret"
 
     @property
     def writes_repo_secrets(self) -> bool:
@@ -159,6 +171,12 @@ class Config:
     sync: SyncConfig
     secrets: tuple[SecretSpec, ...]
     base_dir: str | None = None  # where relative paths start; None: left as written
+    variables: tuple[SecretSpec, ...] = ()  # the [[variable]] tables
+
+    @property
+    def specs(self) -> tuple[SecretSpec, ...]:
+        """Every [[secret]], then every [[variable]]."""
+        return (*self.secrets, *self.variables)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,22 +261,65 @@ def read_values(config: Config, environ: Mapping[str, str] | None = None,
     several secrets is read once (one command run, one consistent value), except `generate:N`,
     which makes a fresh value for each secret.
     """
-    values: dict[tuple[int, str], SecretValue] = {}
+    return read_all_values(config, environ, variables=False)[0]
+
+
+def read_variable_values(config: Config, environ: Mapping[str, str] | None = None,
+                         ) -> dict[tuple[int, str], SecretValue]:
+    """Each variable's value, keyed by (index in config.variables, name), as `read_values`
+    reads secrets'; a value written in the config is taken as it is. A value must be text
+    (GitHub stores variables as strings) and fit GitHub's size limit."""
+    return read_all_values(config, environ, secrets=False)[1]
+
+
+Values = dict[tuple[int, str], SecretValue]
+
+
+def read_all_values(config: Config, environ: Mapping[str, str] | None = None, *,
+                    secrets: bool = True, variables: bool = True) -> tuple[Values, Values]:
+    """`read_values` and `read_variable_values` in one: ConfigError names every source of
+    either that cannot be read."""
     problems: list[Problem] = []
     done: dict[Source, SecretValue | SourceError] = {}
-    for index, spec in enumerate(config.secrets):
+    found = (_read_all(config, config.secrets if secrets else (), environ, problems, done),
+             _read_all(config, config.variables if variables else (), environ, problems, done))
+    if problems:
+        raise ConfigError(problems)
+    return found
+
+
+def _read_all(config: Config, specs: Sequence[SecretSpec], environ: Mapping[str, str] | None,
+              problems: list[Problem], done: dict[Source, SecretValue | SourceError]) -> Values:
+    values: Values = {}
+    for index, spec in enumerate(specs):
+        if isinstance(spec.value, str):  # a variable's value, checked when the file was read
+            values[(index, spec.name)] = SecretValue(spec.value.encode())
+            continue
         got = done[spec.value] if spec.value in done else _read(spec.value, environ,
                                                                 _confined_to(config))
         if spec.value.kind != "generate":
             done[spec.value] = got
+        if not isinstance(got, SourceError) and spec.target == "variable":
+            got = _as_variable_value(spec.value, got)
         if isinstance(got, SourceError):
-            problems.append(Problem(config.path, spec.line, key_path("secret", index, "value"),
-                                    str(got)))
+            problems.append(Problem(config.path, spec.line,
+                                    key_path(spec.target, index, "value"),
+                                    str(got).replace("secret value", f"{spec.target} value")))
         else:
             values[(index, spec.name)] = got
-    if problems:
-        raise ConfigError(problems)
     return values
+
+
+def _as_variable_value(source: Source, value: SecretValue) -> SecretValue | SourceError:
+    """`value` if it can be a variable's: text, within GitHub's size."""
+    try:
+        value.reveal().decode("utf-8")
+    except UnicodeDecodeError:
+        return SourceError(f"{source}: a variable's value must be text (UTF-8); binary values "
+                           "belong in secrets")
+    if problem := value_problem(value.reveal()):
+        return SourceError(f"{source}: {problem.replace('secret value', 'variable value')}")
+    return value
 
 
 def _confined_to(config: Config) -> str | None:
@@ -531,6 +592,8 @@ KEYS: dict[str, tuple[Key, ...]] = {
         Key("github", "table", "Where GitHub is and how to authenticate.", table="github"),
         Key("sync", "table", "How runs go.", table="sync"),
         Key("secret", "tables", "One [[secret]] table per secret.", table="secret"),
+        Key("variable", "tables", "One [[variable]] table per Actions or agent variable.",
+            table="variable"),
     ),
     "github": (
         Key("api_url", "string", "API base URL. Default: $GITHUB_API_URL, else "
@@ -599,7 +662,26 @@ KEYS: dict[str, tuple[Key, ...]] = {
         Key("include_archived", "boolean", "Include archived repositories. Default false."),
         Key("include_forks", "boolean", "Include forks. Default false."),
     ),
+    "variable": (
+        Key("name", "string", "The variable's name (stored upper-case).", required=True),
+        Key("value", "string", "The value itself (\"eu-west-1\"), or where it comes from: "
+            "env:VAR, file:PATH or cmd:COMMAND (a text starting so is read as a source).",
+            required=True),
+        Key("app", "choice", "Which variables: Actions, or the Copilot cloud agent's. Default "
+            "actions.", choices=VARIABLE_APPS),
+        Key("owner", "string", "This variable's organisation.", pattern=_ORG_NAME.pattern),
+        Key("org", "name_or_table", "[variable.org]: the org-level variable; or a string "
+            "naming this variable's organisation.", pattern=_ORG_NAME.pattern,
+            table="variable.org"),
+        Key("repos", "table", "[variable.repos]: which repositories get a repository (or "
+            "environment) variable.", table="variable.repos"),
+        Key("environments", "strings", "Environment names: environment variables in each "
+            "selected repository."),
+    ),
 }
+# the same keys as a [[secret]]'s: one place says what they are
+KEYS["variable.org"] = KEYS["secret.org"]
+KEYS["variable.repos"] = KEYS["secret.repos"]
 
 
 def _key_names(table: str) -> tuple[str, ...]:
@@ -623,17 +705,27 @@ def _config(p: _Problems, raw: Mapping[str, Any], file: str, base: Path | None) 
     github = _github(p, github_table, files)
     # A wrong or misspelt [github].org is reported once, not again for every secret.
     org_reported = github.org is None and _mentions_org(github_table)
-    raw_secrets = raw.get("secret", [])
-    if not isinstance(raw_secrets, list):
-        p.add(("secret",), "must be an array of tables: write each secret as [[secret]]")
-        raw_secrets = []
-    built = [(i, _secret(p, entry, i, github.org, org_reported, files))
-             for i, entry in enumerate(raw_secrets)]
+    secrets = _specs(p, raw, "secret", github.org, org_reported, files)
+    variables = _specs(p, raw, "variable", github.org, org_reported, files)
+    for index, message in variable_count_problems(variables):
+        p.add(("variable", index), message)
+    return Config(file, github, sync, tuple(spec for _, spec in secrets),
+                  None if base is None else str(base), tuple(spec for _, spec in variables))
+
+
+def _specs(p: _Problems, raw: Mapping[str, Any], target: Target, default_org: str | None,
+           org_reported: bool, files: _Files) -> list[tuple[int, SecretSpec]]:
+    """The [[secret]] (or [[variable]]) tables that have no problem, with their indexes."""
+    entries = raw.get(target, [])
+    if not isinstance(entries, list):
+        p.add((target,), f"must be an array of tables: write each {target} as [[{target}]]")
+        entries = []
+    built = [(i, _secret(p, entry, i, default_org, org_reported, files, target))
+             for i, entry in enumerate(entries)]
     specs = [(i, spec) for i, spec in built if spec is not None]
     for index, message in duplicate_problems(specs):
-        p.add(("secret", index), message)
-    return Config(file, github, sync, tuple(spec for _, spec in specs),
-                  None if base is None else str(base))
+        p.add((target, index), message)
+    return specs
 
 
 def _mentions_org(github: Mapping[str, Any]) -> bool:
@@ -702,53 +794,90 @@ def _sync(p: _Problems, table: Mapping[str, Any], files: _Files) -> SyncConfig:
 
 
 def _secret(p: _Problems, raw: object, index: int, default_org: str | None, org_reported: bool,
-            files: _Files) -> SecretSpec | None:
-    """One [[secret]], or None when it has problems (all of them added to `p`)."""
-    path: KeyPath = ("secret", index)
+            files: _Files, target: Target = "secret") -> SecretSpec | None:
+    """One [[secret]] (or [[variable]]), or None when it has problems (all of them added to
+    `p`)."""
+    path: KeyPath = (target, index)
     if not isinstance(raw, dict):
-        p.add(path, f"must be a table ([[secret]]), not {_type_name(raw)}")
+        p.add(path, f"must be a table ([[{target}]]), not {_type_name(raw)}")
         return None
     before = len(p.problems)
     _unknown_keys(p, raw, path, _SECRET_KEYS)
     name = _string(p, raw, path, "name", required=True)
     if name is not None and (problem := secret_name_problem(name)):
-        p.add((*path, "name"), problem)
-    value = _source(p, raw, path, "value", VALUE_KINDS, files)
-    app = _choice(p, raw, path, "app", APPS, "actions")
+        p.add((*path, "name"), problem.replace("secret name", f"{target} name"))
+    value: Source | str | None
+    if target == "variable":
+        value = _variable_value(p, raw, path, files)
+        app = _choice(p, raw, path, "app", APPS, "actions")
+        if app is not None and app not in VARIABLE_APPS:
+            p.add((*path, "app"), f"{app!r} has secrets only: variables exist for "
+                  f"{' and '.join(VARIABLE_APPS)}")
+            app = None
+    else:
+        value = _source(p, raw, path, "value", VALUE_KINDS, files)
+        app = _choice(p, raw, path, "app", APPS, "actions")
     org = _secret_org(p, raw, path, default_org, org_reported)
     org_table = raw.get("org")
     org_target = _org_target(p, org_table, (*path, "org")) if isinstance(org_table, dict) else None
     repos_table = _table(p, raw, path, "repos")
     repos = None if repos_table is None else _repos(p, repos_table, (*path, "repos"))
     environments = _environments(p, raw, path)
-    for key, message in target_problems(raw, app):
+    for key, message in target_problems(raw, app, target):
         p.add((*path, *key), message)
     if len(p.problems) > before or name is None or value is None or org is None or app is None:
         return None
     return SecretSpec(name=name.upper(), value=value, app=app, org=org, org_target=org_target,
-                      repos=repos, environments=environments, line=p.line_of(path))
+                      repos=repos, environments=environments, line=p.line_of(path),
+                      target=target)
 
 
-def target_problems(secret: Mapping[str, Any],
-                    app: str | None) -> list[tuple[tuple[str, ...], str]]:
-    """(key within the [[secret]], message) for targets missing or not fitting together."""
+def _variable_value(p: _Problems, raw: Mapping[str, Any], path: KeyPath,
+                    files: _Files) -> Source | str | None:
+    """A [[variable]]'s value: a source (text starting env:, file:, cmd:, generate:), or the
+    value itself, which may be shown (a variable is no secret)."""
+    value = raw.get("value")
+    if not isinstance(value, str):
+        if value is None:
+            p.add((*path, "value"), "is required")
+        else:
+            p.add((*path, "value"), f"must be a string (GitHub stores variables as text: "
+                  f"write \"{value}\" in quotes), not {_type_name(value)}"
+                  if isinstance(value, (int, float)) and not isinstance(value, bool)
+                  else f"must be a string, not {_type_name(value)}")
+        return None
+    kind, sep, _ = value.partition(":")
+    if sep and kind in VALUE_KINDS:
+        return _source(p, raw, path, "value", VARIABLE_VALUE_KINDS, files)
+    if problem := value_problem(value.encode()):
+        p.add((*path, "value"), problem.replace("secret value", "variable value"))
+        return None
+    return value
+
+
+def target_problems(secret: Mapping[str, Any], app: str | None,
+                    target: Target = "secret") -> list[tuple[tuple[str, ...], str]]:
+    """(key within the [[secret]] or [[variable]], message) for targets missing or not fitting
+    together."""
     found: list[tuple[tuple[str, ...], str]] = []
+    plural = f"{target}s"
     if "environments" in secret and "repos" not in secret:
-        found.append((("environments",), ("environment secrets need a [secret.repos] table "
+        found.append((("environments",), (f"environment {plural} need a [{target}.repos] table "
                       "choosing the repositories whose environments get them")))
     if "environments" in secret and app not in (None, "actions"):
-        found.append((("environments",), ("environment secrets exist for GitHub Actions only, "
-                      f"and this secret's app is {app!r}")))
+        found.append((("environments",), (f"environment {plural} exist for GitHub Actions only, "
+                      f"and this {target}'s app is {app!r}")))
     if not isinstance(secret.get("org"), dict) and not {"repos", "environments"} & set(secret):
-        found.append(((), ("has no target: add a [secret.org] table (org secret), a "
-                      "[secret.repos] table (repository secrets) or environments with "
-                      "[secret.repos] (environment secrets)")))
+        found.append(((), (f"has no target: add a [{target}.org] table (org {target}), a "
+                      f"[{target}.repos] table (repository {plural}) or environments with "
+                      f"[{target}.repos] (environment {plural})")))
     return found
 
 
 def _secret_org(p: _Problems, raw: Mapping[str, Any], path: KeyPath,
                 default_org: str | None, org_reported: bool) -> str | None:
     """owner = "NAME", or org = "NAME" (a string; a table there is the org target)."""
+    target = path[0]
     owner = _org_name(p, raw, path, "owner")
     org_value = raw.get("org")
     named = None
@@ -757,11 +886,12 @@ def _secret_org(p: _Problems, raw: Mapping[str, Any], path: KeyPath,
         if owner is not None:
             p.add((*path, "org"), "give the organisation once: owner = \"NAME\" or org = \"NAME\"")
     elif org_value is not None and not isinstance(org_value, dict):
-        p.add((*path, "org"), f"must be a table ([secret.org], the org-level secret) or a string "
-              f"naming the organisation, not {_type_name(org_value)}")
+        p.add((*path, "org"), f"must be a table ([{target}.org], the org-level {target}) or a "
+              f"string naming the organisation, not {_type_name(org_value)}")
     org = owner or named or default_org
     if org is None and not org_reported and "owner" not in raw and not isinstance(org_value, str):
-        p.add(path, "no organisation: set org in [github], or owner = \"NAME\" in this [[secret]]")
+        p.add(path, f"no organisation: set org in [github], or owner = \"NAME\" in this "
+              f"[[{target}]]")
     return org
 
 
@@ -1067,8 +1197,8 @@ def duplicate_problems(specs: Sequence[tuple[int, SecretSpec]]) -> list[tuple[in
             if where := _same_target(earlier, spec):
                 line = f" (line {earlier.line})" if earlier.line else ""
                 message = (f"{spec.name} is already written to {where} by "
-                           f"secret[{earlier_index}]{line}; the two values would overwrite "
-                           "each other on every run")
+                           f"{earlier.target}[{earlier_index}]{line}; the two values would "
+                           "overwrite each other on every run")
                 found.append((index, message))
         for key in keys:
             first_at.setdefault(key, n)
@@ -1096,15 +1226,57 @@ def _same_target(a: SecretSpec, b: SecretSpec) -> str | None:
         return None
     suffix = "" if a.app == "actions" else f" ({a.app})"
     if a.org_target and b.org_target:
-        return f"the org secret of {b.org}{suffix}"
+        return f"the org {b.target} of {b.org}{suffix}"
     if not (a.repos and b.repos and _surely_overlap(a.repos, b.repos)):
         return None
     if a.writes_repo_secrets and b.writes_repo_secrets:
-        return f"the repository secrets of the same repositories of {b.org}{suffix}"
+        return f"the repository {b.target}s of the same repositories of {b.org}{suffix}"
     common = sorted({e.lower() for e in a.environments} & {e.lower() for e in b.environments})
     if common:
         return f"environment {common[0]!r} of the same repositories of {b.org}"
     return None
+
+
+def variable_count_problems(specs: Sequence[tuple[int, SecretSpec]]) -> list[tuple[int, str]]:
+    """(index, message) for each [[variable]] that would be one too many for GitHub in a scope,
+    as far as the config alone tells: org variables of one org, and repository (or environment)
+    variables of identical [variable.repos] tables, which surely land in the same repositories.
+    What already exists on GitHub is counted when the plan has read it."""
+    names: dict[tuple[object, ...], set[str]] = {}
+    found: list[tuple[int, str]] = []
+    for index, spec in specs:
+        for key, kind, where in _variable_places(spec):
+            held = names.setdefault(key, set())
+            held.add(spec.name)
+            if len(held) == MAX_VARIABLES[kind] + 1:
+                found.append((index, f"{spec.name} would be variable {len(held)} of {where}; "
+                              f"GitHub allows at most {MAX_VARIABLES[kind]} {kind_words(kind)}"))
+    return found
+
+
+def kind_words(kind: str) -> str:
+    """"repository variables" and kin, for messages."""
+    return {"org": "organization variables", "repo": "repository variables",
+            "env": "environment variables"}[kind]
+
+
+def _variable_places(spec: SecretSpec) -> list[tuple[tuple[object, ...], str, str]]:
+    """(key, scope kind, words) of each group of scopes `spec` surely writes alike."""
+    group = (spec.org.lower(), spec.app)
+    places: list[tuple[tuple[object, ...], str, str]] = []
+    if spec.org_target is not None:
+        places.append(((*group, "org"), "org", f"the org {spec.org}"))
+    if spec.repos is not None:
+        r = spec.repos
+        selector = (frozenset(m.lower() for m in r.match), r.regex,
+                    frozenset(t.lower() for t in r.topics), frozenset(e.lower() for e in r.exclude),
+                    r.include_archived, r.include_forks)
+        repos = f"each repository of {spec.org} its [variable.repos] selects"
+        if not spec.environments:
+            places.append(((*group, "repo", selector), "repo", repos))
+        places += [((*group, "env", env.lower(), selector), "env",
+                    f"environment {env!r} of {repos}") for env in spec.environments]
+    return places
 
 
 def _surely_overlap(a: RepoSelector, b: RepoSelector) -> bool:

@@ -10,28 +10,31 @@ from .github.api import Repo
 from .model import OrgSelection, Scope
 from .plan import Desired
 
-Fingerprint = Callable[[Scope, str, int], str]  # (scope, name, index of the [[secret]]) → fp
+#: (scope, name, index of the [[secret]] or [[variable]]; scope.target tells which) → fp
+Fingerprint = Callable[[Scope, str, int], str]
 
 
 @dataclass(frozen=True, slots=True)
 class Duplicate:
     scope: Scope
     name: str
-    first: int  # indexes of the two [[secret]] tables
+    first: int  # indexes of the two [[secret]] (or [[variable]]) tables
     second: int
 
     def __str__(self) -> str:
-        return (f"secret[{self.first}] and secret[{self.second}] both write {self.name} "
+        table = self.scope.target
+        return (f"{table}[{self.first}] and {table}[{self.second}] both write {self.name} "
                 f"in {self.scope}")
 
 
 def desired_from_config(config: Config, repos: Mapping[str, Sequence[Repo]],
                         fingerprint: Fingerprint) -> tuple[list[Desired], list[Duplicate]]:
-    """Every (scope, name) the config wants, and any declared twice once globs are resolved."""
+    """Every (scope, name) the config wants, secrets then variables, and any declared twice
+    once globs are resolved."""
     wanted: list[Desired] = []
     seen: dict[tuple[Scope, str], int] = {}
     duplicates: list[Duplicate] = []
-    for index, spec in enumerate(config.secrets):
+    for index, spec in indexed(config):
         for scope, selection in targets_of(spec, repos.get(spec.org, ())):
             if (scope, spec.name) in seen:
                 duplicates.append(Duplicate(scope, spec.name, seen[(scope, spec.name)], index))
@@ -42,9 +45,22 @@ def desired_from_config(config: Config, repos: Mapping[str, Sequence[Repo]],
     return wanted, duplicates
 
 
+def indexed(config: Config) -> list[tuple[int, SecretSpec]]:
+    """Every [[secret]] then every [[variable]], each with its index in its own table."""
+    return [*enumerate(config.secrets), *enumerate(config.variables)]
+
+
 def targets_of(spec: SecretSpec, repos: Sequence[Repo]
                ) -> list[tuple[Scope, OrgSelection | None]]:
-    app = spec.app  # validated by config: actions | dependabot | codespaces
+    """The scopes `spec` writes (their variables, for a [[variable]]), with the org one's
+    selection."""
+    return [(scope.variables() if spec.target == "variable" else scope, selection)
+            for scope, selection in _places_of(spec, repos)]
+
+
+def _places_of(spec: SecretSpec, repos: Sequence[Repo]
+               ) -> list[tuple[Scope, OrgSelection | None]]:
+    app = spec.app  # validated by config: one of model.APPS (VARIABLE_APPS for a variable)
     found: list[tuple[Scope, OrgSelection | None]] = []
     if spec.org_target is not None:
         target = spec.org_target
@@ -75,5 +91,5 @@ def named_but_missing(spec: SecretSpec, repos: Sequence[Repo]) -> list[str]:
 
 def orgs_needing_repos(config: Config) -> list[str]:
     """Orgs whose repository list the config needs (repo targets or selected org secrets)."""
-    return sorted({s.org for s in config.secrets
+    return sorted({s.org for s in config.specs
                    if s.repos is not None or (s.org_target and s.org_target.visibility == "selected")})

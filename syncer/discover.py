@@ -11,12 +11,14 @@ from typing import TypeVar
 import anyio
 
 from .github import errors
-from .github.api import Repo, SecretInfo, SecretsAPI
+from .github.api import Repo, SecretInfo, SecretsAPI, VariableInfo
 from .github.auth import acting_for
 from .model import App, OrgSelection, Scope
 from .plan import Existing, Unreadable
 
 T = TypeVar("T")
+#: (scope, name, value) → the value's keyed fingerprint, as the state computes it
+ValueFingerprint = Callable[[Scope, str, bytes], str]
 
 
 def matches(name: str, patterns: Sequence[str]) -> bool:
@@ -70,8 +72,13 @@ async def org_repos(api: SecretsAPI, org: str,
 
 async def existing(api: SecretsAPI, scopes: Iterable[Scope], concurrency: int,
                    on_read: Callable[[Scope], None] | None = None,
+                   value_fingerprint: ValueFingerprint | None = None,
                    ) -> dict[Scope, dict[str, Existing] | Unreadable | None]:
-    """What secrets each scope holds now (None where the scope does not exist), read concurrently.
+    """What secrets (or variables) each scope holds now (None where the scope does not exist),
+    read concurrently, one listing per scope.
+
+    A variable's value comes with the listing: it is kept only as `value_fingerprint` makes it
+    (Existing.fingerprint), so a plan compares values without keeping them.
 
     Org secrets with `selected` visibility also have their selected repositories read, so a
     plan can tell whether the selection changed. A scope GitHub refuses to show (after every
@@ -84,7 +91,7 @@ async def existing(api: SecretsAPI, scopes: Iterable[Scope], concurrency: int,
     async def read(scope: Scope) -> None:
         with acting_for(scope.org):
             try:
-                found[scope] = await _existing_in(api, scope)
+                found[scope] = await _existing_in(api, scope, value_fingerprint)
             except errors.RUN_ENDING:
                 raise
             except errors.NotFound:  # from an org scope only (a repo's is None)
@@ -133,21 +140,26 @@ def _most_telling(group: BaseExceptionGroup[BaseException]) -> BaseException:
                 next((e for e in leaves if isinstance(e, Exception)), leaves[0]))
 
 
-async def _existing_in(api: SecretsAPI, scope: Scope) -> dict[str, Existing] | None:
+async def _existing_in(api: SecretsAPI, scope: Scope, value_fingerprint: ValueFingerprint | None
+                       ) -> dict[str, Existing] | None:
     try:
-        secrets = await api.secrets(scope)
+        listed: list[SecretInfo] | list[VariableInfo] = (
+            await api.variables(scope) if scope.target == "variable" else await api.secrets(scope))
     except errors.NotFound:
         if scope.kind == "org":
             raise
         return None
     result: dict[str, Existing] = {}
-    for info in secrets:
+    for info in listed:
         selection = await org_selection(api, scope, info) if scope.kind == "org" else None
-        result[info.name] = Existing(info.updated_at, selection)
+        fingerprint = (value_fingerprint(scope, info.name, info.value.encode())
+                       if isinstance(info, VariableInfo) and value_fingerprint else None)
+        result[info.name] = Existing(info.updated_at, selection, fingerprint)
     return result
 
 
-async def org_selection(api: SecretsAPI, scope: Scope, info: SecretInfo) -> OrgSelection | None:
+async def org_selection(api: SecretsAPI, scope: Scope, info: SecretInfo | VariableInfo
+                        ) -> OrgSelection | None:
     """An org secret's visibility, with its selected repository ids when `selected`.
 
     If the visibility changed since the listing (GitHub answers 409 for the selection of a
@@ -162,7 +174,9 @@ async def org_selection(api: SecretsAPI, scope: Scope, info: SecretInfo) -> OrgS
             ids = await api.selected_repository_ids(scope, info.name)
             return OrgSelection("selected", tuple(sorted(ids)))
         except errors.Conflict:
-            fresh = await api.secret(scope, info.name)
+            fresh: SecretInfo | VariableInfo | None = (
+                await api.variable(scope, info.name) if scope.target == "variable"
+                else await api.secret(scope, info.name))
             if fresh is None:
                 return None
             info = fresh

@@ -8,6 +8,9 @@ import math
 import re
 
 MAX_VALUE_BYTES = 48 * 1024
+#: GitHub's most variables per scope kind (GITHUB_FACTS.md, "Actions variables"); applied to
+#: agent variables too, for which GitHub documents none
+MAX_VARIABLES = {"org": 1000, "repo": 500, "env": 100}
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # secret names and environment variable names
 _TOKEN_PREFIXES = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")
 # A token by its prefix, whatever follows (GitHub App installation tokens are `ghs_APPID_JWT`

@@ -12,6 +12,12 @@ For each secret the config wants in a scope:
 Secrets GitHub has that the config does not declare, in scopes the config manages, are pruned
 only when asked, and only under the prune prefix when one is set. Pruning a secret syncer never
 wrote undoes a change made on GitHub, as rewriting drift does (--detailed-exitcode says so).
+
+A variable's value is returned by GitHub's listing, so its drift is exact rather than timed: the
+listed value's keyed fingerprint (`Existing.fingerprint`) is compared with the config's.
+- same value (and visibility and selection)           → unchanged, whoever wrote it
+- another value, where syncer wrote the config's      → drifted (changed on GitHub)
+- another value otherwise                             → update
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .model import Action, Op, OrgSelection, Scope
+from .names import MAX_VARIABLES
 
 #: Seconds GitHub's updated_at may run ahead of the Date of our own write's answer
 #: (different servers' clocks) before we call it someone else's change.
@@ -74,6 +81,9 @@ class Desired:
 class Existing:
     updated_at: str | None
     selection: OrgSelection | None = None
+    #: a variable's listed value, fingerprinted as the state fingerprints what syncer writes
+    #: (the value itself is not kept); None for a secret, whose value GitHub never shows
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +114,9 @@ class PlanItem:
     written_by_syncer: bool = False  # a prune: the state remembers writing this secret
     reason: Reason | None = None
     github_selection: OrgSelection | None = None  # of an org secret as it is on GitHub now
+    #: whether the listing showed the target on GitHub (None: not read): a variable's write is
+    #: then one request, a POST to create or a PATCH to update
+    exists: bool | None = None
 
     @property
     def undoes_a_change_on_github(self) -> bool:
@@ -114,7 +127,8 @@ class PlanItem:
     def action(self) -> Action:
         op = Op.DELETE if self.change is Change.PRUNE else Op.PUT
         selection = self.desired.selection if self.desired else None
-        return Action(op, self.scope, self.name, selection, self.change.value)
+        exists = self.exists if self.scope.target == "variable" else None
+        return Action(op, self.scope, self.name, selection, self.change.value, exists)
 
 
 Actual = Mapping[Scope, Mapping[str, Existing] | Unreadable | None]  # None: it does not exist
@@ -150,21 +164,33 @@ def _decide(want: Desired, existing_in_scope: Mapping[str, Existing] | Unreadabl
         if memory is not None and _same_as_written(want, memory):
             return PlanItem(Change.DRIFTED, want.scope, want.name, want,
                             "deleted on GitHub after syncer wrote it",
-                            reason=Reason.DELETED_ON_GITHUB)
-        return PlanItem(Change.CREATE, want.scope, want.name, want, reason=Reason.ABSENT)
+                            reason=Reason.DELETED_ON_GITHUB, exists=False)
+        return PlanItem(Change.CREATE, want.scope, want.name, want, reason=Reason.ABSENT,
+                        exists=False)
 
     def item(change: Change, reason: Reason, why: str = "") -> PlanItem:
         return PlanItem(change, want.scope, want.name, want, why, existing.updated_at,
-                        reason=reason, github_selection=existing.selection)
+                        reason=reason, github_selection=existing.selection, exists=True)
 
-    if memory is None:
+    if existing.fingerprint is not None:  # a variable: GitHub showed its value
+        if existing.fingerprint != want.fingerprint:
+            if memory is not None and memory.fingerprint == want.fingerprint:
+                return item(Change.DRIFTED, Reason.CHANGED_ON_GITHUB, "value changed on GitHub")
+            if memory is not None:
+                return item(Change.UPDATE, Reason.VALUE_CHANGED, "value changed")
+            return item(Change.UPDATE, Reason.NOT_WRITTEN_BY_SYNCER,
+                        "not written by syncer before")
+    elif memory is None:
         return item(Change.UPDATE, Reason.NOT_WRITTEN_BY_SYNCER, "not written by syncer before")
-    if memory.fingerprint != want.fingerprint:
+    elif memory.fingerprint != want.fingerprint:
         return item(Change.UPDATE, Reason.VALUE_CHANGED, "value changed")
-    if changed_after(existing.updated_at, memory.updated_at):
+    elif changed_after(existing.updated_at, memory.updated_at):
         return item(Change.DRIFTED, Reason.CHANGED_ON_GITHUB,
                     f"changed on GitHub at {existing.updated_at}")
     if want.selection is not None and existing.selection != want.selection:
+        if memory is None:
+            return item(Change.UPDATE, Reason.SELECTION_CHANGED,
+                        "visibility or selected repositories differ")
         if memory.selection == want.selection.as_text():  # ours, and the config's still
             return item(Change.DRIFTED, Reason.SELECTION_CHANGED_ON_GITHUB,
                         "visibility or selected repositories changed on GitHub")
@@ -187,14 +213,51 @@ def _prunes(actual: Actual, declared: Mapping[Scope, set[str]], prefix: str | No
             continue
         for name in sorted(found.keys() - names):
             if prefix is None or name.startswith(prefix.upper()):
-                memory = remembered(scope, name)
-                # syncer's own write, unless someone rewrote it since
-                ours = memory is not None and not changed_after(found[name].updated_at,
-                                                                memory.updated_at)
                 yield PlanItem(Change.PRUNE, scope, name, why="not declared in the config",
-                               written_by_syncer=ours, reason=Reason.NOT_DECLARED,
+                               written_by_syncer=_ours(found[name], remembered(scope, name)),
+                               reason=Reason.NOT_DECLARED, exists=True,
                                github_updated_at=found[name].updated_at,
                                github_selection=found[name].selection)
+
+
+def _ours(existing: Existing, memory: Remembered | None) -> bool:
+    """Syncer's own write, unless someone rewrote it since (a variable: its value is not the
+    one syncer wrote)."""
+    if memory is None:
+        return False
+    if existing.fingerprint is not None:
+        return existing.fingerprint == memory.fingerprint
+    return not changed_after(existing.updated_at, memory.updated_at)
+
+
+@dataclass(frozen=True, slots=True)
+class OverLimit:
+    """A scope that would hold more variables than GitHub allows."""
+
+    scope: Scope
+    count: int  # what it would hold: those there now and those the config adds
+    limit: int
+
+    def __str__(self) -> str:
+        return (f"{self.scope} would hold {self.count} variables ({self.count - self.limit} "
+                f"more than GitHub's {self.limit}): those there now and those the config adds")
+
+
+def variables_over_limit(desired: Iterable[Desired], actual: Actual) -> list[OverLimit]:
+    """Variable scopes where the variables there now and those the config adds exceed
+    GitHub's limit (deletions by pruning are not counted: they may come after the creates)."""
+    names: dict[Scope, set[str]] = {}
+    for want in desired:
+        if want.scope.target == "variable":
+            names.setdefault(want.scope, set()).add(want.name)
+    over = []
+    for scope, wanted in names.items():
+        found = actual.get(scope)
+        held = wanted | (set(found) if found is not None and not isinstance(found, Unreadable)
+                         else set())
+        if len(held) > MAX_VARIABLES[scope.kind]:
+            over.append(OverLimit(scope, len(held), MAX_VARIABLES[scope.kind]))
+    return over
 
 
 def changed_after(github: str | None, ours: str | None) -> bool:

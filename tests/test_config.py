@@ -25,7 +25,9 @@ from syncer.config import (
     load_config,
     locate_keys,
     parse_config,
+    read_all_values,
     read_values,
+    read_variable_values,
 )
 from syncer.exits import Exit, UsageError
 from syncer.names import MAX_VALUE_BYTES
@@ -82,7 +84,7 @@ def test_example_documents_every_option() -> None:
     missing = {k for k in keys if not re.search(rf"^#?\s*{k} =", text, re.MULTILINE)}
     assert not missing
     for header in ("[github]", "[github.app]", "[sync]", "[[secret]]", "[secret.org]",
-                   "[secret.repos]"):
+                   "[secret.repos]", "[[variable]]", "[variable.org]", "[variable.repos]"):
         assert header in text
 
 
@@ -833,3 +835,131 @@ def test_canary_never_in_read_errors(tmp_path: Path, make_source: Callable[[Path
     with pytest.raises(ConfigError) as info:
         read_values(config, environ={"BIG": CANARY * 5000})
     assert CANARY not in str(info.value) and info.value.problems[0].key == "secret[0].value"
+
+
+# ---------------------------------------------------------------------------------------------
+# [[variable]] tables
+
+
+def variable(body: str, target: str = '[variable.repos]\nmatch = ["*"]\n') -> str:
+    return f'{HEAD}[[variable]]\n{body}\n{target}'
+
+
+def test_a_variable_takes_a_value_or_a_source_and_the_same_targets() -> None:
+    """A [[variable]] has the targeting keys of a [[secret]]; its value may be written in the
+    file or named by env:, file:, cmd:; it sits in Config.variables, not among the secrets."""
+    config = parse_config(
+        variable('name = "region"\nvalue = "eu-west-1"')
+        + '[[variable]]\nname = "STAGE"\nvalue = "env:STAGE"\nenvironments = ["prod"]\n'
+          '[variable.repos]\nmatch = ["web-*"]\n'
+        + '[[variable]]\nname = "SHARED"\nvalue = "https://x.example/a:b"\napp = "agents"\n'
+          '[variable.org]\nvisibility = "selected"\nselected_repos = ["api"]\n'
+        + '[[secret]]\nname = "REGION"\nvalue = "env:R"\n[secret.repos]\n', "c.toml")
+    region, stage, shared = config.variables
+    assert (region.name, region.value, region.target) == ("REGION", "eu-west-1", "variable")
+    assert stage.value == Source("env", "STAGE") and stage.environments == ("prod",)
+    assert shared.value == "https://x.example/a:b" and shared.app == "agents"
+    assert shared.org_target == OrgTarget("selected", ("api",))
+    assert [s.name for s in config.secrets] == ["REGION"]  # a secret may share a variable's name
+    assert config.specs == (*config.secrets, *config.variables)
+
+
+@pytest.mark.parametrize("body,key,expected", [
+    ('name = "GITHUB_SHA2"\nvalue = "x"', "variable[0].name",
+     "variable name must not start with GITHUB_"),
+    (f'name = "BIG"\nvalue = "{"x" * (MAX_VALUE_BYTES + 1)}"', "variable[0].value",
+     f"variable value is {MAX_VALUE_BYTES + 1} bytes; GitHub allows at most {MAX_VALUE_BYTES}"),
+    ('name = "G"\nvalue = "generate:32"', "variable[0].value",
+     "generate: sources cannot be used here; use env:VAR, file:PATH or cmd:COMMAND"),
+    ('name = "N"\nvalue = 3', "variable[0].value",
+     'must be a string (GitHub stores variables as text: write "3" in quotes)'),
+    ('name = "N"', "variable[0].value", "is required"),
+    ('name = "D"\nvalue = "x"\napp = "dependabot"', "variable[0].app",
+     "'dependabot' has secrets only: variables exist for actions and agents"),
+    ('name = "E"\nvalue = "x"\napp = "agents"\nenvironments = ["prod"]',
+     "variable[0].environments", "environment variables exist for GitHub Actions only"),
+])
+def test_bad_variables_are_refused_at_their_key(body: str, key: str, expected: str) -> None:
+    """A reserved name, a value over 48 KB, a generated value (nobody keeps it), a number, no
+    value, an app without variables, agent environment variables: one problem each."""
+    assert expected in one_problem(variable(body), key).message
+
+
+def test_a_variable_without_a_target_names_its_own_tables() -> None:
+    """The target problem of a [[variable]] speaks of [variable.org] and [variable.repos]."""
+    problem = one_problem(f'{HEAD}[[variable]]\nname = "A"\nvalue = "x"\n', "variable[0]")
+    assert "[variable.org] table (org variable)" in problem.message
+
+
+def test_a_literal_value_on_a_secret_is_still_refused_unrepeated() -> None:
+    """Only a variable's value may be written in the file: on a [[secret]] it is an error at
+    secret[0].value that does not repeat it."""
+    problem = one_problem(secret(f'name = "A"\nvalue = "{CANARY}"'), "secret[0].value")
+    assert "is not a value source" in problem.message and CANARY not in str(problem)
+
+
+def _many(count: int, target: str) -> str:
+    return HEAD + "".join(f'[[variable]]\nname = "V{n}"\nvalue = "x"\n{target}'
+                          for n in range(count))
+
+
+def test_a_variable_past_githubs_limit_is_refused_where_the_file_tells() -> None:
+    """1,001 org variables, 501 from identical [variable.repos] tables, 101 in one environment:
+    the one past GitHub's limit is named. Tables selecting differently are not counted
+    together (the plan counts them once it knows the repositories)."""
+    org = '[variable.org]\nvisibility = "all"\n'
+    repos = '[variable.repos]\nmatch = ["web-*", "api"]\n'
+    env = 'environments = ["prod"]\n[variable.repos]\n'
+    assert "V1000 would be variable 1001 of the org acme; GitHub allows at most 1000 " \
+        "organization variables" in one_problem(_many(1001, org), "variable[1000]").message
+    assert "GitHub allows at most 500 repository variables" in one_problem(
+        _many(501, repos), "variable[500]").message
+    assert "GitHub allows at most 100 environment variables" in one_problem(
+        _many(101, env), "variable[100]").message
+    parse_config(_many(1000, org) + _many(500, repos)[len(HEAD):] + _many(100, env)[len(HEAD):]
+                 .replace('name = "V', 'name = "E'))
+    split = _many(300, repos) + _many(300, '[variable.repos]\nmatch = ["web-*"]\n')[len(HEAD):] \
+        .replace('name = "V', 'name = "W')
+    assert len(parse_config(split).variables) == 600
+
+
+def test_two_variables_writing_one_place_are_refused() -> None:
+    """The same name twice in the same place is refused as for secrets, naming [[variable]]."""
+    text = variable('name = "A"\nvalue = "1"') + '[[variable]]\nname = "A"\nvalue = "2"\n' \
+        '[variable.repos]\nmatch = ["*"]\n'
+    assert "already written to the repository variables of the same repositories of acme by " \
+        "variable[0]" in one_problem(text, "variable[1]").message
+
+
+def test_variable_values_are_read_as_text(tmp_path: Path) -> None:
+    """read_variable_values keys values by [[variable]] index: a written value as it is, a
+    source read; a value that is not UTF-8 text is refused at its key."""
+    binary = tmp_path / "bin"
+    binary.write_bytes(b"\xff\xfe")
+    config = parse_config(variable('name = "A"\nvalue = "eu-west-1"')
+                          + f'[[variable]]\nname = "B"\nvalue = "env:B_VALUE"\n'
+                            f'[variable.repos]\nmatch = ["b"]\n'
+                          + f'[[variable]]\nname = "C"\nvalue = "file:{binary}"\n'
+                            f'[variable.repos]\nmatch = ["c"]\n')
+    with pytest.raises(ConfigError) as info:
+        read_variable_values(config, {"B_VALUE": "from-env"})
+    assert [(p.key, p.message) for p in info.value.problems] == [
+        ("variable[2].value", f"file:{binary}: a variable's value must be text (UTF-8); binary "
+                              "values belong in secrets")]
+    ok = parse_config(variable('name = "A"\nvalue = "eu-west-1"')
+                      + '[[variable]]\nname = "B"\nvalue = "env:B_VALUE"\n'
+                        '[variable.repos]\nmatch = ["b"]\n')
+    values = read_variable_values(ok, {"B_VALUE": "from-env"})
+    assert {k: v.reveal() for k, v in values.items()} == {(0, "A"): b"eu-west-1",
+                                                          (1, "B"): b"from-env"}
+    assert read_values(ok) == {}
+
+
+def test_unreadable_secret_and_variable_sources_are_reported_together() -> None:
+    """read_all_values names every unreadable source, of secrets and of variables, at once."""
+    config = parse_config(secret('name = "S"\nvalue = "env:NO_SUCH_S"')
+                          + '[[variable]]\nname = "V"\nvalue = "env:NO_SUCH_V"\n'
+                            '[variable.repos]\n')
+    with pytest.raises(ConfigError) as info:
+        read_all_values(config, {})
+    assert [p.key for p in info.value.problems] == ["secret[0].value", "variable[0].value"]

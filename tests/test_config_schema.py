@@ -20,7 +20,7 @@ from syncer.config import KEYS, ConfigError, RepoSelector, SyncConfig, key_path,
 from syncer.config_schema import config_schema, schema_json
 
 ROOT = Path(__file__).parent.parent
-SECTIONS = {"github", "sync", "secret"}
+SECTIONS = {"github", "sync", "secret", "variable"}
 
 
 @cache
@@ -53,7 +53,8 @@ def checker_problems(text: str) -> list[tuple[str, str]]:
 
 def configs_in_the_tests() -> list[tuple[str, str]]:
     """(where, text) of every string constant in tests/ and benchmarks/ that is TOML with a
-    [github], [sync] or [[secret]] table: the configs the suite runs syncer with."""
+    [github], [sync], [[secret]] or [[variable]] table: the configs the suite runs syncer
+    with."""
     found = [("config.example.toml", (ROOT / "config.example.toml").read_text())]
     for source in sorted([*(ROOT / "tests").glob("*.py"), *(ROOT / "benchmarks").glob("*.py")]):
         for node in ast.walk(ast.parse(source.read_text())):
@@ -176,7 +177,7 @@ def test_config_check_needs_no_token_and_names_every_problem(tmp_path: Path) -> 
     env = {"GITHUB_API_URL": "https://127.0.0.1:9", "HOME": str(tmp_path)}
     good = syncer_process(["config", "check", "-c", str(ROOT / "config.example.toml")], env)
     assert good.returncode == 0, good.stderr
-    assert good.stdout.decode().endswith(": ok (4 secrets)\n")
+    assert good.stdout.decode().endswith(": ok (4 secrets, 2 variables)\n")
     bad = tmp_path / "bad.toml"
     bad.write_text(GOOD.replace("[sync]", "[sync]\nconcurency = 3").replace(
         "concurrency = 4", "concurrency = 0"))
@@ -186,3 +187,36 @@ def test_config_check_needs_no_token_and_names_every_problem(tmp_path: Path) -> 
     assert f"{bad}:8: sync.concurency: unknown key 'concurency'; did you mean 'concurrency'?" \
         in err
     assert "sync.concurrency: 0 is out of range" in err
+
+
+VARIABLES = """
+[github]
+org = "acme"
+[[variable]]
+name = "REGION"
+value = "eu-west-1"
+[variable.repos]
+match = ["*"]
+[[variable]]
+name = "SHARED"
+value = "env:SHARED"
+app = "agents"
+[variable.org]
+visibility = "all"
+"""
+
+
+@pytest.mark.parametrize("change,path", [
+    (('match = ["*"]', 'matc = ["*"]'), "variable[0].repos.matc"),
+    (('visibility = "all"', 'visibilty = "all"'), "variable[1].org.visibilty"),
+    (('app = "agents"', 'app = "dependabot"'), "variable[1].app"),
+    (('value = "eu-west-1"', "value = 3"), "variable[0].value"),
+])
+def test_variable_tables_are_checked_alike_by_both(change: tuple[str, str], path: str) -> None:
+    """[[variable]] tables (a value written in the file accepted) fail the schema and the
+    checker at the same key path: a misspelt key in [variable.repos] or [variable.org], an app
+    without variables, a value that is not text."""
+    assert checker_problems(VARIABLES) == [] and schema_paths(tomllib.loads(VARIABLES)) == set()
+    text = VARIABLES.replace(*change)
+    assert path in schema_paths(tomllib.loads(text))
+    assert path in {key for key, _ in checker_problems(text)}

@@ -242,7 +242,8 @@ def test_second_run_while_locked_exits_4(hub, url, files, monkeypatch, capsys) -
 def test_example_config_plans_against_syncer_fakehub(tmp_path) -> None:
     """The README's walk-through: config.example.toml planned against a default `syncer
     fakehub --org acme --org acme-ops`: every [[secret]] selects what the README says (by
-    name, topic, archived, fork, exclude), no pattern matches nothing, and the only missing
+    name, topic, archived, fork, exclude), and so does every [[variable]]; no pattern matches
+    nothing, and the only missing
     targets are the environments acme-ops's deps-npm and libs lack (exit 1)."""
     example = Path(__file__).parent.parent / "config.example.toml"
     # limits off: the README's walk-through runs unpaced; this is about the config
@@ -261,7 +262,8 @@ def test_example_config_plans_against_syncer_fakehub(tmp_path) -> None:
                      if line.startswith("  missing target "))
     assert missing == ["acme-ops/deps-npm:production", "acme-ops/deps-npm:staging",
                        "acme-ops/libs:production", "acme-ops/libs:staging"]
-    assert "plan: create 17, update 0, drifted 0, unchanged 0, prune 0, missing target 4" in out
+    assert "AWS_REGION (variable): create 3\n" in out and "LOG_LEVEL (variable): create 7\n" in out
+    assert "plan: create 27, update 0, drifted 0, unchanged 0, prune 0, missing target 4" in out
 
 
 def test_create_environments_creates_then_writes(hub, url, files, monkeypatch, capsys) -> None:

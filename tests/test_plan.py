@@ -1,7 +1,15 @@
 """The planner: Desired × Actual × State → Plan, as plain data."""
 
 from syncer.model import OrgSelection, Scope
-from syncer.plan import Change, Desired, Existing, Remembered, counts, make_plan
+from syncer.plan import (
+    Change,
+    Desired,
+    Existing,
+    Remembered,
+    counts,
+    make_plan,
+    variables_over_limit,
+)
 
 REPO = Scope.of_repo("acme", "api")
 ENV = Scope.of_env("acme", "api", "production")
@@ -120,3 +128,53 @@ def test_actions_carry_selection_and_op() -> None:
     item = plan_one(want, {}, None)
     assert item.action().selection == OrgSelection("all")
     assert item.action().op.value == "put"
+
+
+VARS = REPO.variables()
+
+
+def test_a_variable_is_planned_by_its_listed_value_not_by_time() -> None:
+    """A variable's listed value (its fingerprint) decides: the config's value is unchanged
+    whoever wrote it and whenever; another value is drifted where syncer wrote the config's,
+    else an update; times play no part."""
+    want = Desired(VARS, "A", "f1")
+    assert plan_one(want, {"A": Existing(T_LATER, fingerprint="f1")},
+                    Remembered("f1", T0)).change is Change.UNCHANGED
+    assert plan_one(want, {"A": Existing(T0, fingerprint="f1")}, None).change is Change.UNCHANGED
+    drifted = plan_one(want, {"A": Existing(T0, fingerprint="f9")}, Remembered("f1", T0))
+    assert drifted.change is Change.DRIFTED and drifted.why == "value changed on GitHub"
+    assert plan_one(want, {"A": Existing(T0, fingerprint="f9")},
+                    Remembered("f0", T0)).change is Change.UPDATE
+    assert plan_one(want, {"A": Existing(T0, fingerprint="f9")}, None).change is Change.UPDATE
+
+
+def test_a_variables_write_says_whether_it_exists() -> None:
+    """Actions for variables carry what the listing said (POST to create, PATCH to update);
+    a secret's do not (a PUT either way)."""
+    listed = {"A": Existing(T0, fingerprint="f9")}
+    assert plan_one(Desired(VARS, "A", "f1"), listed, None).action().exists is True
+    assert plan_one(Desired(VARS, "B", "f1"), listed, None).action().exists is False
+    assert plan_one(Desired(REPO, "A", "f1"), {"A": Existing(T0)}, None).action().exists is None
+
+
+def test_pruning_a_variable_someone_else_rewrote_undoes_a_change() -> None:
+    """An undeclared variable whose value is the one syncer wrote is syncer's own; with
+    another value it was rewritten on GitHub (pruning it undoes that change)."""
+    actual = {VARS: {"A": Existing(T0, fingerprint="f1"), "OLD": Existing(T0, fingerprint="f2"),
+                     "HAND": Existing(T0, fingerprint="f3")}}
+    remembered = memory({(VARS, "OLD"): Remembered("f2", T0), (VARS, "HAND"): Remembered("f0", T0)})
+    plan = make_plan([Desired(VARS, "A", "f1")], actual, remembered, prune=True)
+    prunes = {i.name: i.written_by_syncer for i in plan if i.change is Change.PRUNE}
+    assert prunes == {"OLD": True, "HAND": False}
+
+
+def test_variables_past_githubs_limit_count_what_is_there() -> None:
+    """A scope's variables there now and those the config adds are counted against GitHub's
+    limit (500 a repository); the same name counts once, secrets and unread scopes not at all."""
+    there = {f"OLD_{n}": Existing(T0, fingerprint="f") for n in range(499)}
+    want = [Desired(VARS, "NEW", "f"), Desired(VARS, "OLD_1", "f")]
+    assert variables_over_limit(want, {VARS: there}) == []
+    over = variables_over_limit([*want, Desired(VARS, "NEWER", "f")], {VARS: there})
+    assert [(o.scope, o.count, o.limit) for o in over] == [(VARS, 501, 500)]
+    assert variables_over_limit([Desired(REPO, "NEW", "f")], {REPO: there | {"X": Existing(T0),
+                                                                             "Y": Existing(T0)}}) == []

@@ -32,5 +32,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(schema_json())
         return 0
     config = load_config(args.config)
-    print(f"{args.config}: ok ({len(config.secrets)} secret{'s' * (len(config.secrets) != 1)})")
+    counted = [f"{n} {what}{'s' * (n != 1)}" for n, what in
+               ((len(config.secrets), "secret"), (len(config.variables), "variable"))
+               if n or what == "secret"]
+    print(f"{args.config}: ok ({', '.join(counted)})")
     return 0

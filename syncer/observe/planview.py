@@ -1,4 +1,4 @@
-"""A plan shown to people (grouped by secret, with counts) or to machines (JSON)."""
+"""A plan shown to people (grouped by secret or variable, with counts) or to machines (JSON)."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ _SHOWN_PER_SECRET = 50  # unchanged targets are only counted, never listed
 
 
 def plan_text(plan: Sequence[PlanItem]) -> str:
-    by_secret: dict[str, list[PlanItem]] = defaultdict(list)
+    by_secret: dict[tuple[str, str], list[PlanItem]] = defaultdict(list)
     for item in plan:
-        by_secret[item.name].append(item)
+        by_secret[(item.name, item.scope.target)].append(item)
     lines: list[str] = []
-    for name in sorted(by_secret):
-        items = by_secret[name]
+    for name, target in sorted(by_secret):  # a secret before a variable of the same name
+        items = by_secret[(name, target)]
         tally = counts(items)
         summary = ", ".join(f"{k} {v}" for k, v in tally.items() if v)
-        lines.append(f"{name}: {summary}")
+        lines.append(f"{name}{' (variable)' if target == 'variable' else ''}: {summary}")
         changed = [i for i in items if i.change is not Change.UNCHANGED]
         for item in changed[:_SHOWN_PER_SECRET]:
             why = f"  ({item.why})" if item.why else ""
@@ -34,5 +34,6 @@ def plan_text(plan: Sequence[PlanItem]) -> str:
 
 def plan_json(plan: Sequence[PlanItem]) -> str:
     items = [{"change": i.change.value, "name": i.name, "scope": str(i.scope),
-              "kind": i.scope.kind, "app": i.scope.app, "why": i.why} for i in plan]
+              "kind": i.scope.kind, "app": i.scope.app, "target": i.scope.target, "why": i.why}
+             for i in plan]
     return json.dumps({"counts": counts(plan), "items": items}, indent=2)
