@@ -83,6 +83,8 @@ class Inventory:
     repos: tuple[Repo, ...]  # every SRC repository, archived ones and those outside --repos too
     secrets: tuple[SourceSecret, ...]
     outside: frozenset[str] = frozenset()  # lower-case names of repos left out by --repos
+    #: upper-case names of SRC secrets left out by --name
+    left_out_names: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,14 +252,16 @@ class Matching:
 
 
 def match_values(targets: Sequence[Target], values: ValuesFile | None,
-                 outside: Iterable[str] = ()) -> Matching:
+                 outside: Iterable[str] = (), left_out_names: Iterable[str] = ()) -> Matching:
     """Each writable target's value: its scoped key, else its bare NAME; empty means not given.
 
     Keys that name nothing in the inventory are problems, except keys that may concern the
     repositories --repos left out (`outside`, lower-case names): a scoped key for one of them,
-    or a bare NAME when some were left out; those are only ignored (and noted).
+    or a bare NAME when some were left out; and keys naming a secret --name left out
+    (`left_out_names`, upper-case). Those are only ignored (and noted).
     """
     outside = frozenset(outside)
+    left_out = frozenset(left_out_names)
     by_key = {key_of(t.source): t for t in targets}
     names = {t.name.upper() for t in targets}
     scoped: dict[ValueKey, Entry] = {}
@@ -276,7 +280,9 @@ def match_values(targets: Sequence[Target], values: ValuesFile | None,
             problems.append(f"{where}: names the same secret as {seen_at[key]}")
             continue
         seen_at[key] = where
-        if not key.scoped:
+        if key.name in left_out and key.name not in names:
+            ignored.append(f"{where}: a secret --name leaves out, ignored")
+        elif not key.scoped:
             if key.name in names:
                 bare[key.name] = entry
             elif outside:  # it may name secrets of the repositories --repos left out
@@ -917,7 +923,7 @@ def sealed_against_source(entries: Sequence[SealedEntry], targets: Sequence[Targ
         where = f"{entry.origin}: {entry.name} in {entry.scope}"
         key = place(entry.scope, entry.name)
         if key not in expected:
-            problems.append(f"{where}: SRC has no such secret now (or --repos leaves it out)")
+            problems.append(f"{where}: SRC has no such secret now (or --repos or --name leaves it out)")
         elif entry.selection != expected[key]:
             problems.append(f"{where}: {_described(entry.selection)} in the export, "
                             f"{_described(expected[key])} from SRC now; run the export again")

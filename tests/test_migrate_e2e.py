@@ -630,8 +630,8 @@ def test_import_takes_ciphertexts_not_the_shape_of_secrets(exportable, exportabl
     assert any(p.endswith("ORG_PICKED in dst: visibility all in the export, visibility "
                           "selected (2 repositories) from SRC now; run the export again")
                for p in problems), problems
-    assert any(p.endswith("NEVER_IN_SOURCE in dst: SRC has no such secret now (or --repos "
-                          "leaves it out)") for p in problems), problems
+    assert any(p.endswith("NEVER_IN_SOURCE in dst: SRC has no such secret now (or --repos or "
+                          "--name leaves it out)") for p in problems), problems
     assert hub.count("PUT") == 0
 
     shutil.rmtree(tmp_path / "sealed")

@@ -129,6 +129,7 @@ class MigrateRequest:
     source: str
     dest: str
     repos: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()  # --name globs: only secrets so called
     values: str | None = None
     allow_partial: bool = False
     dry_run: bool = False
@@ -139,6 +140,7 @@ class MigrateRequest:
     fresh: bool = False
     format: str = "text"
     quiet: bool = False
+    verbose: bool = False  # list unchanged items too
 
 
 def request_from(args: argparse.Namespace) -> MigrateRequest:
@@ -149,12 +151,13 @@ def request_from(args: argparse.Namespace) -> MigrateRequest:
     imports = get("import_sealed") or ()
     request = MigrateRequest(
         source=get("source") or "", dest=get("dest") or "", repos=tuple(get("repos") or ()),
+        names=tuple(get("names") or ()),
         values=get("values"), allow_partial=bool(get("allow_partial")),
         dry_run=bool(get("dry_run")), plan_out=get("plan_out"),
         export_workflow=get("export_workflow"),
         import_sealed=(imports,) if isinstance(imports, str) else tuple(imports),
         state=get("state"), fresh=bool(get("fresh")), format=get("format") or "text",
-        quiet=bool(get("quiet")))
+        quiet=bool(get("quiet")), verbose=bool(get("verbose")))
     problems = []
     if not request.source or not request.dest:
         problems.append("--from SRC_ORG and --to DST_ORG are required")
@@ -260,9 +263,15 @@ async def _read_source(src: Run, request: MigrateRequest) -> Inventory:
         outside = frozenset(r.name.lower() for r in repos if not matches(r.name, request.repos))
         names_by_id = {r.id: r.name for r in repos}
         org_infos: list[tuple[Scope, SecretInfo]] = []
+        seen_names: set[str] = set()  # every secret name of SRC's chosen places, for --name
+
+        def wanted(infos: list[SecretInfo]) -> list[SecretInfo]:
+            seen_names.update(i.name for i in infos)
+            return [i for i in infos if matches(i.name, request.names)]
+
         for app in MIGRATED_APPS:
             scope = Scope.of_org(org, app)
-            org_infos += [(scope, i) for i in await _secrets_of(api, scope)]
+            org_infos += [(scope, i) for i in wanted(await _secrets_of(api, scope))]
         selected: dict[tuple[Scope, str], tuple[str, ...]] = {}
 
         async def read_selection(item: tuple[Scope, SecretInfo]) -> None:
@@ -279,18 +288,24 @@ async def _read_source(src: Run, request: MigrateRequest) -> Inventory:
             found: list[SourceSecret] = []
             for app in MIGRATED_APPS:
                 scope = Scope.of_repo(org, repo.name, app, repo.id)
-                found += [SourceSecret(scope, i.name) for i in await _secrets_of(api, scope)]
+                found += [SourceSecret(scope, i.name)
+                          for i in wanted(await _secrets_of(api, scope))]
             for env in sorted(await _environments(api, org, repo.name), key=str.lower):
                 scope = Scope.of_env(org, repo.name, env, repo.id)
-                found += [SourceSecret(scope, i.name) for i in await _secrets_of(api, scope)]
+                found += [SourceSecret(scope, i.name)
+                          for i in wanted(await _secrets_of(api, scope))]
             per_repo[repo.name] = found
 
         await for_each(chosen, read_repo, src.settings.concurrency)
+    if unmatched := unmatched_patterns(seen_names, request.names):
+        raise UsageError("no secret of " + org + " matches "
+                         + " ".join(f"--name {p!r}" for p in unmatched) + "; nothing was written")
     secrets = [SourceSecret(scope, info.name, info.visibility or "private",  # type: ignore[arg-type]
                             selected.get((scope, info.name), ()))
                for scope, info in org_infos]
     secrets += [s for r in chosen for s in per_repo[r.name]]
-    return Inventory(org, tuple(repos), tuple(secrets), outside)
+    left_out = frozenset(n.upper() for n in seen_names if not matches(n, request.names))
+    return Inventory(org, tuple(repos), tuple(secrets), outside, left_out)
 
 
 async def _secrets_of(api: SecretsAPI, scope: Scope) -> list[SecretInfo]:
@@ -407,7 +422,7 @@ async def _migrate(request: MigrateRequest, dst: Run, inventory: Inventory,
                    targets: Sequence[Target], values: ValuesFile | None, state: State,
                    src_settings: Settings, *, writing: bool) -> int:
     started = time.monotonic()
-    matching = match_values(targets, values, inventory.outside)
+    matching = match_values(targets, values, inventory.outside, inventory.left_out_names)
     if matching.problems:
         raise UsageError("the values file does not fit the inventory of "
                          f"{request.source}:\n" + "\n".join(matching.problems))

@@ -30,6 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help=f"its installation in {org} (default: looked up)")
     g.add_argument("--repos", action="append", default=[], metavar="GLOB", type=name_argument,
                    help="only these SRC repositories' secrets (repeatable; org secrets always)")
+    g.add_argument("--name", dest="names", action="append", default=[], metavar="GLOB",
+                   type=name_argument,
+                   help="only secrets whose names match (repeatable; case-insensitive, e.g. "
+                   "'NPM_*')")
     if not _has_option(parser, "--state"):  # cli.py may add it with its shared state options
         g.add_argument("--state", metavar="PATH",
                        help="state file (default: $XDG_STATE_HOME/syncer/state.json)")
@@ -39,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     if not _has_option(parser, "--format"):
         g.add_argument("--format", choices=("text", "json"), default="text",
                        help="report on stdout for people (text) or machines (json)")
+    if not _has_option(parser, "--verbose"):
+        g.add_argument("-v", "--verbose", action="store_true",
+                       help="list unchanged secrets too (by default they are only counted)")
     g.add_argument("--values", metavar="FILE",
                    help="values to migrate: .env, .toml or .json; keys like "
                    "actions:repo:REPO:NAME, or NAME for every secret of that name")
