@@ -494,13 +494,54 @@ def stopped_why(outcome: Outcome) -> str:
     return (outcome.error or "").removeprefix(f"{NOT_WRITTEN}: ") or "stopped"
 
 
+@dataclass(frozen=True, slots=True)
+class RunCost:
+    """What a run cost, as each of its summaries says it (text, JSON and the log's summary
+    event), rounded once so that they agree to the digit."""
+
+    requests: int  # sent to either side
+    retries: int
+    rate_limit_waits: int
+    wait_seconds: float  # waits announced for GitHub's rate limits
+    #: wall-clock time during which requests waited for room under the pace; a pacer lets
+    #: one request wait at a time, and the two sides are read one after the other, so it never
+    #: exceeds `seconds`
+    paced_seconds: float
+    seconds: float  # since the process started
+
+    def as_json(self) -> dict[str, int | float]:
+        return {"requests": self.requests, "retries": self.retries,
+                "rate_limit_waits": self.rate_limit_waits,
+                "wait_s": round(self.wait_seconds, 2), "paced_s": round(self.paced_seconds, 2),
+                "seconds": round(self.seconds, 2)}
+
+    def line(self) -> str:
+        """'812 requests, 0 retries, 0 rate-limit waits (0.00 s), paced 95.20 s, 121.31 s'."""
+        rounded = self.as_json()
+        return (f"{self.requests} requests, {self.retries} retries, {self.rate_limit_waits} "
+                f"rate-limit waits ({rounded['wait_s']:.2f} s), paced {rounded['paced_s']:.2f} s,"
+                f" {rounded['seconds']:.2f} s since start")
+
+
+def counts_event(items: Iterable[ReportItem]) -> dict[str, int]:
+    """The report's counts as log fields: "not written" → not_written."""
+    return {status.replace(" ", "_"): n for status, n in report_counts(items).items()}
+
+
 def render_report_text(items: Sequence[ReportItem], header: str,
-                       notes: Sequence[str] = ()) -> str:
+                       notes: Sequence[str] = (), *, cost: RunCost | None = None,
+                       verbose: bool = False) -> str:
+    """Counts, cost and notes, then every item by status, except unchanged ones unless
+    `verbose`: a re-run over thousands of secrets must not print a line for each."""
     counts = report_counts(items)
-    lines = [header, ", ".join(f"{s} {n}" for s, n in counts.items()), *notes]
+    lines = [header, ", ".join(f"{s} {n}" for s, n in counts.items()),
+             *([cost.line()] if cost else []), *notes]
     for status in STATUSES:
         chosen = [i for i in items if i.status == status]
         if not chosen:
+            continue
+        if status == UNCHANGED and not verbose:
+            lines.append(f"{status} ({len(chosen)}): not listed (-v lists them)")
             continue
         lines.append(f"{status} ({len(chosen)}):")
         for item in chosen:
@@ -510,8 +551,11 @@ def render_report_text(items: Sequence[ReportItem], header: str,
     return "\n".join(lines)
 
 
-def render_report_json(items: Sequence[ReportItem], head: Mapping[str, Any]) -> str:
+def render_report_json(items: Sequence[ReportItem], head: Mapping[str, Any],
+                       cost: RunCost | None = None) -> str:
+    """Counts, cost and every item, unchanged ones too: a program filters by status."""
     return json.dumps({**head, "counts": report_counts(items),
+                       **({"run": cost.as_json()} if cost else {}),
                        "items": [i.as_json() for i in items]}, indent=2)
 
 

@@ -8,6 +8,8 @@ test_migrate_e2e.migrate).
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from test_migrate_e2e import CANARY, migrate
 from syncer.exits import UsageError
 from syncer.fakehub import FakeHub, Limits
 from syncer.observe import logs
+from syncer.observe.clock import elapsed_from_proc
 
 
 @pytest.fixture(autouse=True)
@@ -76,3 +79,98 @@ def test_a_name_glob_that_matches_nothing_is_refused(named, named_url, tmp_path)
         migrate(named_url, tmp_path, "--from", "src", "--to", "dst", "--name", "NPM_TOKEN",
                 "--name", "NPM_TOKNE", "--plan-out", str(tmp_path / "plan.json"))
     assert not (tmp_path / "plan.json").exists()
+
+
+@pytest.fixture
+def many() -> FakeHub:
+    """src and dst: 150 repositories; src has 5 secrets in each: 750 repository secrets."""
+    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())  # limits off: 750 writes, unpaced
+    for org in ("src", "dst"):
+        hub.add_org(org)
+        hub.add_repos(org, 150)
+    for i in range(1, 151):
+        for n in range(5):
+            hub.set_secret(f"KEY_{n}", b"old", repo=f"src/repo-{i:04d}")
+    return hub
+
+
+def summary_event(err: str) -> dict[str, object]:
+    """The log's one summary event (JSON lines on stderr)."""
+    events = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    found = [e for e in events if e.get("event") == "summary"]
+    assert len(found) == 1, found
+    return found[0]
+
+
+@pytest.mark.slow
+def test_a_rerun_over_750_unchanged_secrets_prints_a_few_lines(many, tmp_path, capsys) -> None:
+    """A re-run that changes nothing counts its 750 unchanged secrets in a few lines (at most
+    20) instead of listing each; -v lists them; JSON still has an item per secret, and its
+    counts and costs are the text's and the log's."""
+    values = tmp_path / "v.env"
+    values.write_text("".join(f"KEY_{n}={CANARY}-{n}\n" for n in range(5)))
+    args = ("--from", "src", "--to", "dst", "--values", str(values))
+    with many.serve_in_thread() as url:
+        urls = {"from": url, "to": url}
+        assert migrate(urls, tmp_path, *args) == 0
+        capsys.readouterr()
+        assert migrate(urls, tmp_path, *args) == 0
+        rerun = capsys.readouterr()
+        assert migrate(urls, tmp_path, *args, "-v") == 0
+        verbose = capsys.readouterr().out
+        assert migrate(urls, tmp_path, *args, "--format", "json") == 0
+        as_json = capsys.readouterr()
+    lines = rerun.out.splitlines()
+    assert len(lines) <= 20, lines
+    assert "unchanged 750" in lines[1]
+    assert "unchanged (750): not listed (-v lists them)" in lines
+    assert len(verbose.splitlines()) > 750
+    assert "  KEY_3 in dst/repo-0149  [actions:repo:repo-0149:KEY_3]" in verbose.splitlines()
+    report = json.loads(as_json.out)
+    assert report["counts"]["unchanged"] == 750 and len(report["items"]) == 750
+    event = summary_event(as_json.err)
+    for status, count in report["counts"].items():
+        assert event[status.replace(" ", "_")] == count, status
+    for field, value in report["run"].items():
+        assert event[field] == value, field
+
+
+def test_dry_run_counts_and_durations_agree_in_text_json_and_log(named, named_url, tmp_path,
+                                                                 capsys) -> None:
+    """A dry run: the log's summary event says `not_written` as many as the report's "not
+    written" (it said 0 beside a text's 733), and text, JSON and log give the same requests,
+    paced and total seconds, the total timed from the process start."""
+    values = tmp_path / "v.env"
+    values.write_text(f"NPM_PUBLISH={CANARY}\nSENTRY_DSN={CANARY}\nNPM_TOKEN={CANARY}\n"
+                      f"npm_auth={CANARY}\nDB_PASSWORD={CANARY}\n")
+    args = ("--from", "src", "--to", "dst", "--values", str(values), "--dry-run")
+    before = time.monotonic()
+    assert migrate(named_url, tmp_path, *args, "--format", "json") == 0
+    whole_command = time.monotonic() - before
+    captured = capsys.readouterr()
+    report, event = json.loads(captured.out), summary_event(captured.err)
+    assert report["counts"]["not written"] == 11
+    assert event["not_written"] == 11 and event["migrated"] == 0
+    assert set(report["run"]) == {"requests", "retries", "rate_limit_waits", "wait_s",
+                                  "paced_s", "seconds"}
+    assert report["run"]["requests"] == event["requests"] > 0
+    assert report["run"]["seconds"] == event["seconds"] >= report["run"]["paced_s"]
+    # from the process start (here pytest's), so it covers the whole command, inventory too
+    assert report["run"]["seconds"] >= whole_command
+    assert migrate(named_url, tmp_path, *args) == 0
+    text = capsys.readouterr().out.splitlines()
+    assert text[1] == ", ".join(f"{s} {n}" for s, n in report["counts"].items())
+    assert re.fullmatch(rf"{report['run']['requests']} requests, 0 retries, 0 rate-limit waits "
+                        r"\(0\.00 s\), paced 0\.00 s, \d+\.\d\d s since start", text[2]), text[2]
+
+
+def test_process_age_is_read_from_proc_whatever_the_command_name() -> None:
+    """/proc/PID/stat's start time (field 22, clock ticks since boot) against /proc/uptime; a
+    command name with spaces and parentheses does not shift the fields; what does not parse is
+    None (the caller falls back to its own clock)."""
+    fields_after_name = ["S"] + ["0"] * 18 + ["12345"] + ["0"] * 20
+    stat = "4242 (my (odd) name) " + " ".join(fields_after_name)
+    assert elapsed_from_proc(stat, "200.50 400.00\n", 100) == pytest.approx(200.50 - 123.45)
+    assert elapsed_from_proc("4242 (short) S 1 2", "200.50 400.00", 100) is None
+    assert elapsed_from_proc(stat, "", 100) is None
+    assert elapsed_from_proc(stat, "1.00 2.00", 100) == 0.0  # never negative

@@ -79,6 +79,7 @@ from ..migration import (
     MIGRATED_APPS,
     NOT_WRITTEN,
     Destination,
+    RunCost,
     Inventory,
     ReportItem,
     SealedEntry,
@@ -86,6 +87,7 @@ from ..migration import (
     Target,
     artifact_action,
     build_report,
+    counts_event,
     import_rounds,
     index_repos,
     key_of,
@@ -106,6 +108,7 @@ from ..migration import (
 )
 from ..model import Action, Op, Outcome, Result, Scope, SecretValue
 from ..observe import redact
+from ..observe.clock import seconds_since_start
 from ..observe.progress import Progress
 from ..plan import WRITES, Change, Desired, PlanItem, make_plan
 from ..resume import host_of, remembered_in, state_key, write_planned, writer_locks
@@ -213,8 +216,8 @@ async def run_migrate_command(args: argparse.Namespace, *,
             if request.export_workflow:
                 return await _export(request, dst, inventory, targets, src_settings)
             assert state is not None
-            return await _migrate(request, dst, inventory, targets, values, state,
-                                  src_settings, writing=writing)
+            return await _migrate(request, src, dst, inventory, targets, values, state,
+                                  writing=writing)
 
 
 # -- connections -------------------------------------------------------------------------------
@@ -418,10 +421,9 @@ def _open_state(path: str | None) -> State:
     return state
 
 
-async def _migrate(request: MigrateRequest, dst: Run, inventory: Inventory,
-                   targets: Sequence[Target], values: ValuesFile | None, state: State,
-                   src_settings: Settings, *, writing: bool) -> int:
-    started = time.monotonic()
+async def _migrate(request: MigrateRequest, src: Run, dst: Run, inventory: Inventory,
+                   targets: Sequence[Target], values: ValuesFile | None, state: State, *,
+                   writing: bool) -> int:
     matching = match_values(targets, values, inventory.outside, inventory.left_out_names)
     if matching.problems:
         raise UsageError("the values file does not fit the inventory of "
@@ -449,15 +451,15 @@ async def _migrate(request: MigrateRequest, dst: Run, inventory: Inventory,
     why = "dry run" if not writing else "held back"
     items = build_report(targets, matching.missing, plan, outcomes, not_written_why=why,
                          resumed=[(a.scope, a.name) for a in resumed])
-    summary = dst.summary(outcomes, started)
+    cost = _cost(src, dst)
     log.info("summary", source=request.source, dest=request.dest,
              drifted=sum(i.change is Change.DRIFTED for i in plan),
-             unchanged=sum(i.change is Change.UNCHANGED for i in plan), **summary.as_event())
+             **_summary_event(dst, outcomes, items, cost))
     notes = [f"note: {n}" for n in matching.ignored]
     if blocked and to_write and writing:
         notes.append(f"nothing written: {len(to_write)} writes held back because items are "
                      "missing; supply them, or pass --allow-partial to migrate the rest")
-    _print_report(request, items, src_settings, dst.settings, notes)
+    _print_report(request, items, src.settings, dst.settings, cost, notes)
     return report_exit_code(items, outcomes)
 
 
@@ -493,17 +495,38 @@ async def _write_sealed(dst: Run, engine: Engine, writes: list[Action],
 
 
 
+def _cost(*runs: Run) -> RunCost:
+    """What the run cost on both sides (one connection counted once), timed from the process
+    start: reading the inventory is part of what a person waited for."""
+    distinct = list({id(r): r for r in runs}.values())
+    return RunCost(requests=sum(r.client.pacer.stats.requests for r in distinct),
+                   retries=sum(r.client.stats.retries for r in distinct),
+                   rate_limit_waits=sum(r.client.pacer.stats.waits for r in distinct),
+                   wait_seconds=sum(r.client.pacer.stats.wait_seconds for r in distinct),
+                   paced_seconds=sum(r.client.pacer.paced_seconds for r in distinct),
+                   seconds=seconds_since_start())
+
+
+def _summary_event(dst: Run, outcomes: list[Outcome], items: Sequence[ReportItem],
+                   cost: RunCost) -> dict[str, object]:
+    """The log's summary event says what the report says: the engine's own fields (created,
+    updated, pace changes) under the report's counts and the run's cost."""
+    engine = dst.summary(outcomes, time.monotonic()).as_event()  # its seconds are replaced
+    return {**engine, **counts_event(items), **cost.as_json()}
+
+
 def _print_report(request: MigrateRequest, items: Sequence[ReportItem], src: Settings | None,
-                  dst: Settings, notes: Sequence[str] = (), title: str = "migrate") -> None:
-    """The report on stdout; `src` None for an import, which never talks to SRC."""
+                  dst: Settings, cost: RunCost, notes: Sequence[str] = (),
+                  title: str = "migrate") -> None:
+    """The report on stdout; `src` None for an import, whose report names DST only."""
     source = f"{request.source} ({host_of(src.api_url)})" if src else None
     dest = f"{request.dest} ({host_of(dst.api_url)})"
     if request.format == "json":
         print(render_report_json(items, {"command": title, "from": source, "to": dest,
-                                         "notes": list(notes)}))
+                                         "notes": list(notes)}, cost))
     else:
         header = f"{title} {source} -> {dest}" if source else f"{title} into {dest}"
-        print(render_report_text(items, header, notes))
+        print(render_report_text(items, header, notes, cost=cost, verbose=request.verbose))
 
 
 # -- --export-workflow -------------------------------------------------------------------------
@@ -632,7 +655,6 @@ def _read_sealed(paths: Sequence[str], dest_org: str) -> list[SealedEntry]:
 
 async def _import_sealed(request: MigrateRequest, settings_for: Callable[[str], Settings],
                         token_for: Callable[[str], str | TokenSource]) -> int:
-    started = time.monotonic()
     entries = _read_sealed(request.import_sealed, request.dest)
     rounds, problems = import_rounds(entries)
     if problems:
@@ -670,15 +692,16 @@ async def _import_sealed(request: MigrateRequest, settings_for: Callable[[str], 
                         lambda a: SecretValue(
                             by_target[(a.scope, a.name)].encrypted_value.encode()),
                         state, request.quiet)
-            summary = dst.summary(outcomes, started)
-    items = _import_report(entries, outcomes, stale, dry_run=request.dry_run)
+            cost = _cost(src, dst)
+            items = _import_report(entries, outcomes, stale, dry_run=request.dry_run)
+            event = _summary_event(dst, outcomes, items, cost)
     log.info("summary", dest=request.dest, stale=sum(i.why.startswith("stale") for i in items),
-             **summary.as_event())
+             **event)
     notes = []
     if any(i.status == FAILED and i.why.startswith("stale") for i in items):
         notes.append("stale key_id: DST's key changed since the export; run the export "
                      "workflow again and import its new output")
-    _print_report(request, items, None, settings, notes, title="import")
+    _print_report(request, items, None, settings, cost, notes, title="import")
     return report_exit_code(items, outcomes)
 
 
