@@ -15,8 +15,8 @@ repository or environment DST lacks, or an archived DST repository (read-only), 
 Value keys (values file and template):
 
     actions:org:NAME                  an organisation secret for Actions
-    dependabot:org:NAME               an organisation secret for Dependabot
-    actions:repo:REPO:NAME            a repository secret (dependabot:repo:REPO:NAME likewise)
+    dependabot:org:NAME               an organisation secret for Dependabot (codespaces:org:NAME)
+    actions:repo:REPO:NAME            a repository secret (dependabot:, codespaces: likewise)
     actions:env:REPO:ENV:NAME         an environment secret (Actions only)
     NAME                              the same value for every secret called NAME
 
@@ -46,10 +46,10 @@ from .names import secret_name_problem
 from .plan import Change, PlanItem
 from .values_file import Entry, ValuesFile
 
-MIGRATED_APPS: tuple[App, ...] = ("actions", "dependabot")
+MIGRATED_APPS: tuple[App, ...] = ("actions", "dependabot", "codespaces")
 VISIBILITIES: tuple[Visibility, ...] = ("all", "private", "selected")
 KEY_SYNTAX = ("APP:org:NAME, APP:repo:REPO:NAME, actions:env:REPO:ENV:NAME or NAME "
-              "(APP: actions or dependabot)")
+              "(APP: actions, dependabot or codespaces)")
 
 # Report statuses, in the order reports show them.
 MISSING_VALUE = "missing value"
@@ -85,6 +85,8 @@ class Inventory:
     outside: frozenset[str] = frozenset()  # lower-case names of repos left out by --repos
     #: upper-case names of SRC secrets left out by --name
     left_out_names: frozenset[str] = frozenset()
+    #: Codespaces secrets SRC's token may not read: where, and why (see migrate's _Lister)
+    unread: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,8 @@ class Destination:
     #: lower-case repository name → {lower-case environment name: its name}; read only for
     #: repositories that environment secrets go to.
     environments: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: apps whose secrets DST does not serve (Codespaces on Enterprise Server) → why
+    unavailable: Mapping[str, str] = field(default_factory=dict)
 
     def repo(self, name: str) -> Repo | None:
         return self.repos.get(name.lower())
@@ -136,6 +140,10 @@ def map_targets(inventory: Inventory, dest: Destination) -> list[Target]:
 
 def _map_one(secret: SourceSecret, dest: Destination) -> Target:
     src = secret.scope
+    if src.app in dest.unavailable:
+        scope = (Scope.of_org(dest.org, src.app) if src.kind == "org" else
+                 Scope.of_repo(dest.org, src.repo or "", src.app))
+        return Target(secret, scope, missing=dest.unavailable[src.app])
     if src.kind == "org":
         visibility: Visibility = secret.visibility or "private"
         if visibility != "selected":
@@ -219,8 +227,7 @@ def parse_value_key(text: str) -> ValueKey:
         return ValueKey(_checked_name(parts[0]))
     app, kind = parts[0].lower(), parts[1].lower() if len(parts) > 1 else ""
     if app not in MIGRATED_APPS:
-        hint = " (codespaces secrets are not migrated)" if app == "codespaces" else ""
-        raise ValueError(f"a scoped key starts with actions: or dependabot:{hint}; "
+        raise ValueError(f"a scoped key starts with actions:, dependabot: or codespaces:; "
                          f"expected {KEY_SYNTAX}")
     if kind == "org" and len(parts) == 3:
         return ValueKey(_checked_name(parts[2]), app, "org")
@@ -324,8 +331,9 @@ def scope_json(scope: Scope) -> dict[str, Any]:
 
 
 def plan_document(targets: Sequence[Target], *, source: str, source_org: str,
-                  dest: str, dest_org: str) -> dict[str, Any]:
-    """The migration plan as JSON-able data: every target, its status, and no value."""
+                  dest: str, dest_org: str, unread: Sequence[str] = ()) -> dict[str, Any]:
+    """The migration plan as JSON-able data: every target, its status, and no value; `unread`
+    says which Codespaces secrets SRC's token could not list (Inventory.unread)."""
     rows = []
     for t in targets:
         row: dict[str, Any] = {
@@ -350,6 +358,7 @@ def plan_document(targets: Sequence[Target], *, source: str, source_org: str,
         "to": {"host": dest, "org": dest_org},
         "counts": {"ok": writable, MISSING_TARGET: len(targets) - writable,
                    "missing selected repositories": sum(len(t.unmapped) for t in targets)},
+        "left_behind": list(unread),
         "targets": rows,
     }
 
@@ -372,8 +381,8 @@ def values_template(targets: Sequence[Target], *, source_org: str, dest_org: str
         "#",
         "# Keys (quoted, because they contain colons):",
         '#   "actions:org:NAME"            organisation secret for Actions',
-        '#   "dependabot:org:NAME"         organisation secret for Dependabot',
-        '#   "actions:repo:REPO:NAME"      repository secret (dependabot:repo:REPO:NAME likewise)',
+        '#   "dependabot:org:NAME"         organisation secret for Dependabot (codespaces: likewise)',
+        '#   "actions:repo:REPO:NAME"      repository secret (dependabot:, codespaces: likewise)',
         '#   "actions:env:REPO:ENV:NAME"   environment secret',
         "#   NAME                          the same value for every secret called NAME",
         "# A scoped key wins over NAME. An empty value (\"\") counts as not given: the secret then",

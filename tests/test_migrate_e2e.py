@@ -319,14 +319,15 @@ def test_unknown_and_malformed_keys_are_reported_with_file_and_line(small, small
     values.write_text(f"API_KEY={CANARY}-a\n"
                       f"actions:repo:no-such-repo:API_KEY={CANARY}-b\n"
                       f"NOT_A_SECRET={CANARY}-c\n"
-                      f"codespaces:org:API_KEY={CANARY}-d\n")
+                      f"copilot:org:API_KEY={CANARY}-d\n")
     with pytest.raises(UsageError) as caught:
         migrate(small_url, tmp_path, "--from", "src", "--to", "dst", "--values", str(values),
                 "--allow-partial")
     message = str(caught.value)
     assert f"{values}:2: no such secret in the source" in message
     assert f"{values}:3: no secret of that name in the source" in message
-    assert f"{values}:4: a scoped key starts with actions: or dependabot:" in message
+    assert f"{values}:4: a scoped key starts with actions:, dependabot: or codespaces:" \
+        in message
     assert CANARY not in message
     assert small.count("PUT") == 0
 

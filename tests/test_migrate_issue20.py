@@ -13,14 +13,21 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 from helpers import TOKEN
 from test_migrate_e2e import CANARY, migrate
 
+from syncer.commands.migrate import MigrateRequest, _read_source
 from syncer.exits import UsageError
 from syncer.fakehub import FakeHub, Limits
+from syncer.github.api import SecretInfo, SecretsAPI
+from syncer.github.errors import PermissionDenied
+from syncer.migration import Destination, Inventory, map_targets, plan_document
+from syncer.model import Scope
 from syncer.observe import logs
 from syncer.observe.clock import elapsed_from_proc
+from syncer.runtime import Settings, connect
 
 
 @pytest.fixture(autouse=True)
@@ -174,3 +181,134 @@ def test_process_age_is_read_from_proc_whatever_the_command_name() -> None:
     assert elapsed_from_proc("4242 (short) S 1 2", "200.50 400.00", 100) is None
     assert elapsed_from_proc(stat, "", 100) is None
     assert elapsed_from_proc(stat, "1.00 2.00", 100) == 0.0  # never negative
+
+
+@pytest.fixture
+def codespaces() -> FakeHub:
+    """src: 4 repositories; Codespaces secrets at org level (selected: repo-0001, repo-0003)
+    and in repo-0002, beside an Actions secret of the same name; dst: the same repositories."""
+    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())  # limits off: about shapes, not pacing
+    for org in ("src", "dst"):
+        hub.add_org(org)
+        hub.add_repos(org, 4)
+    hub.set_secret("CS_REGISTRY", b"old", org="src", app="codespaces",
+                   selected=["repo-0001", "repo-0003"])
+    hub.set_secret("CS_TOKEN", b"old", repo="src/repo-0002", app="codespaces")
+    hub.set_secret("CS_TOKEN", b"old", repo="src/repo-0002")
+    return hub
+
+
+def test_codespaces_secrets_migrate_like_dependabot_ones(codespaces, tmp_path, capsys) -> None:
+    """Codespaces secrets (org with its selection, and repository) are in the plan and the
+    values template with codespaces: keys, land in dst with their values from --values, and
+    the export workflow lists them for --values (a workflow cannot read them)."""
+    hub = codespaces
+    with hub.serve_in_thread() as url:
+        urls = {"from": url, "to": url}
+        plan = tmp_path / "plan.json"
+        assert migrate(urls, tmp_path, "--from", "src", "--to", "dst", "--plan-out",
+                       str(plan)) == 0
+        keys = {t["key"]: t for t in json.loads(plan.read_text())["targets"]}
+        assert set(keys) == {"codespaces:org:CS_REGISTRY", "codespaces:repo:repo-0002:CS_TOKEN",
+                             "actions:repo:repo-0002:CS_TOKEN"}
+        assert keys["codespaces:org:CS_REGISTRY"]["destination"]["app"] == "codespaces"
+        template = (tmp_path / "plan.values.toml").read_text()
+        assert '"codespaces:repo:repo-0002:CS_TOKEN" = ""' in template
+        values = tmp_path / "v.toml"
+        values.write_text(f"'codespaces:org:CS_REGISTRY' = '{CANARY}-r'\n"
+                          f"'codespaces:repo:repo-0002:CS_TOKEN' = '{CANARY}-cs'\n"
+                          f"CS_TOKEN = '{CANARY}-actions'\n")
+        capsys.readouterr()
+        assert migrate(urls, tmp_path, "--from", "src", "--to", "dst", "--values",
+                       str(values)) == 0
+        assert "migrated 3," in capsys.readouterr().out
+        workflow = tmp_path / "export.yml"
+        assert migrate(urls, tmp_path, "--from", "src", "--to", "dst", "--export-workflow",
+                       str(workflow), "--format", "json") == 0
+        exported = json.loads(capsys.readouterr().out)
+    assert hub.plaintext("CS_REGISTRY", org="dst", app="codespaces") == f"{CANARY}-r".encode()
+    registry = hub.secret("CS_REGISTRY", org="dst", app="codespaces")
+    assert registry["visibility"] == "selected"
+    assert sorted(registry["selected_repository_ids"]) == sorted(
+        hub.repo_id(f"dst/repo-000{i}") for i in (1, 3))
+    assert hub.plaintext("CS_TOKEN", repo="dst/repo-0002", app="codespaces") \
+        == f"{CANARY}-cs".encode()
+    assert hub.plaintext("CS_TOKEN", repo="dst/repo-0002") == f"{CANARY}-actions".encode()
+    assert {(s["key"], s["why"]) for s in exported["not_exported"]} == {
+        (key, "codespaces secrets cannot be read by an Actions workflow: give this value with "
+              "--values") for key in ("codespaces:org:CS_REGISTRY",
+                                      "codespaces:repo:repo-0002:CS_TOKEN")}
+
+
+def test_codespaces_secrets_and_enterprise_server(codespaces, tmp_path, capsys) -> None:
+    """Enterprise Server has no Codespaces: migrating from github.com to it lists each
+    Codespaces secret as a missing target saying why (and counts them), the rest migrates
+    with --allow-partial; reading an Enterprise Server source asks no repository for
+    Codespaces secrets once the organisation's listing is 404."""
+    hub = codespaces
+    values = tmp_path / "v.env"
+    values.write_text(f"CS_REGISTRY={CANARY}\nCS_TOKEN={CANARY}\n")
+    with hub.serve_in_thread() as url:
+        to_server = {"from": url, "to": url + "/api/v3"}
+        assert migrate(to_server, tmp_path, "--from", "src", "--to", "dst", "--values",
+                       str(values), "--allow-partial", "--format", "json") == 1
+        report = json.loads(capsys.readouterr().out)
+        from_server = {"from": url + "/api/v3", "to": url}
+        before = hub.calls
+        assert migrate(from_server, tmp_path, "--from", "dst", "--to", "src", "--plan-out",
+                       str(tmp_path / "plan.json")) == 0
+        asked = hub.calls - before
+    assert report["counts"]["missing target"] == 2 and report["counts"]["migrated"] == 1
+    missing = {i["key"]: i["why"] for i in report["items"] if i["status"] == "missing target"}
+    assert missing == dict.fromkeys(("codespaces:org:CS_REGISTRY",
+                                     "codespaces:repo:repo-0002:CS_TOKEN"),
+                                    "dst has no Codespaces secrets (404: GitHub Enterprise "
+                                    "Server has none)")
+    # fakehub counts a route Enterprise Server lacks as unmatched: here the org's listing only
+    assert asked[("GET", "<unmatched>")] == 1, asked
+    assert not [path for _, path in asked if "codespaces" in path], asked
+
+
+class NoCodespacesPermission(SecretsAPI):
+    """fakehub's API as a token without the Codespaces secrets permission sees it: GitHub
+    answers 403 to every Codespaces listing (fakehub does not model per-permission tokens, so
+    this one refusal is made here; every other request goes to fakehub)."""
+
+    refused: list[str] = []
+
+    async def secrets(self, scope: Scope) -> list[SecretInfo]:
+        if scope.app == "codespaces":
+            self.refused.append(scope.repo or scope.org)
+            raise PermissionDenied(403, "Resource not accessible by personal access token",
+                                   method="GET", path="/.../codespaces/secrets")
+        return await super().secrets(scope)
+
+
+def test_codespaces_secrets_the_token_cannot_read_are_said_to_be_left_behind(
+        codespaces) -> None:
+    """A token that may read Actions secrets but not Codespaces ones (a classic token without
+    the codespace scope) still migrates the rest: the first refusal at each level stops the
+    asking there, and the inventory says which Codespaces secrets were left behind, and why,
+    for the report and the plan."""
+    NoCodespacesPermission.refused = []
+
+    async def read() -> Inventory:
+        settings = Settings(api_url=url, concurrency=1, points_per_minute=0)
+        async with connect(settings, TOKEN) as run:
+            run.api = NoCodespacesPermission(run.client)
+            return await _read_source(run, MigrateRequest("src", "dst"))
+
+    with codespaces.serve_in_thread() as url:
+        inventory = anyio.run(read)
+    assert [(s.scope.app, str(s.scope), s.name) for s in inventory.secrets] == [
+        ("actions", "src/repo-0002", "CS_TOKEN")]
+    assert NoCodespacesPermission.refused == ["src", "repo-0001"]
+    assert len(inventory.unread) == 2
+    assert inventory.unread[0].startswith("Codespaces secrets of the organisation src were not "
+                                          "read (GET /.../codespaces/secrets: 403 Resource not "
+                                          "accessible by personal access token")
+    assert inventory.unread[1].startswith("Codespaces secrets of the repositories of src")
+    assert all(u.endswith("; none of them is migrated") for u in inventory.unread)
+    document = plan_document(map_targets(inventory, Destination("dst", {})), source="a",
+                             source_org="src", dest="b", dest_org="dst", unread=inventory.unread)
+    assert document["left_behind"] == list(inventory.unread)

@@ -212,7 +212,7 @@ async def run_migrate_command(args: argparse.Namespace, *,
             targets = map_targets(inventory, destination)
             _log_inventory(inventory, targets)
             if request.plan_out:
-                return _write_plan(request, targets, src_settings, dst_settings)
+                return _write_plan(request, inventory, targets, src_settings, dst_settings)
             if request.export_workflow:
                 return await _export(request, dst, inventory, targets, src_settings)
             assert state is not None
@@ -272,9 +272,10 @@ async def _read_source(src: Run, request: MigrateRequest) -> Inventory:
             seen_names.update(i.name for i in infos)
             return [i for i in infos if matches(i.name, request.names)]
 
+        lister = _Lister(api)
         for app in MIGRATED_APPS:
             scope = Scope.of_org(org, app)
-            org_infos += [(scope, i) for i in wanted(await _secrets_of(api, scope))]
+            org_infos += [(scope, i) for i in wanted(await lister.secrets(scope))]
         selected: dict[tuple[Scope, str], tuple[str, ...]] = {}
 
         async def read_selection(item: tuple[Scope, SecretInfo]) -> None:
@@ -292,7 +293,7 @@ async def _read_source(src: Run, request: MigrateRequest) -> Inventory:
             for app in MIGRATED_APPS:
                 scope = Scope.of_repo(org, repo.name, app, repo.id)
                 found += [SourceSecret(scope, i.name)
-                          for i in wanted(await _secrets_of(api, scope))]
+                          for i in wanted(await lister.secrets(scope))]
             for env in sorted(await _environments(api, org, repo.name), key=str.lower):
                 scope = Scope.of_env(org, repo.name, env, repo.id)
                 found += [SourceSecret(scope, i.name)
@@ -308,7 +309,43 @@ async def _read_source(src: Run, request: MigrateRequest) -> Inventory:
                for scope, info in org_infos]
     secrets += [s for r in chosen for s in per_repo[r.name]]
     left_out = frozenset(n.upper() for n in seen_names if not matches(n, request.names))
-    return Inventory(org, tuple(repos), tuple(secrets), outside, left_out)
+    for why in lister.unread.values():
+        log.warning("migrate.codespaces_unread", message=why)
+    return Inventory(org, tuple(repos), tuple(secrets), outside, left_out,
+                     tuple(lister.unread.values()))
+
+
+class _Lister:
+    """SRC's secrets, scope by scope. Codespaces secrets are optional: where SRC's host has
+    none (the org's listing is 404, as on Enterprise Server) no repository's is asked for;
+    where the token may not read them (403: a classic token without the codespace scope, a
+    fine-grained token or an App without the Codespaces secrets permission) the first refusal
+    leaves that level unread (the permission is the token's, not the place's), and the
+    report says what was left behind and why."""
+
+    def __init__(self, api: SecretsAPI) -> None:
+        self.api = api
+        self.skipped: set[str] = set()  # scope kinds whose Codespaces secrets are not asked for
+        self.unread: dict[str, str] = {}  # scope kind → why its Codespaces secrets were not read
+
+    async def secrets(self, scope: Scope) -> list[SecretInfo]:
+        if scope.app != "codespaces":
+            return await _secrets_of(self.api, scope)
+        if scope.kind in self.skipped:
+            return []
+        try:
+            return sorted(await self.api.secrets(scope), key=lambda i: i.name)
+        except errors.NotFound:
+            if scope.kind == "org":  # the host has no Codespaces: nothing to leave behind
+                self.skipped.update(("org", "repo"))
+            return []
+        except errors.PermissionDenied as exc:
+            self.skipped.add(scope.kind)
+            where = (f"the organisation {scope.org}" if scope.kind == "org"
+                     else f"the repositories of {scope.org}")
+            self.unread.setdefault(scope.kind, f"Codespaces secrets of {where} were not read "
+                                               f"({exc}); none of them is migrated")
+            return []
 
 
 async def _secrets_of(api: SecretsAPI, scope: Scope) -> list[SecretInfo]:
@@ -340,7 +377,16 @@ async def _read_destination(dst: Run, org: str, inventory: Inventory) -> Destina
                                           await _environments(dst.api, org, name)}
 
         await for_each(repos_needing_environments(inventory, repos), read, dst.settings.concurrency)
-    return Destination(org, repos, environments)
+        unavailable = {}
+        if any(s.scope.app == "codespaces" for s in inventory.secrets):
+            try:
+                await dst.api.secrets(Scope.of_org(org, "codespaces"))
+            except errors.NotFound:
+                unavailable["codespaces"] = (f"{org} has no Codespaces secrets (404: GitHub "
+                                             "Enterprise Server has none)")
+            except errors.PermissionDenied:
+                pass  # its targets fail on their own, each saying what the token lacks
+    return Destination(org, repos, environments, unavailable)
 
 
 def _log_inventory(inventory: Inventory, targets: Sequence[Target]) -> None:
@@ -351,24 +397,27 @@ def _log_inventory(inventory: Inventory, targets: Sequence[Target]) -> None:
 
 # -- --plan-out --------------------------------------------------------------------------------
 
-def _write_plan(request: MigrateRequest, targets: Sequence[Target], src_settings: Settings,
-                dst_settings: Settings) -> int:
+def _write_plan(request: MigrateRequest, inventory: Inventory, targets: Sequence[Target],
+                src_settings: Settings, dst_settings: Settings) -> int:
     assert request.plan_out is not None
     template = template_path(request.plan_out)
     document = plan_document(targets, source=host_of(src_settings.api_url),
                              source_org=request.source, dest=host_of(dst_settings.api_url),
-                             dest_org=request.dest)
+                             dest_org=request.dest, unread=inventory.unread)
     _write_file(request.plan_out, json.dumps(document, indent=2) + "\n")
     _write_file(template, values_template(targets, source_org=request.source,
                                           dest_org=request.dest), private=True)
     log.info("migrate.plan_out", plan=request.plan_out, template=template, **document["counts"])
     if request.format == "json":
         print(json.dumps({"plan": request.plan_out, "template": template,
-                          "counts": document["counts"]}, indent=2))
+                          "counts": document["counts"], "left_behind": list(inventory.unread)},
+                         indent=2))
     else:
         counts = ", ".join(f"{k} {v}" for k, v in document["counts"].items())
         print(f"plan of {request.source} -> {request.dest}: {counts}")
         print(f"wrote {request.plan_out} and the values template {template}")
+        for why in inventory.unread:
+            print(f"  left behind: {why}")
         for t in targets:
             if not t.writable:
                 print(f"  missing target: {t.name} in {t.scope}: {t.missing}")
@@ -455,7 +504,8 @@ async def _migrate(request: MigrateRequest, src: Run, dst: Run, inventory: Inven
     log.info("summary", source=request.source, dest=request.dest,
              drifted=sum(i.change is Change.DRIFTED for i in plan),
              **_summary_event(dst, outcomes, items, cost))
-    notes = [f"note: {n}" for n in matching.ignored]
+    notes = [*(f"left behind: {why}" for why in inventory.unread),
+             *(f"note: {n}" for n in matching.ignored)]
     if blocked and to_write and writing:
         notes.append(f"nothing written: {len(to_write)} writes held back because items are "
                      "missing; supply them, or pass --allow-partial to migrate the rest")
@@ -562,6 +612,7 @@ async def _export(request: MigrateRequest, dst: Run, inventory: Inventory,
                       "secrets": [t.name for t in j.targets]} for j in jobs],
             "not_exported": [{"name": s.target.name, "scope": str(s.target.scope),
                               "key": s.target.key, "why": s.why} for s in skipped],
+            "left_behind": list(inventory.unread),
         }, indent=2))
     else:
         print(f"wrote {request.export_workflow}: {len(jobs)} jobs sealing {exported} secrets "
@@ -569,6 +620,8 @@ async def _export(request: MigrateRequest, dst: Run, inventory: Inventory,
         for job in jobs:
             where = job.repository + (f" environment {job.environment}" if job.environment else "")
             print(f"  {job.id} in {where}: {', '.join(t.name for t in job.targets)}")
+        for why in inventory.unread:
+            print(f"left behind: {why}")
         if skipped:
             print(f"not exported ({len(skipped)}):")
             for s in skipped:
