@@ -5,13 +5,19 @@ visibility, selected repositories — and the values come from the operator. SRC
 on different hosts (an Enterprise Server and github.com): each side has its own API URL, token
 and pacing (`--from-api-url`/`--to-api-url`, `--from-token-env`/`--to-token-env`).
 
-Inventory (read from SRC, nothing written there): Actions and Dependabot secrets of the
-organisation (visibility; selected repositories), of every repository (`--repos GLOB` narrows
-which; archived ones are included, their secrets still exist) and of every environment. Each
+Inventory (read from SRC, nothing written there): Actions, Dependabot and Codespaces secrets of
+the organisation (visibility; selected repositories), of every repository (`--repos GLOB`
+narrows which; archived ones are included, their secrets still exist) and Actions secrets of
+every environment; `--name GLOB` keeps only the secrets so called. Each
 goes to the same place in DST, matched by name: see syncer/migration.py for the mapping and for
 the values-file key syntax (`actions:repo:api:DB_PASSWORD`, `actions:env:api:production:TOKEN`,
-`dependabot:org:NPM`, or a bare `NAME` for every secret so called). `--repos` narrows repository
-and environment secrets only; org secrets always migrate, with their whole selection.
+`dependabot:org:NPM`, `codespaces:repo:api:REGISTRY`, or a bare `NAME` for every secret so
+called). `--repos` narrows repository and environment secrets only; org secrets always migrate,
+with their whole selection.
+
+The report counts each status and lists the items under it, unchanged ones only with
+--verbose; its cost (requests, retries, waits, paced time, seconds since the process started)
+is one RunCost shared by the text, the JSON and the log's summary event.
 
 Modes (one per run):
   --plan-out FILE      write the plan (JSON: every target, its source and DST scope, visibility

@@ -48,7 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="list unchanged secrets too (by default they are only counted)")
     g.add_argument("--values", metavar="FILE",
                    help="values to migrate: .env, .toml or .json; keys like "
-                   "actions:repo:REPO:NAME, or NAME for every secret of that name")
+                   "actions:repo:REPO:NAME (or dependabot:, codespaces:), or NAME for every "
+                   "secret of that name")
     g.add_argument("--allow-partial", action="store_true",
                    help="migrate what can be migrated even when values or targets are missing")
     g.add_argument("--dry-run", action="store_true", help="plan the migration, write nothing")
@@ -56,7 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     mode.add_argument("--plan-out", metavar="FILE",
                       help="write the plan (JSON) and a values template (.values.toml), then stop")
     mode.add_argument("--export-workflow", metavar="FILE",
-                      help="write a workflow for SRC that seals each secret with DST's key")
+                      help="write a workflow for SRC that seals each Actions secret with "
+                      "DST's key (a workflow cannot read Dependabot or Codespaces secrets)")
     mode.add_argument("--import-sealed", metavar="FILE", action="append",
                       help="write the export workflow's ciphertexts to DST (file or directory; "
                       "repeatable)")
