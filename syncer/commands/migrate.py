@@ -85,9 +85,9 @@ from ..migration import (
     MIGRATED_APPS,
     NOT_WRITTEN,
     Destination,
-    RunCost,
     Inventory,
     ReportItem,
+    RunCost,
     SealedEntry,
     SourceSecret,
     Target,
@@ -383,7 +383,7 @@ async def _read_destination(dst: Run, org: str, inventory: Inventory) -> Destina
                                           await _environments(dst.api, org, name)}
 
         await for_each(repos_needing_environments(inventory, repos), read, dst.settings.concurrency)
-        unavailable = {}
+        unavailable: dict[str, str] = {}
         if any(s.scope.app == "codespaces" for s in inventory.secrets):
             try:
                 await dst.api.secrets(Scope.of_org(org, "codespaces"))
