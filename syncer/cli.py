@@ -331,9 +331,10 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("migrate", parents=[_common_options(), _connection_options(),
                                            _resume_options(state_default)],
                        help="copy an org's secrets (names, scopes, visibility) to another org",
-                       description="Copy the shape of SRC's Actions and Dependabot secrets to "
-                       "DST, also across hosts; values come from --values, or from a workflow "
-                       "that seals them in SRC (--export-workflow, --import-sealed).")
+                       description="Copy the shape of SRC's Actions, Dependabot and Codespaces "
+                       "secrets to DST, also across hosts; values come from --values, or from a "
+                       "workflow that seals them in SRC (--export-workflow, --import-sealed; "
+                       "not Codespaces secrets, which no workflow can read).")
     from .commands.migrate_options import add_arguments as migrate_arguments
 
     migrate_arguments(m)

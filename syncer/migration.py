@@ -15,8 +15,8 @@ repository or environment DST lacks, or an archived DST repository (read-only), 
 Value keys (values file and template):
 
     actions:org:NAME                  an organisation secret for Actions
-    dependabot:org:NAME               an organisation secret for Dependabot
-    actions:repo:REPO:NAME            a repository secret (dependabot:repo:REPO:NAME likewise)
+    dependabot:org:NAME               an organisation secret for Dependabot (codespaces:org:NAME)
+    actions:repo:REPO:NAME            a repository secret (dependabot:, codespaces: likewise)
     actions:env:REPO:ENV:NAME         an environment secret (Actions only)
     NAME                              the same value for every secret called NAME
 
@@ -46,10 +46,10 @@ from .names import secret_name_problem
 from .plan import Change, PlanItem
 from .values_file import Entry, ValuesFile
 
-MIGRATED_APPS: tuple[App, ...] = ("actions", "dependabot")
+MIGRATED_APPS: tuple[App, ...] = ("actions", "dependabot", "codespaces")
 VISIBILITIES: tuple[Visibility, ...] = ("all", "private", "selected")
 KEY_SYNTAX = ("APP:org:NAME, APP:repo:REPO:NAME, actions:env:REPO:ENV:NAME or NAME "
-              "(APP: actions or dependabot)")
+              "(APP: actions, dependabot or codespaces)")
 
 # Report statuses, in the order reports show them.
 MISSING_VALUE = "missing value"
@@ -83,6 +83,10 @@ class Inventory:
     repos: tuple[Repo, ...]  # every SRC repository, archived ones and those outside --repos too
     secrets: tuple[SourceSecret, ...]
     outside: frozenset[str] = frozenset()  # lower-case names of repos left out by --repos
+    #: upper-case names of SRC secrets left out by --name
+    left_out_names: frozenset[str] = frozenset()
+    #: Codespaces secrets SRC's token may not read: where, and why (see migrate's _Lister)
+    unread: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +96,8 @@ class Destination:
     #: lower-case repository name → {lower-case environment name: its name}; read only for
     #: repositories that environment secrets go to.
     environments: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: apps whose secrets DST does not serve (Codespaces on Enterprise Server) → why
+    unavailable: Mapping[str, str] = field(default_factory=dict)
 
     def repo(self, name: str) -> Repo | None:
         return self.repos.get(name.lower())
@@ -134,6 +140,10 @@ def map_targets(inventory: Inventory, dest: Destination) -> list[Target]:
 
 def _map_one(secret: SourceSecret, dest: Destination) -> Target:
     src = secret.scope
+    if src.app in dest.unavailable:
+        scope = (Scope.of_org(dest.org, src.app) if src.kind == "org" else
+                 Scope.of_repo(dest.org, src.repo or "", src.app))
+        return Target(secret, scope, missing=dest.unavailable[src.app])
     if src.kind == "org":
         visibility: Visibility = secret.visibility or "private"
         if visibility != "selected":
@@ -217,8 +227,7 @@ def parse_value_key(text: str) -> ValueKey:
         return ValueKey(_checked_name(parts[0]))
     app, kind = parts[0].lower(), parts[1].lower() if len(parts) > 1 else ""
     if app not in MIGRATED_APPS:
-        hint = " (codespaces secrets are not migrated)" if app == "codespaces" else ""
-        raise ValueError(f"a scoped key starts with actions: or dependabot:{hint}; "
+        raise ValueError(f"a scoped key starts with actions:, dependabot: or codespaces:; "
                          f"expected {KEY_SYNTAX}")
     if kind == "org" and len(parts) == 3:
         return ValueKey(_checked_name(parts[2]), app, "org")
@@ -250,14 +259,16 @@ class Matching:
 
 
 def match_values(targets: Sequence[Target], values: ValuesFile | None,
-                 outside: Iterable[str] = ()) -> Matching:
+                 outside: Iterable[str] = (), left_out_names: Iterable[str] = ()) -> Matching:
     """Each writable target's value: its scoped key, else its bare NAME; empty means not given.
 
     Keys that name nothing in the inventory are problems, except keys that may concern the
     repositories --repos left out (`outside`, lower-case names): a scoped key for one of them,
-    or a bare NAME when some were left out; those are only ignored (and noted).
+    or a bare NAME when some were left out; and keys naming a secret --name left out
+    (`left_out_names`, upper-case). Those are only ignored (and noted).
     """
     outside = frozenset(outside)
+    left_out = frozenset(left_out_names)
     by_key = {key_of(t.source): t for t in targets}
     names = {t.name.upper() for t in targets}
     scoped: dict[ValueKey, Entry] = {}
@@ -276,7 +287,9 @@ def match_values(targets: Sequence[Target], values: ValuesFile | None,
             problems.append(f"{where}: names the same secret as {seen_at[key]}")
             continue
         seen_at[key] = where
-        if not key.scoped:
+        if key.name in left_out and key.name not in names:
+            ignored.append(f"{where}: a secret --name leaves out, ignored")
+        elif not key.scoped:
             if key.name in names:
                 bare[key.name] = entry
             elif outside:  # it may name secrets of the repositories --repos left out
@@ -318,8 +331,9 @@ def scope_json(scope: Scope) -> dict[str, Any]:
 
 
 def plan_document(targets: Sequence[Target], *, source: str, source_org: str,
-                  dest: str, dest_org: str) -> dict[str, Any]:
-    """The migration plan as JSON-able data: every target, its status, and no value."""
+                  dest: str, dest_org: str, unread: Sequence[str] = ()) -> dict[str, Any]:
+    """The migration plan as JSON-able data: every target, its status, and no value; `unread`
+    says which Codespaces secrets SRC's token could not list (Inventory.unread)."""
     rows = []
     for t in targets:
         row: dict[str, Any] = {
@@ -344,6 +358,7 @@ def plan_document(targets: Sequence[Target], *, source: str, source_org: str,
         "to": {"host": dest, "org": dest_org},
         "counts": {"ok": writable, MISSING_TARGET: len(targets) - writable,
                    "missing selected repositories": sum(len(t.unmapped) for t in targets)},
+        "left_behind": list(unread),
         "targets": rows,
     }
 
@@ -366,8 +381,8 @@ def values_template(targets: Sequence[Target], *, source_org: str, dest_org: str
         "#",
         "# Keys (quoted, because they contain colons):",
         '#   "actions:org:NAME"            organisation secret for Actions',
-        '#   "dependabot:org:NAME"         organisation secret for Dependabot',
-        '#   "actions:repo:REPO:NAME"      repository secret (dependabot:repo:REPO:NAME likewise)',
+        '#   "dependabot:org:NAME"         organisation secret for Dependabot (codespaces: likewise)',
+        '#   "actions:repo:REPO:NAME"      repository secret (dependabot:, codespaces: likewise)',
         '#   "actions:env:REPO:ENV:NAME"   environment secret',
         "#   NAME                          the same value for every secret called NAME",
         "# A scoped key wins over NAME. An empty value (\"\") counts as not given: the secret then",
@@ -488,13 +503,54 @@ def stopped_why(outcome: Outcome) -> str:
     return (outcome.error or "").removeprefix(f"{NOT_WRITTEN}: ") or "stopped"
 
 
+@dataclass(frozen=True, slots=True)
+class RunCost:
+    """What a run cost, as each of its summaries says it (text, JSON and the log's summary
+    event), rounded once so that they agree to the digit."""
+
+    requests: int  # sent to either side
+    retries: int
+    rate_limit_waits: int
+    wait_seconds: float  # waits announced for GitHub's rate limits
+    #: wall-clock time during which requests waited for room under the pace; a pacer lets
+    #: one request wait at a time, and the two sides are read one after the other, so it never
+    #: exceeds `seconds`
+    paced_seconds: float
+    seconds: float  # since the process started
+
+    def as_json(self) -> dict[str, int | float]:
+        return {"requests": self.requests, "retries": self.retries,
+                "rate_limit_waits": self.rate_limit_waits,
+                "wait_s": round(self.wait_seconds, 2), "paced_s": round(self.paced_seconds, 2),
+                "seconds": round(self.seconds, 2)}
+
+    def line(self) -> str:
+        """'812 requests, 0 retries, 0 rate-limit waits (0.00 s), paced 95.20 s, 121.31 s'."""
+        rounded = self.as_json()
+        return (f"{self.requests} requests, {self.retries} retries, {self.rate_limit_waits} "
+                f"rate-limit waits ({rounded['wait_s']:.2f} s), paced {rounded['paced_s']:.2f} s,"
+                f" {rounded['seconds']:.2f} s since start")
+
+
+def counts_event(items: Iterable[ReportItem]) -> dict[str, int]:
+    """The report's counts as log fields: "not written" → not_written."""
+    return {status.replace(" ", "_"): n for status, n in report_counts(items).items()}
+
+
 def render_report_text(items: Sequence[ReportItem], header: str,
-                       notes: Sequence[str] = ()) -> str:
+                       notes: Sequence[str] = (), *, cost: RunCost | None = None,
+                       verbose: bool = False) -> str:
+    """Counts, cost and notes, then every item by status, except unchanged ones unless
+    `verbose`: a re-run over thousands of secrets must not print a line for each."""
     counts = report_counts(items)
-    lines = [header, ", ".join(f"{s} {n}" for s, n in counts.items()), *notes]
+    lines = [header, ", ".join(f"{s} {n}" for s, n in counts.items()),
+             *([cost.line()] if cost else []), *notes]
     for status in STATUSES:
         chosen = [i for i in items if i.status == status]
         if not chosen:
+            continue
+        if status == UNCHANGED and not verbose:
+            lines.append(f"{status} ({len(chosen)}): not listed (-v lists them)")
             continue
         lines.append(f"{status} ({len(chosen)}):")
         for item in chosen:
@@ -504,8 +560,11 @@ def render_report_text(items: Sequence[ReportItem], header: str,
     return "\n".join(lines)
 
 
-def render_report_json(items: Sequence[ReportItem], head: Mapping[str, Any]) -> str:
+def render_report_json(items: Sequence[ReportItem], head: Mapping[str, Any],
+                       cost: RunCost | None = None) -> str:
+    """Counts, cost and every item, unchanged ones too: a program filters by status."""
     return json.dumps({**head, "counts": report_counts(items),
+                       **({"run": cost.as_json()} if cost else {}),
                        "items": [i.as_json() for i in items]}, indent=2)
 
 
@@ -917,7 +976,7 @@ def sealed_against_source(entries: Sequence[SealedEntry], targets: Sequence[Targ
         where = f"{entry.origin}: {entry.name} in {entry.scope}"
         key = place(entry.scope, entry.name)
         if key not in expected:
-            problems.append(f"{where}: SRC has no such secret now (or --repos leaves it out)")
+            problems.append(f"{where}: SRC has no such secret now (or --repos or --name leaves it out)")
         elif entry.selection != expected[key]:
             problems.append(f"{where}: {_described(entry.selection)} in the export, "
                             f"{_described(expected[key])} from SRC now; run the export again")

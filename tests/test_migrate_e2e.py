@@ -319,7 +319,7 @@ def test_unknown_and_malformed_keys_are_reported_with_file_and_line(small, small
     values.write_text(f"API_KEY={CANARY}-a\n"
                       f"actions:repo:no-such-repo:API_KEY={CANARY}-b\n"
                       f"NOT_A_SECRET={CANARY}-c\n"
-                      f"codespaces:org:API_KEY={CANARY}-d\n")
+                      f"copilot:org:API_KEY={CANARY}-d\n")
     with pytest.raises(UsageError) as caught:
         migrate(small_url, tmp_path, "--from", "src", "--to", "dst", "--values", str(values),
                 "--allow-partial")
@@ -327,8 +327,8 @@ def test_unknown_and_malformed_keys_are_reported_with_file_and_line(small, small
     assert f"{values}:2 (actions:repo:no-such-repo:API_KEY): no such secret in the source" \
         in message
     assert f"{values}:3 (NOT_A_SECRET): no secret of that name in the source" in message
-    assert f"{values}:4 (codespaces:org:API_KEY): a scoped key starts with actions: or " \
-        "dependabot:" in message
+    assert f"{values}:4 (copilot:org:API_KEY): a scoped key starts with actions:, dependabot: " \
+        "or codespaces:" in message
     assert CANARY not in message
     assert small.count("PUT") == 0
 
@@ -632,8 +632,8 @@ def test_import_takes_ciphertexts_not_the_shape_of_secrets(exportable, exportabl
     assert any(p.endswith("ORG_PICKED in dst: visibility all in the export, visibility "
                           "selected (2 repositories) from SRC now; run the export again")
                for p in problems), problems
-    assert any(p.endswith("NEVER_IN_SOURCE in dst: SRC has no such secret now (or --repos "
-                          "leaves it out)") for p in problems), problems
+    assert any(p.endswith("NEVER_IN_SOURCE in dst: SRC has no such secret now (or --repos or "
+                          "--name leaves it out)") for p in problems), problems
     assert hub.count("PUT") == 0
 
     shutil.rmtree(tmp_path / "sealed")

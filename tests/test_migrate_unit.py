@@ -95,6 +95,8 @@ def inventory(*secrets: SourceSecret, outside: frozenset[str] = frozenset()) -> 
     ("Dependabot:ORG:npm", ValueKey("NPM", "dependabot", "org")),
     ("actions:repo:API:db", ValueKey("DB", "actions", "repo", "api")),
     ("dependabot:repo:my.repo-1:NPM", ValueKey("NPM", "dependabot", "repo", "my.repo-1")),
+    ("codespaces:org:reg", ValueKey("REG", "codespaces", "org")),
+    ("codespaces:repo:api:REG", ValueKey("REG", "codespaces", "repo", "api")),
     ("actions:env:api:Production:TOKEN", ValueKey("TOKEN", "actions", "env", "api", "production")),
     ("actions:env:api:stage:eu:TOKEN", ValueKey("TOKEN", "actions", "env", "api", "stage:eu")),
 ])
@@ -105,7 +107,8 @@ def test_value_keys_parse_and_normalise(text: str, expected: ValueKey) -> None:
 
 
 @pytest.mark.parametrize("text, fragment", [
-    ("codespaces:org:X", "codespaces secrets are not migrated"),
+    ("copilot:org:X", "a scoped key starts with actions:, dependabot: or codespaces:"),
+    ("codespaces:env:api:prod:X", "environment secrets exist for actions only"),
     ("dependabot:env:api:prod:X", "environment secrets exist for actions only"),
     ("actions:repo:X", "expected APP:org:NAME"),
     ("actions:org:api:X", "expected APP:org:NAME"),
@@ -209,7 +212,7 @@ def test_unknown_keys_are_problems_with_file_and_line() -> None:
         "v.env:3 (actions:repo:web:A): no such secret in the source",
         "v.env:5: names the same secret as v.env:4 (actions:org:O)",
         ("v.env:6: expected APP:org:NAME, APP:repo:REPO:NAME, "
-        "actions:env:REPO:ENV:NAME or NAME (APP: actions or dependabot)"),
+        "actions:env:REPO:ENV:NAME or NAME (APP: actions, dependabot or codespaces)"),
         "v.env:7 (dependabot:org:O): no such secret in the source",
     )
     assert SECRET not in "".join(matching.problems)

@@ -5,13 +5,19 @@ visibility, selected repositories — and the values come from the operator. SRC
 on different hosts (an Enterprise Server and github.com): each side has its own API URL, token
 and pacing (`--from-api-url`/`--to-api-url`, `--from-token-env`/`--to-token-env`).
 
-Inventory (read from SRC, nothing written there): Actions and Dependabot secrets of the
-organisation (visibility; selected repositories), of every repository (`--repos GLOB` narrows
-which; archived ones are included, their secrets still exist) and of every environment. Each
+Inventory (read from SRC, nothing written there): Actions, Dependabot and Codespaces secrets of
+the organisation (visibility; selected repositories), of every repository (`--repos GLOB`
+narrows which; archived ones are included, their secrets still exist) and Actions secrets of
+every environment; `--name GLOB` keeps only the secrets so called. Each
 goes to the same place in DST, matched by name: see syncer/migration.py for the mapping and for
 the values-file key syntax (`actions:repo:api:DB_PASSWORD`, `actions:env:api:production:TOKEN`,
-`dependabot:org:NPM`, or a bare `NAME` for every secret so called). `--repos` narrows repository
-and environment secrets only; org secrets always migrate, with their whole selection.
+`dependabot:org:NPM`, `codespaces:repo:api:REGISTRY`, or a bare `NAME` for every secret so
+called). `--repos` narrows repository and environment secrets only; org secrets always migrate,
+with their whole selection.
+
+The report counts each status and lists the items under it, unchanged ones only with
+--verbose; its cost (requests, retries, waits, paced time, seconds since the process started)
+is one RunCost shared by the text, the JSON and the log's summary event.
 
 Modes (one per run):
   --plan-out FILE      write the plan (JSON: every target, its source and DST scope, visibility
@@ -81,11 +87,13 @@ from ..migration import (
     Destination,
     Inventory,
     ReportItem,
+    RunCost,
     SealedEntry,
     SourceSecret,
     Target,
     artifact_action,
     build_report,
+    counts_event,
     import_rounds,
     index_repos,
     key_of,
@@ -107,6 +115,7 @@ from ..migration import (
 )
 from ..model import Action, Op, Outcome, Result, Scope, SecretValue
 from ..observe import redact
+from ..observe.clock import seconds_since_start
 from ..observe.progress import Progress
 from ..plan import WRITES, Change, Desired, PlanItem, make_plan
 from ..resume import host_of, remembered_in, state_key, write_planned, writer_locks
@@ -130,6 +139,7 @@ class MigrateRequest:
     source: str
     dest: str
     repos: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()  # --name globs: only secrets so called
     values: str | None = None
     allow_partial: bool = False
     dry_run: bool = False
@@ -141,6 +151,7 @@ class MigrateRequest:
     format: str = "text"
     quiet: bool = False
     report: str | None = None  # --report PATH: the run's JSON report
+    verbose: bool = False  # list unchanged items too
 
 
 def request_from(args: argparse.Namespace) -> MigrateRequest:
@@ -151,12 +162,13 @@ def request_from(args: argparse.Namespace) -> MigrateRequest:
     imports = get("import_sealed") or ()
     request = MigrateRequest(
         source=get("source") or "", dest=get("dest") or "", repos=tuple(get("repos") or ()),
+        names=tuple(get("names") or ()),
         values=get("values"), allow_partial=bool(get("allow_partial")),
         dry_run=bool(get("dry_run")), plan_out=get("plan_out"),
         export_workflow=get("export_workflow"),
         import_sealed=(imports,) if isinstance(imports, str) else tuple(imports),
         state=get("state"), fresh=bool(get("fresh")), format=get("format") or "text",
-        quiet=bool(get("quiet")), report=get("report"))
+        quiet=bool(get("quiet")), report=get("report"), verbose=bool(get("verbose")))
     problems = []
     if not request.source or not request.dest:
         problems.append("--from SRC_ORG and --to DST_ORG are required")
@@ -208,12 +220,12 @@ async def run_migrate_command(args: argparse.Namespace, *,
             targets = map_targets(inventory, destination)
             _log_inventory(inventory, targets)
             if request.plan_out:
-                return _write_plan(request, targets, src_settings, dst_settings)
+                return _write_plan(request, inventory, targets, src_settings, dst_settings)
             if request.export_workflow:
                 return await _export(request, dst, inventory, targets, src_settings)
             assert state is not None
-            return await _migrate(request, dst, inventory, targets, values, state,
-                                  src_settings, writing=writing)
+            return await _migrate(request, src, dst, inventory, targets, values, state,
+                                  writing=writing)
 
 
 # -- connections -------------------------------------------------------------------------------
@@ -262,9 +274,16 @@ async def _read_source(src: Run, request: MigrateRequest) -> Inventory:
         outside = frozenset(r.name.lower() for r in repos if not matches(r.name, request.repos))
         names_by_id = {r.id: r.name for r in repos}
         org_infos: list[tuple[Scope, SecretInfo]] = []
+        seen_names: set[str] = set()  # every secret name of SRC's chosen places, for --name
+
+        def wanted(infos: list[SecretInfo]) -> list[SecretInfo]:
+            seen_names.update(i.name for i in infos)
+            return [i for i in infos if matches(i.name, request.names)]
+
+        lister = _Lister(api)
         for app in MIGRATED_APPS:
             scope = Scope.of_org(org, app)
-            org_infos += [(scope, i) for i in await _secrets_of(api, scope)]
+            org_infos += [(scope, i) for i in wanted(await lister.secrets(scope))]
         selected: dict[tuple[Scope, str], tuple[str, ...]] = {}
 
         async def read_selection(item: tuple[Scope, SecretInfo]) -> None:
@@ -281,18 +300,60 @@ async def _read_source(src: Run, request: MigrateRequest) -> Inventory:
             found: list[SourceSecret] = []
             for app in MIGRATED_APPS:
                 scope = Scope.of_repo(org, repo.name, app, repo.id)
-                found += [SourceSecret(scope, i.name) for i in await _secrets_of(api, scope)]
+                found += [SourceSecret(scope, i.name)
+                          for i in wanted(await lister.secrets(scope))]
             for env in sorted(await _environments(api, org, repo.name), key=str.lower):
                 scope = Scope.of_env(org, repo.name, env, repo.id)
-                found += [SourceSecret(scope, i.name) for i in await _secrets_of(api, scope)]
+                found += [SourceSecret(scope, i.name)
+                          for i in wanted(await _secrets_of(api, scope))]
             per_repo[repo.name] = found
 
         await for_each(chosen, read_repo, src.settings.concurrency)
+    if unmatched := unmatched_patterns(seen_names, request.names):
+        raise UsageError("no secret of " + org + " matches "
+                         + " ".join(f"--name {p!r}" for p in unmatched) + "; nothing was written")
     secrets = [SourceSecret(scope, info.name, info.visibility or "private",  # type: ignore[arg-type]
                             selected.get((scope, info.name), ()))
                for scope, info in org_infos]
     secrets += [s for r in chosen for s in per_repo[r.name]]
-    return Inventory(org, tuple(repos), tuple(secrets), outside)
+    left_out = frozenset(n.upper() for n in seen_names if not matches(n, request.names))
+    for why in lister.unread.values():
+        log.warning("migrate.codespaces_unread", message=why)
+    return Inventory(org, tuple(repos), tuple(secrets), outside, left_out,
+                     tuple(lister.unread.values()))
+
+
+class _Lister:
+    """SRC's secrets, scope by scope. Codespaces secrets are optional: where SRC's host has
+    none (the org's listing is 404, as on Enterprise Server) no repository's is asked for;
+    where the token may not read them (403: a classic token without the codespace scope, a
+    fine-grained token or an App without the Codespaces secrets permission) the first refusal
+    leaves that level unread (the permission is the token's, not the place's), and the
+    report says what was left behind and why."""
+
+    def __init__(self, api: SecretsAPI) -> None:
+        self.api = api
+        self.skipped: set[str] = set()  # scope kinds whose Codespaces secrets are not asked for
+        self.unread: dict[str, str] = {}  # scope kind → why its Codespaces secrets were not read
+
+    async def secrets(self, scope: Scope) -> list[SecretInfo]:
+        if scope.app != "codespaces":
+            return await _secrets_of(self.api, scope)
+        if scope.kind in self.skipped:
+            return []
+        try:
+            return sorted(await self.api.secrets(scope), key=lambda i: i.name)
+        except errors.NotFound:
+            if scope.kind == "org":  # the host has no Codespaces: nothing to leave behind
+                self.skipped.update(("org", "repo"))
+            return []
+        except errors.PermissionDenied as exc:
+            self.skipped.add(scope.kind)
+            where = (f"the organisation {scope.org}" if scope.kind == "org"
+                     else f"the repositories of {scope.org}")
+            self.unread.setdefault(scope.kind, f"Codespaces secrets of {where} were not read "
+                                               f"({exc}); none of them is migrated")
+            return []
 
 
 async def _secrets_of(api: SecretsAPI, scope: Scope) -> list[SecretInfo]:
@@ -324,7 +385,16 @@ async def _read_destination(dst: Run, org: str, inventory: Inventory) -> Destina
                                           await _environments(dst.api, org, name)}
 
         await for_each(repos_needing_environments(inventory, repos), read, dst.settings.concurrency)
-    return Destination(org, repos, environments)
+        unavailable: dict[str, str] = {}
+        if any(s.scope.app == "codespaces" for s in inventory.secrets):
+            try:
+                await dst.api.secrets(Scope.of_org(org, "codespaces"))
+            except errors.NotFound:
+                unavailable["codespaces"] = (f"{org} has no Codespaces secrets (404: GitHub "
+                                             "Enterprise Server has none)")
+            except errors.PermissionDenied:
+                pass  # its targets fail on their own, each saying what the token lacks
+    return Destination(org, repos, environments, unavailable)
 
 
 def _log_inventory(inventory: Inventory, targets: Sequence[Target]) -> None:
@@ -335,24 +405,27 @@ def _log_inventory(inventory: Inventory, targets: Sequence[Target]) -> None:
 
 # -- --plan-out --------------------------------------------------------------------------------
 
-def _write_plan(request: MigrateRequest, targets: Sequence[Target], src_settings: Settings,
-                dst_settings: Settings) -> int:
+def _write_plan(request: MigrateRequest, inventory: Inventory, targets: Sequence[Target],
+                src_settings: Settings, dst_settings: Settings) -> int:
     assert request.plan_out is not None
     template = template_path(request.plan_out)
     document = plan_document(targets, source=host_of(src_settings.api_url),
                              source_org=request.source, dest=host_of(dst_settings.api_url),
-                             dest_org=request.dest)
+                             dest_org=request.dest, unread=inventory.unread)
     _write_file(request.plan_out, json.dumps(document, indent=2) + "\n")
     _write_file(template, values_template(targets, source_org=request.source,
                                           dest_org=request.dest), private=True)
     log.info("migrate.plan_out", plan=request.plan_out, template=template, **document["counts"])
     if request.format == "json":
         print(json.dumps({"plan": request.plan_out, "template": template,
-                          "counts": document["counts"]}, indent=2))
+                          "counts": document["counts"], "left_behind": list(inventory.unread)},
+                         indent=2))
     else:
         counts = ", ".join(f"{k} {v}" for k, v in document["counts"].items())
         print(f"plan of {request.source} -> {request.dest}: {counts}")
         print(f"wrote {request.plan_out} and the values template {template}")
+        for why in inventory.unread:
+            print(f"  left behind: {why}")
         for t in targets:
             if not t.writable:
                 print(f"  missing target: {t.name} in {t.scope}: {t.missing}")
@@ -405,11 +478,10 @@ def _open_state(path: str | None) -> State:
     return state
 
 
-async def _migrate(request: MigrateRequest, dst: Run, inventory: Inventory,
-                   targets: Sequence[Target], values: ValuesFile | None, state: State,
-                   src_settings: Settings, *, writing: bool) -> int:
-    started = time.monotonic()
-    matching = match_values(targets, values, inventory.outside)
+async def _migrate(request: MigrateRequest, src: Run, dst: Run, inventory: Inventory,
+                   targets: Sequence[Target], values: ValuesFile | None, state: State, *,
+                   writing: bool) -> int:
+    matching = match_values(targets, values, inventory.outside, inventory.left_out_names)
     if matching.problems:
         raise UsageError("the values file does not fit the inventory of "
                          f"{request.source}:\n" + "\n".join(matching.problems))
@@ -436,19 +508,22 @@ async def _migrate(request: MigrateRequest, dst: Run, inventory: Inventory,
     why = "dry run" if not writing else "held back"
     items = build_report(targets, matching.missing, plan, outcomes, not_written_why=why,
                          resumed=[(a.scope, a.name) for a in resumed])
-    summary = dst.summary(outcomes, started)
+    cost = _cost(src, dst)
     log.info("summary", source=request.source, dest=request.dest,
              drifted=sum(i.change is Change.DRIFTED for i in plan),
-             unchanged=sum(i.change is Change.UNCHANGED for i in plan), **summary.as_event())
-    notes = [f"note: {n}" for n in matching.ignored]
+             **_summary_event(dst, outcomes, items, cost))
+    notes = [*(f"left behind: {why}" for why in inventory.unread),
+             *(f"note: {n}" for n in matching.ignored)]
     if blocked and to_write and writing:
         notes.append(f"nothing written: {len(to_write)} writes held back because items are "
                      "missing; supply them, or pass --allow-partial to migrate the rest")
-    _print_report(request, items, src_settings, dst.settings, notes)
+    _print_report(request, items, src.settings, dst.settings, cost, notes)
     code = report_exit_code(items, outcomes)
     if request.report:
         from ..observe import report
 
+        # the report's durations, as the text's, from the process start
+        summary = dst.summary(outcomes, time.monotonic() - cost.seconds)
         report.write(request.report, report.build(
             "migrate", code, summary, plan=plan, targets=report.plan_targets(plan, outcomes),
             extra_counts={"migration": report.snake_keys(report_counts(items))}))
@@ -487,17 +562,38 @@ async def _write_sealed(dst: Run, engine: Engine, writes: list[Action],
 
 
 
+def _cost(*runs: Run) -> RunCost:
+    """What the run cost on both sides (one connection counted once), timed from the process
+    start: reading the inventory is part of what a person waited for."""
+    distinct = list({id(r): r for r in runs}.values())
+    return RunCost(requests=sum(r.client.pacer.stats.requests for r in distinct),
+                   retries=sum(r.client.stats.retries for r in distinct),
+                   rate_limit_waits=sum(r.client.pacer.stats.waits for r in distinct),
+                   wait_seconds=sum(r.client.pacer.stats.wait_seconds for r in distinct),
+                   paced_seconds=sum(r.client.pacer.paced_seconds for r in distinct),
+                   seconds=seconds_since_start())
+
+
+def _summary_event(dst: Run, outcomes: list[Outcome], items: Sequence[ReportItem],
+                   cost: RunCost) -> dict[str, object]:
+    """The log's summary event says what the report says: the engine's own fields (created,
+    updated, pace changes) under the report's counts and the run's cost."""
+    engine = dst.summary(outcomes, time.monotonic()).as_event()  # its seconds are replaced
+    return {**engine, **counts_event(items), **cost.as_json()}
+
+
 def _print_report(request: MigrateRequest, items: Sequence[ReportItem], src: Settings | None,
-                  dst: Settings, notes: Sequence[str] = (), title: str = "migrate") -> None:
-    """The report on stdout; `src` None for an import, which never talks to SRC."""
+                  dst: Settings, cost: RunCost, notes: Sequence[str] = (),
+                  title: str = "migrate") -> None:
+    """The report on stdout; `src` None for an import, whose report names DST only."""
     source = f"{request.source} ({host_of(src.api_url)})" if src else None
     dest = f"{request.dest} ({host_of(dst.api_url)})"
     if request.format == "json":
         print(render_report_json(items, {"command": title, "from": source, "to": dest,
-                                         "notes": list(notes)}))
+                                         "notes": list(notes)}, cost))
     else:
         header = f"{title} {source} -> {dest}" if source else f"{title} into {dest}"
-        print(render_report_text(items, header, notes))
+        print(render_report_text(items, header, notes, cost=cost, verbose=request.verbose))
 
 
 # -- --export-workflow -------------------------------------------------------------------------
@@ -533,6 +629,7 @@ async def _export(request: MigrateRequest, dst: Run, inventory: Inventory,
                       "secrets": [t.name for t in j.targets]} for j in jobs],
             "not_exported": [{"name": s.target.name, "scope": str(s.target.scope),
                               "key": s.target.key, "why": s.why} for s in skipped],
+            "left_behind": list(inventory.unread),
         }, indent=2))
     else:
         print(f"wrote {request.export_workflow}: {len(jobs)} jobs sealing {exported} secrets "
@@ -540,6 +637,8 @@ async def _export(request: MigrateRequest, dst: Run, inventory: Inventory,
         for job in jobs:
             where = job.repository + (f" environment {job.environment}" if job.environment else "")
             print(f"  {job.id} in {where}: {', '.join(t.name for t in job.targets)}")
+        for why in inventory.unread:
+            print(f"left behind: {why}")
         if skipped:
             print(f"not exported ({len(skipped)}):")
             for s in skipped:
@@ -626,7 +725,6 @@ def _read_sealed(paths: Sequence[str], dest_org: str) -> list[SealedEntry]:
 
 async def _import_sealed(request: MigrateRequest, settings_for: Callable[[str], Settings],
                         token_for: Callable[[str], str | TokenSource]) -> int:
-    started = time.monotonic()
     entries = _read_sealed(request.import_sealed, request.dest)
     rounds, problems = import_rounds(entries)
     if problems:
@@ -664,15 +762,16 @@ async def _import_sealed(request: MigrateRequest, settings_for: Callable[[str], 
                         lambda a: SecretValue(
                             by_target[(a.scope, a.name)].encrypted_value.encode()),
                         state, request.quiet)
-            summary = dst.summary(outcomes, started)
-    items = _import_report(entries, outcomes, stale, dry_run=request.dry_run)
+            cost = _cost(src, dst)
+            items = _import_report(entries, outcomes, stale, dry_run=request.dry_run)
+            event = _summary_event(dst, outcomes, items, cost)
     log.info("summary", dest=request.dest, stale=sum(i.why.startswith("stale") for i in items),
-             **summary.as_event())
+             **event)
     notes = []
     if any(i.status == FAILED and i.why.startswith("stale") for i in items):
         notes.append("stale key_id: DST's key changed since the export; run the export "
                      "workflow again and import its new output")
-    _print_report(request, items, None, settings, notes, title="import")
+    _print_report(request, items, None, settings, cost, notes, title="import")
     return report_exit_code(items, outcomes)
 
 

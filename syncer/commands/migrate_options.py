@@ -30,6 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help=f"its installation in {org} (default: looked up)")
     g.add_argument("--repos", action="append", default=[], metavar="GLOB", type=name_argument,
                    help="only these SRC repositories' secrets (repeatable; org secrets always)")
+    g.add_argument("--name", dest="names", action="append", default=[], metavar="GLOB",
+                   type=name_argument,
+                   help="only secrets whose names match (repeatable; case-insensitive, e.g. "
+                   "'NPM_*')")
     if not _has_option(parser, "--state"):  # cli.py may add it with its shared state options
         g.add_argument("--state", metavar="PATH",
                        help="state file (default: $XDG_STATE_HOME/syncer/state.json)")
@@ -39,9 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     if not _has_option(parser, "--format"):
         g.add_argument("--format", choices=("text", "json"), default="text",
                        help="report on stdout for people (text) or machines (json)")
+    if not _has_option(parser, "--verbose"):
+        g.add_argument("-v", "--verbose", action="store_true",
+                       help="list unchanged secrets too (by default they are only counted)")
     g.add_argument("--values", metavar="FILE",
                    help="values to migrate: .env, .toml or .json; keys like "
-                   "actions:repo:REPO:NAME, or NAME for every secret of that name")
+                   "actions:repo:REPO:NAME (or dependabot:, codespaces:), or NAME for every "
+                   "secret of that name")
     g.add_argument("--allow-partial", action="store_true",
                    help="migrate what can be migrated even when values or targets are missing")
     g.add_argument("--dry-run", action="store_true", help="plan the migration, write nothing")
@@ -49,7 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     mode.add_argument("--plan-out", metavar="FILE",
                       help="write the plan (JSON) and a values template (.values.toml), then stop")
     mode.add_argument("--export-workflow", metavar="FILE",
-                      help="write a workflow for SRC that seals each secret with DST's key")
+                      help="write a workflow for SRC that seals each Actions secret with "
+                      "DST's key (a workflow cannot read Dependabot or Codespaces secrets)")
     mode.add_argument("--import-sealed", metavar="FILE", action="append",
                       help="write the export workflow's ciphertexts to DST (file or directory; "
                       "repeatable)")
