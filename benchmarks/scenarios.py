@@ -447,7 +447,8 @@ def cpu_bound(sizes: Sizes) -> ScenarioResult:
 # ---------------------------------------------------------------------------------------- 4
 
 NIGHTLY_CONFIG = """\
-# Written by the benchmark: one repository secret in every repository of acme.
+# Written by the benchmark: one repository secret and one repository variable in every
+# repository of acme.
 [github]
 org = "acme"
 
@@ -461,11 +462,19 @@ value = "env:BENCH_VALUE"
 
 [secret.repos]
 match = ["*"]
+
+[[variable]]
+name = "NIGHTLY_REGION"
+value = "eu-west-1"
+
+[variable.repos]
+match = ["*"]
 """
 
 
 def nightly_noop(sizes: Sizes) -> ScenarioResult:
-    """The second `apply` of an unchanged config: it should read little and write nothing."""
+    """The second `apply` of an unchanged config (a secret and a variable in every repository):
+    it should read one listing per repository and kind, and write nothing."""
     result = ScenarioResult("4. Nightly no-op")
     n = sizes.noop_repos
     table = Table(
@@ -502,12 +511,13 @@ def nightly_noop(sizes: Sizes) -> ScenarioResult:
     result.checks.append(Check(f"Nightly no-op writes = 0 ({n:,} repos)", str(counted.writes),
                                counted.writes == 0))
     result.checks.append(Check(
-        "Nightly no-op: at most one request per repository (judged on the per-repository "
-        "reads; the org's listing, one page per 100 repositories, is shown beside them)",
+        "Nightly no-op: at most one listing request per repository and kind (a secret and a "
+        "variable here: 2; judged on the per-repository reads; the org's listing, one page "
+        "per 100 repositories, is shown beside them)",
         f"{counted.requests:,} requests = {listing} list pages + "
         f"{counted.requests - listing:,} per-repository ({per_repo:.2f} per repo; "
         f"{counted.requests / n:.3f} per repo all told)",
-        per_repo <= 1.0))
+        per_repo <= 2.0))
     return result
 
 
