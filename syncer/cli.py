@@ -246,7 +246,8 @@ def orgs_named(args: argparse.Namespace) -> tuple[str, ...]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="syncer", description="Keep GitHub Actions secrets in sync across whole organisations.")
+        prog="syncer", description="Keep GitHub Actions secrets and variables (and Dependabot, "
+        "Codespaces and agent secrets) in sync across whole organisations.")
     parser.add_argument("--version", action="version", version=f"syncer {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
