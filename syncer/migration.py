@@ -5,6 +5,9 @@
     Targets × DST public keys ──plan_export──► workflow jobs ──render_workflow──► YAML
     sealed documents ──parse_sealed / import_rounds──► pre-sealed writes
 
+Variables (Scope.target "variable") are mapped as secrets are and bring their values from SRC;
+they have no values-file key (reports name them `var:` + the key a secret there would have).
+
 Mapping: an org secret goes to DST's org (same app, same visibility; `selected` repositories are
 mapped by repository *name* to DST's ids); a repository secret to the same-named repository of
 DST; an environment secret to the same environment of that repository. Names of repositories,
@@ -15,8 +18,8 @@ repository or environment DST lacks, or an archived DST repository (read-only), 
 Value keys (values file and template):
 
     actions:org:NAME                  an organisation secret for Actions
-    dependabot:org:NAME               an organisation secret for Dependabot (codespaces:org:NAME)
-    actions:repo:REPO:NAME            a repository secret (dependabot:, codespaces: likewise)
+    dependabot:org:NAME               an organisation secret for Dependabot (codespaces:, agents:)
+    actions:repo:REPO:NAME            a repository secret (dependabot:, codespaces:, agents:)
     actions:env:REPO:ENV:NAME         an environment secret (Actions only)
     NAME                              the same value for every secret called NAME
 
@@ -410,8 +413,8 @@ def values_template(targets: Sequence[Target], *, source_org: str, dest_org: str
         "#",
         "# Keys (quoted, because they contain colons):",
         '#   "actions:org:NAME"            organisation secret for Actions',
-        '#   "dependabot:org:NAME"         organisation secret for Dependabot (codespaces: likewise)',
-        '#   "actions:repo:REPO:NAME"      repository secret (dependabot:, codespaces: likewise)',
+        '#   "dependabot:org:NAME"         organisation secret for Dependabot (codespaces:, agents:)',
+        '#   "actions:repo:REPO:NAME"      repository secret (dependabot:, codespaces:, agents:)',
         '#   "actions:env:REPO:ENV:NAME"   environment secret',
         "#   NAME                          the same value for every secret called NAME",
         "# A scoped key wins over NAME. An empty value (\"\") counts as not given: the secret then",

@@ -5,10 +5,12 @@ visibility, selected repositories — and the values come from the operator. SRC
 on different hosts (an Enterprise Server and github.com): each side has its own API URL, token
 and pacing (`--from-api-url`/`--to-api-url`, `--from-token-env`/`--to-token-env`).
 
-Inventory (read from SRC, nothing written there): Actions, Dependabot and Codespaces secrets of
-the organisation (visibility; selected repositories), of every repository (`--repos GLOB`
-narrows which; archived ones are included, their secrets still exist) and Actions secrets of
-every environment; `--name GLOB` keeps only the secrets so called. Each
+Inventory (read from SRC, nothing written there): Actions, Dependabot, Codespaces and agents
+secrets and Actions and agents variables (with their values: GitHub returns them) of the
+organisation (visibility; selected repositories), of every repository (`--repos GLOB` narrows
+which; archived ones are included, their secrets still exist) and Actions secrets and variables
+of every environment; `--name GLOB` keeps only the secrets and variables so called. Variables
+are planned by value (as `apply` plans them), so one DST holds already is unchanged. Each
 goes to the same place in DST, matched by name: see syncer/migration.py for the mapping and for
 the values-file key syntax (`actions:repo:api:DB_PASSWORD`, `actions:env:api:production:TOKEN`,
 `dependabot:org:NPM`, `codespaces:repo:api:REGISTRY`, or a bare `NAME` for every secret so
