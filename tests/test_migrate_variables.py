@@ -62,7 +62,8 @@ def test_variables_with_values_and_agents_secrets_then_a_rerun_writes_nothing(
 ) -> None:
     """Variables land in dst with src's values (org ones with their visibility and the
     selection mapped by repository name), agents secrets with the values file's values; the
-    variable of a repository dst lacks is a missing target; a second run writes nothing."""
+    variable of a repository dst lacks is a missing target; a second run writes nothing, and
+    the text report counts the variables apart."""
     values = tmp_path / "v.toml"
     values.write_text(f'"agents:org:AGENT_TOKEN" = "{CANARY}-org"\n'
                       f'"agents:repo:repo-0002:AGENT_TOKEN" = "{CANARY}-repo"\n'
@@ -98,6 +99,11 @@ def test_variables_with_values_and_agents_secrets_then_a_rerun_writes_nothing(
     writes = [(m, p) for (m, p) in hub.calls - before if m in ("PUT", "POST", "PATCH")]
     assert writes == []
     assert again["counts"]["migrated"] == 0 and again["variable_counts"]["unchanged"] == 6
+    assert migrate(urls, tmp_path, "--from", "src", "--to", "dst", "--values", str(values),
+                   "--allow-partial") == 1
+    text = capsys.readouterr().out.splitlines()
+    assert text[2] == ("of which variables: missing target 1, missing selected repository 1, "
+                       "unchanged 6")
 
 
 def test_a_variable_changed_in_dst_is_rewritten_and_name_filters_variables(

@@ -447,7 +447,9 @@ def _leave_behind_absent(inventory: Inventory, dest: Destination) -> Inventory:
 
 def _log_inventory(inventory: Inventory, targets: Sequence[Target]) -> None:
     log.info("migrate.inventory", org=inventory.org, repositories=len(inventory.repos),
-             outside_repos=len(inventory.outside), secrets=len(inventory.secrets),
+             outside_repos=len(inventory.outside),
+             secrets=sum(not s.is_variable for s in inventory.secrets),
+             variables=sum(s.is_variable for s in inventory.secrets),
              targets=len(targets), missing_targets=sum(not t.writable for t in targets))
 
 
