@@ -96,7 +96,8 @@ class Inventory:
     outside: frozenset[str] = frozenset()  # lower-case names of repos left out by --repos
     #: upper-case names of SRC secrets left out by --name
     left_out_names: frozenset[str] = frozenset()
-    #: Codespaces secrets SRC's token may not read: where, and why (see migrate's _Lister)
+    #: what is left behind, and why: stores SRC's token may not read (see migrate's _Lister),
+    #: agents secrets and variables DST's host has none of
     unread: tuple[str, ...] = ()
 
 
