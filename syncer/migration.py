@@ -5,6 +5,9 @@
     Targets × DST public keys ──plan_export──► workflow jobs ──render_workflow──► YAML
     sealed documents ──parse_sealed / import_rounds──► pre-sealed writes
 
+Variables (Scope.target "variable") are mapped as secrets are and bring their values from SRC;
+they have no values-file key (reports name them `var:` + the key a secret there would have).
+
 Mapping: an org secret goes to DST's org (same app, same visibility; `selected` repositories are
 mapped by repository *name* to DST's ids); a repository secret to the same-named repository of
 DST; an environment secret to the same environment of that repository. Names of repositories,
@@ -15,8 +18,8 @@ repository or environment DST lacks, or an archived DST repository (read-only), 
 Value keys (values file and template):
 
     actions:org:NAME                  an organisation secret for Actions
-    dependabot:org:NAME               an organisation secret for Dependabot (codespaces:org:NAME)
-    actions:repo:REPO:NAME            a repository secret (dependabot:, codespaces: likewise)
+    dependabot:org:NAME               an organisation secret for Dependabot (codespaces:, agents:)
+    actions:repo:REPO:NAME            a repository secret (dependabot:, codespaces:, agents:)
     actions:env:REPO:ENV:NAME         an environment secret (Actions only)
     NAME                              the same value for every secret called NAME
 
@@ -34,7 +37,7 @@ import json
 import re
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,10 +49,12 @@ from .names import secret_name_problem
 from .plan import Change, PlanItem
 from .values_file import Entry, ValuesFile
 
-MIGRATED_APPS: tuple[App, ...] = ("actions", "dependabot", "codespaces")
+MIGRATED_APPS: tuple[App, ...] = ("actions", "dependabot", "codespaces", "agents")
 VISIBILITIES: tuple[Visibility, ...] = ("all", "private", "selected")
 KEY_SYNTAX = ("APP:org:NAME, APP:repo:REPO:NAME, actions:env:REPO:ENV:NAME or NAME "
-              "(APP: actions, dependabot or codespaces)")
+              "(APP: actions, dependabot, codespaces or agents)")
+#: a variable's report key: its place as a secret's key says it, marked (no values file needs it)
+VARIABLE_KEY_PREFIX = "var:"
 
 # Report statuses, in the order reports show them.
 MISSING_VALUE = "missing value"
@@ -69,12 +74,18 @@ PROBLEMS = (MISSING_VALUE, MISSING_TARGET, MISSING_SELECTED, FAILED)
 
 @dataclass(frozen=True, slots=True)
 class SourceSecret:
-    """One secret of SRC: where it lives, its name, and for org secrets who may read it."""
+    """One secret (or variable: `scope.target`) of SRC: where it lives, its name, and for org
+    ones who may read it; a variable's value comes with it, as GitHub returns it."""
 
     scope: Scope
     name: str
     visibility: Visibility | None = None  # org secrets only
     selected: tuple[str, ...] = ()  # SRC repository names, when visibility is "selected"
+    value: str | None = None  # variables only
+
+    @property
+    def is_variable(self) -> bool:
+        return self.scope.target == "variable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +96,8 @@ class Inventory:
     outside: frozenset[str] = frozenset()  # lower-case names of repos left out by --repos
     #: upper-case names of SRC secrets left out by --name
     left_out_names: frozenset[str] = frozenset()
-    #: Codespaces secrets SRC's token may not read: where, and why (see migrate's _Lister)
+    #: what is left behind, and why: stores SRC's token may not read (see migrate's _Lister),
+    #: agents secrets and variables DST's host has none of
     unread: tuple[str, ...] = ()
 
 
@@ -134,8 +146,20 @@ def index_repos(repos: Iterable[Repo]) -> dict[str, Repo]:
 
 
 def map_targets(inventory: Inventory, dest: Destination) -> list[Target]:
-    """Each SRC secret's target in DST, in inventory order."""
-    return [_map_one(secret, dest) for secret in inventory.secrets]
+    """Each SRC secret's (or variable's) target in DST, in inventory order."""
+    return [_in_store(_map_one(secret, dest)) for secret in inventory.secrets]
+
+
+def _in_store(target: Target) -> Target:
+    """A variable's target is among DST's variables of the place the mapping found."""
+    if target.source.is_variable:
+        return replace(target, scope=target.scope.variables())
+    return target
+
+
+def secrets_only(targets: Iterable[Target]) -> list[Target]:
+    """The targets that need a value from the operator (variables bring their own)."""
+    return [t for t in targets if not t.source.is_variable]
 
 
 def _map_one(secret: SourceSecret, dest: Destination) -> Target:
@@ -179,7 +203,8 @@ def _map_one(secret: SourceSecret, dest: Destination) -> Target:
 
 
 def repos_needing_environments(inventory: Inventory, dest_repos: Mapping[str, Repo]) -> list[str]:
-    """DST repositories whose environments must be read: targets of environment secrets."""
+    """DST repositories whose environments must be read: targets of environment secrets (and
+    variables)."""
     wanted = {s.scope.repo.lower() for s in inventory.secrets
               if s.scope.kind == "env" and s.scope.repo}
     return sorted(dest_repos[n].name for n in wanted
@@ -204,13 +229,15 @@ class ValueKey:
 
 
 def value_key(secret: SourceSecret) -> str:
-    """The key that names one SRC secret in a values file."""
+    """The key that names one SRC secret in a values file; a variable's, prefixed with
+    VARIABLE_KEY_PREFIX, names it in reports only."""
     scope = secret.scope
+    mark = VARIABLE_KEY_PREFIX if secret.is_variable else ""
     if scope.kind == "org":
-        return f"{scope.app}:org:{secret.name}"
+        return f"{mark}{scope.app}:org:{secret.name}"
     if scope.kind == "repo":
-        return f"{scope.app}:repo:{scope.repo}:{secret.name}"
-    return f"{scope.app}:env:{scope.repo}:{scope.env}:{secret.name}"
+        return f"{mark}{scope.app}:repo:{scope.repo}:{secret.name}"
+    return f"{mark}{scope.app}:env:{scope.repo}:{scope.env}:{secret.name}"
 
 
 def key_of(secret: SourceSecret) -> ValueKey:
@@ -227,8 +254,8 @@ def parse_value_key(text: str) -> ValueKey:
         return ValueKey(_checked_name(parts[0]))
     app, kind = parts[0].lower(), parts[1].lower() if len(parts) > 1 else ""
     if app not in MIGRATED_APPS:
-        raise ValueError(f"a scoped key starts with actions:, dependabot: or codespaces:; "
-                         f"expected {KEY_SYNTAX}")
+        raise ValueError(f"a scoped key starts with actions:, dependabot:, codespaces: or "
+                         f"agents:; expected {KEY_SYNTAX}")
     if kind == "org" and len(parts) == 3:
         return ValueKey(_checked_name(parts[2]), app, "org")
     if kind == "repo" and len(parts) == 4 and parts[2]:
@@ -267,6 +294,7 @@ def match_values(targets: Sequence[Target], values: ValuesFile | None,
     or a bare NAME when some were left out; and keys naming a secret --name left out
     (`left_out_names`, upper-case). Those are only ignored (and noted).
     """
+    targets = secrets_only(targets)
     outside = frozenset(outside)
     left_out = frozenset(left_out_names)
     by_key = {key_of(t.source): t for t in targets}
@@ -339,6 +367,7 @@ def plan_document(targets: Sequence[Target], *, source: str, source_org: str,
         row: dict[str, Any] = {
             "status": "ok" if t.writable else MISSING_TARGET,
             "why": t.missing or "",
+            "target": t.scope.target,
             "name": t.name,
             "key": t.key,
             "source": {**scope_json(t.source.scope), "scope": str(t.source.scope)},
@@ -357,7 +386,8 @@ def plan_document(targets: Sequence[Target], *, source: str, source_org: str,
         "from": {"host": source, "org": source_org},
         "to": {"host": dest, "org": dest_org},
         "counts": {"ok": writable, MISSING_TARGET: len(targets) - writable,
-                   "missing selected repositories": sum(len(t.unmapped) for t in targets)},
+                   "missing selected repositories": sum(len(t.unmapped) for t in targets),
+                   "variables": sum(t.source.is_variable for t in targets)},
         "left_behind": list(unread),
         "targets": rows,
     }
@@ -371,7 +401,10 @@ def template_path(plan_path: str) -> str:
 
 
 def values_template(targets: Sequence[Target], *, source_org: str, dest_org: str) -> str:
-    """A TOML values file with every key that needs a value, each set to "" (not given)."""
+    """A TOML values file with every key that needs a value, each set to "" (not given).
+    Variables need none: they are copied with the values SRC holds."""
+    variables = len(targets) - len(secrets_only(targets))
+    targets = secrets_only(targets)
     counts: dict[str, int] = {}
     for t in targets:
         if t.writable:
@@ -381,8 +414,8 @@ def values_template(targets: Sequence[Target], *, source_org: str, dest_org: str
         "#",
         "# Keys (quoted, because they contain colons):",
         '#   "actions:org:NAME"            organisation secret for Actions',
-        '#   "dependabot:org:NAME"         organisation secret for Dependabot (codespaces: likewise)',
-        '#   "actions:repo:REPO:NAME"      repository secret (dependabot:, codespaces: likewise)',
+        '#   "dependabot:org:NAME"         organisation secret for Dependabot (codespaces:, agents:)',
+        '#   "actions:repo:REPO:NAME"      repository secret (dependabot:, codespaces:, agents:)',
         '#   "actions:env:REPO:ENV:NAME"   environment secret',
         "#   NAME                          the same value for every secret called NAME",
         "# A scoped key wins over NAME. An empty value (\"\") counts as not given: the secret then",
@@ -390,6 +423,8 @@ def values_template(targets: Sequence[Target], *, source_org: str, dest_org: str
         "# environments match case-insensitively; a key that matches no secret is an error.",
         "# Write values as 'literal' or '''multi-line literal''' strings to avoid escaping.",
         "# This file will hold secrets: keep it out of version control, delete it afterwards.",
+        *([f"# {variables} variables are copied with the values {source_org} holds: none here."]
+          if variables else []),
         "",
         "# -- the same value wherever the name occurs (uncomment to use) --",
     ]
@@ -431,7 +466,8 @@ class ReportItem:
     why: str = ""
 
     def as_json(self) -> dict[str, Any]:
-        return {"status": self.status, "name": self.name, "scope": str(self.scope),
+        return {"status": self.status, "target": self.scope.target, "name": self.name,
+                "scope": str(self.scope),
                 **{k: v for k, v in scope_json(self.scope).items()}, "key": self.key,
                 "why": self.why}
 
@@ -485,11 +521,20 @@ def build_report(targets: Sequence[Target], missing_values: Iterable[Target],
     return sorted(items, key=lambda i: order[i.status])
 
 
-def report_counts(items: Iterable[ReportItem]) -> dict[str, int]:
+def report_counts(items: Iterable[ReportItem], kind: str | None = None) -> dict[str, int]:
+    """Items by status; of one kind ("secret" or "variable") when `kind` is given."""
     counts = {s: 0 for s in STATUSES}
     for item in items:
-        counts[item.status] += 1
+        if kind is None or item.scope.target == kind:
+            counts[item.status] += 1
     return counts
+
+
+def variable_counts_line(items: Sequence[ReportItem]) -> list[str]:
+    """'of which variables: migrated 2, unchanged 1' (non-zero statuses), where any."""
+    counts = {s: n for s, n in report_counts(items, "variable").items() if n}
+    return [f"of which variables: {', '.join(f'{s} {n}' for s, n in counts.items())}"] \
+        if counts else []
 
 
 def report_exit_code(items: Iterable[ReportItem], outcomes: Iterable[Outcome] = ()) -> int:
@@ -544,7 +589,7 @@ def render_report_text(items: Sequence[ReportItem], header: str,
     `verbose`: a re-run over thousands of secrets must not print a line for each."""
     counts = report_counts(items)
     lines = [header, ", ".join(f"{s} {n}" for s, n in counts.items()),
-             *([cost.line()] if cost else []), *notes]
+             *variable_counts_line(items), *([cost.line()] if cost else []), *notes]
     for status in STATUSES:
         chosen = [i for i in items if i.status == status]
         if not chosen:
@@ -564,6 +609,7 @@ def render_report_json(items: Sequence[ReportItem], head: Mapping[str, Any],
                        cost: RunCost | None = None) -> str:
     """Counts, cost and every item, unchanged ones too: a program filters by status."""
     return json.dumps({**head, "counts": report_counts(items),
+                       "variable_counts": report_counts(items, "variable"),
                        **({"run": cost.as_json()} if cost else {}),
                        "items": [i.as_json() for i in items]}, indent=2)
 
@@ -685,6 +731,7 @@ def plan_export(inventory: Inventory, targets: Sequence[Target]
     jobs cover all. Dependabot secrets are invisible to Actions workflows; workflows do not run
     in archived repositories.
     """
+    targets = secrets_only(targets)  # variables need no export: SRC returns their values
     skipped: list[NotExported] = []
     org_targets: list[Target] = []
     per_place: dict[tuple[str, str | None], list[Target]] = {}
@@ -726,7 +773,8 @@ def _org_hosts(inventory: Inventory, org_targets: Sequence[Target]
                ) -> tuple[list[tuple[Repo, list[Target]]], list[Target]]:
     repo_names: dict[str, set[str]] = {}
     for s in inventory.secrets:
-        if s.scope.kind == "repo" and s.scope.app == "actions" and s.scope.repo:
+        if s.scope.kind == "repo" and s.scope.app == "actions" and s.scope.repo \
+                and not s.is_variable:
             repo_names.setdefault(s.scope.repo.lower(), set()).add(s.name.upper())
     candidates = sorted((r for r in inventory.repos
                          if not r.archived and r.name.lower() not in inventory.outside),
@@ -939,7 +987,7 @@ def _sealed_entry(item: Any, where: str, dest_org: str) -> SealedEntry:
     repo, env = dst.get("repo"), dst.get("env")
     if not isinstance(org, str) or org.lower() != dest_org.lower():
         raise SealedProblem(f"destination organisation is {org!r}, not --to {dest_org}")
-    if app not in APPS or app == "codespaces":
+    if app not in APPS or app in ("codespaces", "agents"):  # the export reads neither
         raise SealedProblem(f"unknown app {app!r}")
     selection = None
     if kind == "org":
@@ -970,7 +1018,7 @@ def sealed_against_source(entries: Sequence[SealedEntry], targets: Sequence[Targ
         return (scope.app, scope.kind, scope.org.lower(), (scope.repo or "").lower(),
                 (scope.env or "").lower(), name.upper())
 
-    expected = {place(t.scope, t.name): t.selection for t in targets}
+    expected = {place(t.scope, t.name): t.selection for t in secrets_only(targets)}
     problems = []
     for entry in entries:
         where = f"{entry.origin}: {entry.name} in {entry.scope}"

@@ -169,7 +169,7 @@ def test_json_report_lists_every_target_by_scope_and_name(big, big_url, tmp_path
     assert report["counts"]["migrated"] == 2 + 9 * 2 + 1  # org, repo-0001..9 x2, env
     item = next(i for i in report["items"] if i["scope"] == "dst/repo-0003" and
                 i["name"] == "SENTRY_DSN")
-    assert item == {"status": "migrated", "name": "SENTRY_DSN", "scope": "dst/repo-0003",
+    assert item == {"status": "migrated", "target": "secret", "name": "SENTRY_DSN", "scope": "dst/repo-0003",
                     "org": "dst", "app": "actions", "kind": "repo", "repo": "repo-0003",
                     "env": None, "key": "actions:repo:repo-0003:SENTRY_DSN", "why": "created"}
     assert big.plaintext("DB_PASSWORD", repo="dst/repo-0010") is None  # outside --repos
@@ -226,7 +226,8 @@ def test_plan_out_writes_plan_and_template_and_nothing_to_dst(small, small_url, 
     assert by_key["actions:env:repo-0002:production:DEPLOY"]["status"] == "missing target"
     assert by_key["actions:env:repo-0001:production:DEPLOY"]["destination"]["scope"] \
         == "dst/repo-0001:production"
-    assert plan["counts"] == {"ok": 6, "missing target": 2, "missing selected repositories": 0}
+    assert plan["counts"] == {"ok": 6, "missing target": 2, "missing selected repositories": 0,
+                              "variables": 0}
     template = tmp_path / "out" / "migration.values.toml"
     values = tomllib.loads(template.read_text())
     assert set(values) == {k for k, t in by_key.items() if t["status"] == "ok"}
@@ -327,8 +328,8 @@ def test_unknown_and_malformed_keys_are_reported_with_file_and_line(small, small
     assert f"{values}:2 (actions:repo:no-such-repo:API_KEY): no such secret in the source" \
         in message
     assert f"{values}:3 (NOT_A_SECRET): no secret of that name in the source" in message
-    assert f"{values}:4 (copilot:org:API_KEY): a scoped key starts with actions:, dependabot: " \
-        "or codespaces:" in message
+    assert f"{values}:4 (copilot:org:API_KEY): a scoped key starts with actions:, dependabot:, " \
+        "codespaces: or agents:" in message
     assert CANARY not in message
     assert small.count("PUT") == 0
 

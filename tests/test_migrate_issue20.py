@@ -82,7 +82,7 @@ def test_name_globs_migrate_only_the_secrets_so_called(named, named_url, tmp_pat
 def test_a_name_glob_that_matches_nothing_is_refused(named, named_url, tmp_path) -> None:
     """`--name NPM_TOKNE` (a typo) would migrate nothing of it without a word: exit 2 naming
     the pattern, before any output file is written."""
-    with pytest.raises(UsageError, match="no secret of src matches --name 'NPM_TOKNE'"):
+    with pytest.raises(UsageError, match="no secret or variable of src matches --name 'NPM_TOKNE'"):
         migrate(named_url, tmp_path, "--from", "src", "--to", "dst", "--name", "NPM_TOKEN",
                 "--name", "NPM_TOKNE", "--plan-out", str(tmp_path / "plan.json"))
     assert not (tmp_path / "plan.json").exists()
@@ -264,9 +264,10 @@ def test_codespaces_secrets_and_enterprise_server(codespaces, tmp_path, capsys) 
                                      "codespaces:repo:repo-0002:CS_TOKEN"),
                                     "dst has no Codespaces secrets (404: GitHub Enterprise "
                                     "Server has none)")
-    # fakehub counts a route Enterprise Server lacks as unmatched: here the org's listing only
-    assert asked[("GET", "<unmatched>")] == 1, asked
-    assert not [path for _, path in asked if "codespaces" in path], asked
+    # fakehub counts a route Enterprise Server lacks as unmatched: here the org's listings
+    # only (Codespaces secrets, agents secrets, agents variables)
+    assert asked[("GET", "<unmatched>")] == 3, asked
+    assert not [path for _, path in asked if "codespaces" in path or "agents" in path], asked
 
 
 class NoCodespacesPermission(SecretsAPI):

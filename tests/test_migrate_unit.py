@@ -107,7 +107,7 @@ def test_value_keys_parse_and_normalise(text: str, expected: ValueKey) -> None:
 
 
 @pytest.mark.parametrize("text, fragment", [
-    ("copilot:org:X", "a scoped key starts with actions:, dependabot: or codespaces:"),
+    ("copilot:org:X", "a scoped key starts with actions:, dependabot:, codespaces: or agents:"),
     ("codespaces:env:api:prod:X", "environment secrets exist for actions only"),
     ("dependabot:env:api:prod:X", "environment secrets exist for actions only"),
     ("actions:repo:X", "expected APP:org:NAME"),
@@ -212,7 +212,7 @@ def test_unknown_keys_are_problems_with_file_and_line() -> None:
         "v.env:3 (actions:repo:web:A): no such secret in the source",
         "v.env:5: names the same secret as v.env:4 (actions:org:O)",
         ("v.env:6: expected APP:org:NAME, APP:repo:REPO:NAME, "
-        "actions:env:REPO:ENV:NAME or NAME (APP: actions, dependabot or codespaces)"),
+        "actions:env:REPO:ENV:NAME or NAME (APP: actions, dependabot, codespaces or agents)"),
         "v.env:7 (dependabot:org:O): no such secret in the source",
     )
     assert SECRET not in "".join(matching.problems)
@@ -258,7 +258,8 @@ def test_plan_document_and_template_hold_every_target_and_no_value() -> None:
                                     repo_secret("nowhere", "A")), DST)
     doc = plan_document(targets, source="ghe.corp", source_org="src", dest="api.github.com",
                         dest_org="dst")
-    assert doc["counts"] == {"ok": 3, "missing target": 1, "missing selected repositories": 1}
+    assert doc["counts"] == {"ok": 3, "missing target": 1, "missing selected repositories": 1,
+                             "variables": 0}
     pick = doc["targets"][0]
     assert (pick["status"], pick["visibility"], pick["selected_repositories"],
             pick["selected_repository_ids"], pick["missing_selected_repositories"]) == (

@@ -5,10 +5,12 @@ visibility, selected repositories — and the values come from the operator. SRC
 on different hosts (an Enterprise Server and github.com): each side has its own API URL, token
 and pacing (`--from-api-url`/`--to-api-url`, `--from-token-env`/`--to-token-env`).
 
-Inventory (read from SRC, nothing written there): Actions, Dependabot and Codespaces secrets of
-the organisation (visibility; selected repositories), of every repository (`--repos GLOB`
-narrows which; archived ones are included, their secrets still exist) and Actions secrets of
-every environment; `--name GLOB` keeps only the secrets so called. Each
+Inventory (read from SRC, nothing written there): Actions, Dependabot, Codespaces and agents
+secrets and Actions and agents variables (with their values: GitHub returns them) of the
+organisation (visibility; selected repositories), of every repository (`--repos GLOB` narrows
+which; archived ones are included, their secrets still exist) and Actions secrets and variables
+of every environment; `--name GLOB` keeps only the secrets and variables so called. Variables
+are planned by value (as `apply` plans them), so one DST holds already is unchanged. Each
 goes to the same place in DST, matched by name: see syncer/migration.py for the mapping and for
 the values-file key syntax (`actions:repo:api:DB_PASSWORD`, `actions:env:api:production:TOKEN`,
 `dependabot:org:NPM`, `codespaces:repo:api:REGISTRY`, or a bare `NAME` for every secret so
@@ -75,7 +77,7 @@ from ..discover import existing, for_each, matches, no_match, unmatched_patterns
 from ..engine import Engine
 from ..exits import AuthError, UsageError
 from ..github import errors
-from ..github.api import Repo, SecretInfo, SecretsAPI
+from ..github.api import Repo, SecretInfo, SecretsAPI, VariableInfo
 from ..github.client import TokenSource
 from ..inputs import InputTooLarge, read_capped
 from ..keys import KeyCache, PublicKey
@@ -109,15 +111,16 @@ from ..migration import (
     report_exit_code,
     repos_needing_environments,
     sealed_against_source,
+    secrets_only,
     stopped_why,
     template_path,
     values_template,
 )
-from ..model import Action, Op, Outcome, Result, Scope, SecretValue
+from ..model import VARIABLE_APPS, Action, App, Op, Outcome, Result, Scope, SecretValue
 from ..observe import redact
 from ..observe.clock import seconds_since_start
 from ..observe.progress import Progress
-from ..plan import WRITES, Change, Desired, PlanItem, make_plan
+from ..plan import WRITES, Change, Desired, PlanItem, make_plan, variables_over_limit
 from ..resume import host_of, remembered_in, state_key, write_planned, writer_locks
 from ..runtime import Run, Settings, connect
 from ..state import State, default_state_path
@@ -179,9 +182,10 @@ def request_from(args: argparse.Namespace) -> MigrateRequest:
         problems.append(f"{' and '.join(modes)} cannot be combined")
     if modes and request.values:
         problems.append(f"--values cannot be combined with {modes[0]}")
-    if not modes and not request.values and not request.dry_run:
-        problems.append("--values FILE is required to migrate (or --plan-out FILE to get a "
-                        "template, or --export-workflow / --import-sealed)")
+    if not modes and not request.values and not request.dry_run and not request.allow_partial:
+        problems.append("--values FILE is required to migrate secrets (--allow-partial without "
+                        "it copies the variables only; or --plan-out FILE to get a template, or "
+                        "--export-workflow / --import-sealed)")
     if request.format not in ("text", "json"):
         problems.append("--format must be text or json")
     if problems:
@@ -217,6 +221,7 @@ async def run_migrate_command(args: argparse.Namespace, *,
                                  token_for("to")) as (src, dst):
             inventory = await _read_source(src, request)
             destination = await _read_destination(dst, request.dest, inventory)
+            inventory = _leave_behind_absent(inventory, destination)
             targets = map_targets(inventory, destination)
             _log_inventory(inventory, targets)
             if request.plan_out:
@@ -273,20 +278,19 @@ async def _read_source(src: Run, request: MigrateRequest) -> Inventory:
                         key=lambda r: r.name.lower())
         outside = frozenset(r.name.lower() for r in repos if not matches(r.name, request.repos))
         names_by_id = {r.id: r.name for r in repos}
-        org_infos: list[tuple[Scope, SecretInfo]] = []
-        seen_names: set[str] = set()  # every secret name of SRC's chosen places, for --name
+        org_infos: list[tuple[Scope, Listed]] = []
+        seen_names: set[str] = set()  # every secret and variable name of SRC's chosen places
 
-        def wanted(infos: list[SecretInfo]) -> list[SecretInfo]:
+        def wanted(infos: Sequence[Listed]) -> list[Listed]:
             seen_names.update(i.name for i in infos)
             return [i for i in infos if matches(i.name, request.names)]
 
         lister = _Lister(api)
-        for app in MIGRATED_APPS:
-            scope = Scope.of_org(org, app)
-            org_infos += [(scope, i) for i in wanted(await lister.secrets(scope))]
+        for scope in _stores(Scope.of_org(org)):
+            org_infos += [(scope, i) for i in wanted(await lister.listing(scope))]
         selected: dict[tuple[Scope, str], tuple[str, ...]] = {}
 
-        async def read_selection(item: tuple[Scope, SecretInfo]) -> None:
+        async def read_selection(item: tuple[Scope, Listed]) -> None:
             scope, info = item
             ids = await api.selected_repository_ids(scope, info.name)
             selected[(scope, info.name)] = tuple(sorted(
@@ -298,74 +302,103 @@ async def _read_source(src: Run, request: MigrateRequest) -> Inventory:
 
         async def read_repo(repo: Repo) -> None:
             found: list[SourceSecret] = []
-            for app in MIGRATED_APPS:
-                scope = Scope.of_repo(org, repo.name, app, repo.id)
-                found += [SourceSecret(scope, i.name)
-                          for i in wanted(await lister.secrets(scope))]
+            for scope in _stores(Scope.of_repo(org, repo.name, repo_id=repo.id)):
+                found += [SourceSecret(scope, i.name, value=_value_of(i))
+                          for i in wanted(await lister.listing(scope))]
             for env in sorted(await _environments(api, org, repo.name), key=str.lower):
-                scope = Scope.of_env(org, repo.name, env, repo.id)
-                found += [SourceSecret(scope, i.name)
-                          for i in wanted(await _secrets_of(api, scope))]
+                for scope in _stores(Scope.of_env(org, repo.name, env, repo.id)):
+                    found += [SourceSecret(scope, i.name, value=_value_of(i))
+                              for i in wanted(await lister.listing(scope))]
             per_repo[repo.name] = found
 
         await for_each(chosen, read_repo, src.settings.concurrency)
     if unmatched := unmatched_patterns(seen_names, request.names):
-        raise UsageError("no secret of " + org + " matches "
+        raise UsageError("no secret or variable of " + org + " matches "
                          + " ".join(f"--name {p!r}" for p in unmatched) + "; nothing was written")
     secrets = [SourceSecret(scope, info.name, info.visibility or "private",  # type: ignore[arg-type]
-                            selected.get((scope, info.name), ()))
+                            selected.get((scope, info.name), ()), _value_of(info))
                for scope, info in org_infos]
     secrets += [s for r in chosen for s in per_repo[r.name]]
     left_out = frozenset(n.upper() for n in seen_names if not matches(n, request.names))
     for why in lister.unread.values():
-        log.warning("migrate.codespaces_unread", message=why)
+        log.warning("migrate.unread", message=why)
     return Inventory(org, tuple(repos), tuple(secrets), outside, left_out,
                      tuple(lister.unread.values()))
 
 
+Listed = SecretInfo | VariableInfo
+#: apps GitHub Enterprise Server lacks (their org listing answers 404 there)
+OPTIONAL_APPS: tuple[App, ...] = ("codespaces", "agents")
+_STORE_NAMES = {"codespaces": "Codespaces", "agents": "agents", "actions": "Actions"}
+
+
+def _stores(place: Scope) -> list[Scope]:
+    """The secret and variable stores of a place that migrate copies, in inventory order:
+    every app's secrets, then the variables (an environment: Actions' of each)."""
+    if place.kind == "env":
+        return [place, place.variables()]
+    return ([replace(place, app=app) for app in MIGRATED_APPS]
+            + [replace(place, app=app).variables() for app in VARIABLE_APPS])
+
+
+def _value_of(info: Listed) -> str | None:
+    return info.value if isinstance(info, VariableInfo) else None
+
+
 class _Lister:
-    """SRC's secrets, scope by scope. Codespaces secrets are optional: where SRC's host has
-    none (the org's listing is 404, as on Enterprise Server) no repository's is asked for;
-    where the token may not read them (403: a classic token without the codespace scope, a
-    fine-grained token or an App without the Codespaces secrets permission) the first refusal
-    leaves that level unread (the permission is the token's, not the place's), and the
-    report says what was left behind and why."""
+    """SRC's secrets and variables, store by store. Codespaces and agents stores, and variables
+    (older Enterprise Servers lack them), are optional: where SRC's host has none (the org's
+    listing is 404, as on Enterprise Server) no repository's is asked for; where the token may
+    not read them (403: a classic token without the codespace scope, a fine-grained token or
+    an App without the permission) the first refusal leaves that level unread (the permission
+    is the token's, not the place's), and the report says what was left behind and why."""
 
     def __init__(self, api: SecretsAPI) -> None:
         self.api = api
-        self.skipped: set[str] = set()  # scope kinds whose Codespaces secrets are not asked for
-        self.unread: dict[str, str] = {}  # scope kind → why its Codespaces secrets were not read
+        #: (store, scope kind) not asked for
+        self.skipped: set[tuple[str, str]] = set()
+        #: (store, scope kind) → why it was not read
+        self.unread: dict[tuple[str, str], str] = {}
 
-    async def secrets(self, scope: Scope) -> list[SecretInfo]:
-        if scope.app != "codespaces":
+    async def listing(self, scope: Scope) -> Sequence[Listed]:
+        if scope.app not in OPTIONAL_APPS and scope.target == "secret":
             return await _secrets_of(self.api, scope)
-        if scope.kind in self.skipped:
+        if (scope.store, scope.kind) in self.skipped:
             return []
         try:
-            return sorted(await self.api.secrets(scope), key=lambda i: i.name)
+            return await _listed_of(self.api, scope)
         except errors.NotFound:
-            if scope.kind == "org":  # the host has no Codespaces: nothing to leave behind
-                self.skipped.update(("org", "repo"))
+            if scope.kind == "org":  # the host has none: nothing to leave behind
+                log.info("migrate.no_store", org=scope.org, store=scope.store)
+                self.skipped.update((scope.store, kind) for kind in ("org", "repo", "env"))
             return []
         except errors.PermissionDenied as exc:
-            self.skipped.add(scope.kind)
-            where = (f"the organisation {scope.org}" if scope.kind == "org"
-                     else f"the repositories of {scope.org}")
-            self.unread.setdefault(scope.kind, f"Codespaces secrets of {where} were not read "
-                                               f"({exc}); none of them is migrated")
+            self.skipped.add((scope.store, scope.kind))
+            where = (f"the organisation {scope.org}" if scope.kind == "org" else
+                     f"the repositories of {scope.org}" if scope.kind == "repo" else
+                     f"the environments of {scope.org}")
+            what = f"{_STORE_NAMES.get(scope.app, scope.app)} {scope.target}s"
+            self.unread.setdefault((scope.store, scope.kind),
+                                   f"{what} of {where} were not read ({exc}); none of them "
+                                   "is migrated")
             return []
 
 
-async def _secrets_of(api: SecretsAPI, scope: Scope) -> list[SecretInfo]:
+async def _listed_of(api: SecretsAPI, scope: Scope) -> list[Listed]:
+    found: Sequence[Listed] = (await api.secrets(scope) if scope.target == "secret"
+                               else await api.variables(scope))
+    return sorted(found, key=lambda i: i.name)
+
+
+async def _secrets_of(api: SecretsAPI, scope: Scope) -> list[Listed]:
     """A scope's secrets by name; a missing optional scope (Dependabot, an environment) is empty."""
     try:
-        found = await api.secrets(scope)
+        return await _listed_of(api, scope)
     except errors.NotFound:
         if scope.kind == "org" and scope.app == "actions":
             raise
         log.info("migrate.no_listing", scope=str(scope), kind=scope.kind, app=scope.app)
         return []
-    return sorted(found, key=lambda i: i.name)
 
 
 async def _environments(api: SecretsAPI, org: str, repo: str) -> list[str]:
@@ -386,20 +419,37 @@ async def _read_destination(dst: Run, org: str, inventory: Inventory) -> Destina
 
         await for_each(repos_needing_environments(inventory, repos), read, dst.settings.concurrency)
         unavailable: dict[str, str] = {}
-        if any(s.scope.app == "codespaces" for s in inventory.secrets):
+        for app in OPTIONAL_APPS:
+            if not any(s.scope.app == app for s in inventory.secrets):
+                continue
             try:
-                await dst.api.secrets(Scope.of_org(org, "codespaces"))
+                await dst.api.secrets(Scope.of_org(org, app))
             except errors.NotFound:
-                unavailable["codespaces"] = (f"{org} has no Codespaces secrets (404: GitHub "
-                                             "Enterprise Server has none)")
+                unavailable[app] = (f"{org} has no {_STORE_NAMES[app]} secrets (404: GitHub "
+                                    "Enterprise Server has none)")
             except errors.PermissionDenied:
                 pass  # its targets fail on their own, each saying what the token lacks
     return Destination(org, repos, environments, unavailable)
 
 
+def _leave_behind_absent(inventory: Inventory, dest: Destination) -> Inventory:
+    """Agents' secrets and variables, where DST's host has none (Enterprise Server), are left
+    behind with a note rather than failed: nothing the operator gives could make them land.
+    (Codespaces secrets stay missing targets there, as they always were.)"""
+    why = dest.unavailable.get("agents")
+    if why is None:
+        return inventory
+    kept = tuple(s for s in inventory.secrets if s.scope.app != "agents")
+    note = (f"{len(inventory.secrets) - len(kept)} agents secrets and variables of "
+            f"{inventory.org}: {why.replace(' secrets (404', ' secrets or variables (404')}")
+    return replace(inventory, secrets=kept, unread=(*inventory.unread, note))
+
+
 def _log_inventory(inventory: Inventory, targets: Sequence[Target]) -> None:
     log.info("migrate.inventory", org=inventory.org, repositories=len(inventory.repos),
-             outside_repos=len(inventory.outside), secrets=len(inventory.secrets),
+             outside_repos=len(inventory.outside),
+             secrets=sum(not s.is_variable for s in inventory.secrets),
+             variables=sum(s.is_variable for s in inventory.secrets),
              targets=len(targets), missing_targets=sum(not t.writable for t in targets))
 
 
@@ -489,13 +539,23 @@ async def _migrate(request: MigrateRequest, src: Run, dst: Run, inventory: Inven
         log.warning("migrate.ignored_key", message=note)
     api_url = dst.settings.api_url
     value_of = {(t.scope, t.name): matching.values[key_of(t.source)]
-                for t in targets if key_of(t.source) in matching.values}
+                for t in secrets_only(targets) if key_of(t.source) in matching.values}
+    value_of |= {(t.scope, t.name): SecretValue(t.source.value.encode())  # GitHub returned it
+                 for t in targets if t.source.value is not None and t.writable}
+
+    def fingerprint(scope: Scope, name: str, value: bytes) -> str:
+        return state.fingerprint(value, state_key(api_url, scope, name))
+
     desired = [Desired(t.scope, t.name,
-                       state.fingerprint(value_of[(t.scope, t.name)],
-                                         state_key(api_url, t.scope, t.name)), t.selection)
+                       fingerprint(t.scope, t.name, value_of[(t.scope, t.name)].reveal()),
+                       t.selection)
                for t in targets if (t.scope, t.name) in value_of]
     with _reading(f"reading {request.dest}"):
-        actual = await existing(dst.api, [d.scope for d in desired], dst.settings.concurrency)
+        # a variable's listed value fingerprinted as ours: one DST already holds is unchanged
+        actual = await existing(dst.api, [d.scope for d in desired], dst.settings.concurrency,
+                                value_fingerprint=fingerprint)
+    if over := variables_over_limit(desired, actual):  # GitHub would refuse the writes past it
+        raise UsageError("\n".join(f"{o}; nothing was written" for o in over))
 
     plan = make_plan(desired, actual, remembered_in(state, api_url))
     missing = bool(matching.missing) or any(not t.writable or t.unmapped for t in targets)

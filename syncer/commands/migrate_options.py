@@ -12,7 +12,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """migrate's own options; cli.py adds the shared connection and output options."""
     g = parser.add_argument_group("migration")
     g.add_argument("--from", dest="source", required=True, metavar="SRC_ORG", type=name_argument,
-                   help="organisation to copy secrets from (read only)")
+                   help="organisation to copy secrets and variables from (read only)")
     g.add_argument("--to", dest="dest", required=True, metavar="DST_ORG", type=name_argument,
                    help="organisation to write them to")
     g.add_argument("--from-api-url", metavar="URL", help="SRC's API URL (default: --api-url)")
@@ -32,8 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="only these SRC repositories' secrets (repeatable; org secrets always)")
     g.add_argument("--name", dest="names", action="append", default=[], metavar="GLOB",
                    type=name_argument,
-                   help="only secrets whose names match (repeatable; case-insensitive, e.g. "
-                   "'NPM_*')")
+                   help="only secrets and variables whose names match (repeatable; "
+                   "case-insensitive, e.g. 'NPM_*')")
     if not _has_option(parser, "--state"):  # cli.py may add it with its shared state options
         g.add_argument("--state", metavar="PATH",
                        help="state file (default: $XDG_STATE_HOME/syncer/state.json)")
@@ -47,18 +47,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         g.add_argument("-v", "--verbose", action="store_true",
                        help="list unchanged secrets too (by default they are only counted)")
     g.add_argument("--values", metavar="FILE",
-                   help="values to migrate: .env, .toml or .json; keys like "
-                   "actions:repo:REPO:NAME (or dependabot:, codespaces:), or NAME for every "
-                   "secret of that name")
+                   help="secrets' values: .env, .toml or .json; keys like "
+                   "actions:repo:REPO:NAME (or dependabot:, codespaces:, agents:), or NAME for "
+                   "every secret of that name (variables are copied with SRC's values)")
     g.add_argument("--allow-partial", action="store_true",
-                   help="migrate what can be migrated even when values or targets are missing")
+                   help="migrate what can be migrated even when values or targets are missing "
+                   "(without --values: the variables only)")
     g.add_argument("--dry-run", action="store_true", help="plan the migration, write nothing")
     mode = g.add_mutually_exclusive_group()
     mode.add_argument("--plan-out", metavar="FILE",
                       help="write the plan (JSON) and a values template (.values.toml), then stop")
     mode.add_argument("--export-workflow", metavar="FILE",
                       help="write a workflow for SRC that seals each Actions secret with "
-                      "DST's key (a workflow cannot read Dependabot or Codespaces secrets)")
+                      "DST's key (a workflow cannot read Dependabot, Codespaces or agents "
+                      "secrets)")
     mode.add_argument("--import-sealed", metavar="FILE", action="append",
                       help="write the export workflow's ciphertexts to DST (file or directory; "
                       "repeatable)")
