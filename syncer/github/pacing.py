@@ -45,7 +45,7 @@ READS_IN_FLIGHT = 10  # octokit's plugin-throttling default
 MIN_WRITES_PER_MINUTE = 6  # however often GitHub signals, never slower than one write per 10 s
 SLOWDOWN = 0.5  # each secondary-limit signal halves the pace
 RECOVERY = 1.25  # ... which grows back by this much per quiet period
-QUIET_MINUTES = 5  # minutes without a signal before the pace grows back a step
+QUIET_MINUTES = 30  # minutes without a signal before the pace grows back a step
 _SLOW_DOWN_BELOW = 0.10  # spread the last 10% of the primary budget until its reset
 
 log = structlog.get_logger("syncer.pacing")
@@ -136,6 +136,12 @@ def forget_old(state: LedgerState, now: float, minute: float, in_flight_limit: f
     state.in_flight = [s for s in state.in_flight if s.sent_at + in_flight_limit > horizon]
 
 
+def next_write_at(state: LedgerState, now: float, pace: Pace, minute: float) -> float:
+    """When the spacing between writes lets the next one go (-inf: at once)."""
+    writes = pace.scaled(recovered(state, now, minute)).writes_per_minute
+    return state.last_write_at + minute / writes if writes else -math.inf
+
+
 def admission_delay(state: LedgerState, now: float, points: int, write: bool, pace: Pace,
                     minute: float, in_flight_limit: float) -> float:
     """Seconds until a request of `points` may be sent; 0 or less: now.
@@ -145,7 +151,7 @@ def admission_delay(state: LedgerState, now: float, points: int, write: bool, pa
     delay = state.paused_until - now
     current = pace.scaled(recovered(state, now, minute))
     if write and current.writes_per_minute:
-        delay = max(delay, state.last_write_at + minute / current.writes_per_minute - now)
+        delay = max(delay, next_write_at(state, now, pace, minute) - now)
     if current.points_per_minute:
         in_window = (sum(p for _, p in state.answered) + sum(s.points for s in state.in_flight))
         excess = in_window + points - current.points_per_minute
@@ -397,15 +403,29 @@ class Pacer:
                     self._follow(state, now)
                     delay = admission_delay(state, now, points, write, self._pace, self.minute,
                                             self._in_flight_limit)
-                    if delay <= 0:
+                    # held by the spacing between writes alone: book that moment now, so that
+                    # every run of the token sees it, and wait for it without the turn
+                    booked = delay > 0 and write and admission_delay(
+                        state, now, points, False, self._pace, self.minute,
+                        self._in_flight_limit) <= 0
+                    if delay <= 0 or booked:
                         self._sent_count += 1
                         entry_id = f"{os.getpid()}.{id(self)}.{self._sent_count}"
-                        state.in_flight.append(Sent(entry_id, now, points))
+                        at = next_write_at(state, now, self._pace, self.minute) if booked else now
+                        state.in_flight.append(Sent(entry_id, at, points))
                         if write:
-                            state.last_write_at = now
-                        return entry_id
+                            state.last_write_at = at
+                        break
                     paused = state.paused_until > now
                 await self._hold(delay, paused)
+        if booked:
+            try:
+                await self._hold(delay, False)
+            except BaseException:
+                with self._ledger.transaction() as state:
+                    state.in_flight = [s for s in state.in_flight if s.id != entry_id]
+                raise
+        return entry_id
 
     async def _hold(self, delay: float, paused: bool) -> None:
         if paused:  # another syncer run of this token met GitHub's limit: wait it out too
