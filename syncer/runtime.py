@@ -163,10 +163,10 @@ def token_source_for(github_config: GitHubConfig | None, token_env: str | None,
     AppInstallationToken; several give InstallationTokens, one installation token per org,
     each request's org named with `syncer.github.auth.acting_for(org)`; none, with
     `every_installation`, InstallationTokens for every org the App is installed on (asked
-    when connected: `every_org`). The private key is
-    read here (UsageError, exit 2, when it cannot be read or is not an RSA PEM key) and
-    registered for redaction, as is every JWT and token the App gets. Nothing is sent yet:
-    `connect` gets the first token before any work starts.
+    when connected: `every_org`). The private key is read here (UsageError, exit 2, when it
+    cannot be read or is not an RSA PEM key) and registered for redaction, as is every JWT
+    and token the App gets. Nothing is sent yet: `connect` gets the first token before any
+    work starts.
     """
     app = github_config.app if github_config is not None else None
     if app is None:
