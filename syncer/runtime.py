@@ -284,12 +284,17 @@ async def connect(settings: Settings, token: str | TokenSource, *,
 
 async def every_org(run: Run, token: str | TokenSource) -> list[str]:
     """--all-orgs: every organisation the credentials can see: a token's user's (GET
-    /user/orgs), a GitHub App's installations."""
+    /user/orgs), a GitHub App's installations; none is a usage error."""
     if isinstance(token, auth.InstallationTokens):
         orgs = await token.installed_orgs()
         await token.prime()
-        return orgs
-    return await run.api.user_orgs()
+    else:
+        orgs = await run.api.user_orgs()
+    if not orgs:
+        raise UsageError("--all-orgs: the credentials see no organisation (GET /user/orgs, "
+                         "or a GitHub App's installations, listed none; GitHub lists none for "
+                         "a fine-grained token: name the orgs with --org)")
+    return orgs
 
 
 async def _prime(token: str | TokenSource) -> None:

@@ -168,9 +168,6 @@ async def run_rotate(request: RotateRequest, value: SecretValue | None, settings
     async with connect(settings, token) as run:
         if request.all_orgs:
             orgs = await every_org(run, token)
-            if not orgs:
-                raise UsageError("--all-orgs: the credentials see no organisation (GitHub "
-                                 "lists none for a fine-grained token: name them with --org)")
             request = replace(request, org=orgs[0], more_orgs=tuple(orgs[1:]), all_orgs=False)
         found: list[Found] = []
         shadowed: list[Scope] = []

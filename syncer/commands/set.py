@@ -208,7 +208,8 @@ async def run_set(request: SetRequest, value: SecretValue | None, settings: Sett
     started = time.monotonic()
     async with connect(settings, token) as run:
         if request.all_orgs:
-            request = with_every_org(request, await every_org(run, token))
+            orgs = await every_org(run, token)
+            request = replace(request, org=orgs[0], more_orgs=tuple(orgs[1:]), all_orgs=False)
         if request.dry_run:
             unmatched: list[str] = []
             count = lacking = 0
@@ -280,15 +281,6 @@ async def run_set(request: SetRequest, value: SecretValue | None, settings: Sett
     failed = unlisted or bool(unmatched) or bool(missing) or any(
         o.result in (Result.FAILED, Result.SKIPPED) for o in outcomes)
     return (Exit.FAILED if failed else Exit.OK), summary
-
-
-def with_every_org(request: SetRequest, orgs: Sequence[str]) -> SetRequest:
-    """--all-orgs, once GitHub said which orgs the credentials see."""
-    if not orgs:
-        raise UsageError("--all-orgs: the credentials see no organisation (GET /user/orgs, "
-                         "or a GitHub App's installations, listed none; GitHub lists none for "
-                         "a fine-grained token: name the orgs with --org)")
-    return replace(request, org=orgs[0], more_orgs=tuple(orgs[1:]), all_orgs=False)
 
 
 def _unmatched_everywhere(so_far: list[str], here: list[str], first: bool) -> list[str]:
