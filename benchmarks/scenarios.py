@@ -490,7 +490,7 @@ def nightly_noop(sizes: Sizes) -> ScenarioResult:
         with fakehub(n, "--latency-ms", f"{sizes.latency_ms:g}", *UNLIMITED_PRIMARY) as hub:
             runs = [measured(hub, lambda: syncer(*args, hub=hub, env=VALUE_ENV))
                     for _ in range(2)]
-    for label, (run, counted, _) in zip(("first (sets up)", "second (measured)"), runs):
+    for label, (run, counted, _) in zip(("first (sets up)", "second (measured)"), runs, strict=False):
         own = float(run.summary_event().get("seconds", math.nan))
         table.rows.append([label, f"{counted.requests:,}", fmt(counted.requests / n, 3),
                            f"{counted.gets:,}", f"{counted.points:,}", f"{counted.writes:,}",
@@ -591,7 +591,7 @@ def peers(sizes: Sizes, work: Path) -> ScenarioResult:
         result.checks.append(Check(
             f"≥ 100× faster than gh at {n:,} repos, {sizes.latency_ms:g} ms latency "
             f"(judged at syncer's best, C={levels[best]})",
-            ", ".join(f"C={c}: {f:,.1f}×" for c, f in zip(levels, faster))
+            ", ".join(f"C={c}: {f:,.1f}×" for c, f in zip(levels, faster, strict=False))
             + (" (gh extrapolated)" if ran < n else ""),
             faster[best] >= 100))
     else:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime
-from email.utils import format_datetime
 from collections import deque
 from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
+from email.utils import format_datetime
 from typing import Any
 
 import anyio

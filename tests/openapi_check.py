@@ -1,7 +1,8 @@
 """Validate recorded fakehub exchanges against GitHub's OpenAPI description.
 
 ``validate_exchanges(exchanges)`` finds each exchange's operation by method and path
-template (in github.com's secrets and variables-agents descriptions, or the files given), validates the request JSON against the operation's ``requestBody`` schema and the
+template (in github.com's secrets and variables-agents descriptions, or the files given),
+validates the request JSON against the operation's ``requestBody`` schema and the
 response JSON against the schema documented for the answered status. It returns a list of
 problems (empty when everything conforms).
 

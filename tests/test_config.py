@@ -937,8 +937,8 @@ def test_variable_values_are_read_as_text(tmp_path: Path) -> None:
     binary = tmp_path / "bin"
     binary.write_bytes(b"\xff\xfe")
     config = parse_config(variable('name = "A"\nvalue = "eu-west-1"')
-                          + f'[[variable]]\nname = "B"\nvalue = "env:B_VALUE"\n'
-                            f'[variable.repos]\nmatch = ["b"]\n'
+                          + '[[variable]]\nname = "B"\nvalue = "env:B_VALUE"\n'
+                            '[variable.repos]\nmatch = ["b"]\n'
                           + f'[[variable]]\nname = "C"\nvalue = "file:{binary}"\n'
                             f'[variable.repos]\nmatch = ["c"]\n')
     with pytest.raises(ConfigError) as info:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from test_migrate_unit import DST, fake_keys, inventory, org_secret
 
 from syncer.migration import (
     artifact_action,
@@ -13,8 +14,6 @@ from syncer.migration import (
     plan_export,
     render_workflow,
 )
-
-from test_migrate_unit import DST, fake_keys, inventory, org_secret
 
 _PINNED = re.compile(r"^\s*-?\s*uses:\s*[\w.-]+/[\w.-]+@[0-9a-f]{40}\s+#\s*v\d+(\.\d+)*\s*$")
 

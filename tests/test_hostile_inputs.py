@@ -9,9 +9,10 @@ import random
 from pathlib import Path
 
 import pytest
-
 from helpers import syncer_process
+
 import syncer.config as config_module
+import syncer.values_file as values_file_module
 from syncer.config import (
     ConfigError,
     OrgTarget,
@@ -24,7 +25,6 @@ from syncer.config import (
 )
 from syncer.inputs import MAX_INPUT_BYTES, load_json
 from syncer.sources import Source
-import syncer.values_file as values_file_module
 from syncer.values_file import ValuesFileError, parse_values, read_values_file
 
 ORG = '[github]\norg = "acme"\n'
@@ -36,8 +36,8 @@ def nested(depth: int) -> str:
 
 def one_line_refusal(done: object) -> str:
     """The single stderr line of a finished syncer process that exited 2."""
-    assert getattr(done, "returncode") == 2
-    lines = getattr(done, "stderr").decode().strip().splitlines()
+    assert done.returncode == 2
+    lines = done.stderr.decode().strip().splitlines()
     assert len(lines) == 1, lines
     assert "Traceback" not in lines[0]
     return lines[0]

@@ -11,7 +11,6 @@ import json
 import re
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import anyio
 import pytest

@@ -308,7 +308,7 @@ async def test_writes_go_one_at_a_time_and_reads_at_most_ten_at_once(tmp_path) -
             tg.start_soon(one, "PUT" if i % 3 == 0 else "GET")
     assert peak == {"GET": 10, "PUT": 1}
     assert len(admitted) == 20
-    assert min(b - a for a, b in zip(admitted, admitted[1:])) >= 0.1 - 1e-6  # epoch floats
+    assert min(b - a for a, b in zip(admitted, admitted[1:], strict=False)) >= 0.1 - 1e-6  # epoch floats
 
 
 @pytest.mark.anyio
@@ -328,7 +328,7 @@ async def test_two_pacers_on_one_ledger_file_share_one_budget(tmp_path) -> None:
         for i in range(20):
             tg.start_soon(write, pacers[i % 2])
     assert len(admitted) == 20
-    assert min(b - a for a, b in zip(admitted, admitted[1:])) >= 0.1 - 1e-6  # epoch floats
+    assert min(b - a for a, b in zip(admitted, admitted[1:], strict=False)) >= 0.1 - 1e-6  # epoch floats
     pacers[0].pause(0.3, "secondary rate limit")
     paused_at = time.time()
     await write(pacers[1])

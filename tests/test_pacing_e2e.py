@@ -121,7 +121,7 @@ def test_a_limit_syncer_did_not_foresee_is_met_once_and_slows_the_run(tmp_path) 
     assert all(hub.plaintext("TAUGHT", repo=f"acme/repo-{i:04d}") == b"value-TAUGHT"
                for i in range(1, 121))
     # nothing at all was sent while GitHub's minute (one second here) lasted
-    assert max(b - a for a, b in zip(arrivals, arrivals[1:])) >= 1.0
+    assert max(b - a for a, b in zip(arrivals, arrivals[1:], strict=False)) >= 1.0
     assert "pace lowered at " in err and "to 30 writes and 435 points a minute" in err
 
 

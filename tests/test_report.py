@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +80,7 @@ def text_outcomes(err: str) -> dict[str, int]:
                      r"not written (\d+)", err)
     assert line, err
     return dict(zip(("created", "updated", "deleted", "failed", "not_written"),
-                    map(int, line.groups())))
+                    map(int, line.groups()), strict=False))
 
 
 def text_plan(out: str) -> dict[str, int]:

@@ -14,8 +14,8 @@ import pytest
 from helpers import TOKEN, run_cli
 
 from syncer import saved_plan
-from syncer.observe import report
 from syncer.fakehub import FakeHub, Limits
+from syncer.observe import report
 
 CANARY = "saved-plan-canary-9043"
 CONFIG = """
@@ -209,9 +209,8 @@ def test_plan_out_file_is_replaced_whole(url, paths, monkeypatch) -> None:
 def test_apply_on_a_terminal_shows_the_plan_before_writing(tmp_path, paths) -> None:
     """On a terminal, apply -c prints the plan first, then the progress of its writes, then
     the summary; the plan is shown once."""
-    from test_terminal import ANSI, progress_frames, run_on_terminal
-
     from helpers import fakehub_process
+    from test_terminal import ANSI, progress_frames, run_on_terminal
 
     with fakehub_process("--plain-names", "--repos", "3", "--envs", "") as fh:
         drawn = run_on_terminal(

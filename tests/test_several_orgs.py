@@ -98,7 +98,7 @@ def test_set_in_two_orgs_writes_every_repository_of_both(hub, monkeypatch) -> No
     assert hub.plaintext("FRESH", repo="gamma/repo-0001") is None
 
 
-def test_a_github_app_reaches_every_org_it_is_installed_on(keys: Keys, tmp_path: Path,
+def test_a_github_app_reaches_every_org_it_is_installed_on(keys: Keys, tmp_path: Path,  # noqa: F811
                                                            monkeypatch) -> None:
     """With a GitHub App, --all-orgs means its installations, each org written with its own
     installation token."""

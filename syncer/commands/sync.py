@@ -103,7 +103,7 @@ async def _plan(run: Run, config: Config, values: Mapping[str, Values],
         try:
             with acting_for(org):
                 repos[org] = await org_repos(
-                    run.api, org, None if reading is None else lambda _: reading.listed(org))
+                    run.api, org, None if reading is None else lambda _, org=org: reading.listed(org))
         except errors.RUN_ENDING:
             raise
         except errors.NotFound:  # a typo in the config, not a fault of GitHub's: exit 2

@@ -115,7 +115,7 @@ def table_lines(summary: Summary, unchanged: Mapping[tuple[str, str], int] | Non
 
     def line(cells: list[str], failed_column_red: bool = False) -> str:
         padded = [cell.ljust(w) if i < 2 else cell.rjust(w)
-                  for i, (cell, w) in enumerate(zip(cells, widths))]
+                  for i, (cell, w) in enumerate(zip(cells, widths, strict=False))]
         if failed_column_red:
             padded[6] = paint(padded[6], "red")
         return "  ".join(padded).rstrip()
