@@ -1,8 +1,8 @@
 """Event-loop lag while syncer's engine writes: measured inside the benchmark process.
 
 A sampling task sleeps 1 ms at a time and records how late each wake-up is; the engine
-(syncer.runtime.connect + Engine.run, as `syncer set` drives it) runs on the same loop
-against a fakehub in its own process. Large values are sealed off the loop (syncer.crypto),
+(syncer.execution.connect.connect + Engine.run, as `syncer set` drives it) runs on the same loop
+against a fakehub in its own process. Large values are sealed off the loop (syncer.execution.crypto),
 so their lag should stay near the idle loop's.
 """
 
@@ -65,8 +65,8 @@ def idle_lag(seconds: float) -> Lag:
 
 
 async def _engine(api_url: str, token: str, value_bytes: int, concurrency: int) -> Lag:
-    from syncer.model import Action, Op, Result, Scope, SecretValue
-    from syncer.runtime import Settings, connect
+    from syncer.core.model import Action, Op, Result, Scope, SecretValue
+    from syncer.execution.connect import Settings, connect
 
     settings = Settings(api_url=api_url, concurrency=concurrency, points_per_minute=0)
     value = SecretValue(os.urandom(value_bytes))

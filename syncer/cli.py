@@ -21,7 +21,7 @@ import anyio
 import structlog
 
 from . import __version__
-from .config import (
+from .config.load import (
     AppAuth,
     Config,
     GitHubConfig,
@@ -29,7 +29,20 @@ from .config import (
     load_config,
     read_all_values,
 )
-from .engine import RunAborted
+from .core.model import APPS, VARIABLE_APPS, Scope
+from .core.names import env_name_argument, name_argument, non_negative_number, positive_int
+from .core.plan import WRITES, Change, PlanItem
+from .execution.connect import (
+    Settings,
+    api_url_from,
+    connect,
+    every_org,
+    find_token,
+    ssl_context_for,
+    token_source_for,
+)
+from .execution.engine import RunAborted
+from .execution.interrupt import handling_signals
 from .exits import AuthError, Exit, UsageError
 from .github import errors
 from .github.auth import acting_for
@@ -40,27 +53,14 @@ from .github.pacing import (
     MAX_CONCURRENCY,
     BudgetSpent,
 )
-from .interrupt import handling_signals
-from .journal import JournalError
-from .model import APPS, VARIABLE_APPS, Scope
-from .names import env_name_argument, name_argument, non_negative_number, positive_int
 from .observe import logs, redact
 from .observe.summary import Summary, show
-from .plan import WRITES, Change, PlanItem
-from .runtime import (
-    Settings,
-    api_url_from,
-    connect,
-    every_org,
-    find_token,
-    ssl_context_for,
-    token_source_for,
-)
 from .sources import SourceError, Stopped, parse_source
-from .state import LockHeld, State, StateError, default_state_path
+from .store.journal import JournalError
+from .store.state import LockHeld, State, StateError, default_state_path
 
 if TYPE_CHECKING:
-    from .saved_plan import SavedPlan
+    from .store.saved_plan import SavedPlan
 
 log = structlog.get_logger("syncer.cli")
 
@@ -336,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "secrets to DST, also across hosts; values come from --values, or from a "
                        "workflow that seals them in SRC (--export-workflow, --import-sealed; "
                        "not Codespaces secrets, which no workflow can read).")
-    from .commands.migrate_options import add_arguments as migrate_arguments
+    from .commands.migrate import add_arguments as migrate_arguments
 
     migrate_arguments(m)
     _report_option(m)
@@ -730,7 +730,7 @@ def _app_or_token(flags: str, app_id: int | None, app_key: str | None,
 
 async def _migrate(args: argparse.Namespace) -> int:
     """Each side's settings and token: --from-/--to- flags, else the shared ones."""
-    from .commands.migrate import run_migrate_command
+    from .migrate.run import run_migrate_command
 
     def settings_for(side: str) -> Settings:
         own_url = getattr(args, f"{side}_api_url")
@@ -793,10 +793,10 @@ async def _audit(args: argparse.Namespace) -> int:
 
 
 async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
-    from . import saved_plan
     from .commands.sync import run_sync
     from .observe import report
     from .observe.planview import plan_json, plan_text
+    from .store import saved_plan
 
     apply = args.command == "apply"
     saved = _saved_plan(args) if apply else None
@@ -886,7 +886,7 @@ async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
 
 def _saved_plan(args: argparse.Namespace) -> SavedPlan | None:
     """apply's saved plan, if given (then not -c), with its config unchanged since."""
-    from . import saved_plan
+    from .store import saved_plan
 
     if args.plan_file is None:
         if args.config is None:

@@ -24,8 +24,8 @@ from typing import BinaryIO
 
 import structlog
 
-from .model import SecretValue
-from .names import MAX_VALUE_BYTES, env_name_problem, env_name_shown, value_problem
+from .core.model import SecretValue
+from .core.names import MAX_VALUE_BYTES, env_name_problem, env_name_shown, value_problem
 
 log = structlog.get_logger("syncer.sources")
 

@@ -25,16 +25,16 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from openapi_check import validate_exchanges
 
-from syncer.config import AppAuth, GitHubConfig
+from syncer.config.load import AppAuth, GitHubConfig
+from syncer.core.model import Action, Op, Outcome, Result, Scope, SecretValue
+from syncer.execution.connect import Settings, connect, find_token, token_source_for
 from syncer.exits import AuthError, UsageError
 from syncer.fakehub import FakeHub, Faults, Limits
 from syncer.fakehub.api import build_app_routes
 from syncer.fakehub.apps import EXP_NOT_FUTURE, EXP_TOO_FAR, IAT_INVALID, UNDECODABLE
 from syncer.github import auth, errors
 from syncer.github.auth import AppInstallationToken, InstallationTokens, acting_for
-from syncer.model import Action, Op, Outcome, Result, Scope, SecretValue
 from syncer.observe import logs, redact
-from syncer.runtime import Settings, connect, find_token, token_source_for
 from syncer.sources import Source
 
 APP_ID = 424242

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from syncer.config import (
+from syncer.config.load import (
     AppAuth,
     Config,
     ConfigError,
@@ -29,8 +29,8 @@ from syncer.config import (
     read_values,
     read_variable_values,
 )
+from syncer.core.names import MAX_VALUE_BYTES
 from syncer.exits import Exit, UsageError
-from syncer.names import MAX_VALUE_BYTES
 from syncer.sources import Source
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
@@ -336,7 +336,7 @@ def test_prune_prefix() -> None:
     ("GITHUB_TOKEN", "GITHUB_"), ("1ABC", "digit"), ("A-B", "letters, digits"), ("", "empty"),
 ])
 def test_bad_secret_names(name: str, why: str) -> None:
-    """Secret names follow GitHub's rules (syncer.names)."""
+    """Secret names follow GitHub's rules (syncer.core.names)."""
     assert why in one_problem(secret(f'name = "{name}"\nvalue = "env:A"'), "secret[0].name").message
 
 
@@ -604,7 +604,7 @@ def test_a_plain_http_url_is_refused_naming_where_it_came_from_and_the_way_round
     err = capsys.readouterr().err
     assert err.startswith(f"syncer: error: {named}: plain http:// would send the token "
                           "unencrypted; use https://, or allow it with --allow-insecure-http"), err
-    for module in ("syncer.cli", "syncer.commands.set", "syncer.commands.migrate"):
+    for module in ("syncer.cli", "syncer.commands.set", "syncer.migrate.run"):
         monkeypatch.setattr(f"{module}.connect", _no_network)
     with pytest.raises(_Connecting):
         cli.main([*argv, "--allow-insecure-http"])

@@ -16,8 +16,8 @@ import pytest
 from helpers import syncer_process
 from jsonschema import Draft202012Validator
 
-from syncer.config import KEYS, ConfigError, RepoSelector, SyncConfig, key_path, parse_config
-from syncer.config_schema import config_schema, schema_json
+from syncer.config.json_schema import config_schema, schema_json
+from syncer.config.load import KEYS, ConfigError, RepoSelector, SyncConfig, key_path, parse_config
 
 ROOT = Path(__file__).parent.parent
 SECTIONS = {"github", "sync", "secret", "variable"}

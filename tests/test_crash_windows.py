@@ -21,10 +21,10 @@ from helpers import TOKEN, fakehub_process, run_cli, syncer_process
 from reset_proxy import resetting_after_apply
 from structlog.testing import capture_logs
 
+from syncer.execution.writes import resumable
 from syncer.fakehub import FakeHub, Faults, Limits
-from syncer.journal import Entry, Journal, default_journal_path
-from syncer.resume import resumable
-from syncer.state import CRASH_AT_VARIABLE, State
+from syncer.store.journal import Entry, Journal, default_journal_path
+from syncer.store.state import CRASH_AT_VARIABLE, State
 
 
 def _fp(i: int) -> str:

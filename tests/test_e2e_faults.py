@@ -12,16 +12,16 @@ from collections.abc import Callable
 import pytest
 from helpers import TOKEN, run_cli
 
-from syncer import interrupt
-from syncer.commands.migrate import _reading
+from syncer.core.model import Action, Op, Result, Scope, SecretValue
+from syncer.execution import interrupt
+from syncer.execution.connect import Settings, connect
 from syncer.exits import UsageError
 from syncer.fakehub import FakeHub, Faults, Limits
 from syncer.github import errors
 from syncer.github.client import GitHubClient
 from syncer.github.pacing import Pacer
 from syncer.github.retry import RetryPolicy
-from syncer.model import Action, Op, Result, Scope, SecretValue
-from syncer.runtime import Settings, connect
+from syncer.migrate.run import _reading
 
 VALUE = b"fault-canary-31337"
 

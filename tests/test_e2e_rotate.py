@@ -200,7 +200,7 @@ def test_most_telling_error_prefers_a_real_error_to_a_cancellation() -> None:
     cancellations it caused."""
     import asyncio
 
-    from syncer.discover import _most_telling
+    from syncer.execution.discover import _most_telling
     from syncer.github import errors
 
     failure = RuntimeError("boom")
@@ -231,7 +231,7 @@ def test_repos_narrows_the_rotation_to_those_repositories(hub, url, monkeypatch,
 def test_proof_lines_name_what_a_stop_left_unwritten() -> None:
     """A place a stop kept back reads 'not written NAME in SCOPE: why', like the summary."""
     from syncer.commands.rotate import _proof_line
-    from syncer.model import Action, Op, Outcome, Result, Scope
+    from syncer.core.model import Action, Op, Outcome, Result, Scope
 
     action = Action(Op.PUT, Scope.of_repo("acme", "api"), "LEAKED")
     assert _proof_line("LEAKED", Outcome(action, Result.SKIPPED, error="not written: "
@@ -288,7 +288,7 @@ def test_a_run_on_a_state_another_run_holds_stops_before_its_first_request(
     """A second run on the same state file is told at once (exit 4), before reading the org
     (which spent the shared rate budget for nothing) and before running its value command
     (which may mint a credential)."""
-    from syncer.state import State
+    from syncer.store.state import State
 
     path = tmp_path / "state.json"
     ran = tmp_path / "ran"

@@ -17,7 +17,7 @@ from helpers import TOKEN, fakehub_process, run_cli, syncer_process
 
 from syncer.fakehub import FakeHub, Limits
 from syncer.fakehub.rules import ApiError
-from syncer.state import State
+from syncer.store.state import State
 
 CANARY = "canary-sync-value-b7e1"
 CONFIG = """

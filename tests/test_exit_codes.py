@@ -16,7 +16,7 @@ from test_e2e_resume import wait_until
 
 from syncer.exits import Exit
 from syncer.fakehub import FakeHub, Limits
-from syncer.state import State
+from syncer.store.state import State
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import re
 import pytest
 from test_migrate_unit import DST, fake_keys, inventory, org_secret
 
-from syncer.migration import (
+from syncer.migrate.mapping import (
     artifact_action,
     map_targets,
     plan_export,

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from helpers import syncer_process
 
-import syncer.config as config_module
-import syncer.values_file as values_file_module
-from syncer.config import (
+import syncer.config.load as config_module
+import syncer.migrate.values_file as values_file_module
+from syncer.config.load import (
     ConfigError,
     OrgTarget,
     RepoSelector,
@@ -24,8 +24,8 @@ from syncer.config import (
     read_values,
 )
 from syncer.inputs import MAX_INPUT_BYTES, load_json
+from syncer.migrate.values_file import ValuesFileError, parse_values, read_values_file
 from syncer.sources import Source
-from syncer.values_file import ValuesFileError, parse_values, read_values_file
 
 ORG = '[github]\norg = "acme"\n'
 
@@ -387,9 +387,9 @@ def test_a_config_with_thousands_of_problems_shows_the_first_fifty() -> None:
 def test_files_syncer_keeps_for_itself_nested_thousands_deep_are_no_traceback(tmp_path) -> None:
     """The response cache and the key cache start empty, and the state file is named
     corrupt, when a file of theirs is nested thousands deep: no RecursionError escapes."""
+    from syncer.execution.keys import load_known
     from syncer.github.cache import ResponseCache
-    from syncer.keys import load_known
-    from syncer.state import State, StateError
+    from syncer.store.state import State, StateError
 
     deep = "[" * 5000 + "]" * 5000
     for name in ("responses.json", "public-keys.json", "state.json"):

@@ -9,11 +9,11 @@ import signal
 import anyio
 import pytest
 
-from syncer import interrupt as interruption
+from syncer.core.model import Action, Op, Scope, SecretValue
+from syncer.execution import interrupt as interruption
+from syncer.execution.connect import Settings, connect
+from syncer.execution.interrupt import handling_signals
 from syncer.fakehub import FakeHub
-from syncer.interrupt import handling_signals
-from syncer.model import Action, Op, Scope, SecretValue
-from syncer.runtime import Settings, connect
 
 
 async def _wait_for_the_signal(interrupt: interruption.Interrupt) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from syncer.journal import (
+from syncer.store.journal import (
     COMPLETED_OUTCOMES,
     Completed,
     Entry,
@@ -24,7 +24,7 @@ from syncer.journal import (
     default_journal_path,
     encode_line,
 )
-from syncer.state import LockHeld, State, StateKey
+from syncer.store.state import LockHeld, State, StateKey
 
 
 def fp(i: int) -> str:
@@ -271,7 +271,7 @@ def test_garbage_file_is_moved_aside(path: Path) -> None:
 
 WRITER = textwrap.dedent("""
     import sys
-    from syncer.journal import Entry, Journal
+    from syncer.store.journal import Entry, Journal
     journal = Journal.open(sys.argv[1], sys.argv[2])
     print("ready", flush=True)
     i = 0

@@ -3,8 +3,8 @@
 import anyio
 import pytest
 
-from syncer.keys import KeyCache, PublicKey
-from syncer.model import Scope
+from syncer.core.model import Scope
+from syncer.execution.keys import KeyCache, PublicKey
 
 A = Scope.of_repo("acme", "a")
 B = Scope.of_repo("acme", "b")

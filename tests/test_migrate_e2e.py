@@ -27,12 +27,12 @@ import pytest
 from helpers import TOKEN
 from openapi_check import validate_exchanges
 
-from syncer.commands.migrate import add_arguments, run_migrate_command
+from syncer.execution.connect import Settings
 from syncer.exits import UsageError
 from syncer.fakehub import FakeHub, Limits
 from syncer.fakehub.rules import ApiError
+from syncer.migrate.run import add_arguments, run_migrate_command
 from syncer.observe import logs
-from syncer.runtime import Settings
 
 CANARY = "canary-migrate-5e0c"
 SELECTED = [f"repo-{i:04d}" for i in range(1, 21)]
@@ -489,12 +489,12 @@ def test_export_workflow_then_import_sealed_moves_values_untouched(exportable, e
     written_by_the_step = install.rpartition("python -m pip")[0]  # all but the install itself
     subprocess.run(["bash", "-c", written_by_the_step], env={"RUNNER_TEMP": str(tmp_path)},
                    check=True)
-    from syncer.migration import EXPORT_REQUIREMENTS
+    from syncer.migrate.mapping import EXPORT_REQUIREMENTS
     requirements = (tmp_path / "syncer-requirements.txt").read_text().splitlines()
     assert requirements == list(EXPORT_REQUIREMENTS)
     assert all(re.fullmatch(r"[a-z]+==[\d.]+( --hash=sha256:[0-9a-f]{64})+", r)
                for r in requirements)
-    from syncer.migration import export_script
+    from syncer.migrate.mapping import export_script
     assert scripts == {export_script()}
     out = capsys.readouterr().out
     assert "NPM in dst/repo-0001 (dependabot)" in out and "src/old is archived" in out
@@ -701,9 +701,9 @@ def test_cross_host_migration_with_a_token_per_side(tmp_path, capsys) -> None:
 DRIVER = """\
 import argparse, functools, sys
 import anyio
-from syncer.commands.migrate import add_arguments, run_migrate_command
+from syncer.migrate.run import add_arguments, run_migrate_command
 from syncer.observe import logs
-from syncer.runtime import Settings
+from syncer.execution.connect import Settings
 
 url, token, *argv = sys.argv[1:]
 logs.configure("json", "info")

@@ -17,16 +17,16 @@ import pytest
 from helpers import TOKEN
 from test_migrate_e2e import CANARY, migrate
 
-from syncer.commands.migrate import MigrateRequest, _read_source
+from syncer.core.model import Scope
+from syncer.execution.connect import Settings, connect
 from syncer.exits import UsageError
 from syncer.fakehub import FakeHub, Limits
 from syncer.github.api import SecretInfo, SecretsAPI
 from syncer.github.errors import PermissionDenied
-from syncer.migration import Destination, Inventory, map_targets, plan_document
-from syncer.model import Scope
+from syncer.migrate.mapping import Destination, Inventory, map_targets, plan_document
+from syncer.migrate.run import MigrateRequest, _read_source
 from syncer.observe import logs
 from syncer.observe.clock import elapsed_from_proc
-from syncer.runtime import Settings, connect
 
 
 @pytest.fixture(autouse=True)

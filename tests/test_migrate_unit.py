@@ -14,9 +14,11 @@ from typing import Any
 import pytest
 from nacl.public import PrivateKey, SealedBox
 
+from syncer.core.model import Action, Op, OrgSelection, Outcome, Result, Scope, SecretValue
+from syncer.core.plan import Change, PlanItem
+from syncer.execution.keys import PublicKey
 from syncer.github.api import Repo
-from syncer.keys import PublicKey
-from syncer.migration import (
+from syncer.migrate.mapping import (
     FAILED,
     MIGRATED,
     MISSING_SELECTED,
@@ -52,9 +54,7 @@ from syncer.migration import (
     value_key,
     values_template,
 )
-from syncer.model import Action, Op, OrgSelection, Outcome, Result, Scope, SecretValue
-from syncer.plan import Change, PlanItem
-from syncer.values_file import parse_values
+from syncer.migrate.values_file import parse_values
 
 SECRET = "v4lue-canary-3c8e"
 
@@ -518,7 +518,7 @@ def test_secret_values_stay_masked() -> None:
 def parse_migrate(*argv: str, parents: tuple[Any, ...] = ()) -> Any:
     import argparse
 
-    from syncer.commands.migrate import add_arguments
+    from syncer.migrate.run import add_arguments
 
     parser = argparse.ArgumentParser(parents=list(parents))
     add_arguments(parser)
@@ -528,8 +528,8 @@ def parse_migrate(*argv: str, parents: tuple[Any, ...] = ()) -> Any:
 def test_arguments_and_their_combinations() -> None:
     """--from/--to are required, the three modes exclude each other, --values goes with the
     migration only and is needed unless planning, exporting, importing or dry-running."""
-    from syncer.commands.migrate import request_from
     from syncer.exits import UsageError
+    from syncer.migrate.run import request_from
 
     args = parse_migrate("--from", "a", "--to", "b", "--values", "v.env", "--repos", "api-*",
                          "--repos", "web", "--allow-partial", "--format", "json")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from syncer.names import MAX_VALUE_BYTES
-from syncer.values_file import (
+from syncer.core.names import MAX_VALUE_BYTES
+from syncer.migrate.values_file import (
     ValuesFile,
     ValuesFileError,
     format_of,

@@ -11,10 +11,10 @@ import pytest
 import structlog.testing
 
 from syncer import cli, sources
-from syncer.model import SecretValue
-from syncer.names import MAX_VALUE_BYTES, name_argument, secret_name_problem, value_problem
+from syncer.core.model import SecretValue
+from syncer.core.names import MAX_VALUE_BYTES, name_argument, secret_name_problem, value_problem
+from syncer.migrate.values_file import read_values_file
 from syncer.sources import SourceError, parse_source, read_source
-from syncer.values_file import read_values_file
 
 
 @pytest.mark.parametrize("name", ["API_KEY", "a", "_x1", "Deploy_Token_2"])

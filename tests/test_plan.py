@@ -1,7 +1,7 @@
 """The planner: Desired × Actual × State → Plan, as plain data."""
 
-from syncer.model import OrgSelection, Scope
-from syncer.plan import (
+from syncer.core.model import OrgSelection, Scope
+from syncer.core.plan import (
     Change,
     Desired,
     Existing,

@@ -9,7 +9,7 @@ from pathlib import Path
 from helpers import fakehub_process
 from test_terminal import ANSI, run_on_terminal
 
-from syncer.model import Action, Op, Outcome, Result, Scope
+from syncer.core.model import Action, Op, Outcome, Result, Scope
 from syncer.observe.progress import (
     Progress,
     Reading,

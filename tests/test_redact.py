@@ -5,7 +5,7 @@ import json
 
 import structlog
 
-from syncer.model import SecretValue
+from syncer.core.model import SecretValue
 from syncer.observe import logs, redact
 
 

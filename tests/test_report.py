@@ -14,11 +14,11 @@ import jsonschema
 import pytest
 from helpers import TOKEN, run_cli
 
-from syncer import saved_plan
+from syncer.core.plan import Change, Reason
 from syncer.fakehub import FakeHub, Limits
 from syncer.fakehub.rules import ApiError
 from syncer.observe import report
-from syncer.plan import Change, Reason
+from syncer.store import saved_plan
 
 CANARY = "report-canary-5521"
 CONFIG = """
@@ -273,8 +273,8 @@ def test_migrate_report_validates_and_counts_as_its_text_does(tmp_path, monkeypa
 def test_targets_an_interrupted_run_wrote_are_told_apart() -> None:
     """A resumed run's report marks what the interrupted run had already written as
     done_by_interrupted_run (not not_written), for plan items and for set/rotate targets."""
-    from syncer.model import Action, Op, Outcome, Result, Scope
-    from syncer.plan import PlanItem
+    from syncer.core.model import Action, Op, Outcome, Result, Scope
+    from syncer.core.plan import PlanItem
 
     a, b = Scope.of_repo("acme", "a"), Scope.of_repo("acme", "b")
     plan = [PlanItem(Change.CREATE, a, "S", reason=Reason.ABSENT),

@@ -13,9 +13,9 @@ import jsonschema
 import pytest
 from helpers import TOKEN, run_cli
 
-from syncer import saved_plan
 from syncer.fakehub import FakeHub, Limits
 from syncer.observe import report
+from syncer.store import saved_plan
 
 CANARY = "saved-plan-canary-9043"
 CONFIG = """

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from syncer.model import SecretValue
-from syncer.state import LockHeld, Record, State, StateError, StateKey, default_state_path
+from syncer.core.model import SecretValue
+from syncer.store.state import LockHeld, Record, State, StateError, StateKey, default_state_path
 
 VALUE = b"hunter2-correct-horse-battery"
 API = StateKey("github.com", "actions", "acme/api", "TOKEN")
@@ -224,7 +224,7 @@ def test_a_path_that_is_no_state_file_is_refused_and_left_alone(tmp_path: Path,
 
 SAVER = textwrap.dedent("""
     import sys
-    from syncer.state import Record, State, StateKey
+    from syncer.store.state import Record, State, StateKey
     state = State.open(sys.argv[1])
     rounds = 0
     while True:
@@ -306,7 +306,7 @@ def test_files_are_private(path: Path) -> None:
 
 HOLDER = textwrap.dedent("""
     import sys, time
-    from syncer.state import State
+    from syncer.store.state import State
     with State.open(sys.argv[1]).lock():
         print("locked", flush=True)
         time.sleep(60)

@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 import pytest
 from helpers import TOKEN, run_cli
 
-from syncer.engine import StreamBroken
+from syncer.core.model import Action, Op, Result, Scope, SecretValue
+from syncer.execution.connect import Settings, connect
+from syncer.execution.engine import StreamBroken
 from syncer.fakehub import FakeHub, Faults, Limits
 from syncer.github import errors
-from syncer.model import Action, Op, Result, Scope, SecretValue
-from syncer.runtime import Settings, connect
 
 VALUE = b"streaming-canary-4242"
 LISTING = "/orgs/{org}/repos"

@@ -17,13 +17,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from helpers import run_cli
 
-from syncer.config import AppAuth, GitHubConfig
+from syncer.config.load import AppAuth, GitHubConfig
+from syncer.core.model import Action, Op, Result, Scope, SecretValue
+from syncer.execution.connect import Settings, connect, ssl_context_for, token_source_for
 from syncer.exits import UsageError
 from syncer.fakehub import FakeHub, Faults, Limits
 from syncer.github import errors
 from syncer.github.auth import AppInstallationToken
-from syncer.model import Action, Op, Result, Scope, SecretValue
-from syncer.runtime import Settings, connect, ssl_context_for, token_source_for
 from syncer.sources import Source
 
 pytestmark = pytest.mark.anyio

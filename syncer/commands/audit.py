@@ -20,12 +20,13 @@ from fnmatch import fnmatchcase
 
 import structlog
 
-from ..discover import for_each, org_selection, sees_org_secret, select_repos, unless_unreadable
+from ..core.model import APPS, VARIABLE_APPS, App, OrgSelection, Scope, Target
+from ..core.selection import sees_org_secret, select_repos
+from ..execution.discover import for_each, org_selection, unless_unreadable
+from ..execution.writes import where
 from ..exits import UsageError
 from ..github import errors
 from ..github.api import Repo, SecretInfo, SecretsAPI
-from ..model import APPS, VARIABLE_APPS, App, OrgSelection, Scope, Target
-from ..resume import where
 
 log = structlog.get_logger("syncer.audit")
 

@@ -6,8 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from ..config import load_config
-from ..config_schema import schema_json
+from ..config.json_schema import schema_json
+from ..config.load import load_config
 
 
 def add_parser(sub: argparse._SubParsersAction[Any]) -> None:

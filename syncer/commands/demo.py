@@ -8,13 +8,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..execution.connect import Settings
 from ..exits import Exit
 from ..fakehub import FakeHub, Limits
 from ..observe import redact
 from ..observe.summary import show
-from ..runtime import Settings
 from ..sources import generate
-from ..state import State
+from ..store.state import State
 from .set import SetRequest, run_set
 
 ORG = "acme"

@@ -18,18 +18,19 @@ from pathlib import Path
 
 import structlog
 
-from ..discover import Locations, locate, no_match, sees_org_secret, select_repos, unmatched_patterns
+from ..core.model import APPS, Action, App, Op, OrgSelection, Outcome, Result, Scope, SecretValue
+from ..core.names import secret_name_problem
+from ..core.selection import no_match, sees_org_secret, select_repos, unmatched_patterns
+from ..execution.connect import Settings, connect, every_org
+from ..execution.discover import Locations, locate
+from ..execution.writes import host_of, inputs_id, one_value_fingerprints, resumable, write_resumably
 from ..exits import Exit, UsageError
 from ..github import errors
 from ..github.api import Repo, SecretInfo, SecretsAPI
 from ..github.auth import acting_for
 from ..github.client import TokenSource
-from ..model import APPS, Action, App, Op, OrgSelection, Outcome, Result, Scope, SecretValue
-from ..names import secret_name_problem
 from ..observe.summary import Summary
-from ..resume import host_of, inputs_id, one_value_fingerprints, resumable, write_resumably
-from ..runtime import Settings, connect, every_org
-from ..state import State
+from ..store.state import State
 
 log = structlog.get_logger("syncer.rotate")
 

@@ -10,21 +10,7 @@ from dataclasses import dataclass, field, replace
 
 import structlog
 
-from ..discover import (
-    for_each,
-    no_match,
-    org_selection,
-    select_repos,
-    unmatched_patterns,
-    wanted,
-)
-from ..engine import StreamBroken
-from ..exits import Exit, UsageError
-from ..github import errors
-from ..github.api import Repo
-from ..github.auth import acting_for
-from ..github.client import TokenSource
-from ..model import (
+from ..core.model import (
     VARIABLE_APPS,
     Action,
     App,
@@ -36,13 +22,21 @@ from ..model import (
     Target,
     Visibility,
 )
-from ..names import secret_name_problem, value_problem
+from ..core.names import secret_name_problem, value_problem
+from ..core.selection import no_match, select_repos, unmatched_patterns, wanted
+from ..execution.connect import Run, Settings, connect, every_org
+from ..execution.discover import for_each, org_selection
+from ..execution.engine import StreamBroken
+from ..execution.writes import host_of, inputs_id, one_value_fingerprints, resumable, write_resumably
+from ..exits import Exit, UsageError
+from ..github import errors
+from ..github.api import Repo
+from ..github.auth import acting_for
+from ..github.client import TokenSource
 from ..observe import redact
 from ..observe.summary import Summary
-from ..resume import host_of, inputs_id, one_value_fingerprints, resumable, write_resumably
-from ..runtime import Run, Settings, connect, every_org
 from ..sources import KEPT_SYNTAX, Source, SourceError, parse_source, read_source
-from ..state import State
+from ..store.state import State
 
 log = structlog.get_logger("syncer.set")
 

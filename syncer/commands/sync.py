@@ -14,17 +14,10 @@ from dataclasses import dataclass, field, replace
 
 import structlog
 
-from ..config import Config, SecretSpec
-from ..desired import desired_from_config, indexed, named_but_missing, orgs_needing_repos
-from ..discover import existing, org_repos
-from ..exits import Exit, UsageError
-from ..github import errors
-from ..github.auth import acting_for
-from ..github.client import TokenSource
-from ..model import Action, Outcome, Result, Scope, SecretValue
-from ..observe.progress import Reading
-from ..observe.summary import Summary
-from ..plan import (
+from ..config.load import Config, SecretSpec
+from ..core.desired import desired_from_config, indexed, named_but_missing, orgs_needing_repos
+from ..core.model import Action, Outcome, Result, Scope, SecretValue
+from ..core.plan import (
     WRITES,
     Change,
     Desired,
@@ -34,9 +27,16 @@ from ..plan import (
     make_plan,
     variables_over_limit,
 )
-from ..resume import remembered_in, state_key, write_planned
-from ..runtime import Run, Settings, connect
-from ..state import Record, State
+from ..execution.connect import Run, Settings, connect
+from ..execution.discover import existing, org_repos
+from ..execution.writes import remembered_in, state_key, write_planned
+from ..exits import Exit, UsageError
+from ..github import errors
+from ..github.auth import acting_for
+from ..github.client import TokenSource
+from ..observe.progress import Reading
+from ..observe.summary import Summary
+from ..store.state import Record, State
 
 log = structlog.get_logger("syncer.sync")
 

@@ -6,8 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ..keys import PublicKey
-from ..model import OrgSelection, Scope
+from ..core.model import OrgSelection, PublicKey, Repo, Scope
 from . import errors, routes
 from .client import GitHubClient
 from .permissions import what_is_needed
@@ -15,15 +14,6 @@ from .sansio import Response
 
 T = TypeVar("T")
 
-
-@dataclass(frozen=True, slots=True)
-class Repo:
-    name: str
-    id: int
-    archived: bool = False
-    fork: bool = False
-    private: bool = True
-    topics: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

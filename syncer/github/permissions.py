@@ -7,7 +7,7 @@ missing; this says it.
 
 from __future__ import annotations
 
-from ..model import App, ScopeKind, Target
+from ..core.model import App, ScopeKind, Target
 
 # (scope kind, app) → (what it is, fine-grained permission, classic scope, App permission)
 _NEEDS: dict[tuple[ScopeKind, App], tuple[str, str, str, str]] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from ..model import Scope
+from ..core.model import Scope
 
 
 def _q(part: str) -> str:

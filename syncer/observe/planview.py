@@ -6,7 +6,7 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 
-from ..plan import Change, PlanItem, counts
+from ..core.plan import Change, PlanItem, counts
 
 _SHOWN_PER_SECRET = 50  # unchanged targets are only counted, never listed
 

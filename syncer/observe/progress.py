@@ -13,8 +13,8 @@ import time
 from collections.abc import Iterable
 from typing import Any, Protocol, TextIO
 
+from ..core.model import Outcome, Result, Scope
 from ..github.pacing import local_time, request_points
-from ..model import Outcome, Result, Scope
 from .terminal import can_encode, colours_wanted, columns, paint, redraws_possible
 
 REFRESH_SECONDS = 1 / 8

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..model import Action, Outcome, Result, Scope
-from ..plan import WRITES, Change, PlanItem, Reason
+from ..core.model import Action, Outcome, Result, Scope
+from ..core.plan import WRITES, Change, PlanItem, Reason
 from .summary import Summary
 
 FORMAT_VERSION = 1

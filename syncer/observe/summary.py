@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from ..core.model import Outcome, Result
 from ..github.pacing import local_time
-from ..model import Outcome, Result
 from .terminal import can_encode, colours_wanted, paint
 
 

@@ -13,19 +13,10 @@ import json
 import os
 import tempfile
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from .inputs import load_json
-from .model import Scope
-
-
-@dataclass(frozen=True, slots=True)
-class PublicKey:
-    key_id: str
-    key: str  # base64, as GitHub sends it
-    etag: str | None = None
-
+from ..core.model import PublicKey, Scope
+from ..inputs import load_json
 
 Fetch = Callable[[Scope, "PublicKey | None"], Awaitable[PublicKey]]
 

@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .model import SecretValue
+from ..core.model import SecretValue
 
 FORMAT_VERSION = 1
 KEY_BYTES = 32

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .config import KEYS, Key
+from .load import KEYS, Key
 
 _NON_BLANK = {"type": "string", "minLength": 1, "pattern": r"\S"}
 

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from nacl.public import PublicKey, SealedBox
 
-from .model import SecretValue
+from ..core.model import SecretValue
 
 # Measured here: sealing 40 bytes takes ~50 µs, 48 KB ~85 µs, and a hand-off to a thread adds
 # ~115 µs. Small values are sealed inline, where the hand-off would cost more than the work;

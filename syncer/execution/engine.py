@@ -19,16 +19,16 @@ from typing import Any
 import anyio
 import structlog
 
+from ..core.model import Action, Op, Outcome, Result, SecretValue
+from ..github import errors
+from ..github.api import SecretsAPI
+from ..github.auth import acting_for
+from ..github.pacing import BudgetSpent, NotAdmitted
+from ..github.sansio import Response
 from .crypto import Sealer
-from .github import errors
-from .github.api import SecretsAPI
-from .github.auth import acting_for
-from .github.pacing import BudgetSpent, NotAdmitted
-from .github.sansio import Response
 from .interrupt import current as current_interrupt
 from .interrupt import stop_requested
 from .keys import KeyCache
-from .model import Action, Op, Outcome, Result, SecretValue
 
 log = structlog.get_logger("syncer.engine")
 

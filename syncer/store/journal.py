@@ -58,7 +58,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO, Self
 
-from .model import Result
+from ..core.model import Result
 from .state import (
     acquire_lock,
     crash_point,

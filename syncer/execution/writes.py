@@ -25,19 +25,19 @@ from urllib.parse import urlsplit
 
 import structlog
 
+from ..core.model import Action, Op, Outcome, Result, Scope, SecretValue
+from ..core.plan import Memory, PlanItem, Remembered, changed_after
+from ..github import errors
+from ..github.api import SecretInfo
+from ..github.pacing import BudgetSpent, NotAdmitted
+from ..observe import redact
+from ..observe.progress import Progress
+from ..store.journal import Entry, Journal, default_journal_path
+from ..store.state import Record, State, StateKey, crash_point, writing
 from . import interrupt
+from .connect import Run
 from .discover import for_each
 from .engine import RunAborted
-from .github import errors
-from .github.api import SecretInfo
-from .github.pacing import BudgetSpent, NotAdmitted
-from .journal import Entry, Journal, default_journal_path
-from .model import Action, Op, Outcome, Result, Scope, SecretValue
-from .observe import redact
-from .observe.progress import Progress
-from .plan import Memory, PlanItem, Remembered, changed_after
-from .runtime import Run
-from .state import Record, State, StateKey, crash_point, writing
 
 log = structlog.get_logger("syncer.resume")
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .exits import UsageError
-from .model import OrgSelection
-from .plan import PlanItem
+from ..core.model import OrgSelection
+from ..core.plan import PlanItem
+from ..exits import UsageError
 
 FORMAT = "syncer_saved_plan"
 FORMAT_VERSION = 1

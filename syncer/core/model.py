@@ -160,3 +160,20 @@ class Outcome:
     updated_at: str | None = None
     #: failed because the token lacks a permission for this kind of write (see `error`)
     denied: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Repo:
+    name: str
+    id: int
+    archived: bool = False
+    fork: bool = False
+    private: bool = True
+    topics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PublicKey:
+    key_id: str
+    key: str  # base64, as GitHub sends it
+    etag: str | None = None

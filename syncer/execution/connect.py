@@ -14,15 +14,15 @@ from urllib.parse import urlsplit
 
 import structlog
 
-from .config import GitHubConfig
-from .crypto import Sealer
-from .engine import Engine, OnOutcome
-from .exits import AuthError, UsageError
-from .github import auth, errors
-from .github.api import SecretsAPI
-from .github.cache import ResponseCache
-from .github.client import DEFAULT_API_URL, GitHubClient, TokenSource
-from .github.pacing import (
+from ..config.load import GitHubConfig
+from ..core.model import Outcome
+from ..core.names import env_name_shown
+from ..exits import AuthError, UsageError
+from ..github import auth, errors
+from ..github.api import SecretsAPI
+from ..github.cache import ResponseCache
+from ..github.client import DEFAULT_API_URL, GitHubClient, TokenSource
+from ..github.pacing import (
     DEFAULT_POINTS_PER_MINUTE,
     DEFAULT_WRITES_PER_MINUTE,
     FileLedger,
@@ -30,13 +30,13 @@ from .github.pacing import (
     Pace,
     Pacer,
 )
-from .github.retry import RetryPolicy
+from ..github.retry import RetryPolicy
+from ..observe import redact
+from ..observe.summary import Summary, summarize
+from ..sources import SourceError, read_source
+from .crypto import Sealer
+from .engine import Engine, OnOutcome
 from .keys import KeyCache, load_known, save_known
-from .model import Outcome
-from .names import env_name_shown
-from .observe import redact
-from .observe.summary import Summary, summarize
-from .sources import SourceError, read_source
 
 TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
 

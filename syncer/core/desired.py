@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .config import Config, SecretSpec
-from .github.api import Repo
-from .model import OrgSelection, Scope
+from ..config.load import Config, SecretSpec
+from .model import OrgSelection, Repo, Scope
 from .plan import Desired
 
 #: (scope, name, index of the [[secret]] or [[variable]]; scope.target tells which) → fp

@@ -34,11 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from .config import toml_nesting
-from .inputs import MAX_NESTING, InputTooLarge, read_capped
-from .model import SecretValue
-from .names import MAX_VALUE_BYTES, env_name_shown
-from .sources import warn_if_readable_by_others
+from ..config.load import toml_nesting
+from ..core.model import SecretValue
+from ..core.names import MAX_VALUE_BYTES, env_name_shown
+from ..inputs import MAX_NESTING, InputTooLarge, read_capped
+from ..sources import warn_if_readable_by_others
 
 Format = Literal["dotenv", "toml", "json"]
 FORMATS: dict[str, Format] = {".env": "dotenv", ".dotenv": "dotenv", ".toml": "toml",

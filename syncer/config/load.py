@@ -36,12 +36,12 @@ from urllib.parse import urlsplit
 
 import yarl
 
-from .exits import UsageError
-from .github.pacing import DEFAULT_POINTS_PER_MINUTE, DEFAULT_WRITES_PER_MINUTE, MAX_CONCURRENCY
-from .inputs import MAX_NESTING, InputTooLarge, read_capped
-from .model import APPS, VARIABLE_APPS, SecretValue, Target
-from .names import MAX_VARIABLES, env_name_problem, secret_name_problem, value_problem
-from .sources import Source, SourceError, parse_source, read_source
+from ..core.model import APPS, VARIABLE_APPS, SecretValue, Target
+from ..core.names import MAX_VARIABLES, env_name_problem, secret_name_problem, value_problem
+from ..exits import UsageError
+from ..github.pacing import DEFAULT_POINTS_PER_MINUTE, DEFAULT_WRITES_PER_MINUTE, MAX_CONCURRENCY
+from ..inputs import MAX_NESTING, InputTooLarge, read_capped
+from ..sources import Source, SourceError, parse_source, read_source
 
 __all__ = [
     "PRIVATE_KEY_KINDS", "VALUE_KINDS", "VISIBILITIES",
@@ -571,7 +571,7 @@ _PREFIX = re.compile(r"[A-Za-z0-9_]+")
 @dataclass(frozen=True, slots=True)
 class Key:
     """One key of a config table: the keys the checker knows, and what `syncer config schema`
-    (syncer/config_schema.py) tells editors about each. The checks themselves stay in the
+    (syncer/config/json_schema.py) tells editors about each. The checks themselves stay in the
     functions below; tests/test_config_schema.py holds the two to agreeing."""
 
     name: str
