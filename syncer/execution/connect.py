@@ -8,7 +8,7 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -36,6 +36,7 @@ from ..observe.summary import Summary, summarize
 from ..sources import SourceError, read_source
 from .crypto import Sealer
 from .engine import Engine, OnOutcome
+from .interrupt import Interrupt
 from .keys import KeyCache, load_known, save_known
 
 TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
@@ -240,6 +241,8 @@ class Run:
     keys: KeyCache
     sealer: Sealer
     settings: Settings
+    #: the run's stop handle: signals set it, the engine and the journalled writes read it
+    stop: Interrupt = field(default_factory=Interrupt)
 
     def engine(self, on_outcome: OnOutcome | None = None) -> Engine:
         return Engine(self.api, self.sealer, self.keys, self.settings.concurrency, on_outcome)
@@ -263,18 +266,20 @@ def _rates(pace: Pace) -> tuple[float | None, float | None]:
 
 @asynccontextmanager
 async def connect(settings: Settings, token: str | TokenSource, *,
-                  ssl_context: ssl.SSLContext | None = None) -> AsyncIterator[Run]:
+                  ssl_context: ssl.SSLContext | None = None,
+                  stop: Interrupt | None = None) -> AsyncIterator[Run]:
     """The pieces of one run. `token` is a fixed token or a TokenSource (a GitHub App's
     installation tokens: the first is fetched here, so a wrong App setup is an AuthError
     before any work; the source's own session is closed at the end).
 
-    `ssl_context` defaults to one built from `settings.ca_bundle` (see ssl_context_for).
+    `ssl_context` defaults to one built from `settings.ca_bundle` (see ssl_context_for);
+    `stop` is the command's stop handle (a fresh one nobody signals if not given).
     """
     if ssl_context is None:
         ssl_context = ssl_context_for(settings.ca_bundle)
     try:
         await _prime(token)
-        async with _run(settings, token, ssl_context) as run:
+        async with _run(settings, token, ssl_context, stop or Interrupt()) as run:
             yield run
     finally:
         closer = getattr(token, "aclose", None)
@@ -308,7 +313,7 @@ async def _prime(token: str | TokenSource) -> None:
 
 @asynccontextmanager
 async def _run(settings: Settings, token: str | TokenSource,
-               ssl_context: ssl.SSLContext | None) -> AsyncIterator[Run]:
+               ssl_context: ssl.SSLContext | None, stop: Interrupt) -> AsyncIterator[Run]:
     pace = settings.pace
     pacer = Pacer(
         points_per_minute=pace.points_per_minute,
@@ -333,7 +338,7 @@ async def _run(settings: Settings, token: str | TokenSource,
         with Sealer() as sealer:
             keys = KeyCache(api.public_key, known)
             try:
-                yield Run(client, api, keys, sealer, settings)
+                yield Run(client, api, keys, sealer, settings, stop)
             finally:
                 if settings.key_cache:
                     save_known(settings.key_cache, host, keys.known())
