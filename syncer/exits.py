@@ -1,4 +1,6 @@
-"""Exit codes (documented in the README) and the errors that map onto them."""
+"""Exit codes (documented in the README), and syncer's own errors that carry one. The errors
+of the layers below are mapped onto codes in syncer.failures; a command's outcomes in its
+report()."""
 
 from __future__ import annotations
 

@@ -12,10 +12,10 @@ import pytest
 from helpers import TOKEN, run_cli
 
 from syncer.commands.audit import COLUMNS, Found, audit_rows, inventory, stores_for
-from syncer.core.model import Scope
+from syncer.core.model import Repo, Scope
 from syncer.fakehub import FakeHub, Limits
 from syncer.github import errors
-from syncer.github.api import Repo, SecretInfo, SecretsAPI, VariableInfo
+from syncer.github.api import SecretInfo, SecretsAPI, VariableInfo
 
 NOW = datetime.now(UTC)
 

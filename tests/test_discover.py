@@ -8,11 +8,11 @@ from typing import cast
 import pytest
 
 from syncer.commands.audit import inventory
-from syncer.core.model import Scope
+from syncer.core.model import Repo, Scope
 from syncer.core.plan import Change, Desired, Unreadable, make_plan
 from syncer.execution.discover import existing, locate
 from syncer.github import errors
-from syncer.github.api import Repo, SecretInfo, SecretsAPI, VariableInfo
+from syncer.github.api import SecretInfo, SecretsAPI, VariableInfo
 
 FINE, HIDDEN, BROKEN = (Scope.of_repo("acme", name) for name in ("fine", "hidden", "broken"))
 

@@ -3,8 +3,8 @@
 import anyio
 import pytest
 
-from syncer.core.model import Scope
-from syncer.execution.keys import KeyCache, PublicKey
+from syncer.core.model import PublicKey, Scope
+from syncer.execution.keys import KeyCache
 
 A = Scope.of_repo("acme", "a")
 B = Scope.of_repo("acme", "b")

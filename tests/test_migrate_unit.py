@@ -14,10 +14,8 @@ from typing import Any
 import pytest
 from nacl.public import PrivateKey, SealedBox
 
-from syncer.core.model import Action, Op, OrgSelection, Outcome, Result, Scope, SecretValue
+from syncer.core.model import Action, Op, OrgSelection, Outcome, PublicKey, Repo, Result, Scope, SecretValue
 from syncer.core.plan import Change, PlanItem
-from syncer.execution.keys import PublicKey
-from syncer.github.api import Repo
 from syncer.migrate.mapping import (
     FAILED,
     MIGRATED,
@@ -518,7 +516,7 @@ def test_secret_values_stay_masked() -> None:
 def parse_migrate(*argv: str, parents: tuple[Any, ...] = ()) -> Any:
     import argparse
 
-    from syncer.migrate.run import add_arguments
+    from syncer.commands.migrate import add_arguments
 
     parser = argparse.ArgumentParser(parents=list(parents))
     add_arguments(parser)
@@ -528,8 +526,11 @@ def parse_migrate(*argv: str, parents: tuple[Any, ...] = ()) -> Any:
 def test_arguments_and_their_combinations() -> None:
     """--from/--to are required, the three modes exclude each other, --values goes with the
     migration only and is needed unless planning, exporting, importing or dry-running."""
+    from syncer.commands import migrate
     from syncer.exits import UsageError
-    from syncer.migrate.run import request_from
+
+    def request_from(args: Any) -> Any:
+        return migrate.request_from(args).migration
 
     args = parse_migrate("--from", "a", "--to", "b", "--values", "v.env", "--repos", "api-*",
                          "--repos", "web", "--allow-partial", "--format", "json")
@@ -551,14 +552,14 @@ def test_arguments_and_their_combinations() -> None:
     assert request_from(parse_migrate("--from", "a", "--to", "b", "--dry-run")).dry_run
 
 
-def test_options_cli_already_adds_are_not_added_twice() -> None:
-    """When cli.py gives the subcommand a shared --state (or --format), migrate keeps it."""
-    import argparse
+def test_the_shared_state_and_format_options_reach_the_migration() -> None:
+    """migrate takes the shared --state (and its own --format) like every command."""
+    from syncer.commands import migrate
 
-    shared = argparse.ArgumentParser(add_help=False)
-    shared.add_argument("--state", default="shared-default")
-    args = parse_migrate("--from", "a", "--to", "b", "--dry-run", parents=(shared,))
-    assert args.state == "shared-default"
+    args = parse_migrate("--from", "a", "--to", "b", "--dry-run", "--state", "s.json",
+                         "--format", "json")
+    request = migrate.request_from(args).migration
+    assert (request.state, request.format) == ("s.json", "json")
 
 
 def test_secrets_named_out_or_spec_do_not_collide_with_the_sealing_steps_settings() -> None:

@@ -11,8 +11,9 @@ import pytest
 import structlog.testing
 
 from syncer import cli, sources
+from syncer.commands.options import name_argument
 from syncer.core.model import SecretValue
-from syncer.core.names import MAX_VALUE_BYTES, name_argument, secret_name_problem, value_problem
+from syncer.core.names import MAX_VALUE_BYTES, secret_name_problem, value_problem
 from syncer.migrate.values_file import read_values_file
 from syncer.sources import SourceError, parse_source, read_source
 

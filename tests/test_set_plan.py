@@ -2,11 +2,10 @@
 
 import pytest
 
-from syncer.commands.set import parse_request, plan_writes
-from syncer.core.model import Op, OrgSelection
+from syncer.commands.one_name import parse_request, plan_writes
+from syncer.core.model import Op, OrgSelection, Repo
 from syncer.core.selection import select_repos
 from syncer.exits import UsageError
-from syncer.github.api import Repo
 
 REPOS = [Repo("api", 1), Repo("web", 2), Repo("Api-Legacy", 3, archived=True),
          Repo("api-fork", 4, fork=True), Repo("svc-a", 5)]

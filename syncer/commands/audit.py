@@ -10,23 +10,27 @@ shown only when asked for: it is not secret, but an inventory may be shared.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 
 import structlog
 
-from ..core.model import APPS, VARIABLE_APPS, App, OrgSelection, Scope, Target
+from ..core.model import APPS, VARIABLE_APPS, App, OrgSelection, Repo, Scope, Target
 from ..core.selection import sees_org_secret, select_repos
+from ..execution.connect import connect, every_org
 from ..execution.discover import for_each, org_selection, unless_unreadable
 from ..execution.writes import where
-from ..exits import UsageError
+from ..exits import Exit, UsageError
 from ..github import errors
-from ..github.api import Repo, SecretInfo, SecretsAPI
+from ..github.api import SecretInfo, SecretsAPI
+from ..github.auth import acting_for
+from . import Output, Request, Session, options
 
 log = structlog.get_logger("syncer.audit")
 
@@ -291,3 +295,110 @@ def summary_line(rows: Sequence[Row]) -> str:
     shadowing = sum(any(f.startswith("shadows-org-") for f in r.flags) for r in rows)
     return (f"{len(rows) - variables} secrets, {variables} variables, {shadowing} shadowing "
             "an org secret or variable")
+
+
+# --- the command ---------------------------------------------------------------------------
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = ("List every org, repository and environment secret (Actions, "
+                           "Dependabot, Codespaces, agents) and variable (Actions, agents) of ORG "
+                           "with its age; flag shadowing and full scopes. Reads only.")
+    options.add_output(parser)
+    options.add_connection(parser)
+    options.add_app(parser)
+    options.add_orgs(parser)
+    parser.add_argument("--repos", action="append", default=[], metavar="GLOB",
+                        type=options.name_argument,
+                        help="only repositories whose name matches (repeatable)")
+    parser.add_argument("--name", metavar="GLOB",
+                        help="only secrets and variables whose name matches")
+    parser.add_argument("--older-than", type=options.positive_int, metavar="DAYS",
+                        help="only secrets and variables last updated at least DAYS ago")
+    parser.add_argument("--app", choices=APPS,
+                        help="only this app's secrets and variables (default: every app)")
+    parser.add_argument("--kind", choices=("secrets", "variables"),
+                        help="only secrets, or only variables (default: both)")
+    parser.add_argument("--show-values", action="store_true",
+                        help="show each variable's value (off by default: an inventory may be "
+                        "shared; secrets' values are never readable)")
+    parser.add_argument("--format", choices=("table", "json", "csv"), default="table",
+                        help="table for people; json or csv (columns: "
+                        "app,kind,scope,name,visibility,selected_repos,created_at,updated_at,"
+                        "age_days,flags,type,value) for machines")
+    options.add_report(parser)
+
+
+@dataclass(frozen=True)
+class AuditRequest(Request):
+    orgs: tuple[str, ...]  # () with --all-orgs
+    all_orgs: bool
+    stores: tuple[Store, ...]
+    repos: tuple[str, ...]
+    name: str | None
+    older_than: int | None
+    show_values: bool
+    format: str
+    connection: options.Connection
+    app: options.AppOptions
+    report: str | None
+
+
+def request_from(namespace: argparse.Namespace) -> AuditRequest:
+    return AuditRequest(
+        options.orgs_named(namespace.org), namespace.all_orgs,
+        tuple(stores_asked(namespace.app, namespace.kind)), tuple(namespace.repos),
+        namespace.name, namespace.older_than, namespace.show_values, namespace.format,
+        options.connection_from(namespace), options.app_options_from(namespace),
+        namespace.report)
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    rows: list[Row]
+    unreadable: list[tuple[str, str]]
+    orgs: int
+    requests: int
+    not_modified: int
+
+
+async def run(request: AuditRequest, session: Session) -> AuditResult:
+    settings = options.settings_from(request.connection)
+    token = options.credentials(request.app, request.connection.token_env, request.orgs,
+                                settings, all_orgs=request.all_orgs)
+    settings = replace(settings, response_cache=options.response_cache())
+    inventories = []
+    async with connect(settings, token, stop=session.stop) as run:
+        orgs = request.orgs or tuple(await every_org(run, token))
+        for org in orgs:
+            with acting_for(org):  # a GitHub App's token for this org
+                inventories.append(await run_audit(
+                    run.api, org, repos_globs=request.repos, concurrency=settings.concurrency,
+                    stores=request.stores))
+        requests = run.client.pacer.stats.requests
+        not_modified = run.client.cache.hits if run.client.cache else 0
+    now = datetime.now(UTC)
+    rows = [row for inventory in inventories  # shadowing is within one org
+            for row in audit_rows(inventory.found, inventory.repos, now,
+                                  name_glob=request.name, older_than=request.older_than,
+                                  show_values=request.show_values)]
+    unreadable = [u for inventory in inventories for u in inventory.unreadable]
+    return AuditResult(rows, unreadable, len(inventories), requests, not_modified)
+
+
+def report(request: AuditRequest, result: AuditResult, output: Output) -> int:
+    print(render(result.rows, request.format, show_values=request.show_values), file=output.stdout)
+    for place, why in result.unreadable:
+        print(f"unread {place}: {why}", file=output.stderr)
+    variables = sum(row.type == "variable" for row in result.rows)
+    log.info("summary", secrets=len(result.rows) - variables, variables=variables,
+             orgs=result.orgs, requests=result.requests, not_modified=result.not_modified,
+             unreadable_repositories=len(result.unreadable))
+    code = int(Exit.FAILED if result.unreadable else Exit.OK)
+    if request.report:
+        from ..observe import report as run_report
+
+        options.write_report(request.report, run_report.build(
+            "audit", code, None,
+            extra_counts={"secrets": len(result.rows) - variables, "variables": variables},
+            unread=run_report.unread_repositories(result.unreadable)))
+    return code

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+
+from ..exits import Exit
+from . import Output, Request, Session
 
 SHELLS = ("bash", "zsh", "fish")
 #: What an option whose metavar is SOURCE takes on the command line (generate:N is for config
@@ -40,20 +41,32 @@ class Command:
         return " ".join(self.path)
 
 
-def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
-    p = sub.add_parser("completion", help="print a shell completion script",
-                       description="Print a completion script for SHELL. bash: "
-                       "source <(syncer completion bash); zsh: source <(syncer completion zsh); "
-                       "fish: syncer completion fish | source.")
-    p.set_defaults(log_format="auto", log_level=None, quiet=True)
-    p.add_argument("shell", choices=SHELLS, metavar="SHELL", help=", ".join(SHELLS))
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = ("Print a completion script for SHELL. bash: "
+                          "source <(syncer completion bash); zsh: source <(syncer completion "
+                          "zsh); fish: syncer completion fish | source.")
+    parser.set_defaults(log_format="auto", log_level=None, quiet=True)
+    parser.add_argument("shell", choices=SHELLS, metavar="SHELL", help=", ".join(SHELLS))
 
 
-def run(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class ScriptRequest(Request):
+    shell: str
+
+
+def request_from(namespace: argparse.Namespace) -> ScriptRequest:
+    return ScriptRequest(namespace.shell)
+
+
+async def run(request: ScriptRequest, session: Session) -> str:
     from ..cli import build_parser
 
-    sys.stdout.write(script(args.shell, build_parser()))
-    return 0
+    return script(request.shell, build_parser())
+
+
+def report(request: ScriptRequest, result: str, output: Output) -> int:
+    output.stdout.write(result)
+    return int(Exit.OK)
 
 
 def script(shell: str, parser: argparse.ArgumentParser) -> str:

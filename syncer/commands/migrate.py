@@ -1,15 +1,31 @@
-"""migrate's command-line options, in a module of their own: building the parser for any
-command must not load the migration machinery (~10 ms of every run's start-up)."""
+"""`syncer migrate --from SRC --to DST`: copy an organisation's secrets and variables to
+another organisation, also across hosts. The machinery is syncer.migrate (see its run.py
+for the modes); it is imported when the command runs, not when the parser is built."""
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from ..core.names import env_name_argument, name_argument, positive_int
+from ..exits import UsageError
+from . import Output, Request, Session, options
+from .options import env_name_argument, name_argument, positive_int
+
+if TYPE_CHECKING:
+    from ..execution.connect import Settings
+    from ..github.client import TokenSource
+    from ..migrate.run import MigrateRequest
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """migrate's own options; cli.py adds the shared connection and output options."""
+    parser.description = ("Copy the shape of SRC's Actions, Dependabot and Codespaces secrets "
+                          "to DST, also across hosts; values come from --values, or from a "
+                          "workflow that seals them in SRC (--export-workflow, --import-sealed; "
+                          "not Codespaces secrets, which no workflow can read).")
+    options.add_output(parser)
+    options.add_connection(parser)
+    options.add_resume(parser)
     g = parser.add_argument_group("migration")
     g.add_argument("--from", dest="source", required=True, metavar="SRC_ORG", type=name_argument,
                    help="organisation to copy secrets and variables from (read only)")
@@ -34,18 +50,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    type=name_argument,
                    help="only secrets and variables whose names match (repeatable; "
                    "case-insensitive, e.g. 'NPM_*')")
-    if not _has_option(parser, "--state"):  # cli.py may add it with its shared state options
-        g.add_argument("--state", metavar="PATH",
-                       help="state file (default: $XDG_STATE_HOME/syncer/state.json)")
-    if not _has_option(parser, "--fresh"):
-        g.add_argument("--fresh", action="store_true",
-                       help="ignore an interrupted migration instead of resuming it")
-    if not _has_option(parser, "--format"):
-        g.add_argument("--format", choices=("text", "json"), default="text",
-                       help="report on stdout for people (text) or machines (json)")
-    if not _has_option(parser, "--verbose"):
-        g.add_argument("-v", "--verbose", action="store_true",
-                       help="list unchanged secrets too (by default they are only counted)")
+    g.add_argument("--format", choices=("text", "json"), default="text",
+                   help="report on stdout for people (text) or machines (json)")
+    g.add_argument("-v", "--verbose", action="store_true",
+                   help="list unchanged secrets too (by default they are only counted)")
     g.add_argument("--values", metavar="FILE",
                    help="secrets' values: .env, .toml or .json; keys like "
                    "actions:repo:REPO:NAME (or dependabot:, codespaces:, agents:), or NAME for "
@@ -64,7 +72,81 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     mode.add_argument("--import-sealed", metavar="FILE", action="append",
                       help="write the export workflow's ciphertexts to DST (file or directory; "
                       "repeatable)")
+    options.add_report(parser)
 
 
-def _has_option(parser: argparse.ArgumentParser, option: str) -> bool:
-    return any(option in action.option_strings for action in parser._actions)
+@dataclass(frozen=True)
+class Side:
+    """One side's own connection options (--from-… or --to-…), over the shared ones."""
+
+    api_url: str | None
+    token_env: str | None
+    app: options.AppOptions
+
+
+@dataclass(frozen=True)
+class Command(Request):
+    migration: MigrateRequest
+    connection: options.Connection  # the shared --api-url, --token-env, pacing, …
+    sides: dict[str, Side]  # "from", "to"
+
+
+def request_from(namespace: argparse.Namespace) -> Command:
+    """The request the arguments make, or UsageError naming every problem at once."""
+    from ..migrate.run import MigrateRequest
+
+    imports = namespace.import_sealed or ()
+    request = MigrateRequest(
+        source=namespace.source or "", dest=namespace.dest or "", repos=tuple(namespace.repos),
+        names=tuple(namespace.names), values=namespace.values,
+        allow_partial=namespace.allow_partial, dry_run=namespace.dry_run,
+        plan_out=namespace.plan_out, export_workflow=namespace.export_workflow,
+        import_sealed=tuple(imports), state=namespace.state, fresh=namespace.fresh,
+        format=namespace.format, quiet=namespace.quiet, report=namespace.report,
+        verbose=namespace.verbose)
+    problems = []
+    modes = [m for m, on in (("--plan-out", request.plan_out),
+                             ("--export-workflow", request.export_workflow),
+                             ("--import-sealed", request.import_sealed)) if on]
+    if len(modes) > 1:
+        problems.append(f"{' and '.join(modes)} cannot be combined")
+    if modes and request.values:
+        problems.append(f"--values cannot be combined with {modes[0]}")
+    if not modes and not request.values and not request.dry_run and not request.allow_partial:
+        problems.append("--values FILE is required to migrate secrets (--allow-partial without "
+                        "it copies the variables only; or --plan-out FILE to get a template, or "
+                        "--export-workflow / --import-sealed)")
+    if problems:
+        raise UsageError("; ".join(problems))
+    sides = {side: Side(getattr(namespace, f"{side}_api_url"),
+                        getattr(namespace, f"{side}_token_env"),
+                        options.app_options_from(namespace, f"{side}_"))
+             for side in ("from", "to")}
+    return Command(request, options.connection_from(namespace), sides)
+
+
+async def run(request: Command, session: Session) -> int:
+    """Each side's settings and token: --from-/--to- flags, else the shared ones."""
+    from ..migrate.run import run_migrate_command
+
+    def settings_for(side: str) -> Settings:
+        own_url = request.sides[side].api_url
+        return options.settings_from(
+            replace(request.connection, api_url=own_url or request.connection.api_url),
+            url_from=f"--{side}-api-url" if own_url else "--api-url")
+
+    def token_for(side: str) -> str | TokenSource:
+        own = request.sides[side]
+        return options.app_or_token(
+            f"--{side}-", own.app, own.token_env or request.connection.token_env,
+            f"--{side}-token-env" if own.token_env else "--token-env",
+            request.migration.source if side == "from" else request.migration.dest,
+            settings_for(side),
+            app_hint=f"use a GitHub App with --{side}-app-id and --{side}-app-key")
+
+    return await run_migrate_command(request.migration, settings_for=settings_for,
+                                     token_for=token_for, stop=session.stop)
+
+
+def report(request: Command, result: int, output: Output) -> int:
+    return result

@@ -9,28 +9,36 @@ operator (and a run that writes nothing leaves no file behind).
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import structlog
 
-from ..core.model import APPS, Action, App, Op, OrgSelection, Outcome, Result, Scope, SecretValue
+from ..core.model import APPS, Action, App, Op, OrgSelection, Outcome, Repo, Result, Scope, SecretValue
 from ..core.names import secret_name_problem
 from ..core.selection import no_match, sees_org_secret, select_repos, unmatched_patterns
 from ..execution.connect import Settings, connect, every_org
 from ..execution.discover import Locations, locate
+from ..execution.interrupt import Interrupt
 from ..execution.writes import host_of, inputs_id, one_value_fingerprints, resumable, write_resumably
 from ..exits import Exit, UsageError
 from ..github import errors
-from ..github.api import Repo, SecretInfo, SecretsAPI
+from ..github.api import SecretInfo, SecretsAPI
 from ..github.auth import acting_for
 from ..github.client import TokenSource
-from ..observe.summary import Summary
+from ..observe import redact
+from ..observe.summary import Summary, show
+from ..sources import KEPT_SYNTAX, Source, generate, parse_source
 from ..store.state import State
+from . import Output, Request, Session, options
+from .one_name import read_value
 
 log = structlog.get_logger("syncer.rotate")
 
@@ -162,11 +170,12 @@ def shadowing(where: Locations, repos: Sequence[Repo]) -> list[Scope]:
 async def run_rotate(request: RotateRequest, value: SecretValue | None, settings: Settings,
                      token: str | TokenSource, state: State, *, fresh: bool = False,
                      show_progress: bool | None = None,
-                     before_writing: Callable[[], None] | None = None) -> RotateResult:
+                     before_writing: Callable[[], None] | None = None,
+        stop: Interrupt | None = None) -> RotateResult:
     """Find the places, then write them; `before_writing` runs once there is something to
     write, before the first write (it saves a generated value)."""
     started = time.monotonic()
-    async with connect(settings, token) as run:
+    async with connect(settings, token, stop=stop) as run:
         if request.all_orgs:
             orgs = await every_org(run, token)
             request = replace(request, org=orgs[0], more_orgs=tuple(orgs[1:]), all_orgs=False)
@@ -268,3 +277,172 @@ def _proof_line(name: str, outcome: Outcome) -> str:
     return (f"{outcome.result.value:<8} {name} in {outcome.action.scope}{readers}"
             + (f": {outcome.error}" if outcome.error else ""))
 
+
+
+# --- the command ---------------------------------------------------------------------------
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = ("Find NAME at org level, in every repository and every environment "
+                          "of ORG, and write the new value to exactly those places.")
+    options.add_output(parser)
+    options.add_connection(parser)
+    options.add_app(parser)
+    options.add_resume(parser)
+    parser.add_argument("name", metavar="NAME", help="the secret to rotate")
+    options.add_orgs(parser)
+    source = parser.add_mutually_exclusive_group()  # one of them, unless --dry-run
+    source.add_argument("--value-from", metavar="SOURCE",
+                        help="env:VAR, file:PATH, cmd:COMMAND, or - for standard input")
+    source.add_argument("--generate", type=options.positive_int, metavar="N",
+                        help="make a random value from N bytes (URL-safe); needs --output")
+    parser.add_argument("--output", metavar="PATH",
+                        help="with --generate: save the new value here first (mode 0600, never "
+                        "overwritten)")
+    parser.add_argument("--app", choices=APPS,
+                        help="only this kind of secret (default: every kind, Actions, "
+                        "Dependabot, Codespaces and agents, wherever the name lives)")
+    parser.add_argument("--repos", action="append", default=[], metavar="GLOB",
+                        type=options.name_argument,
+                        help="only repositories whose name matches (repeatable); the org secret "
+                        "is then left as is unless --with-org-secret")
+    parser.add_argument("--with-org-secret", action="store_true",
+                        help="with --repos: rotate the org secret too")
+    parser.add_argument("--include-archived", action="store_true",
+                        help="also look in archived repositories")
+    parser.add_argument("--dry-run", action="store_true", help="list where it lives, write nothing")
+    options.add_report(parser)
+
+
+@dataclass(frozen=True)
+class Command(Request):
+    rotation: RotateRequest
+    source: Source | None  # --value-from; None with --generate (or a dry run)
+    generate: int | None
+    output: str | None
+    connection: options.Connection
+    app: options.AppOptions
+    state: str | None
+    fresh: bool
+    report: str | None
+
+    @property
+    def how_to_resume(self) -> str:
+        if self.generate is not None:
+            # the same command would refuse the --output it saved, and would generate anew
+            return (f"resume with --value-from file:{self.output} in place of --generate and "
+                    "--output")
+        return super().how_to_resume
+
+
+def request_from(namespace: argparse.Namespace) -> Command:
+    name = check_name(namespace.name)
+    problems = []
+    if not namespace.dry_run and namespace.value_from is None and namespace.generate is None:
+        problems.append("--value-from SOURCE or --generate N is required (a --dry-run needs "
+                        "neither)")
+    if namespace.with_org_secret and not namespace.repos:
+        problems.append("--with-org-secret goes with --repos (without it the org secret is "
+                        "rotated anyway)")
+    if namespace.generate is not None and not namespace.output:
+        problems.append("--generate needs --output PATH, so the new value is kept somewhere")
+    if namespace.generate is not None and not 16 <= namespace.generate <= 4096:
+        problems.append("--generate N: N must be from 16 to 4096 bytes")
+    source = None
+    if namespace.value_from is not None:
+        try:
+            source = parse_source(namespace.value_from, KEPT_SYNTAX)
+        except ValueError as exc:
+            problems.append(str(exc))
+        else:
+            if source.kind == "generate":
+                problems.append("--value-from generate:N would write a value nobody keeps; "
+                                "use --generate N --output PATH")
+    if problems:
+        raise UsageError("; ".join(problems))
+    orgs = options.orgs_named(namespace.org)
+    rotation = RotateRequest(name, orgs[0] if orgs else "", namespace.app, tuple(namespace.repos),
+                             namespace.include_archived, namespace.dry_run,
+                             org_secret=not namespace.repos or namespace.with_org_secret,
+                             more_orgs=orgs[1:], all_orgs=namespace.all_orgs)
+    return Command(rotation, source, namespace.generate, namespace.output,
+                   options.connection_from(namespace), options.app_options_from(namespace),
+                   namespace.state, namespace.fresh, namespace.report)
+
+
+async def run(request: Command, session: Session) -> RotateResult:
+    rotation = request.rotation
+    settings = options.settings_from(request.connection)
+    orgs = rotation.orgs if rotation.org else ()
+    token = options.credentials(request.app, request.connection.token_env, orgs, settings,
+                                all_orgs=rotation.all_orgs)
+    if request.source is None and request.generate is not None:
+        assert request.output is not None
+        check_output(request.output)
+    state = options.open_state(request.state)
+    with options.locked_unless_dry_run(rotation.dry_run, state):
+        value, save = None, None  # a dry run reads no value: a cmd: source may mint a credential
+        if not rotation.dry_run and request.source is not None:
+            value = read_value(request.source)
+        elif not rotation.dry_run:
+            assert request.generate is not None and request.output is not None
+            value = generate(request.generate)
+            redact.register(value.reveal())
+            save = partial(save_generated, value, request.output)
+        return await run_rotate(rotation, value, settings, token, state, fresh=request.fresh,
+                                show_progress=session.show_progress, before_writing=save,
+                                stop=session.stop)
+
+
+def report(request: Command, result: RotateResult, output: Output) -> int:
+    rotation, name = request.rotation, request.rotation.name
+    for line in report_lines(rotation, result):
+        print(line, file=output.stdout)
+    code = result.exit_code
+    error = None
+    if not result.org_secrets and not result.places:
+        unread = (f"; {len(result.unreadable)} repositories could not be searched (listed "
+                  "above)" if result.unreadable else "")
+        app = rotation.app
+        places = ("Dependabot: org or repositories" if app == "dependabot" else
+                  "org, repositories or environments" if app == "actions" else
+                  f"{app}: org or repositories" if app else
+                  "org, repositories or environments; " + ", ".join(rotation.apps) + " secrets")
+        error = f"{name} was not found in {' or '.join(rotation.orgs)} ({places}){unread}"
+    elif not result.places and not rotation.org_secret:
+        error = (f"{name} was not found in the repositories --repos selects; the org secret "
+                 "was left as is (add --with-org-secret to rotate it)")
+    if error is not None:
+        options.write_report(request.report, _run_report(Exit.FAILED, result, name))
+        print(f"syncer: error: {error}", file=output.stderr)
+        return int(Exit.FAILED)
+    if result.org_secrets and not rotation.org_secret:
+        print(f"warning: the org secret {name} was left as is (--repos narrows the rotation to "
+              "repository and environment secrets; add --with-org-secret to rotate it too)",
+              file=output.stderr)
+    if result.shadowed:
+        shadows = len(result.shadowed)
+        print(f"warning: {shadows} repository/environment secret{'s' * (shadows != 1)} named "
+              f"{name} shadow{'s' * (shadows == 1)} the org secret; workflows there use "
+              f"{'those' if shadows != 1 else 'it'}, not the org secret",
+              file=output.stderr)
+    if not rotation.dry_run:
+        log.info("summary", secret=name, shadowed=len(result.shadowed),
+                 unread=len(result.unreadable), **result.summary.as_event())
+        show(result.summary, output.stderr)
+    if result.unreadable:
+        print(f"unread {len(result.unreadable)}: repositories GitHub would not show (listed "
+              f"above, with why); {name} may live there too, with its old value",
+              file=output.stderr)
+    options.write_report(request.report, _run_report(code, result, name))
+    return int(code)
+
+
+def _run_report(code: int, result: RotateResult, name: str) -> dict[str, Any]:
+    from ..observe import report as run_report
+
+    return run_report.build(
+        "rotate", code, result.summary,
+        targets=run_report.write_targets(result.summary.outcomes,
+                                         run_report.WriteReason.SECRET_LIVES_HERE,
+                                         [(s, name) for s in result.earlier]),
+        unread=run_report.unread_repositories(result.unreadable))

@@ -8,13 +8,16 @@ go through the same plan; a variable's listed value tells its drift exactly.
 
 from __future__ import annotations
 
+import argparse
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import structlog
 
-from ..config.load import Config, SecretSpec
+from ..config.load import Config, SecretSpec, load_config, read_all_values
 from ..core.desired import desired_from_config, indexed, named_but_missing, orgs_needing_repos
 from ..core.model import Action, Outcome, Result, Scope, SecretValue
 from ..core.plan import (
@@ -27,16 +30,22 @@ from ..core.plan import (
     make_plan,
     variables_over_limit,
 )
-from ..execution.connect import Run, Settings, connect
+from ..execution.connect import Run, Settings, connect, ssl_context_for, token_source_for
 from ..execution.discover import existing, org_repos
+from ..execution.interrupt import Interrupt
 from ..execution.writes import remembered_in, state_key, write_planned
 from ..exits import Exit, UsageError
 from ..github import errors
 from ..github.auth import acting_for
 from ..github.client import TokenSource
+from ..observe import redact
+from ..observe.planview import plan_text
 from ..observe.progress import Reading
 from ..observe.summary import Summary
+from ..store import saved_plan
+from ..store.saved_plan import PlanChanged, SavedPlan
 from ..store.state import Record, State
+from . import Request, Session, options
 
 log = structlog.get_logger("syncer.sync")
 
@@ -63,14 +72,15 @@ async def run_sync(config: Config, values: Values,
                    apply: bool, prune: bool, fresh: bool = False,
                    show_progress: bool | None = None,
                    before_writing: Callable[[list[PlanItem]], None] | None = None,
-                   variable_values: Values | None = None) -> SyncResult:
+                   variable_values: Values | None = None,
+                   stop: Interrupt | None = None) -> SyncResult:
     """`values` of the [[secret]] tables (config.read_values), `variable_values` of the
     [[variable]] tables (config.read_variable_values). `before_writing` sees the plan before
     apply writes anything (before environments are created): a saved plan's check raises
     there, the terminal shows the plan."""
     started = time.monotonic()
     by_target = {"secret": values, "variable": variable_values or {}}
-    async with connect(settings, token) as run:
+    async with connect(settings, token, stop=stop) as run:
         reading = Reading(enabled=False if show_progress is False else None)
         try:
             plan, value_keys = await _plan(run, config, by_target, state, prune, reading)
@@ -102,8 +112,9 @@ async def _plan(run: Run, config: Config, values: Mapping[str, Values],
     for org in orgs_needing_repos(config):
         try:
             with acting_for(org):
+                # awaited here, before the loop moves on to the next org
                 repos[org] = await org_repos(
-                    run.api, org, None if reading is None else lambda _, org=org: reading.listed(org))
+                    run.api, org, None if reading is None else lambda _: reading.listed(org))  # noqa: B023
         except errors.RUN_ENDING:
             raise
         except errors.NotFound:  # a typo in the config, not a fault of GitHub's: exit 2
@@ -218,3 +229,110 @@ async def _create_environments(run: Run, plan: list[PlanItem]) -> None:
             log.warning("environment_not_created", scope=f"{org}/{repo}:{env}", error=str(exc))
 
 
+
+
+# --- what plan and apply share as commands ---------------------------------------------------
+
+def add_config_arguments(parser: argparse.ArgumentParser, *, config_required: bool) -> None:
+    options.add_output(parser)
+    options.add_connection(parser)
+    options.add_resume(parser, "[sync].state, else $XDG_STATE_HOME/syncer/state.json")
+    parser.add_argument("-c", "--config", required=config_required, metavar="FILE",
+                        help="the TOML config")
+    parser.add_argument("--prune", action="store_true",
+                        help="also delete undeclared secrets (and variables) in the scopes "
+                        "the config manages")
+    parser.add_argument("--detailed-exitcode", action="store_true",
+                        help="exit 5 instead of 0 when plan has writes to make, or when apply "
+                        "undid changes made on GitHub: drifted secrets rewritten (a value, a "
+                        "selection, a deletion), undeclared ones syncer never wrote pruned")
+
+
+@dataclass(frozen=True)
+class SyncRequest(Request):
+    apply: bool
+    config: str | None  # None: apply of a saved plan, which names its config
+    plan_file: str | None  # apply's saved plan
+    prune: bool
+    detailed_exitcode: bool
+    format: str
+    out: str | None  # plan --out
+    connection: options.Connection
+    state: str | None
+    fresh: bool
+    report: str | None
+
+
+def sync_request_from(namespace: argparse.Namespace, *, apply: bool) -> SyncRequest:
+    return SyncRequest(apply, namespace.config, getattr(namespace, "plan_file", None),
+                       namespace.prune, namespace.detailed_exitcode, namespace.format,
+                       getattr(namespace, "out", None), options.connection_from(namespace),
+                       namespace.state, namespace.fresh, namespace.report)
+
+
+@dataclass
+class SyncRun:
+    """What plan or apply did, for its report."""
+
+    result: SyncResult | None
+    config_info: dict[str, str]
+    shown: bool = False  # the plan was already shown on the terminal, before writing
+    refused: PlanChanged | None = None  # apply PLAN: the saved plan no longer holds
+
+
+async def run(request: SyncRequest, session: Session) -> SyncRun:
+    saved = _saved_plan(request) if request.apply else None
+    config_path = saved.config_path if saved is not None else request.config
+    assert config_path is not None
+    config = load_config(config_path)
+    settings = replace(options.settings_from(request.connection, config),
+                       response_cache=options.response_cache())
+    if saved is not None and settings.api_url != saved.api_url:
+        raise UsageError(f"{request.plan_file}: planned against {saved.api_url}, not "
+                         f"{settings.api_url}; nothing was written")
+    orgs = sorted({s.org for s in config.specs}, key=str.lower)
+    token = token_source_for(config.github, options.effective(request.connection, config, "token_env"),
+                             orgs[0] if len(orgs) == 1 else orgs, settings.api_url,
+                             ssl_context_for(settings.ca_bundle),
+                             token_env_in_config=request.connection.token_env is None)
+    state = options.open_state(request.state or (saved.state_path if saved else None)
+                               or config.sync.state)
+    prune = saved.prune if saved is not None else request.prune
+    done = SyncRun(None, {"path": str(Path(config_path).resolve()),
+                          "sha256": saved_plan.config_digest(config_path)})
+
+    def before_writing(plan: list[PlanItem]) -> None:
+        if saved is not None:
+            saved_plan.check(saved, request.plan_file or "", plan)
+        elif sys.stderr.isatty() and any(i.change is not Change.UNCHANGED for i in plan):
+            print(plan_text(plan), file=sys.stderr)  # what is about to be written, first
+            done.shown = True
+
+    with options.locked_unless_dry_run(not request.apply, state):
+        values, variable_values = read_all_values(config)  # variables' are no secrets
+        for value in values.values():
+            redact.register(value.reveal())
+        try:
+            done.result = await run_sync(
+                config, values, settings, token, state, apply=request.apply, prune=prune,
+                fresh=request.fresh, show_progress=session.show_progress,
+                before_writing=before_writing, variable_values=variable_values, stop=session.stop)
+        except saved_plan.PlanChanged as refused:
+            done.refused = refused
+            return done
+    if not request.apply and request.out:
+        saved_plan.save(request.out, saved_plan.to_json(
+            done.result.plan, config_path=config_path, state_path=str(state.path),
+            api_url=settings.api_url, prune=prune or config.sync.prune))
+    return done
+
+
+def _saved_plan(request: SyncRequest) -> SavedPlan | None:
+    """apply's saved plan, if given (then not -c), with its config unchanged since."""
+    if request.plan_file is None:
+        return None
+    saved = saved_plan.load(request.plan_file)
+    if saved_plan.config_digest(saved.config_path) != saved.config_sha256:
+        raise UsageError(f"{request.plan_file}: the config {saved.config_path} changed since the "
+                         "plan was saved; nothing was written: run plan --out again")
+    return saved

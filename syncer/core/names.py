@@ -3,8 +3,6 @@ names an environment variable."""
 
 from __future__ import annotations
 
-import argparse
-import math
 import re
 
 MAX_VALUE_BYTES = 48 * 1024
@@ -73,44 +71,3 @@ def env_name_shown(name: str) -> bool:
 def looks_like_token(text: str) -> bool:
     """Whether `text` has the shape of a GitHub token (typed where a name was meant)."""
     return bool(_TOKEN.fullmatch(text.strip()))
-
-
-def name_argument(text: str) -> str:
-    """argparse type of the options that name an org, repository or environment: a token
-    typed there would be repeated in messages and sent in URLs."""
-    if looks_like_token(text):
-        raise argparse.ArgumentTypeError("looks like a GitHub token, not a name (not repeated "
-                                         "here); if that token is real, revoke it")
-    return text
-
-
-def non_negative_number(text: str) -> float:
-    """argparse type of seconds and rates; what is not a number is not repeated."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("must be a number (not repeated here)") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError("must be a number from 0 up")
-    return value
-
-
-def positive_int(text: str) -> int:
-    """argparse type of counts and ids; what is not a number is not repeated (a token typed
-    in the wrong place)."""
-    try:
-        number = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("must be a whole number (not repeated here)") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return number
-
-
-def env_name_argument(text: str) -> str:
-    """argparse type of the options that name an environment variable (--token-env and kin):
-    argparse repeats a value its type rejects with ValueError, but not this error's."""
-    problem = env_name_problem(text)
-    if problem:
-        raise argparse.ArgumentTypeError(problem)
-    return text

@@ -9,10 +9,10 @@ from typing import TypeVar
 
 import anyio
 
-from ..core.model import App, OrgSelection, Scope
+from ..core.model import App, OrgSelection, Repo, Scope
 from ..core.plan import Existing, Unreadable
 from ..github import errors
-from ..github.api import Repo, SecretInfo, SecretsAPI, VariableInfo
+from ..github.api import SecretInfo, SecretsAPI, VariableInfo
 from ..github.auth import acting_for
 
 T = TypeVar("T")

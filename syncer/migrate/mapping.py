@@ -42,10 +42,20 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..core.model import APPS, App, OrgSelection, Outcome, PublicKey, Result, Scope, SecretValue, Visibility
+from ..core.model import (
+    APPS,
+    App,
+    OrgSelection,
+    Outcome,
+    PublicKey,
+    Repo,
+    Result,
+    Scope,
+    SecretValue,
+    Visibility,
+)
 from ..core.names import secret_name_problem
 from ..core.plan import Change, PlanItem
-from ..github.api import Repo
 from .values_file import Entry, ValuesFile
 
 MIGRATED_APPS: tuple[App, ...] = ("actions", "dependabot", "codespaces", "agents")

@@ -59,7 +59,6 @@ have), and that target alone fails.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -68,23 +67,24 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 import structlog
 
 from ..commands.migrate import add_arguments  # noqa: F401 - migrate's options, re-exported
-from ..core.model import VARIABLE_APPS, Action, App, Op, Outcome, Result, Scope, SecretValue
+from ..core.model import VARIABLE_APPS, Action, App, Op, Outcome, PublicKey, Repo, Result, Scope, SecretValue
 from ..core.plan import WRITES, Change, Desired, PlanItem, make_plan, variables_over_limit
 from ..core.selection import matches, no_match, unmatched_patterns
 from ..execution.connect import Run, Settings, connect
 from ..execution.crypto import Sealer
 from ..execution.discover import existing, for_each
 from ..execution.engine import Engine
-from ..execution.keys import KeyCache, PublicKey
+from ..execution.interrupt import Interrupt
+from ..execution.keys import KeyCache
 from ..execution.writes import host_of, remembered_in, state_key, write_planned, writer_locks
 from ..exits import AuthError, UsageError
 from ..github import errors
-from ..github.api import Repo, SecretInfo, SecretsAPI, VariableInfo
+from ..github.api import SecretInfo, SecretsAPI, VariableInfo
 from ..github.client import TokenSource
 from ..inputs import InputTooLarge, read_capped
 from ..observe import redact
@@ -158,48 +158,12 @@ class MigrateRequest:
     verbose: bool = False  # list unchanged items too
 
 
-def request_from(args: argparse.Namespace) -> MigrateRequest:
-    """The request the arguments make, or UsageError naming every problem at once."""
-    def get(name: str) -> Any:
-        return getattr(args, name, None)
-
-    imports = get("import_sealed") or ()
-    request = MigrateRequest(
-        source=get("source") or "", dest=get("dest") or "", repos=tuple(get("repos") or ()),
-        names=tuple(get("names") or ()),
-        values=get("values"), allow_partial=bool(get("allow_partial")),
-        dry_run=bool(get("dry_run")), plan_out=get("plan_out"),
-        export_workflow=get("export_workflow"),
-        import_sealed=(imports,) if isinstance(imports, str) else tuple(imports),
-        state=get("state"), fresh=bool(get("fresh")), format=get("format") or "text",
-        quiet=bool(get("quiet")), report=get("report"), verbose=bool(get("verbose")))
-    problems = []
-    if not request.source or not request.dest:
-        problems.append("--from SRC_ORG and --to DST_ORG are required")
-    modes = [m for m, on in (("--plan-out", request.plan_out),
-                             ("--export-workflow", request.export_workflow),
-                             ("--import-sealed", request.import_sealed)) if on]
-    if len(modes) > 1:
-        problems.append(f"{' and '.join(modes)} cannot be combined")
-    if modes and request.values:
-        problems.append(f"--values cannot be combined with {modes[0]}")
-    if not modes and not request.values and not request.dry_run and not request.allow_partial:
-        problems.append("--values FILE is required to migrate secrets (--allow-partial without "
-                        "it copies the variables only; or --plan-out FILE to get a template, or "
-                        "--export-workflow / --import-sealed)")
-    if request.format not in ("text", "json"):
-        problems.append("--format must be text or json")
-    if problems:
-        raise UsageError("; ".join(problems))
-    return request
-
-
-async def run_migrate_command(args: argparse.Namespace, *,
+async def run_migrate_command(request: MigrateRequest, *,
                               settings_for: Callable[[str], Settings],
-                              token_for: Callable[[str], str | TokenSource]) -> int:
-    request = request_from(args)
+                              token_for: Callable[[str], str | TokenSource],
+                              stop: Interrupt | None = None) -> int:
     if request.import_sealed:
-        return await _import_sealed(request, settings_for, token_for)
+        return await _import_sealed(request, settings_for, token_for, stop)
     values = _read_values(request.values) if request.values else None
     src_settings, dst_settings = settings_for("from"), settings_for("to")
     if (host_of(src_settings.api_url) == host_of(dst_settings.api_url)
@@ -219,7 +183,7 @@ async def run_migrate_command(args: argparse.Namespace, *,
         else None
     with state.lock() if state is not None and writing else contextlib.nullcontext():
         async with _connect_both(src_settings, token_for("from"), dst_settings,
-                                 token_for("to")) as (src, dst):
+                                 token_for("to"), stop) as (src, dst):
             inventory = await _read_source(src, request)
             destination = await _read_destination(dst, request.dest, inventory)
             inventory = _leave_behind_absent(inventory, destination)
@@ -238,14 +202,15 @@ async def run_migrate_command(args: argparse.Namespace, *,
 
 @asynccontextmanager
 async def _connect_both(src_settings: Settings, src_token: str | TokenSource,
-                        dst_settings: Settings, dst_token: str | TokenSource
-                        ) -> AsyncIterator[tuple[Run, Run]]:
+                        dst_settings: Settings, dst_token: str | TokenSource,
+                        stop: Interrupt | None) -> AsyncIterator[tuple[Run, Run]]:
     """One connection when both sides are the same host and token (one budget to pace), else two."""
     if src_settings == dst_settings and src_token == dst_token:
-        async with connect(dst_settings, dst_token) as run:
+        async with connect(dst_settings, dst_token, stop=stop) as run:
             yield run, run
         return
-    async with connect(src_settings, src_token) as src, connect(dst_settings, dst_token) as dst:
+    async with connect(src_settings, src_token, stop=stop) as src, \
+            connect(dst_settings, dst_token, stop=stop) as dst:
         yield src, dst
 
 
@@ -785,7 +750,8 @@ def _read_sealed(paths: Sequence[str], dest_org: str) -> list[SealedEntry]:
 
 
 async def _import_sealed(request: MigrateRequest, settings_for: Callable[[str], Settings],
-                        token_for: Callable[[str], str | TokenSource]) -> int:
+                        token_for: Callable[[str], str | TokenSource],
+                        stop: Interrupt | None) -> int:
     entries = _read_sealed(request.import_sealed, request.dest)
     rounds, problems = import_rounds(entries)
     if problems:
@@ -796,7 +762,7 @@ async def _import_sealed(request: MigrateRequest, settings_for: Callable[[str], 
     outcomes: list[Outcome] = []
     with state.lock():
         async with _connect_both(settings_for("from"), token_for("from"), settings,
-                                 token_for("to")) as (src, dst):
+                                 token_for("to"), stop) as (src, dst):
             inventory = await _read_source(src, request)
             targets = map_targets(inventory, await _read_destination(dst, request.dest,
                                                                      inventory))

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from typing import Any
+from dataclasses import dataclass
 
 from ..config.json_schema import schema_json
 from ..config.load import load_config
+from ..exits import Exit
+from . import Output, Request, Session
 
 
-def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
-    p = sub.add_parser("config", help="the config file: its JSON Schema, or a check of one file",
-                       description="Work with the config file without a token or network.")
-    p.set_defaults(log_format="auto", log_level=None, quiet=True)
-    actions = p.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Work with the config file without a token or network."
+    parser.set_defaults(log_format="auto", log_level=None, quiet=True)
+    actions = parser.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     actions.add_parser("schema", help="print the config's JSON Schema (2020-12), for editors",
                        description="Print a JSON Schema (2020-12) of the config file, made from "
                        "the keys syncer's checker knows. Editors use it with a first line "
@@ -26,14 +26,29 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     check.add_argument("-c", "--config", required=True, metavar="FILE", help="the TOML config")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Exit 0; a bad config raises ConfigError (exit 2, every problem on its own line)."""
-    if args.config_command == "schema":
-        sys.stdout.write(schema_json())
-        return 0
-    config = load_config(args.config)
+@dataclass(frozen=True)
+class ConfigRequest(Request):
+    action: str  # schema | check
+    config: str | None = None
+
+
+def request_from(namespace: argparse.Namespace) -> ConfigRequest:
+    return ConfigRequest(namespace.config_command, getattr(namespace, "config", None))
+
+
+async def run(request: ConfigRequest, session: Session) -> str:
+    """The schema, or the checked config's counts; a bad config raises ConfigError (exit 2,
+    every problem on its own line)."""
+    if request.action == "schema":
+        return schema_json()
+    assert request.config is not None
+    config = load_config(request.config)
     counted = [f"{n} {what}{'s' * (n != 1)}" for n, what in
                ((len(config.secrets), "secret"), (len(config.variables), "variable"))
                if n or what == "secret"]
-    print(f"{args.config}: ok ({', '.join(counted)})")
-    return 0
+    return f"{request.config}: ok ({', '.join(counted)})\n"
+
+
+def report(request: ConfigRequest, result: str, output: Output) -> int:
+    output.stdout.write(result)
+    return int(Exit.OK)
