@@ -604,7 +604,7 @@ def test_a_plain_http_url_is_refused_naming_where_it_came_from_and_the_way_round
     err = capsys.readouterr().err
     assert err.startswith(f"syncer: error: {named}: plain http:// would send the token "
                           "unencrypted; use https://, or allow it with --allow-insecure-http"), err
-    for module in ("syncer.cli", "syncer.commands.one_name", "syncer.migrate.run"):
+    for module in ("syncer.commands.audit", "syncer.commands.one_name", "syncer.migrate.run"):
         monkeypatch.setattr(f"{module}.connect", _no_network)
     with pytest.raises(_Connecting):
         cli.main([*argv, "--allow-insecure-http"])
@@ -614,7 +614,7 @@ class _Connecting(Exception):
     pass
 
 
-def _no_network(settings: object, token: object) -> object:
+def _no_network(settings: object, token: object, **_: object) -> object:
     raise _Connecting
 
 
