@@ -74,9 +74,10 @@ def report(request: SyncRequest, done: SyncRun, output: Output) -> int:
     if unreadable:
         print(f"unreadable {unreadable}: GitHub would not show what these scopes hold (listed "
               "above, with why); nothing was written there", file=output.stderr)
-    detailed = request.detailed_exitcode and result.exit_code == Exit.OK
+    code = Exit.OK if result.complete else Exit.FAILED
+    detailed = request.detailed_exitcode and code == Exit.OK
     undone = any(i.undoes_a_change_on_github for i in result.plan)
-    code = int(Exit.CHANGES if detailed and undone else result.exit_code)
+    code = Exit.CHANGES if detailed and undone else code
     built = run_report.build("apply", code, result.summary, plan=result.plan,
                              targets=run_report.plan_targets(result.plan, result.outcomes,
                                                              result.earlier),

@@ -15,11 +15,11 @@ from ..execution.connect import Settings
 from ..exits import Exit
 from ..fakehub import FakeHub, Limits
 from ..observe import redact
-from ..observe.summary import Summary, show
+from ..observe.summary import show
 from ..sources import generate
 from ..store.state import State
 from . import Output, Request, Session, options
-from .one_name import SetRequest, run_set
+from .one_name import SetRequest, SetResult, run_set
 
 ORG = "acme"
 NAME = "DEMO_API_KEY"
@@ -44,8 +44,7 @@ def request_from(namespace: argparse.Namespace) -> DemoRequest:
 
 @dataclass(frozen=True)
 class DemoResult:
-    code: int
-    summary: Summary
+    written: SetResult
     wrong: list[str]  # repositories whose value fakehub did not decrypt to the one sent
 
 
@@ -68,15 +67,15 @@ async def run(request: DemoRequest, session: Session) -> DemoResult:
         settings = Settings(api_url=url, concurrency=CONCURRENCY, points_per_minute=0)
         with tempfile.TemporaryDirectory(prefix="syncer-demo-") as scratch:
             state = State.open(Path(scratch) / "state.json")  # never the user's own state
-            code, summary = await run_set(write, value, settings, token, state,
-                                          show_progress=session.show_progress, stop=session.stop)
+            written = await run_set(write, value, settings, token, state,
+                                    show_progress=session.show_progress, stop=session.stop)
     repos = [f"{ORG}/repo-{i:04d}" for i in range(1, n_repos + 1)]
     wrong = [r for r in repos if hub.plaintext(NAME, repo=r) != value.reveal()]
-    return DemoResult(code, summary, wrong)
+    return DemoResult(written, wrong)
 
 
 def report(request: DemoRequest, result: DemoResult, output: Output) -> int:
-    show(result.summary, output.stderr)
+    show(result.written.summary, output.stderr)
     n_repos = request.repos
     if result.wrong:
         say(f"verification FAILED: {len(result.wrong)} of {n_repos} repositories hold a wrong "
@@ -86,7 +85,7 @@ def report(request: DemoRequest, result: DemoResult, output: Output) -> int:
         output.stderr)
     say(f"on github.com syncer paces itself as GitHub asks, one write a second: these "
         f"{n_repos} writes would take about {_minutes(n_repos)}", output.stderr)
-    return result.code
+    return int(Exit.OK if result.written.complete else Exit.FAILED)
 
 
 def _minutes(seconds: float) -> str:

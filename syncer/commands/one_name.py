@@ -30,7 +30,7 @@ from ..execution.discover import for_each, org_selection
 from ..execution.engine import StreamBroken
 from ..execution.interrupt import Interrupt
 from ..execution.writes import host_of, inputs_id, one_value_fingerprints, resumable, write_resumably
-from ..exits import Exit, UsageError
+from ..exits import UsageError
 from ..github import errors
 from ..github.auth import acting_for
 from ..github.client import TokenSource
@@ -197,10 +197,18 @@ def inputs_of(request: SetRequest, settings: Settings, value_fingerprint: str) -
                      str(request.include_archived), *request.repos, value_fingerprint)
 
 
+@dataclass(frozen=True)
+class SetResult:
+    summary: Summary
+    #: every target written (or, in a dry run, found): no --repos pattern, environment or
+    #: listing left out
+    complete: bool
+
+
 async def run_set(request: SetRequest, value: SecretValue | None, settings: Settings,
                   token: str | TokenSource, state: State, *, fresh: bool = False,
                   show_progress: bool | None = None,
-                  stop: Interrupt | None = None) -> tuple[int, Summary]:
+                  stop: Interrupt | None = None) -> SetResult:
     started = time.monotonic()
     async with connect(settings, token, stop=stop) as run:
         if request.all_orgs:
@@ -221,7 +229,7 @@ async def run_set(request: SetRequest, value: SecretValue | None, settings: Sett
                 lacking += len(found.missing)
             log.info("dry_run", secret=request.name, targets=count)
             _report_unmatched(request, unmatched)
-            return (Exit.FAILED if unmatched or lacking else Exit.OK), run.summary([], started)
+            return SetResult(run.summary([], started), complete=not (unmatched or lacking))
 
         assert value is not None, "only a dry run goes without a value"
         fingerprint, whole_value = one_value_fingerprints(state, settings.api_url, value,
@@ -276,7 +284,7 @@ async def run_set(request: SetRequest, value: SecretValue | None, settings: Sett
     log.info("summary", secret=request.name, **summary.as_event())
     failed = unlisted or bool(unmatched) or bool(missing) or any(
         o.result in (Result.FAILED, Result.SKIPPED) for o in outcomes)
-    return (Exit.FAILED if failed else Exit.OK), summary
+    return SetResult(summary, complete=not failed)
 
 
 def _unmatched_everywhere(so_far: list[str], here: list[str], first: bool) -> list[str]:

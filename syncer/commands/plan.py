@@ -38,8 +38,9 @@ def report(request: SyncRequest, done: SyncRun, output: Output) -> int:
     print(plan_json(result.plan) if request.format == "json" else plan_text(result.plan),
           file=output.stdout)
     pending = any(i.change in WRITES for i in result.plan)
-    detailed = request.detailed_exitcode and result.exit_code == Exit.OK
-    code = int(Exit.CHANGES if detailed and pending else result.exit_code)
+    code = Exit.OK if result.complete else Exit.FAILED
+    detailed = request.detailed_exitcode and code == Exit.OK
+    code = Exit.CHANGES if detailed and pending else code
     options.write_report(request.report, run_report.build(
         "plan", code, result.summary, plan=result.plan,
         targets=run_report.plan_targets(result.plan, None),

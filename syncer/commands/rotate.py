@@ -96,9 +96,10 @@ class RotateResult:
         return [u for f in self.found for u in f.locations.unreadable]
 
     @property
-    def exit_code(self) -> Exit:
+    def complete(self) -> bool:
+        """Every place written, and every repository searched."""
         bad = any(o.result in (Result.FAILED, Result.SKIPPED) for o in self.outcomes)
-        return Exit.FAILED if bad or self.unreadable else Exit.OK
+        return not (bad or self.unreadable)
 
 
 def check_name(name: str) -> str:
@@ -397,7 +398,7 @@ def report(request: Command, result: RotateResult, output: Output) -> int:
     rotation, name = request.rotation, request.rotation.name
     for line in report_lines(rotation, result):
         print(line, file=output.stdout)
-    code = result.exit_code
+    code = Exit.OK if result.complete else Exit.FAILED
     error = None
     if not result.org_secrets and not result.places:
         unread = (f"; {len(result.unreadable)} repositories could not be searched (listed "

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.model import APPS
-from ..observe.summary import Summary, show
+from ..exits import Exit
+from ..observe.summary import show
 from . import Output, Request, Session
 from . import options as o
-from .one_name import SetRequest, parse_request, read_value, read_variable_value, run_set
+from .one_name import SetRequest, SetResult, parse_request, read_value, read_variable_value, run_set
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,13 +73,7 @@ def request_from(namespace: argparse.Namespace, **variable: Any) -> Command:
                    namespace.state, namespace.fresh, namespace.report)
 
 
-@dataclass(frozen=True)
-class Result:
-    code: int
-    summary: Summary
-
-
-async def run(request: Command, session: Session) -> Result:
+async def run(request: Command, session: Session) -> SetResult:
     write = request.write
     settings = o.settings_from(request.connection)
     token = o.credentials(request.app, request.connection.token_env, write.orgs if write.org
@@ -92,19 +87,19 @@ async def run(request: Command, session: Session) -> Result:
         elif not write.dry_run:
             assert write.source is not None
             value = read_value(write.source)
-        code, summary = await run_set(write, value, settings, token, state, fresh=request.fresh,
-                                      show_progress=session.show_progress, stop=session.stop)
-    return Result(code, summary)
+        return await run_set(write, value, settings, token, state, fresh=request.fresh,
+                             show_progress=session.show_progress, stop=session.stop)
 
 
-def report(request: Command, result: Result, output: Output) -> int:
+def report(request: Command, result: SetResult, output: Output) -> int:
     from ..observe import report as run_report
 
     if not request.write.dry_run:
         show(result.summary, output.stderr)
+    code = int(Exit.OK if result.complete else Exit.FAILED)
     o.write_report(request.report, run_report.build(
-        "set", result.code, result.summary,
+        "set", code, result.summary,
         targets=run_report.write_targets(result.summary.outcomes,
                                          run_report.WriteReason.REQUESTED)))
-    return result.code
+    return code
 

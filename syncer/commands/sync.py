@@ -34,7 +34,7 @@ from ..execution.connect import Run, Settings, connect, ssl_context_for, token_s
 from ..execution.discover import existing, org_repos
 from ..execution.interrupt import Interrupt
 from ..execution.writes import remembered_in, state_key, write_planned
-from ..exits import Exit, UsageError
+from ..exits import UsageError
 from ..github import errors
 from ..github.auth import acting_for
 from ..github.client import TokenSource
@@ -58,10 +58,11 @@ class SyncResult:
     earlier: list[Action] = field(default_factory=list)  # done by the run this one resumed
 
     @property
-    def exit_code(self) -> Exit:
+    def complete(self) -> bool:
+        """Every planned write done, and no target missing or unreadable."""
         failed = any(o.result in (Result.FAILED, Result.SKIPPED) for o in self.outcomes)
         missing = any(i.change in (Change.MISSING_TARGET, Change.UNREADABLE) for i in self.plan)
-        return Exit.FAILED if failed or missing else Exit.OK
+        return not (failed or missing)
 
 
 Values = Mapping[tuple[int, str], SecretValue]  # (index in its table, name) → value

@@ -7,9 +7,9 @@ import argparse
 
 from ..core.model import VARIABLE_APPS
 from . import set as set_command
-from .set import Command, Result, report, run
+from .set import Command, report, run
 
-__all__ = ["Command", "Result", "add_arguments", "report", "request_from", "run"]
+__all__ = ["Command", "add_arguments", "report", "request_from", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
