@@ -11,8 +11,10 @@ def run() -> None:
     try:
         from .cli import entry
     except KeyboardInterrupt:
+        from .exits import Exit
+
         sys.stderr.write("syncer: error: interrupted\n")
-        sys.exit(130)
+        sys.exit(Exit.INTERRUPTED)
     entry()
 
 

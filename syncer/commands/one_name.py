@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import sys
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -203,7 +202,8 @@ class SetResult:
     #: every target written (or, in a dry run, found): no --repos pattern, environment or
     #: listing left out
     complete: bool
-
+    previews: list[str] = field(default_factory=list)  # a dry run: each target as it is now
+    missing: list[Scope] = field(default_factory=list)  # repositories without the --env
 
 async def run_set(request: SetRequest, value: SecretValue | None, settings: Settings,
                   token: str | TokenSource, state: State, *, fresh: bool = False,
@@ -216,20 +216,19 @@ async def run_set(request: SetRequest, value: SecretValue | None, settings: Sett
             request = replace(request, org=orgs[0], more_orgs=tuple(orgs[1:]), all_orgs=False)
         if request.dry_run:
             unmatched: list[str] = []
-            count = lacking = 0
+            previews: list[str] = []
+            lacking: list[Scope] = []
             for org in request.orgs:
                 found = await _targets(run, request.acting_in(org))
                 unmatched = _unmatched_everywhere(unmatched, found.unmatched, org == request.org)
                 with acting_for(org):
                     now = await _as_they_are(run, found.actions, settings.concurrency)
-                for action in found.actions:
-                    print(preview_line(action, now[action.scope]))
-                _report_missing(request, found.missing)
-                count += len(found.actions)
-                lacking += len(found.missing)
-            log.info("dry_run", secret=request.name, targets=count)
+                previews += [preview_line(action, now[action.scope]) for action in found.actions]
+                lacking += found.missing
+            log.info("dry_run", secret=request.name, targets=len(previews))
             _report_unmatched(request, unmatched)
-            return SetResult(run.summary([], started), complete=not (unmatched or lacking))
+            return SetResult(run.summary([], started), not (unmatched or lacking), previews,
+                             lacking)
 
         assert value is not None, "only a dry run goes without a value"
         fingerprint, whole_value = one_value_fingerprints(state, settings.api_url, value,
@@ -272,7 +271,6 @@ async def run_set(request: SetRequest, value: SecretValue | None, settings: Sett
             unmatched = _unmatched_everywhere(unmatched, listing.unmatched,
                                               listing is listings[0])
     _report_unmatched(request, unmatched)
-    _report_missing(request, missing)
     if listing_error is not None:
         log.error("listing_failed", org=",".join(request.orgs), error=str(listing_error),
                   hint="what was written is journalled: run the same command again to finish")
@@ -284,20 +282,13 @@ async def run_set(request: SetRequest, value: SecretValue | None, settings: Sett
     log.info("summary", secret=request.name, **summary.as_event())
     failed = unlisted or bool(unmatched) or bool(missing) or any(
         o.result in (Result.FAILED, Result.SKIPPED) for o in outcomes)
-    return SetResult(summary, complete=not failed)
+    return SetResult(summary, not failed, missing=missing)
 
 
 def _unmatched_everywhere(so_far: list[str], here: list[str], first: bool) -> list[str]:
     """--repos patterns that matched no repository in any org so far (a typo, most likely;
     a pattern meant for one org of several is no mistake)."""
     return list(here) if first else [p for p in so_far if p in here]
-
-
-def _report_missing(request: SetRequest, missing: list[Scope]) -> None:
-    """Repositories without the --env environment: named, nothing written there (exit 1)."""
-    for scope in missing:
-        print(f"missing  {request.name} in {scope}: environment {request.env!r} not found "
-              f"in {scope.full_repo}; nothing written there", file=sys.stderr)
 
 
 def _report_unmatched(request: SetRequest, unmatched: list[str]) -> None:

@@ -94,7 +94,13 @@ async def run(request: Command, session: Session) -> SetResult:
 def report(request: Command, result: SetResult, output: Output) -> int:
     from ..observe import report as run_report
 
-    if not request.write.dry_run:
+    write = request.write
+    for line in result.previews:
+        print(line, file=output.stdout)
+    for scope in result.missing:  # repositories without the --env environment
+        print(f"missing  {write.name} in {scope}: environment {write.env!r} not found in "
+              f"{scope.full_repo}; nothing written there", file=output.stderr)
+    if not write.dry_run:
         show(result.summary, output.stderr)
     code = int(Exit.OK if result.complete else Exit.FAILED)
     o.write_report(request.report, run_report.build(
