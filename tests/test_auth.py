@@ -27,7 +27,8 @@ from openapi_check import validate_exchanges
 
 from syncer.config.load import AppAuth, GitHubConfig
 from syncer.core.model import Action, Op, Outcome, Result, Scope, SecretValue
-from syncer.execution.connect import Settings, connect, find_token, token_source_for
+from syncer.execution.connect import Settings, connect
+from syncer.execution.credentials import find_token, token_source_for
 from syncer.exits import AuthError, UsageError
 from syncer.fakehub import FakeHub, Faults, Limits
 from syncer.fakehub.api import build_app_routes

@@ -19,7 +19,8 @@ from helpers import run_cli
 
 from syncer.config.load import AppAuth, GitHubConfig
 from syncer.core.model import Action, Op, Result, Scope, SecretValue
-from syncer.execution.connect import Settings, connect, ssl_context_for, token_source_for
+from syncer.execution.connect import Settings, connect
+from syncer.execution.credentials import ssl_context_for, token_source_for
 from syncer.exits import UsageError
 from syncer.fakehub import FakeHub, Faults, Limits
 from syncer.github import errors

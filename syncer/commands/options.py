@@ -22,7 +22,8 @@ import structlog
 
 from ..config.load import AppAuth, Config, GitHubConfig, api_url_problem
 from ..core.names import env_name_problem, looks_like_token
-from ..execution.connect import Settings, api_url_from, find_token, ssl_context_for, token_source_for
+from ..execution.connect import Settings, api_url_from
+from ..execution.credentials import find_token, ssl_context_for, token_source_for
 from ..exits import UsageError
 from ..github.client import TokenSource
 from ..github.pacing import DEFAULT_POINTS_PER_MINUTE, DEFAULT_WRITES_PER_MINUTE, MAX_CONCURRENCY

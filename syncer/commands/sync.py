@@ -30,7 +30,8 @@ from ..core.plan import (
     make_plan,
     variables_over_limit,
 )
-from ..execution.connect import Run, Settings, connect, ssl_context_for, token_source_for
+from ..execution.connect import Run, Settings, connect
+from ..execution.credentials import ssl_context_for, token_source_for
 from ..execution.discover import existing, org_repos
 from ..execution.interrupt import Interrupt
 from ..execution.writes import remembered_in, state_key, write_planned
