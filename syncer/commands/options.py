@@ -159,6 +159,17 @@ def add_orgs(parser: argparse.ArgumentParser) -> None:
                       "or every one a GitHub App (--app-id) is installed on")
 
 
+def add_writing_in_orgs(parser: argparse.ArgumentParser, name_help: str) -> None:
+    """What set, variable set and rotate share: the output, GitHub, App and state options,
+    the NAME they write, and the orgs they write it in."""
+    add_output(parser)
+    add_connection(parser)
+    add_app(parser)
+    add_resume(parser)
+    parser.add_argument("name", metavar="NAME", help=name_help)
+    add_orgs(parser)
+
+
 def add_report(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", metavar="PATH",
                         help="also write a JSON report of the run here (format_version 1, "

@@ -285,12 +285,7 @@ def _proof_line(name: str, outcome: Outcome) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = ("Find NAME at org level, in every repository and every environment "
                           "of ORG, and write the new value to exactly those places.")
-    options.add_output(parser)
-    options.add_connection(parser)
-    options.add_app(parser)
-    options.add_resume(parser)
-    parser.add_argument("name", metavar="NAME", help="the secret to rotate")
-    options.add_orgs(parser)
+    options.add_writing_in_orgs(parser, "the secret to rotate")
     source = parser.add_mutually_exclusive_group()  # one of them, unless --dry-run
     source.add_argument("--value-from", metavar="SOURCE",
                         help="env:VAR, file:PATH, cmd:COMMAND, or - for standard input")

@@ -26,12 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_one_name_arguments(parser: argparse.ArgumentParser, what: str, apps: Sequence[str]) -> None:
     """`set` and `variable set`: one name, written across orgs, repositories or environments."""
-    o.add_output(parser)
-    o.add_connection(parser)
-    o.add_app(parser)
-    o.add_resume(parser)
-    parser.add_argument("name", metavar="NAME", help=f"the {what}'s name (stored upper-case)")
-    o.add_orgs(parser)
+    o.add_writing_in_orgs(parser, f"the {what}'s name (stored upper-case)")
     parser.add_argument("--value-from", metavar="SOURCE",
                         help="env:VAR, file:PATH, cmd:COMMAND, or - for standard input")
     parser.add_argument("--repos", action="append", default=[], metavar="GLOB",
