@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from openapi_check import validate_exchanges
 
-from syncer.config.load import AppAuth, GitHubConfig
+from syncer.config.model import AppAuth, GitHubConfig
 from syncer.core.model import Action, Op, Outcome, Result, Scope, SecretValue
 from syncer.execution.connect import Settings, connect, find_token, token_source_for
 from syncer.exits import AuthError, UsageError
