@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ..core.limits import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 from ..core.model import APPS, VARIABLE_APPS
-from ..github.pacing import DEFAULT_POINTS_PER_MINUTE, DEFAULT_WRITES_PER_MINUTE
+from ..github.pacing_rules import DEFAULT_POINTS_PER_MINUTE, DEFAULT_WRITES_PER_MINUTE
 
 __all__ = ["KEYS", "ORG_NAME", "PRIVATE_KEY_KINDS", "PRUNE_PREFIX", "VALUE_KINDS",
            "VARIABLE_VALUE_KINDS", "VISIBILITIES", "Key", "key_names"]
