@@ -62,7 +62,6 @@ from .journal_format import (
     JOURNAL_VERSION,
     Scan,
     Target,
-    decode_line,
     encode_line,
     read_lines,
     scan_journal,
@@ -73,10 +72,8 @@ from .paths import default_state_path, lock_path, make_private_dir
 from .state import crash_point
 from .state_format import is_fingerprint, utc_now
 
-# Re-exported: tests and callers import the line format from here.
-__all__ = ["COMPACT_BYTES", "COMPLETED_OUTCOMES", "JOURNAL_VERSION", "SYNC_INTERVAL", "Completed",
-           "Entry", "Journal", "JournalError", "decode_line", "default_journal_path",
-           "encode_line"]
+__all__ = ["COMPACT_BYTES", "SYNC_INTERVAL", "Completed", "Entry", "Journal", "JournalError",
+           "default_journal_path"]
 
 SYNC_INTERVAL = 0.1  # seconds between group-commit fsyncs
 COMPACT_BYTES = 1 << 20  # finish() compacts a journal larger than this
