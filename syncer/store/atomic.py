@@ -4,7 +4,7 @@ A new file is written beside the target (same directory, so `os.replace` is an a
 then renamed over it; a crash at any instant leaves either the old file or the new one, and the
 temp file is removed if anything fails before the rename. Temp files are named
 `.{target name}.{random}.tmp`, so the owner of a directory can find the ones a killed process
-left (see state.py and journal.py, which remove them under their lock).
+left (`remove_stale_temps`, which state.py and journal.py call under their lock).
 
 Each caller says what it needs:
 - `private`: the new file is mode 0600 (state, journal, caches); otherwise it gets the mode
@@ -16,6 +16,7 @@ Each caller says what it needs:
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import secrets
@@ -23,7 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["create_exclusively", "fsync_dir", "temp_pattern", "write_atomically",
+__all__ = ["create_exclusively", "fsync_dir", "remove_stale_temps", "write_atomically",
            "write_json_atomically"]
 
 
@@ -87,9 +88,12 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def temp_pattern(name: str) -> str:
-    """The glob pattern of the temp files for a target named `name` (already glob-escaped)."""
-    return f".{name}.*.tmp"
+def remove_stale_temps(path: Path) -> None:
+    """Remove the temp files a killed writer of `path` left beside it. Only for the owner of
+    `path`, under its lock: another process's temp file may be in use."""
+    for temp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
 
 
 @contextlib.contextmanager

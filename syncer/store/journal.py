@@ -44,8 +44,6 @@ Durability details
 
 from __future__ import annotations
 
-import contextlib
-import glob
 import os
 import secrets
 import threading
@@ -56,7 +54,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from .atomic import fsync_dir, temp_pattern, write_atomically
+from .atomic import fsync_dir, remove_stale_temps, write_atomically
 from .journal_format import (
     COMPLETED_OUTCOMES,
     JOURNAL_VERSION,
@@ -114,13 +112,6 @@ def _open_append(path: Path) -> int:
         return os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError as exc:
         raise JournalError(f"cannot open the journal {path}: {exc.strerror}") from exc
-
-
-def _remove_stale_temps(path: Path) -> None:
-    """Temp files of a compaction that crashed (only called under the lock)."""
-    for temp in path.parent.glob(temp_pattern(glob.escape(path.name))):
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -212,7 +203,7 @@ class Journal:
         lock_fd = acquire_lock(lock_path(path))
         fd = -1
         try:
-            _remove_stale_temps(path)
+            remove_stale_temps(path)
             fd, scan, problems = _read_or_move_aside(path)
             if scan.torn_tail:
                 _write_all(fd, b"\n")

@@ -31,7 +31,6 @@ Decisions
 from __future__ import annotations
 
 import contextlib
-import glob
 import hashlib
 import hmac
 import os
@@ -43,7 +42,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..core.model import SecretValue
-from .atomic import create_exclusively, fsync_dir, temp_pattern, write_atomically
+from .atomic import create_exclusively, fsync_dir, remove_stale_temps, write_atomically
 
 # Re-exported: the rest of syncer imports these from here (the state's data, its errors, its
 # locks and paths; see state_format.py, locks.py, paths.py).
@@ -302,7 +301,5 @@ def _write_atomically(path: Path, data: bytes) -> _Signature:
 
 def _remove_stale_temps(path: Path) -> None:
     """Temp files left by a save or key creation that crashed (only called under the lock)."""
-    for name in (path.name, _key_path(path).name):
-        for temp in path.parent.glob(temp_pattern(glob.escape(name))):
-            with contextlib.suppress(FileNotFoundError):
-                temp.unlink()
+    for written in (path, _key_path(path)):
+        remove_stale_temps(written)
