@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from openapi_check import validate_exchanges
 
-from syncer.config.load import AppAuth, GitHubConfig
+from syncer.config.model import AppAuth, GitHubConfig
 from syncer.core.model import Action, Op, Outcome, Result, Scope, SecretValue
 from syncer.execution.connect import Settings, connect
 from syncer.execution.credentials import find_token, token_source_for
@@ -33,7 +33,7 @@ from syncer.exits import AuthError, UsageError
 from syncer.fakehub import FakeHub, Faults, Limits
 from syncer.fakehub.api import build_app_routes
 from syncer.fakehub.apps import EXP_NOT_FUTURE, EXP_TOO_FAR, IAT_INVALID, UNDECODABLE
-from syncer.github import auth, errors
+from syncer.github import auth, errors, sansio
 from syncer.github.auth import AppInstallationToken, InstallationTokens, acting_for
 from syncer.observe import logs, redact
 from syncer.sources import Source
@@ -351,6 +351,19 @@ async def test_refused_jwts_get_githubs_401_messages(keys: Keys, other_keys: Key
     async with hub.serve() as url, session_at(url) as s:
         status, body = await call(s, "GET", "/orgs/acme/installation", token)
     assert (status, body["message"]) == (401, message)
+
+
+@pytest.mark.parametrize("message,times", [
+    (EXP_TOO_FAR, True), (EXP_NOT_FUTURE, True), (IAT_INVALID, True),
+    (UNDECODABLE, False), ("Bad credentials", False),
+])
+def test_a_jwt_refused_for_its_times_is_its_own_error_type(message: str, times: bool) -> None:
+    """GitHub's 401 for a JWT's iat or exp is deciphered once into JWTTimesRefused (an
+    AuthFailed), which the App token source branches on to sign again on GitHub's clock; any
+    other 401 stays a plain AuthFailed."""
+    error = sansio.error_for(401, {}, {"message": message}, method="GET", path="/app")
+    assert isinstance(error, errors.AuthFailed)
+    assert isinstance(error, errors.JWTTimesRefused) is times
 
 
 @pytest.mark.anyio

@@ -11,24 +11,16 @@ from pathlib import Path
 import pytest
 
 from syncer.config.load import (
-    AppAuth,
-    Config,
-    ConfigError,
-    GitHubConfig,
-    OrgTarget,
-    Problem,
-    RepoSelector,
-    SyncConfig,
-    api_url_problem,
-    is_loopback,
-    key_path,
     load_config,
-    locate_keys,
     parse_config,
     read_all_values,
     read_values,
     read_variable_values,
 )
+from syncer.config.model import AppAuth, Config, GitHubConfig, OrgTarget, RepoSelector, SyncConfig
+from syncer.config.problems import ConfigError, Problem, key_path
+from syncer.config.toml_lines import locate_keys
+from syncer.config.url_policy import api_url_problem, is_loopback
 from syncer.core.names import MAX_VALUE_BYTES
 from syncer.exits import Exit, UsageError
 from syncer.sources import Source

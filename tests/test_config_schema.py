@@ -17,7 +17,10 @@ from helpers import syncer_process
 from jsonschema import Draft202012Validator
 
 from syncer.config.json_schema import config_schema, schema_json
-from syncer.config.load import KEYS, ConfigError, RepoSelector, SyncConfig, key_path, parse_config
+from syncer.config.keys import KEYS
+from syncer.config.load import parse_config
+from syncer.config.model import RepoSelector, SyncConfig
+from syncer.config.problems import ConfigError, key_path
 
 ROOT = Path(__file__).parent.parent
 SECTIONS = {"github", "sync", "secret", "variable"}

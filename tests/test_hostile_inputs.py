@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from helpers import syncer_process
 
-import syncer.config.load as config_module
+import syncer.config.duplicates as config_module
 import syncer.migrate.values_file as values_file_module
 from syncer.config.load import (
     ConfigError,

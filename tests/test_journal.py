@@ -14,17 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from syncer.store.journal import (
-    COMPLETED_OUTCOMES,
-    Completed,
-    Entry,
-    Journal,
-    JournalError,
-    decode_line,
-    default_journal_path,
-    encode_line,
-)
-from syncer.store.state import LockHeld, State, StateKey
+from syncer.store.journal import Completed, Entry, Journal, JournalError, default_journal_path
+from syncer.store.journal_format import COMPLETED_OUTCOMES, decode_line, encode_line
+from syncer.store.locks import LockHeld
+from syncer.store.state import State
+from syncer.store.state_format import StateKey
 
 
 def fp(i: int) -> str:

@@ -10,13 +10,11 @@ import anyio
 import pytest
 
 from syncer.github import errors
-from syncer.github.pacing import (
-    BudgetSpent,
-    FileLedger,
+from syncer.github.ledger import FileLedger
+from syncer.github.pacing import BudgetSpent, NotAdmitted, Pacer
+from syncer.github.pacing_rules import (
     LedgerState,
-    NotAdmitted,
     Pace,
-    Pacer,
     Sent,
     admission_delay,
     answer,

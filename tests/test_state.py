@@ -18,7 +18,10 @@ from pathlib import Path
 import pytest
 
 from syncer.core.model import SecretValue
-from syncer.store.state import LockHeld, Record, State, StateError, StateKey, default_state_path
+from syncer.store.locks import LockHeld
+from syncer.store.paths import default_state_path
+from syncer.store.state import State
+from syncer.store.state_format import Record, StateError, StateKey
 
 VALUE = b"hunter2-correct-horse-battery"
 API = StateKey("github.com", "actions", "acme/api", "TOKEN")
@@ -224,7 +227,8 @@ def test_a_path_that_is_no_state_file_is_refused_and_left_alone(tmp_path: Path,
 
 SAVER = textwrap.dedent("""
     import sys
-    from syncer.store.state import Record, State, StateKey
+    from syncer.store.state import State
+    from syncer.store.state_format import Record, StateKey
     state = State.open(sys.argv[1])
     rounds = 0
     while True:

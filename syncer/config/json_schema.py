@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .load import KEYS, Key
+from .keys import KEYS, Key
 
 _NON_BLANK = {"type": "string", "minLength": 1, "pattern": r"\S"}
 

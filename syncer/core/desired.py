@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ..config.load import Config, SecretSpec
+from ..config.model import Config, SecretSpec
 from .model import OrgSelection, Repo, Scope
 from .plan import Desired
 

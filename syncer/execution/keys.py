@@ -9,14 +9,15 @@ and sends no key GET at all until GitHub rejects one.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from ..core.model import PublicKey, Scope
 from ..inputs import load_json
+from ..store.atomic import write_json_atomically
+
+# PublicKey re-exported: migrate/run.py imports it from here (its home is core.model)
+__all__ = ["KeyCache", "PublicKey", "load_known", "save_known"]
 
 Fetch = Callable[[Scope, "PublicKey | None"], Awaitable[PublicKey]]
 
@@ -93,7 +94,5 @@ def save_known(path: Path, host: str, known: dict[Scope, PublicKey]) -> None:
     document[host] = [{"kind": s.kind, "org": s.org, "repo": s.repo, "env": s.env, "app": s.app,
                        "key_id": k.key_id, "key": k.key} for s, k in known.items()]
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
-    with os.fdopen(fd, "w") as out:
-        json.dump(document, out)
-    os.replace(temp, path)
+    # a cache: a key lost to a power cut is fetched again, so no fsync
+    write_json_atomically(path, document, durable=False)

@@ -1,13 +1,12 @@
 """Where the token comes from: environment variables, the gh CLI, or a GitHub App.
 
-- `env_token`: the first non-empty variable of a list (--token-env NAME, GITHUB_TOKEN, GH_TOKEN).
-- `gh_token`: `gh auth token --hostname HOST`, run without a shell, as the last resort.
+- `env_token`, `gh_token` (local_tokens.py): a token already on this machine.
 - `AppInstallationToken`: a `TokenSource` (see client.py) for a GitHub App: it signs a JWT
   with the App's private key, finds the org's installation, exchanges the JWT for an
   installation token, and exchanges again shortly before that token's one-hour expiry, or at
   once after a 401. Concurrent callers share one exchange (single flight).
-- `InstallationTokens`: one `AppInstallationToken` per org, for a run that spans orgs; the org
-  of the work at hand is named with `acting_for(org)`.
+- `InstallationTokens` (org_tokens.py): one `AppInstallationToken` per org, for a run that
+  spans orgs; the org of the work at hand is named with `acting_for(org)`.
 
 Nothing here logs or raises with a token, a JWT or the private key in it: every credential
 is handed to `on_secret` (the runtime registers it for redaction) as soon as it exists, and
@@ -18,20 +17,14 @@ This module knows nothing about config files: the runtime reads the key and buil
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
 import ssl
-import subprocess
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Final, Self
-from urllib.parse import quote, urlsplit
+from typing import TYPE_CHECKING, Final, Self
+from urllib.parse import quote
 
 import aiohttp
 import anyio
@@ -41,11 +34,20 @@ if TYPE_CHECKING:  # cryptography and jwt load only for GitHub App runs: start-u
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from . import errors, sansio
-from .client import USER_AGENT, TokenSource, _translate_aiohttp_errors
+from .client import USER_AGENT, _translate_aiohttp_errors
+
+# Re-exported: the runtime (execution/connect.py) and the commands import these from here.
+from .local_tokens import GH_TIMEOUT, GhAnswer, env_token, gh_hostname, gh_token
+from .org_tokens import InstallationTokens, acting_for
+
+__all__ = [
+    "GH_TIMEOUT", "JWT_BACKDATE", "JWT_LIFETIME", "REFRESH_MARGIN", "AppAuthFailed",
+    "AppInstallationToken", "AppKeyError", "GhAnswer", "InstallationTokens", "OnSecret",
+    "acting_for", "env_token", "gh_hostname", "gh_token", "load_app_key",
+]
 
 log = structlog.get_logger("syncer.github.auth")
 
-GH_TIMEOUT: Final = 5.0
 #: GitHub accepts an App JWT whose `exp` is at most 10 minutes ahead of its own clock; 9
 #: leaves a minute for our clock running ahead. `iat` 60 s back covers it running behind.
 JWT_LIFETIME: Final = 540
@@ -54,8 +56,6 @@ JWT_BACKDATE: Final = 60
 REFRESH_MARGIN: Final = 300.0
 #: Clock differences under this are Date-header rounding, not skew.
 _SKEW_TOLERANCE: Final = 2.0
-#: GitHub's 401 messages for a JWT refused for its times (octokit's auth-app matches them too).
-_CLOCK_MESSAGES: Final = ("'Expiration time' claim", "'Issued at' claim")
 
 OnSecret = Callable[[str], None]
 
@@ -63,66 +63,6 @@ OnSecret = Callable[[str], None]
 def _ignore(_secret: str) -> None:
     return None
 
-
-# ---------------------------------------------------------------------------------------------
-# Environment variables and the gh CLI
-
-
-def env_token(names: Collection[str], environ: Mapping[str, str]) -> tuple[str, str] | None:
-    """(name, token) of the first variable in `names` holding a non-blank value, else None."""
-    for name in names:
-        value = environ.get(name, "").strip()
-        if value:
-            return name, value
-    return None
-
-
-def gh_hostname(api_url: str) -> str:
-    """The host gh knows the API by: github.com for api.github.com, HOST for
-    https://HOST/api/v3 (Enterprise Server), SUBDOMAIN.ghe.com for api.SUBDOMAIN.ghe.com."""
-    parts = urlsplit(api_url)
-    host = parts.netloc.lower()
-    if host == "api.github.com":
-        return "github.com"
-    if re.fullmatch(r"api\.[a-z0-9-]+\.ghe\.com", host):  # Enterprise Cloud, data residency
-        return host.removeprefix("api.")
-    return host
-
-
-@dataclass(frozen=True, slots=True)
-class GhAnswer:
-    """What `gh auth token` gave: a token, or why there is none (never the output itself)."""
-
-    token: str | None
-    problem: str | None = None
-
-
-def gh_token(hostname: str, *, environ: Mapping[str, str] | None = None,
-             timeout: float = GH_TIMEOUT) -> GhAnswer:
-    """`gh auth token --hostname HOSTNAME` when gh is on PATH: stdout stripped, if it exits 0.
-
-    Run without a shell, stdin closed, within `timeout` seconds. The hostname is explicit so
-    that a token gh keeps for another host is never sent to this one.
-    """
-    env = dict(os.environ if environ is None else environ)
-    executable = shutil.which("gh", path=env.get("PATH", os.defpath))
-    if executable is None:
-        return GhAnswer(None, "gh is not installed (not on PATH)")
-    try:
-        done = subprocess.run([executable, "auth", "token", "--hostname", hostname],
-                              capture_output=True, stdin=subprocess.DEVNULL, env=env,
-                              timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return GhAnswer(None, f"`gh auth token` did not answer within {timeout:g} s")
-    except OSError as exc:
-        return GhAnswer(None, f"gh could not be run ({exc.strerror or type(exc).__name__})")
-    if done.returncode != 0:
-        return GhAnswer(None, f"gh is not logged in to {hostname} "
-                              f"(`gh auth token` exited with status {done.returncode})")
-    token = done.stdout.decode("utf-8", "replace").strip()
-    if not token or any(c.isspace() for c in token):
-        return GhAnswer(None, "`gh auth token` printed no token")
-    return GhAnswer(token)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -356,7 +296,7 @@ class AppInstallationToken:
             try:
                 return sansio.decipher(status, headers, body, method=method, path=path)
             except errors.AuthFailed as exc:
-                if attempt == 1 and exc.message.startswith(_CLOCK_MESSAGES):
+                if attempt == 1 and isinstance(exc, errors.JWTTimesRefused):
                     self._learn_clock(headers, always=True)
                     continue
                 raise self._failure(exc.status, method, path, (
@@ -439,81 +379,3 @@ def _http_date(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
 
-
-# ---------------------------------------------------------------------------------------------
-# Runs spanning organisations
-
-_acting_for: ContextVar[str | None] = ContextVar("syncer_acting_for_org", default=None)
-
-
-@contextmanager
-def acting_for(org: str) -> Iterator[None]:
-    """Requests made inside (by this task and tasks it starts) use `org`'s installation token."""
-    reset = _acting_for.set(org.lower())
-    try:
-        yield
-    finally:
-        _acting_for.reset(reset)
-
-
-class InstallationTokens:
-    """A `TokenSource` with one installation token per organisation (an App is installed per
-    org, and each installation's token acts in its own org only).
-
-    The org is the one named by the innermost `acting_for(org)`; with a single org it needs
-    no naming. Sources are made on first use by `make(org)` and kept for the run.
-    """
-
-    def __init__(self, make: Callable[[str], TokenSource], orgs: Collection[str] = ()) -> None:
-        self._make = make
-        self._orgs = {o.lower(): o for o in orgs}
-        self._sources: dict[str, TokenSource] = {}
-
-    @property
-    def orgs(self) -> list[str]:
-        return list(self._orgs.values())
-
-    async def installed_orgs(self) -> list[str]:
-        """Every organisation the App is installed on, each then served by its own
-        installation token (--all-orgs)."""
-        probe: Any = self._make("")
-        try:
-            orgs: list[str] = await probe.installed_orgs()
-        finally:
-            await probe.aclose()
-        self._orgs = {o.lower(): o for o in orgs}
-        return orgs
-
-    def for_org(self, org: str) -> TokenSource:
-        key = org.lower()
-        if key not in self._sources:
-            self._sources[key] = self._make(self._orgs.get(key, org))
-        return self._sources[key]
-
-    def _current(self) -> TokenSource:
-        org = _acting_for.get()
-        if org is None:
-            if len(self._orgs) != 1:
-                raise RuntimeError("a run spanning organisations must name the org of each "
-                                   "request with syncer.github.auth.acting_for(org)")
-            org = next(iter(self._orgs))
-        return self.for_org(org)
-
-    async def token(self) -> str:
-        return await self._current().token()
-
-    async def renew(self, rejected: str) -> bool:
-        return await self._current().renew(rejected)
-
-    async def prime(self) -> None:
-        """Get every known org's first token now (see AppInstallationToken.prime)."""
-        for org in self._orgs.values():
-            source: Any = self.for_org(org)
-            if hasattr(source, "prime"):
-                await source.prime()
-
-    async def aclose(self) -> None:
-        for source in self._sources.values():
-            closer: Any = getattr(source, "aclose", None)
-            if closer is not None:
-                await closer()

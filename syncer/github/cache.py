@@ -8,12 +8,11 @@ names and dates, public keys), never a value.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from ..inputs import load_json
+from ..store.atomic import write_json_atomically
 from .sansio import Response
 
 _VERSION = 2
@@ -70,7 +69,6 @@ class ResponseCache:
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name + ".")
-        with os.fdopen(fd, "w") as out:
-            json.dump({"version": _VERSION, "entries": self._entries}, out)
-        os.replace(temp, self.path)
+        document = {"version": _VERSION, "entries": self._entries}
+        # a cache lost to a power cut costs some requests, so no fsync
+        write_json_atomically(self.path, document, durable=False)

@@ -8,6 +8,8 @@ GitHubError
     ├── RateLimited                primary limit spent: wait until `reset_at`
     ├── SecondaryRateLimited       secondary limit: wait `retry_after`, then back off
     ├── AuthFailed                 401: the token is no good; stop the whole run
+    │   └── JWTTimesRefused        401 for a GitHub App JWT's iat/exp: the clocks differ;
+    │                              sign again on GitHub's time, once
     ├── Forbidden                  403 without rate-limit signs: fail that target
     │   └── PermissionDenied       403 "Resource not accessible by ...": the token lacks a
     │                              permission; never retried
@@ -81,6 +83,11 @@ class SecondaryRateLimited(HTTPError):
 
 class AuthFailed(HTTPError):
     pass
+
+
+class JWTTimesRefused(AuthFailed):
+    """GitHub refused a GitHub App JWT for its 'Issued at' or 'Expiration time' claim: this
+    machine's clock differs from GitHub's."""
 
 
 class Forbidden(HTTPError):

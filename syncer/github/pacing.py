@@ -16,230 +16,51 @@ is spent, else at least a minute, and back off. So one Pacer per token sends:
 What several processes must agree on (the sliding window, the last write, the pause, the
 lowered pace) lives in a Ledger: in memory for one process, or in a small file shared by every
 syncer process using the same token on the same host (`FileLedger`). The decisions on it are
-pure functions (`admission_delay`, `recovered`) over plain data.
+pure functions (`admission_delay`, `recovered`) over plain data, in pacing_rules.py; the ledgers
+are in ledger.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import fcntl
-import json
-import math
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Protocol
 
 import anyio
 import structlog
 
+from ..core.limits import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
+from .ledger import FileLedger, Ledger, MemoryLedger
+from .pacing_rules import (
+    DEFAULT_POINTS_PER_MINUTE,
+    DEFAULT_WRITES_PER_MINUTE,
+    READS_IN_FLIGHT,
+    SLOWDOWN,
+    WRITE_METHODS,
+    LedgerState,
+    Pace,
+    Sent,
+    admission_delay,
+    answer,
+    forget_old,
+    next_write_at,
+    recovered,
+    request_points,
+)
 from .sansio import RateLimit
 
-MAX_CONCURRENCY = 100  # GitHub's secondary limit on requests in flight
-DEFAULT_POINTS_PER_MINUTE = 870  # a margin under GitHub's 900
-DEFAULT_WRITES_PER_MINUTE = 60  # GitHub: "wait at least one second between each"
-READS_IN_FLIGHT = 10  # octokit's plugin-throttling default
-MIN_WRITES_PER_MINUTE = 6  # however often GitHub signals, never slower than one write per 10 s
-SLOWDOWN = 0.5  # each secondary-limit signal halves the pace
-RECOVERY = 1.25  # ... which grows back by this much per quiet period
-QUIET_MINUTES = 30  # minutes without a signal before the pace grows back a step
+# Re-exported for callers that import them from here (the CLI, connect, the config's keys).
+__all__ = [
+    "DEFAULT_CONCURRENCY", "DEFAULT_POINTS_PER_MINUTE", "DEFAULT_WRITES_PER_MINUTE",
+    "MAX_CONCURRENCY", "BudgetSpent", "FileLedger", "Ledger", "MemoryLedger", "NotAdmitted",
+    "Pace", "PaceChange", "Pacer", "PacingStats", "local_time", "request_points",
+]
+
 _SLOW_DOWN_BELOW = 0.10  # spread the last 10% of the primary budget until its reset
 
 log = structlog.get_logger("syncer.pacing")
-
-WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
-
-
-def request_points(method: str) -> int:
-    return 1 if method.upper() in ("GET", "HEAD", "OPTIONS") else 5
-
-
-# ---- the pure part: what the ledger holds, and when the next request may go
-
-
-@dataclass(frozen=True, slots=True)
-class Pace:
-    """The pace asked for; None turns that part off."""
-
-    writes_per_minute: float | None = DEFAULT_WRITES_PER_MINUTE
-    points_per_minute: float | None = DEFAULT_POINTS_PER_MINUTE
-
-    @property
-    def on(self) -> bool:
-        return bool(self.writes_per_minute or self.points_per_minute)
-
-    @property
-    def floor(self) -> float:
-        """The lowest factor signals may bring the pace to."""
-        if self.writes_per_minute:
-            return min(1.0, MIN_WRITES_PER_MINUTE / self.writes_per_minute)
-        return 0.1
-
-    def scaled(self, factor: float) -> Pace:
-        return Pace(self.writes_per_minute and self.writes_per_minute * factor,
-                    self.points_per_minute and self.points_per_minute * factor)
-
-
-@dataclass(slots=True)
-class Sent:
-    """One request sent and not yet answered."""
-
-    id: str
-    sent_at: float
-    points: int
-
-
-@dataclass(slots=True)
-class LedgerState:
-    """What the runs of one token agree on. Answered requests are summed per slice of the
-    minute (a sixtieth), dated by the slice's end: GitHub dates a request when it arrives,
-    after our send, and a slice's end is never earlier than that."""
-
-    in_flight: list[Sent] = field(default_factory=list)
-    answered: list[list[float]] = field(default_factory=list)  # [slice end, points], in order
-    last_write_at: float = -math.inf
-    paused_until: float = 0.0  # GitHub signalled a limit: nothing is sent before this
-    slowed_to: float = 1.0  # the pace's factor after the last signal ...
-    slowed_at: float = 0.0  # ... and when that signal came
-
-
-def recovered(state: LedgerState, now: float, minute: float) -> float:
-    """The pace's factor now: lowered by signals, grown back a step per quiet period."""
-    if state.slowed_to >= 1.0:
-        return 1.0
-    steps = max(0, int((now - state.slowed_at) // (QUIET_MINUTES * minute)))
-    return min(1.0, state.slowed_to * RECOVERY ** steps)
-
-
-def answer(state: LedgerState, entry_id: str, now: float, minute: float) -> None:
-    """The request `entry_id` was answered at `now`: its points move to now's slice."""
-    for index, sent in enumerate(state.in_flight):
-        if sent.id == entry_id:
-            del state.in_flight[index]
-            end = math.ceil(now / (minute / 60)) * (minute / 60)
-            if state.answered and state.answered[-1][0] >= end:
-                state.answered[-1][1] += sent.points
-            else:
-                state.answered.append([end, float(sent.points)])
-            return
-
-
-def forget_old(state: LedgerState, now: float, minute: float, in_flight_limit: float) -> None:
-    """Drop what has left the sliding window. A request never answered (its process was
-    killed) counts as answered when its timeout ran out."""
-    horizon = now - minute
-    while state.answered and state.answered[0][0] <= horizon:
-        del state.answered[0]
-    state.in_flight = [s for s in state.in_flight if s.sent_at + in_flight_limit > horizon]
-
-
-def next_write_at(state: LedgerState, now: float, pace: Pace, minute: float) -> float:
-    """When the spacing between writes lets the next one go (-inf: at once)."""
-    writes = pace.scaled(recovered(state, now, minute)).writes_per_minute
-    return state.last_write_at + minute / writes if writes else -math.inf
-
-
-def admission_delay(state: LedgerState, now: float, points: int, write: bool, pace: Pace,
-                    minute: float, in_flight_limit: float) -> float:
-    """Seconds until a request of `points` may be sent; 0 or less: now.
-
-    The state must hold only what is still in the window (see forget_old).
-    """
-    delay = state.paused_until - now
-    current = pace.scaled(recovered(state, now, minute))
-    if write and current.writes_per_minute:
-        delay = max(delay, next_write_at(state, now, pace, minute) - now)
-    if current.points_per_minute:
-        in_window = (sum(p for _, p in state.answered) + sum(s.points for s in state.in_flight))
-        excess = in_window + points - current.points_per_minute
-        if excess > 0:
-            # answered requests leave the window in order of their dates, as do those whose
-            # process died (dated when their timeout ran out); then those still in flight
-            leaving = sorted([(end, p) for end, p in state.answered]
-                             + [(s.sent_at + in_flight_limit, s.points) for s in state.in_flight
-                                if s.sent_at + in_flight_limit <= now])
-            for dated, leaving_points in leaving:
-                excess -= leaving_points
-                if excess <= 0:
-                    return max(delay, dated + minute - now)
-            return max(delay, minute / 60)  # waits on answers: look again soon
-    return delay
-
-
-# ---- where the ledger lives
-
-
-class Ledger(Protocol):
-    def transaction(self) -> contextlib.AbstractContextManager[LedgerState]:
-        """The state, read and (on leaving without an error) kept, with no other process
-        between the two."""
-        ...
-
-
-class MemoryLedger:
-    """The ledger of one process alone."""
-
-    def __init__(self) -> None:
-        self._state = LedgerState()
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[LedgerState]:
-        yield self._state
-
-
-class FileLedger:
-    """The ledger in a file that every syncer process using one token on one host shares,
-    read and rewritten in place under an flock. It holds times and point counts only: no
-    token, no value."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[LedgerState]:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            state = _parsed(os.read(fd, 1 << 20), self.path)
-            yield state
-            os.lseek(fd, 0, os.SEEK_SET)
-            os.ftruncate(fd, 0)
-            os.write(fd, _serialized(state))
-        finally:
-            os.close(fd)  # closing releases the lock
-
-
-def _parsed(data: bytes, path: Path) -> LedgerState:
-    if not data:
-        return LedgerState()
-    try:
-        fields = json.loads(data)
-        return LedgerState(
-            in_flight=[Sent(str(i), float(t), int(p)) for i, t, p in fields["in_flight"]],
-            answered=[[float(end), float(p)] for end, p in fields["answered"]],
-            last_write_at=float(fields["last_write_at"]),
-            paused_until=float(fields["paused_until"]),
-            slowed_to=float(fields["slowed_to"]),
-            slowed_at=float(fields["slowed_at"]),
-        )
-    except (ValueError, KeyError, TypeError):
-        # a process killed while writing it: start afresh (the window is one minute)
-        log.warning("pace_ledger_unreadable", path=str(path))
-        return LedgerState()
-
-
-def _serialized(state: LedgerState) -> bytes:
-    return json.dumps({
-        "in_flight": [[s.id, s.sent_at, s.points] for s in state.in_flight],
-        "answered": state.answered,
-        "last_write_at": state.last_write_at if state.last_write_at > -math.inf else 0.0,
-        "paused_until": state.paused_until, "slowed_to": state.slowed_to,
-        "slowed_at": state.slowed_at}, separators=(",", ":")).encode()
-
 
 # ---- the Pacer
 
@@ -307,7 +128,7 @@ class Pacer:
         *,
         points_per_minute: float | None = DEFAULT_POINTS_PER_MINUTE,
         writes_per_minute: float | None = DEFAULT_WRITES_PER_MINUTE,
-        concurrency: int = 16,
+        concurrency: int = DEFAULT_CONCURRENCY,
         minute: float = 60.0,
         wait_for_reset: bool = True,
         ledger: Ledger | None = None,

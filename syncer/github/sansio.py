@@ -25,6 +25,8 @@ _SECONDARY_HINTS = ("secondary rate limit", "abuse detection", "blocked from con
 _PERMISSION_HINT = "resource not accessible by"  # "... personal access token" / "... integration"
 # GitHub Enterprise Server with rate limiting off answers GET /rate_limit 404 with one of these
 _LIMITS_OFF_HINTS = ("rate limiting is not enabled", "no rate limit for white listed users")
+#: GitHub's 401 messages for an App JWT refused for its times (octokit's auth-app matches them too)
+_JWT_TIMES_MESSAGES = ("'Expiration time' claim", "'Issued at' claim")
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +132,8 @@ def error_for(
         if status == 403:
             return errors.Forbidden(status, message, **where)
     if status == 401:
+        if message.startswith(_JWT_TIMES_MESSAGES):
+            return errors.JWTTimesRefused(status, message, **where)
         return errors.AuthFailed(status, message, **where)
     if status == 404 and RateLimit.from_headers(headers) is None and any(
             hint in message.lower() for hint in _LIMITS_OFF_HINTS):

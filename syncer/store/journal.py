@@ -41,46 +41,42 @@ Durability details
   valid records of unfinished runs, through a temp file, fsync, `os.replace`, fsync of the dir.
 """
 
+
 from __future__ import annotations
 
-import contextlib
-import glob
-import json
 import os
 import secrets
-import tempfile
 import threading
-import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO, Self
+from typing import Any, Self
 
-from ..core.model import Result
-from .state import (
-    acquire_lock,
-    crash_point,
-    default_state_path,
-    fsync_dir,
-    is_fingerprint,
-    lock_path,
-    make_private_dir,
-    release_lock,
-    utc_now,
+from .atomic import fsync_dir, remove_stale_temps, write_atomically
+from .journal_format import (
+    COMPLETED_OUTCOMES,
+    JOURNAL_VERSION,
+    Scan,
+    Target,
+    encode_line,
+    read_lines,
+    scan_journal,
+    target_of,
 )
+from .locks import acquire_lock, release_lock
+from .paths import default_state_path, lock_path, make_private_dir
+from .state import crash_point
+from .state_format import is_fingerprint, utc_now
 
-JOURNAL_VERSION = 1
-COMPLETED_OUTCOMES = frozenset({Result.CREATED.value, Result.UPDATED.value, Result.DELETED.value})
+__all__ = ["COMPACT_BYTES", "SYNC_INTERVAL", "Completed", "Entry", "Journal", "JournalError",
+           "default_journal_path"]
+
 SYNC_INTERVAL = 0.1  # seconds between group-commit fsyncs
 COMPACT_BYTES = 1 << 20  # finish() compacts a journal larger than this
-MAX_PROBLEMS = 50  # messages kept in Journal.problems; the rest are summarized in one line
 
 Completed = tuple[str, str, str, str]  # (app, scope, name, fingerprint)
-
-_CRC_OPEN = b',"crc":"'
-_TRAILER = len(_CRC_OPEN) + 8 + 2  # ,"crc":"xxxxxxxx"}
 
 
 class JournalError(Exception):
@@ -106,135 +102,6 @@ def default_journal_path(state_path: Path | None = None) -> Path:
     return state_path.with_name(state_path.name + ".journal")
 
 
-# -- one line ----------------------------------------------------------------------------------
-
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)  # once, not per line
-
-
-def encode_line(fields: dict[str, Any]) -> bytes:
-    body = _ENCODER.encode(fields).encode("ascii")
-    return body[:-1] + b'%s%08x"}\n' % (_CRC_OPEN, zlib.crc32(body))
-
-
-def decode_line(raw: bytes) -> dict[str, Any] | str:
-    """The record on one line (with its newline), or why it cannot be trusted."""
-    if not raw.endswith(b"\n"):
-        return "torn record (no end of line), ignored"
-    line = raw[:-1]
-    if len(line) <= _TRAILER or line[-_TRAILER:-10] != _CRC_OPEN or line[-2:] != b'"}':
-        return "damaged record (no checksum), skipped"
-    body = line[:-_TRAILER] + b"}"
-    if line[-10:-2] != b"%08x" % zlib.crc32(body):  # exact text: "B" for "b" is damage too
-        return "damaged record (checksum mismatch), skipped"
-    try:
-        record = json.loads(body)
-    except ValueError:
-        return "damaged record (checksum matches but not JSON), skipped"
-    return record if _well_formed(record) else "malformed record, skipped"
-
-
-def _well_formed(record: Any) -> bool:
-    if not isinstance(record, dict) or not isinstance(record.get("run"), str):
-        return False
-    kind = record.get("t")
-    if kind == "start":
-        return isinstance(record.get("inputs"), str) and record.get("v") == JOURNAL_VERSION
-    if kind == "write":
-        texts = ("app", "scope", "name", "fp", "outcome")
-        strings = all(isinstance(record.get(k), str) for k in texts)
-        status, updated_at = record.get("status"), record.get("updated_at")
-        return (strings and (status is None or type(status) is int)
-                and (updated_at is None or isinstance(updated_at, str)))
-    return kind in ("resume", "end")
-
-
-# -- reading a whole journal -------------------------------------------------------------------
-
-@dataclass
-class _Run:
-    inputs_id: str
-    order: int
-    finished: bool = False
-
-
-Target = tuple[str, str, str]  # (app, scope, name), the scope lower-cased: GitHub's org and
-# repository names are case-insensitive, so "ACME/api" and "acme/api" are one target
-
-
-@dataclass
-class _Scan:
-    """What one pass over the file found. `done` holds each run's completed writes that no later
-    record of another value wrote over: only those may be skipped when the run resumes."""
-
-    runs: dict[str, _Run] = field(default_factory=dict)
-    #: run → target → (the scope as the run wrote it, the fingerprint)
-    done: dict[str, dict[Target, tuple[str, str]]] = field(default_factory=dict)
-    #: run → target → GitHub's time of the run's completed write (None when not recorded)
-    written_at: dict[str, dict[Target, str | None]] = field(default_factory=dict)
-    writers: dict[Target, set[str]] = field(default_factory=dict)  # runs with a write that counts
-    problems: list[str] = field(default_factory=list)
-    bad_lines: int = 0
-    good_lines: int = 0
-    torn_tail: bool = False
-
-    def complain(self, number: int, why: str) -> None:
-        self.bad_lines += 1
-        if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(f"line {number}: {why}")
-
-    def summary(self) -> list[str]:
-        hidden = self.bad_lines - len(self.problems)
-        return self.problems + ([f"... and {hidden} more damaged lines"] if hidden > 0 else [])
-
-
-def _lines(handle: BinaryIO) -> Iterator[tuple[int, bytes, dict[str, Any] | str]]:
-    handle.seek(0)
-    for number, raw in enumerate(handle, 1):
-        yield number, raw, decode_line(raw)
-
-
-def _scan(handle: BinaryIO) -> _Scan:
-    scan = _Scan()
-    for number, raw, record in _lines(handle):
-        if isinstance(record, str):
-            scan.complain(number, record)
-            scan.torn_tail = not raw.endswith(b"\n")
-            continue
-        scan.good_lines += 1
-        _apply(scan, record)
-    return scan
-
-
-def _apply(scan: _Scan, record: dict[str, Any]) -> None:
-    run_id, kind = record["run"], record["t"]
-    if kind == "start":
-        scan.runs[run_id] = _Run(record["inputs"], len(scan.runs))
-        return
-    run = scan.runs.get(run_id)
-    if run is None:  # its start line was lost: nothing of this run can be attributed
-        return
-    if kind == "end":
-        run.finished = True
-    elif kind == "write":
-        # A write of another value (another run, another command) since makes this target's
-        # earlier completions stale, even one that failed (it may have landed): a resumed run
-        # must write the target again.
-        target, written = _target(record), (record["scope"], record["fp"])
-        writers = scan.writers.setdefault(target, set())
-        for other in [r for r in writers if r != run_id and scan.done[r][target] != written]:
-            del scan.done[other][target]
-            scan.written_at[other].pop(target, None)
-            writers.discard(other)
-        if record["outcome"] in COMPLETED_OUTCOMES:
-            scan.done.setdefault(run_id, {})[target] = written
-            scan.written_at.setdefault(run_id, {})[target] = record.get("updated_at")
-            writers.add(run_id)
-
-
-def _target(record: dict[str, Any]) -> Target:
-    return record["app"], record["scope"].lower(), record["name"]
-
-
 # -- files and locks ---------------------------------------------------------------------------
 
 
@@ -245,13 +112,6 @@ def _open_append(path: Path) -> int:
         return os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError as exc:
         raise JournalError(f"cannot open the journal {path}: {exc.strerror}") from exc
-
-
-def _remove_stale_temps(path: Path) -> None:
-    """Temp files of a compaction that crashed (only called under the lock)."""
-    for temp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -343,7 +203,7 @@ class Journal:
         lock_fd = acquire_lock(lock_path(path))
         fd = -1
         try:
-            _remove_stale_temps(path)
+            remove_stale_temps(path)
             fd, scan, problems = _read_or_move_aside(path)
             if scan.torn_tail:
                 _write_all(fd, b"\n")
@@ -475,12 +335,12 @@ def _check_entry(entry: Entry) -> None:
         raise ValueError(f"journal entry for {entry.scope} {entry.name} has no outcome")
 
 
-def _read_or_move_aside(path: Path) -> tuple[int, _Scan, list[str]]:
+def _read_or_move_aside(path: Path) -> tuple[int, Scan, list[str]]:
     """Open and scan the journal; content without one valid record is moved aside, start anew."""
     fd = _open_append(path)
     try:
         with open(fd, "rb", closefd=False) as handle:
-            scan = _scan(handle)
+            scan = scan_journal(handle)
     except BaseException:
         os.close(fd)
         raise
@@ -491,10 +351,10 @@ def _read_or_move_aside(path: Path) -> tuple[int, _Scan, list[str]]:
     os.rename(path, aside)
     problem = (f"the journal could not be read at all ({scan.bad_lines} damaged lines, no valid "
                f"record); moved it aside to {aside}")
-    return _open_append(path), _Scan(bad_lines=scan.bad_lines), [problem]
+    return _open_append(path), Scan(bad_lines=scan.bad_lines), [problem]
 
 
-def _choose_run(fd: int, scan: _Scan, inputs_id: str,
+def _choose_run(fd: int, scan: Scan, inputs_id: str,
                 fresh: bool) -> tuple[str, bool, dict[Completed, str | None]]:
     """(run_id, resumed, completed): resume the latest unfinished run, superseding older ones."""
     unfinished = sorted((r.order, run_id) for run_id, r in scan.runs.items()
@@ -518,22 +378,11 @@ def _choose_run(fd: int, scan: _Scan, inputs_id: str,
 def _compact(path: Path, fd: int) -> None:
     """Rewrite the journal with only the valid records of unfinished runs (under our lock)."""
     with open(fd, "rb", closefd=False) as handle:
-        scan = _scan(handle)
+        scan = scan_journal(handle)
         keep = {run_id for run_id, run in scan.runs.items() if not run.finished}
-        temp_fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with open(temp_fd, "wb") as out:
-                out.writelines(_kept_lines(_lines(handle), keep, scan.done))
-                out.flush()
-                os.fsync(out.fileno())
-            crash_point("compaction-temp-written")
-            os.replace(temp, path)
-            crash_point("compaction-replaced")
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
-            raise
-    fsync_dir(path.parent)
+        write_atomically(path, lambda out: out.writelines(_kept_lines(read_lines(handle), keep,
+                                                                      scan.done)),
+                         step=lambda step: crash_point(f"compaction-{step}"))
 
 
 def _kept_lines(lines: Iterable[tuple[int, bytes, dict[str, Any] | str]], keep: set[str],
@@ -545,6 +394,6 @@ def _kept_lines(lines: Iterable[tuple[int, bytes, dict[str, Any] | str]], keep: 
             continue
         if record["t"] == "write" and record["outcome"] in COMPLETED_OUTCOMES:
             written = (record["scope"], record["fp"])
-            if done.get(record["run"], {}).get(_target(record)) != written:
+            if done.get(record["run"], {}).get(target_of(record)) != written:
                 continue
         yield raw

@@ -13,7 +13,6 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 from ..core.model import OrgSelection
 from ..core.plan import PlanItem
 from ..exits import UsageError
+from .atomic import write_atomically
 
 FORMAT = "syncer_saved_plan"
 FORMAT_VERSION = 1
@@ -75,11 +75,10 @@ def to_json(plan: Sequence[PlanItem], *, config_path: str, state_path: str, api_
 
 
 def save(path: str, text: str) -> None:
-    """Whole or not at all: a temporary file renamed into place."""
-    target = Path(path)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    temporary.write_text(text + "\n")
-    os.replace(temporary, target)
+    """Whole or not at all: a temporary file renamed into place (a file the user asked for:
+    the umask's mode, not a private one)."""
+    data = (text + "\n").encode()
+    write_atomically(Path(path), lambda out: out.write(data), private=False, durable=False)
 
 
 def load(path: str) -> SavedPlan:

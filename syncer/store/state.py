@@ -31,98 +31,49 @@ Decisions
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
-import glob
 import hashlib
 import hmac
-import json
 import os
-import re
 import secrets
 import signal
 import stat
 import struct
-import tempfile
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote
 
 from ..core.model import SecretValue
+from .atomic import create_exclusively, fsync_dir, remove_stale_temps, write_atomically
 
-FORMAT_VERSION = 1
+# Re-exported: the rest of syncer imports these from here (the state's data, its errors, its
+# locks and paths; see state_format.py, locks.py, paths.py).
+from .locks import LockHeld, acquire_lock, release_lock, writing
+from .paths import default_state_path, lock_path, make_private_dir, writer_lock_path, writers_dir
+from .state_format import (
+    FINGERPRINT_PREFIX,
+    FINGERPRINT_RE,
+    FORMAT_VERSION,
+    Record,
+    StateError,
+    StateKey,
+    corrupt,
+    is_fingerprint,
+    parse_document,
+    to_document,
+    utc_now,
+)
+
+__all__ = [
+    "CRASH_AT_VARIABLE", "FINGERPRINT_PREFIX", "FINGERPRINT_RE", "FORMAT_VERSION", "KEY_BYTES",
+    "LockHeld", "Record", "State", "StateError", "StateKey", "acquire_lock", "crash_point",
+    "default_state_path", "fsync_dir", "is_fingerprint", "lock_path", "make_private_dir",
+    "release_lock", "utc_now", "writer_lock_path", "writers_dir", "writing",
+]
+
 KEY_BYTES = 32
-FINGERPRINT_PREFIX = "hmac-sha256:"
-FINGERPRINT_RE = re.compile(r"hmac-sha256:[0-9a-f]{64}")
 _FP_DOMAIN = b"syncer fingerprint v1\0"
 _KEY_CHECK_DOMAIN = b"syncer state key check v1\0"
-_RECOVER = "move it aside or delete it; the next run then starts from GitHub's state"
 
 _Signature = tuple[int, int, int]  # (inode, size, mtime_ns) of the state file as last read
-
-
-class StateError(Exception):
-    """The state file or its key cannot be read, parsed or written; the message says what to do."""
-
-
-class LockHeld(Exception):
-    """Another run holds the lock."""
-
-    def __init__(self, lock_path: Path, holder_pid: int | None, holder_command: str = "",
-                 what: str = "") -> None:
-        who = f"pid {holder_pid}" if holder_pid is not None else "pid not yet written"
-        who += f": {holder_command}" if holder_command else ""
-        doing = f" is {what} and" if what else ""
-        super().__init__(f"another syncer run ({who}){doing} holds the lock {lock_path}; wait "
-                         "for it to finish (the lock is released automatically when that "
-                         "process exits)")
-        self.lock_path = lock_path
-        self.holder_pid = holder_pid
-        self.holder_command = holder_command
-
-
-@dataclass(frozen=True, order=True)
-class StateKey:
-    """Where one secret lives. `scope` is like "acme", "acme/api" or "acme/api:production"."""
-
-    host: str
-    app: str
-    scope: str
-    name: str
-
-
-@dataclass(frozen=True)
-class Record:
-    """What syncer wrote: the value's fingerprint, GitHub's updated_at after the write, when,
-    and for an org secret who may read it (OrgSelection.as_text())."""
-
-    fingerprint: str
-    updated_at: str | None
-    written_at: str
-    selection: str | None = None
-
-    @classmethod
-    def now(cls, fingerprint: str, updated_at: str | None = None,
-            selection: str | None = None) -> Record:
-        return cls(fingerprint, updated_at, utc_now(), selection)
-
-
-def utc_now() -> str:
-    """The current time as ISO-8601 UTC with a Z, second precision (GitHub's own format)."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def default_state_path() -> Path:
-    """$XDG_STATE_HOME/syncer/state.json, else ~/.local/state/syncer/state.json.
-
-    A relative $XDG_STATE_HOME is ignored, as the XDG base-directory spec requires.
-    """
-    base = os.environ.get("XDG_STATE_HOME", "")
-    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".local" / "state"
-    return root / "syncer" / "state.json"
 
 
 #: Test-only: the crash point at which `crash_point` kills this process (see tests/).
@@ -134,10 +85,6 @@ def crash_point(name: str) -> None:
     $SYNCER_TEST_KILL_AT), to show that a kill at that instant loses no record."""
     if os.environ.get(CRASH_AT_VARIABLE) == name:
         os.kill(os.getpid(), signal.SIGKILL)
-
-
-def is_fingerprint(text: str) -> bool:
-    return FINGERPRINT_RE.fullmatch(text) is not None
 
 
 class State:
@@ -236,7 +183,7 @@ class State:
 
     def _save_locked(self) -> None:
         self._refresh_if_changed()
-        document = _to_document(self._records, _key_check(self._key))
+        document = to_document(self._records, _key_check(self._key))
         self._signature = _write_atomically(self.path, document)
         self._pending.clear()
 
@@ -257,28 +204,6 @@ class State:
 
 def _key_path(path: Path) -> Path:
     return path.with_name(path.name + ".key")
-
-
-def lock_path(path: Path) -> Path:
-    return path.with_name(path.name + ".lock")
-
-
-def make_private_dir(directory: Path) -> None:
-    if directory.is_dir():
-        return
-    try:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
-    except OSError as exc:
-        raise StateError(f"cannot create the state directory {directory}: {exc.strerror}") from exc
-
-
-def fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _load_or_create_key(key_path: Path, warnings: list[str]) -> tuple[bytes, bool]:
@@ -315,24 +240,11 @@ def _read_key(key_path: Path, warnings: list[str]) -> bytes:
 def _create_key(key_path: Path) -> bytes | None:
     """Write a new random key, atomically and exclusively; None if one appeared meanwhile."""
     key = secrets.token_bytes(KEY_BYTES)
-    fd, temp = tempfile.mkstemp(dir=key_path.parent, prefix=f".{key_path.name}.", suffix=".tmp")
     try:
-        os.write(fd, key)
-        os.fsync(fd)
-        os.close(fd)
-        fd = -1
-        os.link(temp, key_path)  # fails if the key exists: never overwrite someone's key
-    except FileExistsError:
-        return None
+        # never overwrites someone's key
+        return key if create_exclusively(key_path, key) else None
     except OSError as exc:
         raise StateError(f"cannot create the state key {key_path}: {exc.strerror}") from exc
-    finally:
-        if fd >= 0:
-            os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-    fsync_dir(key_path.parent)
-    return key
 
 
 def _signature_of(path: Path) -> _Signature | None:
@@ -349,13 +261,13 @@ def _read_state(path: Path) -> tuple[str | None, dict[StateKey, Record], _Signat
         with open(path, "rb") as handle:
             st = os.fstat(handle.fileno())
             if not stat.S_ISREG(st.st_mode):
-                raise _corrupt(path, "not a regular file")
+                raise corrupt(path, "not a regular file")
             data = handle.read()
     except FileNotFoundError:
         return None, {}, None
     except OSError as exc:
         raise StateError(f"cannot read the state file {path}: {exc.strerror}") from exc
-    check, records = _parse_document(path, data)
+    check, records = parse_document(path, data)
     return check, records, (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
@@ -374,94 +286,12 @@ def _key_check(key: bytes) -> str:
     return FINGERPRINT_PREFIX + hmac.new(key, _KEY_CHECK_DOMAIN, hashlib.sha256).hexdigest()
 
 
-# -- the document ------------------------------------------------------------------------------
-
-def _corrupt(path: Path, what: str) -> StateError:
-    return StateError(f"the state file {path} is corrupt ({what}); if that is the right file, "
-                      f"{_RECOVER}")
-
-
-def _parse_document(path: Path, data: bytes) -> tuple[str | None, dict[StateKey, Record]]:
-    """(key_check, records) from the file's bytes, or StateError naming the first problem."""
-    try:
-        document = json.loads(data)
-    except RecursionError:
-        raise _corrupt(path, "nested too deeply to be syncer's") from None
-    except UnicodeDecodeError as exc:
-        raise _corrupt(path, f"not UTF-8 at byte {exc.start}") from None
-    except json.JSONDecodeError as exc:
-        what = "empty" if not data.strip() else f"{exc.msg} at line {exc.lineno} column {exc.colno}"
-        raise _corrupt(path, f"not valid JSON: {what}; truncated?") from None
-    if not isinstance(document, dict):
-        raise _corrupt(path, "the top level is not an object")
-    version = document.get("version")
-    if version != FORMAT_VERSION:
-        if isinstance(version, int) and version > FORMAT_VERSION:
-            raise StateError(f"the state file {path} was written by a newer syncer (format version "
-                             f"{version}; this one reads {FORMAT_VERSION}); upgrade syncer")
-        raise _corrupt(path, f"unknown format version {version!r}")
-    check = document.get("key_check")
-    raw_records = document.get("records")
-    if not isinstance(raw_records, list) or not isinstance(check, (str, type(None))):
-        raise _corrupt(path, '"records" is not a list or "key_check" is not a string')
-    return check, _parse_records(path, raw_records)
-
-
-def _parse_records(path: Path, raw_records: list[Any]) -> dict[StateKey, Record]:
-    records: dict[StateKey, Record] = {}
-    for index, raw in enumerate(raw_records):
-        parsed = _parse_record(raw)
-        if parsed is None:
-            raise _corrupt(path, f"record {index} is malformed")
-        key, record = parsed
-        if key in records:
-            raise _corrupt(path, f"record {index} repeats {key.scope} {key.name}")
-        records[key] = record
-    return records
-
-
-def _parse_record(raw: Any) -> tuple[StateKey, Record] | None:
-    if not isinstance(raw, dict):
-        return None
-    names = ("host", "app", "scope", "name", "fingerprint", "written_at")
-    if not all(isinstance(raw.get(n), str) for n in names):
-        return None
-    if not all(isinstance(raw.get(n), (str, type(None))) for n in ("updated_at", "selection")):
-        return None
-    if not is_fingerprint(raw["fingerprint"]):
-        return None
-    key = StateKey(raw["host"], raw["app"], raw["scope"], raw["name"])
-    return key, Record(raw["fingerprint"], raw.get("updated_at"), raw["written_at"],
-                       raw.get("selection"))
-
-
-def _to_document(records: dict[StateKey, Record], key_check: str) -> bytes:
-    rows = [
-        {"host": k.host, "app": k.app, "scope": k.scope, "name": k.name,
-         "fingerprint": r.fingerprint, "updated_at": r.updated_at, "written_at": r.written_at,
-         **({"selection": r.selection} if r.selection is not None else {})}
-        for k, r in sorted(records.items())
-    ]
-    head = json.dumps({"version": FORMAT_VERSION, "key_check": key_check})[:-1]
-    lines = ",\n".join(json.dumps(row, separators=(",", ":")) for row in rows)
-    return f'{head}, "records": [\n{lines}\n]}}\n'.encode()  # one record per line: diffable
-
-
 def _write_atomically(path: Path, data: bytes) -> _Signature:
     """Replace `path` with `data` (mode 0600) so a crash leaves either the old or the new file."""
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with open(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        crash_point("state-temp-written")
-        os.replace(temp, path)
-        crash_point("state-replaced")
-        fsync_dir(path.parent)
+        write_atomically(path, lambda handle: handle.write(data),
+                         step=lambda step: crash_point(f"state-{step}"))
     except OSError as exc:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
         raise StateError(f"could not save the state file {path}: {exc.strerror or exc}; "
                          "the previous state file is unchanged") from exc
     signature = _signature_of(path)
@@ -471,95 +301,5 @@ def _write_atomically(path: Path, data: bytes) -> _Signature:
 
 def _remove_stale_temps(path: Path) -> None:
     """Temp files left by a save or key creation that crashed (only called under the lock)."""
-    for name in (path.name, _key_path(path).name):
-        for temp in path.parent.glob(f".{glob.escape(name)}.*.tmp"):
-            with contextlib.suppress(FileNotFoundError):
-                temp.unlink()
-
-
-# -- the lock ----------------------------------------------------------------------------------
-
-def acquire_lock(lock_path: Path, command: str = "", what: str = "") -> int:
-    """An fd holding flock(LOCK_EX) on lock_path, with our pid (and `command`, the run's
-    command line, if given) written in; LockHeld if taken (`what` says what the holder does).
-
-    The kernel drops a flock when its holder dies, so there are no stale locks to break; the
-    pid in the file is only there to name the holder in LockHeld's message.
-    """
-    while True:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            holder, holder_command = _read_holder(fd)
-            os.close(fd)
-            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-                raise LockHeld(lock_path, holder, holder_command, what) from None
-            raise StateError(f"cannot lock {lock_path}: {exc.strerror}") from exc
-        if _same_file(fd, lock_path):
-            break
-        os.close(fd)  # the lock file was deleted or replaced after we opened it: lock the new one
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n{command + chr(10) if command else ''}".encode(), 0)
-    return fd
-
-
-def writers_dir() -> Path:
-    """Where the writer locks live: beside the default state file, whatever --state says, so
-    that every state file on the machine shares them."""
-    return default_state_path().parent / "writers"
-
-
-def writer_lock_path(host: str, org: str, name: str) -> Path:
-    """One lock file per (host, org, secret name); GitHub's org and secret names are
-    case-insensitive, so their case does not make two locks."""
-    parts = (host.lower(), org.lower(), name.upper())
-    return writers_dir() / ("+".join(quote(part, safe="") for part in parts) + ".lock")
-
-
-@contextlib.contextmanager
-def writing(targets: Iterable[tuple[str, str, str]], command: str) -> Iterator[None]:
-    """Hold the writer lock of each (host, org, secret name) for the block, or raise LockHeld
-    at once naming the run (pid, command line) that writes one of them. The lock files hold
-    our pid and `command`, never a value or a token."""
-    wanted = sorted({(h.lower(), o.lower(), n.upper()) for h, o, n in targets})
-    if not wanted:
-        yield
-        return
-    make_private_dir(writers_dir())
-    held: list[int] = []
-    try:
-        for host, org, name in wanted:
-            held.append(acquire_lock(writer_lock_path(host, org, name), command,
-                                     what=f"writing {name} in {org} on {host}"))
-        yield
-    finally:
-        for fd in reversed(held):
-            release_lock(fd)
-
-
-def release_lock(fd: int) -> None:
-    """Give up a lock from acquire_lock."""
-    try:
-        os.ftruncate(fd, 0)  # before unlocking, so nobody sees our pid in a lock we gave up
-    finally:
-        os.close(fd)  # closing the only fd releases the flock
-
-
-def _same_file(fd: int, path: Path) -> bool:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return False
-    own = os.fstat(fd)
-    return (st.st_dev, st.st_ino) == (own.st_dev, own.st_ino)
-
-
-def _read_holder(fd: int) -> tuple[int | None, str]:
-    """The holder's pid and command line, as far as the lock file tells."""
-    try:
-        text = os.pread(fd, 4096, 0).decode("utf-8", "replace")
-    except OSError:
-        return None, ""
-    pid, _, command = text.partition("\n")
-    return (int(pid) if pid.strip().isdigit() else None), command.strip()
+    for written in (path, _key_path(path)):
+        remove_stale_temps(written)
