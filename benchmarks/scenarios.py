@@ -279,7 +279,7 @@ def _paced_row(counted: Counters, wall: float, own: float) -> dict[str, float]:
 
 def _points_bound(n: int) -> dict[str, Any]:
     """The points budget alone: `--writes-per-minute 0` lifts the write pacing."""
-    from syncer.github.pacing import DEFAULT_POINTS_PER_MINUTE
+    from syncer.github.pacing_rules import DEFAULT_POINTS_PER_MINUTE
 
     minute = 60.0 / SCALE
     with fakehub(n, *_limits("--primary-limit", "100000000")) as hub:

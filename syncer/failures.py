@@ -30,7 +30,8 @@ from .github import errors
 from .github.pacing import BudgetSpent
 from .sources import Stopped
 from .store.journal import JournalError
-from .store.state import LockHeld, StateError
+from .store.locks import LockHeld
+from .store.state_format import StateError
 
 
 @dataclass(frozen=True)

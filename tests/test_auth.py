@@ -34,7 +34,8 @@ from syncer.fakehub import FakeHub, Faults, Limits
 from syncer.fakehub.api import build_app_routes
 from syncer.fakehub.apps import EXP_NOT_FUTURE, EXP_TOO_FAR, IAT_INVALID, UNDECODABLE
 from syncer.github import auth, errors, sansio
-from syncer.github.auth import AppInstallationToken, InstallationTokens, acting_for
+from syncer.github.auth import AppInstallationToken
+from syncer.github.org_tokens import InstallationTokens, acting_for
 from syncer.observe import logs, redact
 from syncer.sources import Source
 
@@ -270,6 +271,8 @@ def test_gh_not_installed_is_said(tmp_path: Path) -> None:
 ])
 def test_gh_hostname(api_url: str, host: str) -> None:
     """The host gh files a token under, for github.com, Enterprise Server, GHE.com, fakehub."""
+    from syncer.github import local_tokens as auth
+
     assert auth.gh_hostname(api_url) == host
 
 

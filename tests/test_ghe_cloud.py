@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from helpers import syncer_process
 
-from syncer.github import auth
+from syncer.github import local_tokens as auth
 
 
 @pytest.mark.parametrize("api_url,host", [

@@ -13,16 +13,10 @@ from helpers import syncer_process
 
 import syncer.config.duplicates as config_module
 import syncer.migrate.values_file as values_file_module
-from syncer.config.load import (
-    ConfigError,
-    OrgTarget,
-    RepoSelector,
-    SecretSpec,
-    duplicate_problems,
-    load_config,
-    parse_config,
-    read_values,
-)
+from syncer.config.duplicates import duplicate_problems
+from syncer.config.load import load_config, parse_config, read_values
+from syncer.config.model import OrgTarget, RepoSelector, SecretSpec
+from syncer.config.problems import ConfigError
 from syncer.inputs import MAX_INPUT_BYTES, load_json
 from syncer.migrate.values_file import ValuesFileError, parse_values, read_values_file
 from syncer.sources import Source
@@ -389,7 +383,8 @@ def test_files_syncer_keeps_for_itself_nested_thousands_deep_are_no_traceback(tm
     corrupt, when a file of theirs is nested thousands deep: no RecursionError escapes."""
     from syncer.execution.keys import load_known
     from syncer.github.cache import ResponseCache
-    from syncer.store.state import State, StateError
+    from syncer.store.state import State
+    from syncer.store.state_format import StateError
 
     deep = "[" * 5000 + "]" * 5000
     for name in ("responses.json", "public-keys.json", "state.json"):

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from helpers import run_cli
 
-from syncer.config.load import AppAuth, GitHubConfig
+from syncer.config.model import AppAuth, GitHubConfig
 from syncer.core.model import Action, Op, Result, Scope, SecretValue
 from syncer.execution.connect import Settings, connect
 from syncer.execution.credentials import ssl_context_for, token_source_for

@@ -29,7 +29,7 @@ from ..execution.writes import where
 from ..exits import Exit, UsageError
 from ..github import errors
 from ..github.api import SecretInfo, SecretsAPI
-from ..github.auth import acting_for
+from ..github.org_tokens import acting_for
 from . import Output, Request, Session, options
 
 log = structlog.get_logger("syncer.audit")

@@ -31,8 +31,8 @@ from ..execution.interrupt import Interrupt
 from ..execution.writes import host_of, inputs_id, one_value_fingerprints, resumable, write_resumably
 from ..exits import UsageError
 from ..github import errors
-from ..github.auth import acting_for
 from ..github.client import TokenSource
+from ..github.org_tokens import acting_for
 from ..observe import redact
 from ..observe.summary import Summary
 from ..sources import KEPT_SYNTAX, Source, SourceError, parse_source, read_source

@@ -20,16 +20,19 @@ from typing import Any
 
 import structlog
 
-from ..config.load import AppAuth, Config, GitHubConfig, api_url_problem
+from ..config.model import AppAuth, Config, GitHubConfig
+from ..config.url_policy import api_url_problem
+from ..core.limits import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 from ..core.names import env_name_problem, looks_like_token
 from ..execution.connect import Settings, api_url_from
 from ..execution.credentials import find_token, ssl_context_for, token_source_for
 from ..exits import UsageError
 from ..github.client import TokenSource
-from ..github.pacing import DEFAULT_POINTS_PER_MINUTE, DEFAULT_WRITES_PER_MINUTE, MAX_CONCURRENCY
+from ..github.pacing_rules import DEFAULT_POINTS_PER_MINUTE, DEFAULT_WRITES_PER_MINUTE
 from ..observe import logs
 from ..sources import SourceError, parse_source
-from ..store.state import State, default_state_path
+from ..store.paths import default_state_path
+from ..store.state import State
 
 STATE_DEFAULT = "$XDG_STATE_HOME/syncer/state.json"
 
@@ -109,7 +112,8 @@ def add_connection(parser: argparse.ArgumentParser) -> None:
                    help="allow a plain http:// API URL that is not a loopback address (the token "
                    "then crosses the network unencrypted)")
     g.add_argument("--concurrency", type=concurrency_argument,
-                   help=f"targets in progress at once (default 16, at most {MAX_CONCURRENCY})")
+                   help=f"targets in progress at once (default {DEFAULT_CONCURRENCY}, at most "
+                   f"{MAX_CONCURRENCY})")
     g.add_argument("--writes-per-minute", type=non_negative_number, metavar="N",
                    help=f"writes one at a time, at most N a minute (default {DEFAULT_WRITES_PER_MINUTE}: "
                    "GitHub asks for at least one second between writes, and has blocked tools "

@@ -31,8 +31,8 @@ from ..execution.writes import host_of, inputs_id, one_value_fingerprints, resum
 from ..exits import Exit, UsageError
 from ..github import errors
 from ..github.api import SecretInfo, SecretsAPI
-from ..github.auth import acting_for
 from ..github.client import TokenSource
+from ..github.org_tokens import acting_for
 from ..observe import redact
 from ..observe.summary import Summary, show
 from ..sources import KEPT_SYNTAX, Source, generate, parse_source

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import structlog
 
-from ..config.load import Config, SecretSpec, load_config, read_all_values
+from ..config.load import load_config, read_all_values
+from ..config.model import Config, SecretSpec
 from ..core.desired import desired_from_config, indexed, named_but_missing, orgs_needing_repos
 from ..core.model import Action, Outcome, Result, Scope, SecretValue
 from ..core.plan import (
@@ -37,15 +38,16 @@ from ..execution.interrupt import Interrupt
 from ..execution.writes import remembered_in, state_key, write_planned
 from ..exits import UsageError
 from ..github import errors
-from ..github.auth import acting_for
 from ..github.client import TokenSource
+from ..github.org_tokens import acting_for
 from ..observe import redact
 from ..observe.planview import plan_text
 from ..observe.progress import Reading
 from ..observe.summary import Summary
 from ..store import saved_plan
 from ..store.saved_plan import PlanChanged, SavedPlan
-from ..store.state import Record, State
+from ..store.state import State
+from ..store.state_format import Record
 from . import Request, Session, options
 
 log = structlog.get_logger("syncer.sync")

@@ -33,43 +33,16 @@ from ..core.model import SecretValue
 from ..core.names import value_problem
 from ..inputs import MAX_NESTING, InputTooLarge, read_capped
 from ..sources import Source, SourceError, read_source
-
-# Re-exported: callers outside the config package still import these from here (see __all__).
 from .checks import (
-    check_source,
     config_from,
-    confinement_problem,
     outside_problem,
-    target_problems,
 )
-from .duplicates import duplicate_problems, variable_count_problems
-from .getters import unknown_key_message
-from .keys import KEYS, PRIVATE_KEY_KINDS, VALUE_KINDS, VISIBILITIES, Key
 from .model import (
-    AppAuth,
     Config,
-    GitHubConfig,
-    OrgTarget,
-    RepoSelector,
     SecretSpec,
-    SyncConfig,
 )
 from .problems import ConfigError, Problem, Problems, key_path
-from .toml_lines import Nesting, locate_keys, syntax_problem, toml_nesting, too_deep
-from .url_policy import api_url_problem, is_loopback
-
-__all__ = [
-    "PRIVATE_KEY_KINDS", "VALUE_KINDS", "VISIBILITIES",
-    "KEYS", "AppAuth", "Config", "ConfigError", "GitHubConfig", "Key", "Nesting", "OrgTarget",
-    "Problem",
-    "RepoSelector",
-    "SecretSpec", "SyncConfig",
-    "api_url_problem", "check_source", "confinement_problem", "duplicate_problems",
-    "is_loopback", "key_path",
-    "load_config", "locate_keys", "parse_config", "read_all_values", "read_values",
-    "read_variable_values",
-    "target_problems", "toml_nesting", "unknown_key_message", "variable_count_problems",
-]
+from .toml_lines import locate_keys, syntax_problem, toml_nesting, too_deep
 
 
 def load_config(path: str | Path) -> Config:

@@ -15,20 +15,16 @@ from urllib.parse import urlsplit
 
 import structlog
 
+from ..core.limits import DEFAULT_CONCURRENCY
 from ..core.model import Outcome
 from ..exits import AuthError, UsageError
-from ..github import auth, errors
+from ..github import auth, errors, org_tokens
 from ..github.api import SecretsAPI
 from ..github.cache import ResponseCache
 from ..github.client import DEFAULT_API_URL, GitHubClient, TokenSource
-from ..github.pacing import (
-    DEFAULT_POINTS_PER_MINUTE,
-    DEFAULT_WRITES_PER_MINUTE,
-    FileLedger,
-    Ledger,
-    Pace,
-    Pacer,
-)
+from ..github.ledger import FileLedger, Ledger
+from ..github.pacing import Pacer
+from ..github.pacing_rules import DEFAULT_POINTS_PER_MINUTE, DEFAULT_WRITES_PER_MINUTE, Pace
 from ..github.retry import RetryPolicy
 from ..observe.summary import Summary, summarize
 from .credentials import ssl_context_for
@@ -43,7 +39,7 @@ log = structlog.get_logger("syncer.runtime")
 @dataclass(frozen=True, slots=True)
 class Settings:
     api_url: str = DEFAULT_API_URL
-    concurrency: int = 16
+    concurrency: int = DEFAULT_CONCURRENCY
     # None: GitHub's guidance (60 writes and 870 points a minute), or no pacing at all on an
     # Enterprise Server whose rate limiting is off. 0 lifts that part; points_per_minute 0
     # with writes_per_minute unset turns pacing off altogether.
@@ -137,7 +133,7 @@ async def connect(settings: Settings, token: str | TokenSource, *,
 async def every_org(run: Run, token: str | TokenSource) -> list[str]:
     """--all-orgs: every organisation the credentials can see: a token's user's (GET
     /user/orgs), a GitHub App's installations; none is a usage error."""
-    if isinstance(token, auth.InstallationTokens):
+    if isinstance(token, org_tokens.InstallationTokens):
         orgs = await token.installed_orgs()
         await token.prime()
     else:
@@ -150,7 +146,7 @@ async def every_org(run: Run, token: str | TokenSource) -> list[str]:
 
 
 async def _prime(token: str | TokenSource) -> None:
-    if not isinstance(token, (auth.AppInstallationToken, auth.InstallationTokens)):
+    if not isinstance(token, (auth.AppInstallationToken, org_tokens.InstallationTokens)):
         return
     try:
         await token.prime()
@@ -203,12 +199,12 @@ async def _follow_server_limits(client: GitHubClient, token: str | TokenSource) 
     """An Enterprise Server may have its rate limiting off (GET /rate_limit answers 404 so, with
     no x-ratelimit-* headers): then pacing is off for the run. Any other answer keeps it on."""
     some_org = ""
-    if isinstance(token, auth.InstallationTokens):  # any of the App's tokens can ask
+    if isinstance(token, org_tokens.InstallationTokens):  # any of the App's tokens can ask
         if not token.orgs:
             return  # --all-orgs, not yet known: paced as on github.com
         some_org = token.orgs[0]
     try:
-        with auth.acting_for(some_org) if some_org else nullcontext():
+        with org_tokens.acting_for(some_org) if some_org else nullcontext():
             await client.request("GET", "/rate_limit")
     except errors.RateLimitingOff:
         client.pacer.turn_off("the server's rate limiting is off (GET /rate_limit: not enabled)")

@@ -8,10 +8,10 @@ import ssl
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
-from ..config.load import GitHubConfig
+from ..config.model import GitHubConfig
 from ..core.names import env_name_shown
 from ..exits import AuthError, UsageError
-from ..github import auth
+from ..github import auth, local_tokens, org_tokens
 from ..github.client import TokenSource
 from ..observe import redact
 from ..sources import SourceError, read_source
@@ -20,7 +20,7 @@ TOKEN_VARIABLES = ("GITHUB_TOKEN", "GH_TOKEN")
 
 
 def find_token(token_env: str | None = None, environ: Mapping[str, str] | None = None, *,
-               api_url: str | None = None, gh_timeout: float = auth.GH_TIMEOUT,
+               api_url: str | None = None, gh_timeout: float = local_tokens.GH_TIMEOUT,
                named_by: str = "--token-env or token_env", name_shown: bool = False,
                app_hint: str | None = "configure a GitHub App in [github.app]") -> str:
     """The token from `token_env` if named (and only from there), else GITHUB_TOKEN, else
@@ -36,7 +36,7 @@ def find_token(token_env: str | None = None, environ: Mapping[str, str] | None =
     if token_env:
         # A variable named on purpose is the only one: never fall back to another token,
         # which may belong to another host.
-        found = auth.env_token((token_env,), env)
+        found = local_tokens.env_token((token_env,), env)
         if found is None and (name_shown or env_name_shown(token_env)):
             raise AuthError(f"no GitHub token: {token_env}, named by {named_by}, is unset or "
                             "empty; no other token is used in its place")
@@ -46,12 +46,12 @@ def find_token(token_env: str | None = None, environ: Mapping[str, str] | None =
                             "typed in its place); no other token is used in its place")
         redact.register(found[1])
         return _one_line(found[1])
-    found = auth.env_token(TOKEN_VARIABLES, env)
+    found = local_tokens.env_token(TOKEN_VARIABLES, env)
     token = found[1] if found else None
     gh_problem = None
     if token is None and api_url is not None:
-        host = auth.gh_hostname(api_url)
-        answer = auth.gh_token(host, environ=env, timeout=gh_timeout)
+        host = local_tokens.gh_hostname(api_url)
+        answer = local_tokens.gh_token(host, environ=env, timeout=gh_timeout)
         token, gh_problem = answer.token, answer.problem
     if token is None:
         raise AuthError(_no_token_message(api_url, gh_problem, app_hint))
@@ -74,7 +74,7 @@ def _no_token_message(api_url: str | None, gh_problem: str | None, app_hint: str
     ways = ["set one of those variables"]
     message = f"no GitHub token: {tried}"
     if api_url is not None:
-        host = auth.gh_hostname(api_url)
+        host = local_tokens.gh_hostname(api_url)
         message += f", and `gh auth token --hostname {host}` gave none ({gh_problem})"
         ways.append(f"run `gh auth login --hostname {host}`")
     if app_hint:
@@ -96,7 +96,7 @@ def token_source_for(github_config: GitHubConfig | None, token_env: str | None,
 
     For an App, `org` is the organisation to act in: one name gives an
     AppInstallationToken; several give InstallationTokens, one installation token per org,
-    each request's org named with `syncer.github.auth.acting_for(org)`; none, with
+    each request's org named with `syncer.github.org_tokens.acting_for(org)`; none, with
     `every_installation`, InstallationTokens for every org the App is installed on (asked
     when connected: `every_org`). The private key is read here (UsageError, exit 2, when it
     cannot be read or is not an RSA PEM key) and registered for redaction, as is every JWT
@@ -133,7 +133,7 @@ def token_source_for(github_config: GitHubConfig | None, token_env: str | None,
     if app.installation_id is not None and len({o.lower() for o in orgs}) > 1:
         raise UsageError("[github.app].installation_id names one installation, which acts in "
                          "one organisation; leave it out for a run spanning organisations")
-    return auth.InstallationTokens(make, orgs)
+    return org_tokens.InstallationTokens(make, orgs)
 
 
 def _register_key(pem: bytes) -> None:

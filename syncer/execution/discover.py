@@ -13,7 +13,7 @@ from ..core.model import App, OrgSelection, Repo, Scope
 from ..core.plan import Existing, Unreadable
 from ..github import errors
 from ..github.api import SecretInfo, SecretsAPI, VariableInfo
-from ..github.auth import acting_for
+from ..github.org_tokens import acting_for
 
 T = TypeVar("T")
 #: (scope, name, value) → the value's keyed fingerprint, as the state computes it

@@ -22,7 +22,7 @@ import structlog
 from ..core.model import Action, Op, Outcome, Result, SecretValue
 from ..github import errors
 from ..github.api import SecretsAPI
-from ..github.auth import acting_for
+from ..github.org_tokens import acting_for
 from ..github.pacing import BudgetSpent, NotAdmitted
 from ..github.sansio import Response
 from .crypto import Sealer

@@ -16,9 +16,6 @@ from ..core.model import PublicKey, Scope
 from ..inputs import load_json
 from ..store.atomic import write_json_atomically
 
-# PublicKey re-exported: migrate/run.py imports it from here (its home is core.model)
-__all__ = ["KeyCache", "PublicKey", "load_known", "save_known"]
-
 Fetch = Callable[[Scope, "PublicKey | None"], Awaitable[PublicKey]]
 
 

@@ -33,7 +33,9 @@ from ..github.pacing import BudgetSpent, NotAdmitted
 from ..observe import redact
 from ..observe.progress import Progress
 from ..store.journal import Entry, Journal, default_journal_path
-from ..store.state import Record, State, StateKey, crash_point, writing
+from ..store.locks import writing
+from ..store.state import State, crash_point
+from ..store.state_format import Record, StateKey
 from . import interrupt
 from .connect import Run
 from .discover import for_each

@@ -36,16 +36,6 @@ if TYPE_CHECKING:  # cryptography and jwt load only for GitHub App runs: start-u
 from . import errors, sansio
 from .client import USER_AGENT, _translate_aiohttp_errors
 
-# Re-exported: the runtime (execution/connect.py) and the commands import these from here.
-from .local_tokens import GH_TIMEOUT, GhAnswer, env_token, gh_hostname, gh_token
-from .org_tokens import InstallationTokens, acting_for
-
-__all__ = [
-    "GH_TIMEOUT", "JWT_BACKDATE", "JWT_LIFETIME", "REFRESH_MARGIN", "AppAuthFailed",
-    "AppInstallationToken", "AppKeyError", "GhAnswer", "InstallationTokens", "OnSecret",
-    "acting_for", "env_token", "gh_hostname", "gh_token", "load_app_key",
-]
-
 log = structlog.get_logger("syncer.github.auth")
 
 #: GitHub accepts an App JWT whose `exp` is at most 10 minutes ahead of its own clock; 9

@@ -32,7 +32,7 @@ import anyio
 import structlog
 
 from ..core.limits import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
-from .ledger import FileLedger, Ledger, MemoryLedger
+from .ledger import Ledger, MemoryLedger
 from .pacing_rules import (
     DEFAULT_POINTS_PER_MINUTE,
     DEFAULT_WRITES_PER_MINUTE,
@@ -50,13 +50,6 @@ from .pacing_rules import (
     request_points,
 )
 from .sansio import RateLimit
-
-# Re-exported for callers that import them from here (the CLI, connect, the config's keys).
-__all__ = [
-    "DEFAULT_CONCURRENCY", "DEFAULT_POINTS_PER_MINUTE", "DEFAULT_WRITES_PER_MINUTE",
-    "MAX_CONCURRENCY", "BudgetSpent", "FileLedger", "Ledger", "MemoryLedger", "NotAdmitted",
-    "Pace", "PaceChange", "Pacer", "PacingStats", "local_time", "request_points",
-]
 
 _SLOW_DOWN_BELOW = 0.10  # spread the last 10% of the primary budget until its reset
 

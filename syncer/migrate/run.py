@@ -90,7 +90,8 @@ from ..inputs import InputTooLarge, read_capped
 from ..observe import redact
 from ..observe.clock import seconds_since_start
 from ..observe.progress import Progress
-from ..store.state import State, default_state_path
+from ..store.paths import default_state_path
+from ..store.state import State
 from .mapping import (
     FAILED,
     MIGRATED,

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ..config.load import toml_nesting
+from ..config.toml_lines import toml_nesting
 from ..core.model import SecretValue
 from ..core.names import MAX_VALUE_BYTES, env_name_shown
 from ..inputs import MAX_NESTING, InputTooLarge, read_capped

@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from typing import Any, Protocol, TextIO
 
 from ..core.model import Outcome, Result, Scope
-from ..github.pacing import local_time, request_points
+from ..github.pacing import local_time
+from ..github.pacing_rules import request_points
 from .terminal import can_encode, colours_wanted, columns, paint, redraws_possible
 
 REFRESH_SECONDS = 1 / 8

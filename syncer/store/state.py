@@ -42,16 +42,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..core.model import SecretValue
-from .atomic import create_exclusively, fsync_dir, remove_stale_temps, write_atomically
-
-# Re-exported: the rest of syncer imports these from here (the state's data, its errors, its
-# locks and paths; see state_format.py, locks.py, paths.py).
-from .locks import LockHeld, acquire_lock, release_lock, writing
-from .paths import default_state_path, lock_path, make_private_dir, writer_lock_path, writers_dir
+from .atomic import create_exclusively, remove_stale_temps, write_atomically
+from .locks import acquire_lock, release_lock
+from .paths import lock_path, make_private_dir
 from .state_format import (
     FINGERPRINT_PREFIX,
-    FINGERPRINT_RE,
-    FORMAT_VERSION,
     Record,
     StateError,
     StateKey,
@@ -59,15 +54,7 @@ from .state_format import (
     is_fingerprint,
     parse_document,
     to_document,
-    utc_now,
 )
-
-__all__ = [
-    "CRASH_AT_VARIABLE", "FINGERPRINT_PREFIX", "FINGERPRINT_RE", "FORMAT_VERSION", "KEY_BYTES",
-    "LockHeld", "Record", "State", "StateError", "StateKey", "acquire_lock", "crash_point",
-    "default_state_path", "fsync_dir", "is_fingerprint", "lock_path", "make_private_dir",
-    "release_lock", "utc_now", "writer_lock_path", "writers_dir", "writing",
-]
 
 KEY_BYTES = 32
 _FP_DOMAIN = b"syncer fingerprint v1\0"
