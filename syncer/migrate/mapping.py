@@ -463,6 +463,8 @@ class ReportItem:
     name: str
     key: str  # the values-file key of its source secret
     why: str = ""
+    #: a sealed import failed on a key id DST no longer accepts: its export must be run again
+    stale_key: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {"status": self.status, "target": self.scope.target, "name": self.name,

@@ -826,10 +826,10 @@ async def _import_sealed(request: MigrateRequest, settings_for: Callable[[str], 
             cost = _cost(src, dst)
             items = _import_report(entries, outcomes, stale, dry_run=request.dry_run)
             event = _summary_event(dst, outcomes, items, cost)
-    log.info("summary", dest=request.dest, stale=sum(i.why.startswith("stale") for i in items),
+    log.info("summary", dest=request.dest, stale=sum(i.stale_key for i in items),
              **event)
     notes = []
-    if any(i.status == FAILED and i.why.startswith("stale") for i in items):
+    if any(i.status == FAILED and i.stale_key for i in items):
         notes.append("stale key_id: DST's key changed since the export; run the export "
                      "workflow again and import its new output")
     _print_report(request, items, None, settings, cost, notes, title="import")
@@ -886,7 +886,7 @@ def _import_report(entries: Sequence[SealedEntry], outcomes: Sequence[Outcome],
                                     stopped_why(outcome)))
         elif (entry.scope, entry.key_id) in stale and outcome.status == 422:
             items.append(ReportItem(FAILED, entry.scope, entry.name, key,
-                                    f"stale key_id {entry.key_id}: export again"))
+                                    f"stale key_id {entry.key_id}: export again", stale_key=True))
         else:
             items.append(ReportItem(FAILED, entry.scope, entry.name, key,
                                     outcome.error or outcome.result.value))
