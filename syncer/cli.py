@@ -54,7 +54,7 @@ from .github.pacing import (
     BudgetSpent,
 )
 from .observe import logs, redact
-from .observe.summary import Summary, show
+from .observe.summary import Summary, show, stop_text
 from .sources import SourceError, Stopped, parse_source
 from .store.journal import JournalError
 from .store.state import LockHeld, State, StateError, default_state_path
@@ -516,7 +516,7 @@ async def _dispatch_with_signals(args: argparse.Namespace) -> int:
                 raise
     if interrupt.signum is None:
         if interrupt.stopped_by and interrupt.writing_began and not interrupt.finished:
-            print(f"syncer: stopped ({interrupt.stopped_by}): {interrupt.account()}, "
+            print(f"syncer: stopped ({stop_text(interrupt.stopped_by)}): {interrupt.account()}, "
                   f"{_how_to_resume(args)}", file=sys.stderr)
         return code
     if interrupt.finished:  # a signal after the last write changes nothing

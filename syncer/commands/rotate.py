@@ -29,7 +29,7 @@ from ..github import errors
 from ..github.api import Repo, SecretInfo, SecretsAPI
 from ..github.auth import acting_for
 from ..github.client import TokenSource
-from ..observe.summary import Summary
+from ..observe.summary import Summary, stop_text
 from ..store.state import State
 
 log = structlog.get_logger("syncer.rotate")
@@ -260,8 +260,8 @@ def report_lines(request: RotateRequest, result: RotateResult) -> list[str]:
 
 
 def _proof_line(name: str, outcome: Outcome) -> str:
-    if outcome.result is Result.SKIPPED:  # its error says why: "not written: interrupted"
-        why = (outcome.error or "").removeprefix("not written: ")
+    if outcome.result is Result.SKIPPED:
+        why = stop_text(outcome.stopped_by) if outcome.stopped_by else ""
         return f"not written {name} in {outcome.action.scope}" + (f": {why}" if why else "")
     selection = outcome.action.selection
     readers = f" (org secret, {selection.describe()})" if selection is not None else ""

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from ..core.model import StopReason
+
 GRACE_S = 10.0
 
 
@@ -30,7 +32,7 @@ class Interrupt:
         self.total_is_partial = False  # the stop came before the listing of targets ended
         #: why the run stopped writing on its own, not on a signal (a spent budget with
         #: --no-wait, GitHub out of reach, a journal that cannot grow): reported as a signal is
-        self.stopped_by: str | None = None
+        self.stopped_by: StopReason | None = None
         self.on_stop: list[Callable[[], None]] = []  # e.g. a pacer: send nothing new
         #: set by a running engine: cancels its writes in flight (and a listing page on its
         #: way), nothing else, so that the command still reports what landed

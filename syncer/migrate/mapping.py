@@ -46,6 +46,7 @@ from ..core.model import APPS, App, OrgSelection, Outcome, PublicKey, Result, Sc
 from ..core.names import secret_name_problem
 from ..core.plan import Change, PlanItem
 from ..github.api import Repo
+from ..observe.summary import stop_text
 from .values_file import Entry, ValuesFile
 
 MIGRATED_APPS: tuple[App, ...] = ("actions", "dependabot", "codespaces", "agents")
@@ -546,7 +547,7 @@ def report_exit_code(items: Iterable[ReportItem], outcomes: Iterable[Outcome] = 
 
 def stopped_why(outcome: Outcome) -> str:
     """Why a stop kept a write back ("interrupted", "rate limit budget spent until ...")."""
-    return (outcome.error or "").removeprefix(f"{NOT_WRITTEN}: ") or "stopped"
+    return (stop_text(outcome.stopped_by) if outcome.stopped_by else "") or "stopped"
 
 
 @dataclass(frozen=True, slots=True)
