@@ -42,7 +42,7 @@ from .execution.connect import (
     token_source_for,
 )
 from .execution.engine import RunAborted
-from .execution.interrupt import handling_signals
+from .execution.interrupt import Interrupt, handling_signals
 from .exits import AuthError, Exit, UsageError
 from .github import errors
 from .github.auth import acting_for
@@ -509,7 +509,7 @@ async def _dispatch_with_signals(args: argparse.Namespace) -> int:
     with anyio.CancelScope() as everything:
         with handling_signals(everything.cancel) as interrupt:
             try:
-                code = await _dispatch(args)
+                code = await _dispatch(args, interrupt)
             except Exception:  # main() reports it, with this account
                 if interrupt.writing_began and not interrupt.finished:
                     args.stopped_after_writing = f"{interrupt.account()}, {_how_to_resume(args)}"
@@ -537,7 +537,7 @@ def _how_to_resume(args: argparse.Namespace) -> str:
     return "resume with the same command"
 
 
-async def _dispatch(args: argparse.Namespace) -> int:
+async def _dispatch(args: argparse.Namespace, stop: Interrupt) -> int:
     show_progress = False if args.quiet else None
     if args.command in ("config", "completion"):  # no GitHub, no state
         from .commands import completion, config_cmd
@@ -546,15 +546,15 @@ async def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from .commands.demo import run_demo
 
-        return await run_demo(args.repos, show_progress=show_progress)
+        return await run_demo(args.repos, show_progress=show_progress, stop=stop)
     if args.command in ("plan", "apply"):
-        return await _sync(args, show_progress)
+        return await _sync(args, show_progress, stop)
     if args.command == "rotate":
-        return await _rotate(args, show_progress)
+        return await _rotate(args, show_progress, stop)
     if args.command == "audit":
         return await _audit(args)
     if args.command == "migrate":
-        return await _migrate(args)
+        return await _migrate(args, stop)
     from .commands import set as set_command
 
     variable = args.command == "variable"
@@ -575,7 +575,8 @@ async def _dispatch(args: argparse.Namespace) -> int:
             assert request.source is not None
             value = set_command.read_value(request.source)
         code, summary = await set_command.run_set(request, value, settings, token, state,
-                                                  fresh=args.fresh, show_progress=show_progress)
+                                                  fresh=args.fresh, show_progress=show_progress,
+                                                  stop=stop)
     if not request.dry_run:
         show(summary, sys.stderr)
     _report(args, _write_report("set", code, summary))
@@ -602,7 +603,7 @@ def _locked_unless_dry_run(dry_run: bool, state: State) -> AbstractContextManage
     return nullcontext() if dry_run else state.lock()
 
 
-async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
+async def _rotate(args: argparse.Namespace, show_progress: bool | None, stop: Interrupt) -> int:
     from .commands import rotate
     from .commands.set import read_value
     from .sources import KEPT_SYNTAX, generate, parse_source
@@ -647,7 +648,7 @@ async def _rotate(args: argparse.Namespace, show_progress: bool | None) -> int:
             save = partial(rotate.save_generated, value, args.output)
         result = await rotate.run_rotate(request, value, settings, token, state,
                                          fresh=args.fresh, show_progress=show_progress,
-                                         before_writing=save)
+                                         before_writing=save, stop=stop)
     for line in rotate.report_lines(request, result):
         print(line)
     if not result.org_secrets and not result.places:
@@ -728,7 +729,7 @@ def _app_or_token(flags: str, app_id: int | None, app_key: str | None,
                             every_installation=every_installation)
 
 
-async def _migrate(args: argparse.Namespace) -> int:
+async def _migrate(args: argparse.Namespace, stop: Interrupt) -> int:
     """Each side's settings and token: --from-/--to- flags, else the shared ones."""
     from .migrate.run import run_migrate_command
 
@@ -746,7 +747,8 @@ async def _migrate(args: argparse.Namespace) -> int:
             args.source if side == "from" else args.dest, settings_for(side),
             app_hint=f"use a GitHub App with --{side}-app-id and --{side}-app-key")
 
-    return await run_migrate_command(args, settings_for=settings_for, token_for=token_for)
+    return await run_migrate_command(args, settings_for=settings_for, token_for=token_for,
+                                     stop=stop)
 
 
 async def _audit(args: argparse.Namespace) -> int:
@@ -792,7 +794,7 @@ async def _audit(args: argparse.Namespace) -> int:
     return code
 
 
-async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
+async def _sync(args: argparse.Namespace, show_progress: bool | None, stop: Interrupt) -> int:
     from .commands.sync import run_sync
     from .observe import report
     from .observe.planview import plan_json, plan_text
@@ -833,7 +835,7 @@ async def _sync(args: argparse.Namespace, show_progress: bool | None) -> int:
             result = await run_sync(config, values, settings, token, state, apply=apply,
                                     prune=prune, fresh=args.fresh, show_progress=show_progress,
                                     before_writing=before_writing,
-                                    variable_values=variable_values)
+                                    variable_values=variable_values, stop=stop)
         except saved_plan.PlanChanged as refused:
             changes = [{"code": c.what.value, "secret": c.secret, "scope": c.scope,
                         "message": c.message} for c in refused.changes]

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from ..execution.connect import Settings
+from ..execution.interrupt import Interrupt
 from ..exits import Exit
 from ..fakehub import FakeHub, Limits
 from ..observe import redact
@@ -22,7 +23,8 @@ NAME = "DEMO_API_KEY"
 CONCURRENCY = 32
 
 
-async def run_demo(n_repos: int, *, show_progress: bool | None = None) -> int:
+async def run_demo(n_repos: int, *, show_progress: bool | None = None,
+                   stop: Interrupt | None = None) -> int:
     token = "demo-" + secrets.token_hex(16)
     redact.register(token)
     hub = FakeHub(tokens=(token,), limits=Limits.off())  # a demo of speed and correctness
@@ -41,7 +43,7 @@ async def run_demo(n_repos: int, *, show_progress: bool | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="syncer-demo-") as scratch:
             state = State.open(Path(scratch) / "state.json")  # never the user's own state
             code, summary = await run_set(request, value, settings, token, state,
-                                          show_progress=show_progress)
+                                          show_progress=show_progress, stop=stop)
     show(summary, sys.stderr)
     repos = [f"{ORG}/repo-{i:04d}" for i in range(1, n_repos + 1)]
     wrong = [r for r in repos if hub.plaintext(NAME, repo=r) != value.reveal()]

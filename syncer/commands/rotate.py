@@ -23,6 +23,7 @@ from ..core.names import secret_name_problem
 from ..core.selection import no_match, sees_org_secret, select_repos, unmatched_patterns
 from ..execution.connect import Settings, connect, every_org
 from ..execution.discover import Locations, locate
+from ..execution.interrupt import Interrupt
 from ..execution.writes import host_of, inputs_id, one_value_fingerprints, resumable, write_resumably
 from ..exits import Exit, UsageError
 from ..github import errors
@@ -162,11 +163,12 @@ def shadowing(where: Locations, repos: Sequence[Repo]) -> list[Scope]:
 async def run_rotate(request: RotateRequest, value: SecretValue | None, settings: Settings,
                      token: str | TokenSource, state: State, *, fresh: bool = False,
                      show_progress: bool | None = None,
-                     before_writing: Callable[[], None] | None = None) -> RotateResult:
+                     before_writing: Callable[[], None] | None = None,
+                     stop: Interrupt | None = None) -> RotateResult:
     """Find the places, then write them; `before_writing` runs once there is something to
     write, before the first write (it saves a generated value)."""
     started = time.monotonic()
-    async with connect(settings, token) as run:
+    async with connect(settings, token, stop=stop) as run:
         if request.all_orgs:
             orgs = await every_org(run, token)
             request = replace(request, org=orgs[0], more_orgs=tuple(orgs[1:]), all_orgs=False)

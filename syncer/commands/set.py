@@ -27,6 +27,7 @@ from ..core.selection import no_match, select_repos, unmatched_patterns, wanted
 from ..execution.connect import Run, Settings, connect, every_org
 from ..execution.discover import for_each, org_selection
 from ..execution.engine import StreamBroken
+from ..execution.interrupt import Interrupt
 from ..execution.writes import host_of, inputs_id, one_value_fingerprints, resumable, write_resumably
 from ..exits import Exit, UsageError
 from ..github import errors
@@ -198,9 +199,10 @@ def inputs_of(request: SetRequest, settings: Settings, value_fingerprint: str) -
 
 async def run_set(request: SetRequest, value: SecretValue | None, settings: Settings,
                   token: str | TokenSource, state: State, *, fresh: bool = False,
-                  show_progress: bool | None = None) -> tuple[int, Summary]:
+                  show_progress: bool | None = None,
+                  stop: Interrupt | None = None) -> tuple[int, Summary]:
     started = time.monotonic()
-    async with connect(settings, token) as run:
+    async with connect(settings, token, stop=stop) as run:
         if request.all_orgs:
             orgs = await every_org(run, token)
             request = replace(request, org=orgs[0], more_orgs=tuple(orgs[1:]), all_orgs=False)

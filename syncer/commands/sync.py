@@ -29,6 +29,7 @@ from ..core.plan import (
 )
 from ..execution.connect import Run, Settings, connect
 from ..execution.discover import existing, org_repos
+from ..execution.interrupt import Interrupt
 from ..execution.writes import remembered_in, state_key, write_planned
 from ..exits import Exit, UsageError
 from ..github import errors
@@ -63,14 +64,15 @@ async def run_sync(config: Config, values: Values,
                    apply: bool, prune: bool, fresh: bool = False,
                    show_progress: bool | None = None,
                    before_writing: Callable[[list[PlanItem]], None] | None = None,
-                   variable_values: Values | None = None) -> SyncResult:
+                   variable_values: Values | None = None,
+                   stop: Interrupt | None = None) -> SyncResult:
     """`values` of the [[secret]] tables (config.read_values), `variable_values` of the
     [[variable]] tables (config.read_variable_values). `before_writing` sees the plan before
     apply writes anything (before environments are created): a saved plan's check raises
     there, the terminal shows the plan."""
     started = time.monotonic()
     by_target = {"secret": values, "variable": variable_values or {}}
-    async with connect(settings, token) as run:
+    async with connect(settings, token, stop=stop) as run:
         reading = Reading(enabled=False if show_progress is False else None)
         try:
             plan, value_keys = await _plan(run, config, by_target, state, prune, reading)

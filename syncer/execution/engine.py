@@ -27,8 +27,7 @@ from ..github.pacing import BudgetSpent, NotAdmitted
 from ..github.sansio import Response
 from ..observe.summary import error_text
 from .crypto import Sealer
-from .interrupt import current as current_interrupt
-from .interrupt import stop_requested
+from .interrupt import Interrupt
 from .keys import KeyCache
 
 log = structlog.get_logger("syncer.engine")
@@ -65,6 +64,9 @@ class Engine:
     keys: KeyCache
     concurrency: int = 16
     on_outcome: OnOutcome | None = None
+    #: the run's stop handle: a signal on it stops scheduling; the engine keeps its account
+    #: (targets seen and done, writes in flight and cut off) and says why it stopped on its own
+    stop: Interrupt = field(kw_only=True)
     #: whether no request of the command follows this run's, asked once every action has been
     #: taken (a late signal then has nothing to stop)
     last_phase: Callable[[], bool] = lambda: True
@@ -92,15 +94,14 @@ class Engine:
         self._log = log.bind()  # bound once per run, not again for every write's event
         feed = _Feed()
         aborted: list[errors.AuthFailed] = []
-        interrupt = current_interrupt.get()
+        interrupt = self.stop
         pacer = self.api.client.pacer
-        if interrupt is not None:
-            feed.on_arrival = lambda: setattr(interrupt, "total", interrupt.total + 1)
-            # on a signal, what waits for its turn (pacing, a backoff) is not sent at all
-            interrupt.on_stop.append(pacer.stop_admitting)
+        feed.on_arrival = lambda: setattr(interrupt, "total", interrupt.total + 1)
+        # on a signal, what waits for its turn (pacing, a backoff) is not sent at all
+        interrupt.on_stop.append(pacer.stop_admitting)
 
         def keep_going() -> bool:
-            if self._stop is None and stop_requested():
+            if self._stop is None and interrupt.signalled:
                 self._stop = StopReason(Stop.INTERRUPTED)
             return self._stop is None
 
@@ -125,8 +126,7 @@ class Engine:
                 # signal, letting the writes under way finish.
                 self._stop = self._stop or StopReason(Stop.UNRECORDED, str(exc))
                 log.error("recording_failed", error=str(exc))
-            if interrupt is not None:
-                interrupt.done += outcome.result in WRITTEN
+            interrupt.done += outcome.result in WRITTEN
 
         async def worker(cancel: anyio.CancelScope) -> None:
             # One scope for the worker's life (one per write cost measurably more): cut_writes
@@ -141,14 +141,12 @@ class Engine:
                             feed.put_back(action)
                             return
                         under_way = action
-                        if interrupt is not None:
-                            interrupt.writes_in_flight += 1
+                        interrupt.writes_in_flight += 1
                         try:
                             outcome = await self._perform(action, value_for)
                         finally:
-                            if interrupt is not None:
-                                interrupt.writes_in_flight -= 1
-                                interrupt.write_settled()
+                            interrupt.writes_in_flight -= 1
+                            interrupt.write_settled()
                         under_way = None
                         record(outcome)
             except errors.AuthFailed as exc:
@@ -156,22 +154,20 @@ class Engine:
                 cancel.cancel()
                 return
             except anyio.get_cancelled_exc_class():
-                if under_way is not None and interrupt is not None and interrupt.signum is not None:
+                if under_way is not None and interrupt.signalled:
                     interrupt.cut_off += 1  # cancelled as a whole: it may have landed
                 raise
             finally:
                 worker_scopes.discard(scope)
             if under_way is not None:  # cut off when the grace ran out
-                if interrupt is not None:
-                    interrupt.cut_off += 1
+                interrupt.cut_off += 1
                 cut_off.append(under_way)
                 record(Outcome(under_way, Result.FAILED, error=CUT_OFF))
-            if interrupt is not None and feed.exhausted and self.last_phase():
+            if feed.exhausted and self.last_phase():
                 interrupt.idle = True  # no request left to send: a late signal stops nothing
 
-        if interrupt is not None:
-            interrupt.idle = False
-            interrupt.cut_writes = cut_writes
+        interrupt.idle = False
+        interrupt.cut_writes = cut_writes
         try:
             async with anyio.create_task_group() as everything:
                 if isinstance(actions, AsyncIterable):
@@ -184,11 +180,10 @@ class Engine:
                 everything.cancel_scope.cancel()  # the workers are done: so is any listing
         finally:
             self.stream_cut_short = not feed.complete
-            if interrupt is not None:
-                interrupt.idle = self.last_phase()
-                interrupt.cut_writes = None
-                interrupt.on_stop.remove(pacer.stop_admitting)
-                interrupt.total_is_partial |= self.stream_cut_short
+            interrupt.idle = self.last_phase()
+            interrupt.cut_writes = None
+            interrupt.on_stop.remove(pacer.stop_admitting)
+            interrupt.total_is_partial |= self.stream_cut_short
         if isinstance(feed.failure, errors.AuthFailed):
             aborted.append(feed.failure)
         if aborted:
@@ -209,7 +204,7 @@ class Engine:
         # find out
         self.left_undone = (sum(o.result is Result.SKIPPED for o in outcomes) + len(cut_off)
                             + self._lost)
-        if interrupt is not None and interrupt.signum is None:
+        if not interrupt.signalled:
             if self._stop is not None:
                 interrupt.stopped_by = self._stop
             elif feed.failure is not None:

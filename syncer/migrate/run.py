@@ -80,6 +80,7 @@ from ..execution.connect import Run, Settings, connect
 from ..execution.crypto import Sealer
 from ..execution.discover import existing, for_each
 from ..execution.engine import Engine
+from ..execution.interrupt import Interrupt
 from ..execution.keys import KeyCache, PublicKey
 from ..execution.writes import host_of, remembered_in, state_key, write_planned, writer_locks
 from ..exits import AuthError, UsageError
@@ -196,10 +197,11 @@ def request_from(args: argparse.Namespace) -> MigrateRequest:
 
 async def run_migrate_command(args: argparse.Namespace, *,
                               settings_for: Callable[[str], Settings],
-                              token_for: Callable[[str], str | TokenSource]) -> int:
+                              token_for: Callable[[str], str | TokenSource],
+                              stop: Interrupt | None = None) -> int:
     request = request_from(args)
     if request.import_sealed:
-        return await _import_sealed(request, settings_for, token_for)
+        return await _import_sealed(request, settings_for, token_for, stop)
     values = _read_values(request.values) if request.values else None
     src_settings, dst_settings = settings_for("from"), settings_for("to")
     if (host_of(src_settings.api_url) == host_of(dst_settings.api_url)
@@ -219,7 +221,7 @@ async def run_migrate_command(args: argparse.Namespace, *,
         else None
     with state.lock() if state is not None and writing else contextlib.nullcontext():
         async with _connect_both(src_settings, token_for("from"), dst_settings,
-                                 token_for("to")) as (src, dst):
+                                 token_for("to"), stop) as (src, dst):
             inventory = await _read_source(src, request)
             destination = await _read_destination(dst, request.dest, inventory)
             inventory = _leave_behind_absent(inventory, destination)
@@ -238,14 +240,17 @@ async def run_migrate_command(args: argparse.Namespace, *,
 
 @asynccontextmanager
 async def _connect_both(src_settings: Settings, src_token: str | TokenSource,
-                        dst_settings: Settings, dst_token: str | TokenSource
-                        ) -> AsyncIterator[tuple[Run, Run]]:
-    """One connection when both sides are the same host and token (one budget to pace), else two."""
+                        dst_settings: Settings, dst_token: str | TokenSource,
+                        stop: Interrupt | None) -> AsyncIterator[tuple[Run, Run]]:
+    """One connection when both sides are the same host and token (one budget to pace), else
+    two; both stop on the command's `stop`."""
+    stop = stop or Interrupt()
     if src_settings == dst_settings and src_token == dst_token:
-        async with connect(dst_settings, dst_token) as run:
+        async with connect(dst_settings, dst_token, stop=stop) as run:
             yield run, run
         return
-    async with connect(src_settings, src_token) as src, connect(dst_settings, dst_token) as dst:
+    async with connect(src_settings, src_token, stop=stop) as src, \
+            connect(dst_settings, dst_token, stop=stop) as dst:
         yield src, dst
 
 
@@ -785,7 +790,8 @@ def _read_sealed(paths: Sequence[str], dest_org: str) -> list[SealedEntry]:
 
 
 async def _import_sealed(request: MigrateRequest, settings_for: Callable[[str], Settings],
-                        token_for: Callable[[str], str | TokenSource]) -> int:
+                        token_for: Callable[[str], str | TokenSource],
+                        stop: Interrupt | None) -> int:
     entries = _read_sealed(request.import_sealed, request.dest)
     rounds, problems = import_rounds(entries)
     if problems:
@@ -796,7 +802,7 @@ async def _import_sealed(request: MigrateRequest, settings_for: Callable[[str], 
     outcomes: list[Outcome] = []
     with state.lock():
         async with _connect_both(settings_for("from"), token_for("from"), settings,
-                                 token_for("to")) as (src, dst):
+                                 token_for("to"), stop) as (src, dst):
             inventory = await _read_source(src, request)
             targets = map_targets(inventory, await _read_destination(dst, request.dest,
                                                                      inventory))
@@ -815,7 +821,7 @@ async def _import_sealed(request: MigrateRequest, settings_for: Callable[[str], 
                         break
                     engine = Engine(dst.api, _PreSealed(),
                                     _exported_keys(chosen, stale, dst.api.public_key),
-                                    settings.concurrency)
+                                    settings.concurrency, stop=dst.stop)
                     actions = [Action(Op.PUT, e.scope, e.name, e.selection, "import")
                                for e in chosen]
                     outcomes += await _write_sealed(
