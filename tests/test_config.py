@@ -614,7 +614,7 @@ class _Connecting(Exception):
     pass
 
 
-def _no_network(settings: object, token: object) -> object:
+def _no_network(settings: object, token: object, **options: object) -> object:
     raise _Connecting
 
 
