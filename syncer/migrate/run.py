@@ -262,7 +262,7 @@ def _reading(side: str) -> Iterator[None]:
     except errors.AuthFailed as exc:
         raise AuthError(f"{side}: the token was rejected ({exc.message})") from None
     except errors.NotFound as exc:
-        why = exc.message if "lacks access" in exc.message else \
+        why = exc.message if isinstance(exc, errors.OrgNotFound) else \
             f"{exc.message}: organization not found or token lacks access"
         raise UsageError(f"{side}: {why}") from None
     except errors.RateLimited:
