@@ -21,6 +21,7 @@ from .commands import COMMANDS, Command, Output, Request, Session, load
 from .execution.interrupt import handling_signals
 from .exits import Exit
 from .observe import logs
+from .observe.summary import stop_text
 
 
 class _Parser(argparse.ArgumentParser):
@@ -125,7 +126,7 @@ async def _run(command: Command, request: Request, show_progress: bool | None,
         code = command.report(request, result, Output(sys.stdout, sys.stderr))
     if stop.signum is None:
         if stop.stopped_by and stop.writing_began and not stop.finished:
-            print(f"syncer: stopped ({stop.stopped_by}): {stop.account()}, "
+            print(f"syncer: stopped ({stop_text(stop.stopped_by)}): {stop.account()}, "
                   f"{request.how_to_resume}", file=sys.stderr)
         return code
     if stop.finished:  # a signal after the last write changes nothing

@@ -231,11 +231,11 @@ def test_repos_narrows_the_rotation_to_those_repositories(hub, url, monkeypatch,
 def test_proof_lines_name_what_a_stop_left_unwritten() -> None:
     """A place a stop kept back reads 'not written NAME in SCOPE: why', like the summary."""
     from syncer.commands.rotate import _proof_line
-    from syncer.core.model import Action, Op, Outcome, Result, Scope
+    from syncer.core.model import Action, Op, Outcome, Result, Scope, Stop, StopReason
 
     action = Action(Op.PUT, Scope.of_repo("acme", "api"), "LEAKED")
-    assert _proof_line("LEAKED", Outcome(action, Result.SKIPPED, error="not written: "
-                                         "interrupted")) == \
+    assert _proof_line("LEAKED", Outcome(action, Result.SKIPPED,
+                                         stopped_by=StopReason(Stop.INTERRUPTED))) == \
         "not written LEAKED in acme/api: interrupted"
     assert _proof_line("LEAKED", Outcome(action, Result.UPDATED, 204)) == \
         "updated  LEAKED in acme/api"

@@ -9,7 +9,7 @@ import signal
 import anyio
 import pytest
 
-from syncer.core.model import Action, Op, Scope, SecretValue
+from syncer.core.model import Action, Op, Scope, SecretValue, Stop, StopReason
 from syncer.execution import interrupt as interruption
 from syncer.execution.connect import Settings, connect
 from syncer.execution.interrupt import handling_signals
@@ -62,10 +62,31 @@ async def test_the_engine_leaves_the_run_idle_unless_more_requests_follow(
     hub.add_repos("acme", 3)
     with handling_signals(lambda: None) as interrupt:
         async with hub.serve() as url, connect(Settings(api_url=url, points_per_minute=0),
-                                               "tok") as run:
+                                               "tok", stop=interrupt) as run:
             engine = run.engine()
             engine.last_phase = lambda: not more_requests_follow
             actions = [Action(Op.PUT, Scope.of_repo("acme", f"repo-{i:04d}"), "S")
                        for i in range(1, 4)]
             await engine.run(actions, lambda _: SecretValue(b"v"))
             assert interrupt.idle is not more_requests_follow
+
+
+@pytest.mark.anyio
+async def test_the_stop_handle_is_passed_to_the_run_not_looked_up() -> None:
+    """The engine keeps its account on the stop handle the command gave `connect`, with no
+    signal handling installed around it (nothing ambient); a signal on that handle, not a
+    context variable, is what holds its writes back."""
+    hub = FakeHub(tokens=("tok",))
+    hub.add_org("acme")
+    hub.add_repos("acme", 3)
+    stop = interruption.Interrupt()
+    actions = [Action(Op.PUT, Scope.of_repo("acme", f"repo-{i:04d}"), "S") for i in range(1, 4)]
+    async with hub.serve() as url, connect(Settings(api_url=url, points_per_minute=0), "tok",
+                                           stop=stop) as run:
+        assert run.stop is stop
+        await run.engine().run(actions, lambda _: SecretValue(b"v"))
+        assert (stop.done, stop.total, stop.idle) == (3, 3, True)
+        stop.trigger(signal.SIGTERM)
+        outcomes = await run.engine().run(actions, lambda _: SecretValue(b"w"))
+    assert [o.result.value for o in outcomes] == ["not_written"] * 3
+    assert {o.stopped_by for o in outcomes} == {StopReason(Stop.INTERRUPTED)}

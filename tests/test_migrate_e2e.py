@@ -257,6 +257,17 @@ def test_a_repos_pattern_that_matches_nothing_is_refused(small, small_url, tmp_p
     assert not (tmp_path / "plan.json").exists()
 
 
+def test_an_organisation_that_cannot_be_read_is_named_once(small, small_url, tmp_path) -> None:
+    """--from an org that does not exist (or the token may not see): a usage error naming it
+    and the two possible causes once, before any output."""
+    with pytest.raises(UsageError) as caught:
+        migrate(small_url, tmp_path, "--from", "nope", "--to", "dst",
+                "--plan-out", str(tmp_path / "plan.json"))
+    assert str(caught.value) == \
+        "reading nope: organization nope not found or token lacks access"
+    assert not (tmp_path / "plan.json").exists()
+
+
 @pytest.mark.parametrize("option", ["--plan-out", "--export-workflow"])
 def test_an_output_path_is_never_a_file_syncer_did_not_write(small, small_url, tmp_path,
                                                              option) -> None:

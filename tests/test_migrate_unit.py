@@ -14,7 +14,19 @@ from typing import Any
 import pytest
 from nacl.public import PrivateKey, SealedBox
 
-from syncer.core.model import Action, Op, OrgSelection, Outcome, PublicKey, Repo, Result, Scope, SecretValue
+from syncer.core.model import (
+    Action,
+    Op,
+    OrgSelection,
+    Outcome,
+    PublicKey,
+    Repo,
+    Result,
+    Scope,
+    SecretValue,
+    Stop,
+    StopReason,
+)
 from syncer.core.plan import Change, PlanItem
 from syncer.migrate.mapping import (
     FAILED,
@@ -325,7 +337,7 @@ def test_a_write_a_stop_kept_back_is_not_written_not_failed() -> None:
     (web_a,) = map_targets(inventory(repo_secret("web", "A")), DST)
     plan = [PlanItem(Change.UPDATE, web_a.scope, "A")]
     outcomes = [Outcome(Action(Op.PUT, web_a.scope, "A"), Result.SKIPPED,
-                        error="not written: interrupted")]
+                        stopped_by=StopReason(Stop.INTERRUPTED))]
     items = build_report([web_a], [], plan, outcomes)
     assert [(i.status, i.why) for i in items] == [(NOT_WRITTEN, "interrupted")]
     assert report_exit_code(items, outcomes) == 1  # not done: the exit code says so

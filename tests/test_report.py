@@ -286,3 +286,34 @@ def test_targets_an_interrupted_run_wrote_are_told_apart() -> None:
     assert [(t["scope"], t["outcome"]) for t in rotated] == [
         ("acme/b", "created"), ("acme/a", "done_by_interrupted_run")]
     jsonschema.validate(report.build("apply", 0, None, targets=targets), report.schema())
+
+
+
+@pytest.mark.parametrize(("reason", "why"), [
+    ("INTERRUPTED", "interrupted"),
+    ("BUDGET_SPENT", "rate limit budget spent until {reset}"),
+    ("UNREACHABLE", "GitHub out of reach (no answer)"),
+    ("UNRECORDED", "cannot append to the journal"),
+])
+def test_why_a_stop_kept_a_write_back_is_worded_only_where_it_is_printed(
+        reason: str, why: str) -> None:
+    """An outcome a stop kept back carries the stop as data (no prose in its error); the
+    summary line and the JSON report's failure message word it, the same way, for each kind."""
+    from syncer.core.model import Action, Op, Outcome, Result, Scope, Stop, StopReason
+    from syncer.github.pacing import local_time
+    from syncer.observe.summary import render, summarize
+
+    reset = 1_800_000_000.0
+    detail = {"UNREACHABLE": "no answer", "UNRECORDED": "cannot append to the journal"}
+    stop = StopReason(Stop[reason], detail.get(reason, ""),
+                      reset if reason == "BUDGET_SPENT" else None)
+    kept_back = Outcome(Action(Op.PUT, Scope.of_repo("acme", "a"), "S"), Result.SKIPPED,
+                        stopped_by=stop)
+    assert kept_back.error is None
+    why = why.format(reset=local_time(reset))
+    text = render(summarize([kept_back], requests=0, retries=0, waits=0, wait_seconds=0,
+                            seconds=0))
+    assert f"  not written: S in acme/a: {why}" in text.splitlines()
+    (target,) = report.write_targets([kept_back], report.WriteReason.REQUESTED)
+    assert target["failure"] == {"code": "stopped", "http_status": None,
+                                 "message": f"not written: {why}"}

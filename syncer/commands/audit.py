@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import enum
 import io
 import json
 from collections.abc import Iterable, Sequence
@@ -42,6 +43,24 @@ SCOPE_LIMIT: dict[Target, dict[str, int]] = {
     "secret": {"org": 1000, "repo": 100, "env": 100},
     "variable": {"org": 1000, "repo": 500, "env": 100},
 }
+
+
+class Flag(enum.StrEnum):
+    """What a row is flagged for, as the table, CSV and JSON print it."""
+
+    SHADOWS_ORG_SECRET = "shadows-org-secret"
+    SHADOWS_ORG_VARIABLE = "shadows-org-variable"
+    SCOPE_AT_LIMIT_100 = "scope-at-limit-100"
+    SCOPE_AT_LIMIT_500 = "scope-at-limit-500"
+    SCOPE_AT_LIMIT_1000 = "scope-at-limit-1000"
+
+
+#: a repository or environment one shadowing an org secret or variable of that name
+SHADOWS: dict[Target, Flag] = {"secret": Flag.SHADOWS_ORG_SECRET,
+                               "variable": Flag.SHADOWS_ORG_VARIABLE}
+#: a scope holding as many as GitHub allows (every limit of SCOPE_LIMIT)
+AT_LIMIT: dict[int, Flag] = {100: Flag.SCOPE_AT_LIMIT_100, 500: Flag.SCOPE_AT_LIMIT_500,
+                             1000: Flag.SCOPE_AT_LIMIT_1000}
 KINDS: dict[str, Target] = {"secrets": "secret", "variables": "variable"}  # --kind
 #: what one scope holds, listed on its own: the secrets or the variables of one app
 Store = tuple[App, Target]
@@ -98,7 +117,7 @@ class Row:
     created_at: str | None
     updated_at: str | None
     age_days: int | None
-    flags: tuple[str, ...] = field(default=())
+    flags: tuple[Flag, ...] = field(default=())
     type: Target = "secret"
     value: str | None = None  # a variable's, with --show-values only
 
@@ -128,15 +147,15 @@ def audit_rows(found: Sequence[Found], repos: Sequence[Repo], now: datetime, *,
         per_scope[f.scope] = per_scope.get(f.scope, 0) + 1
     rows = []
     for f in found:
-        flags = []
+        flags: list[Flag] = []
         target = f.scope.target
         shadowed = org_level.get((f.scope.app, target, f.info.name))
         if f.scope.kind != "org" and shadowed is not None \
                 and sees_org_secret(shadowed, by_name.get(f.scope.repo or "")):
-            flags.append(f"shadows-org-{target}")
+            flags.append(SHADOWS[target])
         limit = SCOPE_LIMIT[target][f.scope.kind]
         if per_scope[f.scope] >= limit:
-            flags.append(f"scope-at-limit-{limit}")
+            flags.append(AT_LIMIT[limit])
         rows.append(Row(f.scope.app, f.scope.kind, where(f.scope), f.info.name,
                         f.info.visibility or "", _selected_count(f.selection), f.info.created_at,
                         f.info.updated_at, _age_days(f.info.updated_at, now), tuple(flags),
@@ -292,7 +311,7 @@ def _table(rows: Sequence[Row], show_values: bool) -> str:
 def summary_line(rows: Sequence[Row]) -> str:
     """"12 secrets, 3 variables, 2 shadowing an org secret or variable". Pure."""
     variables = sum(r.type == "variable" for r in rows)
-    shadowing = sum(any(f.startswith("shadows-org-") for f in r.flags) for r in rows)
+    shadowing = sum(any(f in SHADOWS.values() for f in r.flags) for r in rows)
     return (f"{len(rows) - variables} secrets, {variables} variables, {shadowing} shadowing "
             "an org secret or variable")
 

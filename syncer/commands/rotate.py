@@ -34,7 +34,7 @@ from ..github.api import SecretInfo, SecretsAPI
 from ..github.client import TokenSource
 from ..github.org_tokens import acting_for
 from ..observe import redact
-from ..observe.summary import Summary, show
+from ..observe.summary import Summary, show, stop_text
 from ..sources import KEPT_SYNTAX, Source, generate, parse_source
 from ..store.state import State
 from . import Output, Request, Session, options
@@ -172,7 +172,7 @@ async def run_rotate(request: RotateRequest, value: SecretValue | None, settings
                      token: str | TokenSource, state: State, *, fresh: bool = False,
                      show_progress: bool | None = None,
                      before_writing: Callable[[], None] | None = None,
-        stop: Interrupt | None = None) -> RotateResult:
+                     stop: Interrupt | None = None) -> RotateResult:
     """Find the places, then write them; `before_writing` runs once there is something to
     write, before the first write (it saves a generated value)."""
     started = time.monotonic()
@@ -270,8 +270,8 @@ def report_lines(request: RotateRequest, result: RotateResult) -> list[str]:
 
 
 def _proof_line(name: str, outcome: Outcome) -> str:
-    if outcome.result is Result.SKIPPED:  # its error says why: "not written: interrupted"
-        why = (outcome.error or "").removeprefix("not written: ")
+    if outcome.result is Result.SKIPPED:
+        why = stop_text(outcome.stopped_by) if outcome.stopped_by else ""
         return f"not written {name} in {outcome.action.scope}" + (f": {why}" if why else "")
     selection = outcome.action.selection
     readers = f" (org secret, {selection.describe()})" if selection is not None else ""

@@ -223,7 +223,7 @@ def _creating_environments(plan: list[PlanItem]) -> list[PlanItem]:
 async def _create_environments(run: Run, plan: list[PlanItem]) -> None:
     """Create each environment the plan needs; one that fails makes its writes fail alone."""
     needed = sorted({(i.scope.org, i.scope.repo or "", i.scope.env or "") for i in plan
-                     if i.why.startswith("environment ") and i.why.endswith(" created first")})
+                     if i.creates_environment})
     for org, repo, env in needed:
         try:
             with acting_for(org):

@@ -149,6 +149,25 @@ class Result(enum.Enum):
     SKIPPED = "not_written"  # left by a stop (a signal, a spent budget); as the summary says
 
 
+class Stop(enum.Enum):
+    """What stopped a run writing before every target was done (not a target's own failure)."""
+
+    INTERRUPTED = "interrupted"  # a signal (or a pacer told to send nothing new)
+    BUDGET_SPENT = "budget_spent"  # the rate limit is spent, and the run was told not to wait
+    UNREACHABLE = "unreachable"  # every retry of a write went unanswered: GitHub is out of reach
+    UNRECORDED = "unrecorded"  # the journal could not take an outcome (a disk full)
+    LISTING_FAILED = "listing_failed"  # the listing of targets failed part-way
+
+
+@dataclass(frozen=True, slots=True)
+class StopReason:
+    """Why a run stopped writing, with what the stop's text is made of when it is printed."""
+
+    stop: Stop
+    detail: str = ""  # the error met (UNREACHABLE, UNRECORDED, LISTING_FAILED)
+    reset_at: float | None = None  # BUDGET_SPENT: when the budget comes back (epoch seconds)
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     action: Action
@@ -160,6 +179,8 @@ class Outcome:
     updated_at: str | None = None
     #: failed because the token lacks a permission for this kind of write (see `error`)
     denied: bool = False
+    #: not written (SKIPPED): the stop that kept it back
+    stopped_by: StopReason | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,6 +119,11 @@ class PlanItem:
     exists: bool | None = None
 
     @property
+    def creates_environment(self) -> bool:
+        """Its environment is missing and is created before the secret is written."""
+        return self.reason is Reason.ENVIRONMENT_CREATED_FIRST
+
+    @property
     def undoes_a_change_on_github(self) -> bool:
         """Drift rewritten, or a secret syncer never wrote pruned (not a config change)."""
         return self.change is Change.DRIFTED or (self.change is Change.PRUNE

@@ -88,7 +88,8 @@ class Run:
     stop: Interrupt = field(default_factory=Interrupt)
 
     def engine(self, on_outcome: OnOutcome | None = None) -> Engine:
-        return Engine(self.api, self.sealer, self.keys, self.settings.concurrency, on_outcome)
+        return Engine(self.api, self.sealer, self.keys, self.settings.concurrency, on_outcome,
+                      stop=self.stop)
 
     def summary(self, outcomes: list[Outcome], started: float) -> Summary:
         """Outcomes counted, with what the run cost: requests, retries, rate-limit waits, time."""

@@ -19,15 +19,16 @@ from typing import Any
 import anyio
 import structlog
 
-from ..core.model import Action, Op, Outcome, Result, SecretValue
+from ..core.limits import DEFAULT_CONCURRENCY
+from ..core.model import Action, Op, Outcome, Result, SecretValue, Stop, StopReason
 from ..github import errors
 from ..github.api import SecretsAPI
 from ..github.org_tokens import acting_for
 from ..github.pacing import BudgetSpent, NotAdmitted
 from ..github.sansio import Response
+from ..observe.summary import error_text
 from .crypto import Sealer
-from .interrupt import current as current_interrupt
-from .interrupt import stop_requested
+from .interrupt import Interrupt
 from .keys import KeyCache
 
 log = structlog.get_logger("syncer.engine")
@@ -62,12 +63,15 @@ class Engine:
     api: SecretsAPI
     sealer: Sealer
     keys: KeyCache
-    concurrency: int = 16
+    concurrency: int = DEFAULT_CONCURRENCY
     on_outcome: OnOutcome | None = None
+    #: the run's stop handle: a signal on it stops scheduling; the engine keeps its account
+    #: (targets seen and done, writes in flight and cut off) and says why it stopped on its own
+    stop: Interrupt = field(kw_only=True)
     #: whether no request of the command follows this run's, asked once every action has been
     #: taken (a late signal then has nothing to stop)
     last_phase: Callable[[], bool] = lambda: True
-    _stop_reason: str | None = field(default=None, init=False)
+    _stop: StopReason | None = field(default=None, init=False)
     _lost: int = field(default=0, init=False)  # writes whose every try went unanswered
     _log: Any = field(default=log, init=False)
     #: a stream of actions was left unread by a stop: targets it held were never seen
@@ -91,17 +95,16 @@ class Engine:
         self._log = log.bind()  # bound once per run, not again for every write's event
         feed = _Feed()
         aborted: list[errors.AuthFailed] = []
-        interrupt = current_interrupt.get()
+        interrupt = self.stop
         pacer = self.api.client.pacer
-        if interrupt is not None:
-            feed.on_arrival = lambda: setattr(interrupt, "total", interrupt.total + 1)
-            # on a signal, what waits for its turn (pacing, a backoff) is not sent at all
-            interrupt.on_stop.append(pacer.stop_admitting)
+        feed.on_arrival = lambda: setattr(interrupt, "total", interrupt.total + 1)
+        # on a signal, what waits for its turn (pacing, a backoff) is not sent at all
+        interrupt.on_stop.append(pacer.stop_admitting)
 
         def keep_going() -> bool:
-            if self._stop_reason is None and stop_requested():
-                self._stop_reason = "not written: interrupted"
-            return self._stop_reason is None
+            if self._stop is None and interrupt.signalled:
+                self._stop = StopReason(Stop.INTERRUPTED)
+            return self._stop is None
 
         worker_scopes: set[anyio.CancelScope] = set()
         cut_off: list[Action] = []
@@ -122,10 +125,9 @@ class Engine:
             except Exception as exc:  # noqa: BLE001 - the journal cannot be written (disk full)
                 # Writing on without a record of it would leave a resume blind: stop as on a
                 # signal, letting the writes under way finish.
-                self._stop_reason = self._stop_reason or f"not written: {exc}"
+                self._stop = self._stop or StopReason(Stop.UNRECORDED, str(exc))
                 log.error("recording_failed", error=str(exc))
-            if interrupt is not None:
-                interrupt.done += outcome.result in WRITTEN
+            interrupt.done += outcome.result in WRITTEN
 
         async def worker(cancel: anyio.CancelScope) -> None:
             # One scope for the worker's life (one per write cost measurably more): cut_writes
@@ -140,14 +142,12 @@ class Engine:
                             feed.put_back(action)
                             return
                         under_way = action
-                        if interrupt is not None:
-                            interrupt.writes_in_flight += 1
+                        interrupt.writes_in_flight += 1
                         try:
                             outcome = await self._perform(action, value_for)
                         finally:
-                            if interrupt is not None:
-                                interrupt.writes_in_flight -= 1
-                                interrupt.write_settled()
+                            interrupt.writes_in_flight -= 1
+                            interrupt.write_settled()
                         under_way = None
                         record(outcome)
             except errors.AuthFailed as exc:
@@ -155,22 +155,20 @@ class Engine:
                 cancel.cancel()
                 return
             except anyio.get_cancelled_exc_class():
-                if under_way is not None and interrupt is not None and interrupt.signum is not None:
+                if under_way is not None and interrupt.signalled:
                     interrupt.cut_off += 1  # cancelled as a whole: it may have landed
                 raise
             finally:
                 worker_scopes.discard(scope)
             if under_way is not None:  # cut off when the grace ran out
-                if interrupt is not None:
-                    interrupt.cut_off += 1
+                interrupt.cut_off += 1
                 cut_off.append(under_way)
                 record(Outcome(under_way, Result.FAILED, error=CUT_OFF))
-            if interrupt is not None and feed.exhausted and self.last_phase():
+            if feed.exhausted and self.last_phase():
                 interrupt.idle = True  # no request left to send: a late signal stops nothing
 
-        if interrupt is not None:
-            interrupt.idle = False
-            interrupt.cut_writes = cut_writes
+        interrupt.idle = False
+        interrupt.cut_writes = cut_writes
         try:
             async with anyio.create_task_group() as everything:
                 if isinstance(actions, AsyncIterable):
@@ -183,11 +181,10 @@ class Engine:
                 everything.cancel_scope.cancel()  # the workers are done: so is any listing
         finally:
             self.stream_cut_short = not feed.complete
-            if interrupt is not None:
-                interrupt.idle = self.last_phase()
-                interrupt.cut_writes = None
-                interrupt.on_stop.remove(pacer.stop_admitting)
-                interrupt.total_is_partial |= self.stream_cut_short
+            interrupt.idle = self.last_phase()
+            interrupt.cut_writes = None
+            interrupt.on_stop.remove(pacer.stop_admitting)
+            interrupt.total_is_partial |= self.stream_cut_short
         if isinstance(feed.failure, errors.AuthFailed):
             aborted.append(feed.failure)
         if aborted:
@@ -199,20 +196,20 @@ class Engine:
             feed.failure = None
         if isinstance(feed.failure, (BudgetSpent, errors.RateLimited)):
             # Only reaches here when told not to wait for the reset (else it is retried).
-            self._stop_reason = self._stop_reason or f"not written: {_budget(feed.failure)}"
+            self._stop = self._stop or _budget(feed.failure)
             feed.failure = None
         keep_going()  # workers cut off in flight never asked again: name the stop for the rest
         for action in feed.left():  # left unscheduled by a stop
-            self._record(Outcome(action, Result.SKIPPED, error=self._stop_reason), outcomes)
+            self._record(Outcome(action, Result.SKIPPED, stopped_by=self._stop), outcomes)
         # a cut-off or unanswered write may or may not have landed: the next run resumes to
         # find out
         self.left_undone = (sum(o.result is Result.SKIPPED for o in outcomes) + len(cut_off)
                             + self._lost)
-        if interrupt is not None and interrupt.signum is None:
-            if self._stop_reason:
-                interrupt.stopped_by = self._stop_reason.removeprefix("not written: ")
+        if not interrupt.signalled:
+            if self._stop is not None:
+                interrupt.stopped_by = self._stop
             elif feed.failure is not None:
-                interrupt.stopped_by = f"the listing of targets failed: {feed.failure}"
+                interrupt.stopped_by = StopReason(Stop.LISTING_FAILED, str(feed.failure))
         if feed.failure is not None:
             raise StreamBroken(feed.failure, outcomes)
         return outcomes
@@ -231,18 +228,18 @@ class Engine:
                     response = await self._put(action, value_for(action))
                     result = Result.CREATED if response.status == 201 else Result.UPDATED
         except NotAdmitted:  # stopping: its requests were never sent
-            self._stop_reason = self._stop_reason or "not written: interrupted"
-            return Outcome(action, Result.SKIPPED, error=self._stop_reason)
+            self._stop = self._stop or StopReason(Stop.INTERRUPTED)
+            return Outcome(action, Result.SKIPPED, stopped_by=self._stop)
         except (BudgetSpent, errors.RateLimited) as exc:
             # Only reaches here when told not to wait for the reset (else it is retried).
-            self._stop_reason = f"not written: {_budget(exc)}"
-            return Outcome(action, Result.SKIPPED, error=self._stop_reason)
+            self._stop = _budget(exc)
+            return Outcome(action, Result.SKIPPED, stopped_by=self._stop)
         except errors.AuthFailed:
             raise
         except errors.TransportError as exc:
             # Every retry went unanswered: GitHub is out of reach, and the rest would only fail
             # the same way, one by one. Stop as a spent budget does; this write may have landed.
-            self._stop_reason = self._stop_reason or f"not written: GitHub out of reach ({exc})"
+            self._stop = self._stop or StopReason(Stop.UNREACHABLE, str(exc))
             self._lost += 1
             return Outcome(action, Result.FAILED, duration_ms=_ms_since(started),
                            error=f"{exc}: it may have landed")
@@ -310,7 +307,7 @@ class Engine:
                            kind=action.scope.kind, action=action.op.value,
                            outcome=outcome.result.value, status=outcome.status,
                            attempt=outcome.attempts, duration_ms=round(outcome.duration_ms, 1),
-                           **({"error": outcome.error} if outcome.error else {}))
+                           **({"error": error} if (error := error_text(outcome)) else {}))
 
 
 class _Feed:
@@ -369,8 +366,8 @@ class _Feed:
             self.on_arrival()
 
 
-def _budget(exc: BudgetSpent | errors.RateLimited) -> BudgetSpent:
-    return exc if isinstance(exc, BudgetSpent) else BudgetSpent(exc.reset_at)
+def _budget(exc: BudgetSpent | errors.RateLimited) -> StopReason:
+    return StopReason(Stop.BUDGET_SPENT, reset_at=exc.reset_at)
 
 
 def _describe(exc: errors.GitHubError, action: Action) -> str:

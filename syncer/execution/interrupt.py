@@ -1,9 +1,11 @@
 """SIGINT/SIGTERM: stop scheduling new writes, let those in flight finish (bounded), report.
 
-The CLI installs the handlers for the length of one command; the engine asks `stop_requested`
-before each new write and, once a stop is requested, gives in-flight writes `GRACE_S` seconds
-before cutting them off. A second signal cuts them off at once. Either way the command still
-reports (the cut-off writes as possibly landed); a signal after that cancels everything.
+The CLI installs the handlers for the length of one command and passes the Interrupt they
+trigger to the command, whose Run carries it to the engine and the journalled writes (passed,
+never looked up from a context variable). The engine asks it before each new write and, once a
+stop is requested, gives in-flight writes `GRACE_S` seconds before cutting them off. A second
+signal cuts them off at once. Either way the command still reports (the cut-off writes as
+possibly landed); a signal after that cancels everything.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import asyncio
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+
+from ..core.model import StopReason
 
 GRACE_S = 10.0
 
@@ -30,7 +33,7 @@ class Interrupt:
         self.total_is_partial = False  # the stop came before the listing of targets ended
         #: why the run stopped writing on its own, not on a signal (a spent budget with
         #: --no-wait, GitHub out of reach, a journal that cannot grow): reported as a signal is
-        self.stopped_by: str | None = None
+        self.stopped_by: StopReason | None = None
         self.on_stop: list[Callable[[], None]] = []  # e.g. a pacer: send nothing new
         #: set by a running engine: cancels its writes in flight (and a listing page on its
         #: way), nothing else, so that the command still reports what landed
@@ -59,8 +62,9 @@ class Interrupt:
             self._grace = None
 
     @property
-    def exit_code(self) -> int:
-        return 128 + (self.signum or 0)
+    def signalled(self) -> bool:
+        """A signal asked the run to stop."""
+        return self.signum is not None
 
     @property
     def writing_began(self) -> bool:
@@ -81,14 +85,6 @@ class Interrupt:
         return f"{self.done} of {self.total} done{unlisted}{cut_off}"
 
 
-current: ContextVar[Interrupt | None] = ContextVar("syncer_interrupt", default=None)
-
-
-def stop_requested() -> bool:
-    interrupt = current.get()
-    return interrupt is not None and interrupt.signum is not None
-
-
 @contextmanager
 def handling_signals(cancel_everything: Callable[[], None]) -> Iterator[Interrupt]:
     """Route SIGINT/SIGTERM to an Interrupt while the block runs (on the running asyncio loop).
@@ -100,7 +96,6 @@ def handling_signals(cancel_everything: Callable[[], None]) -> Iterator[Interrup
     loop = asyncio.get_running_loop()
     interrupt = Interrupt()
     interrupt._hard_stop = cancel_everything
-    token = current.set(interrupt)
 
     def on_signal(signum: int) -> None:
         interrupt.trigger(signum)
@@ -124,4 +119,3 @@ def handling_signals(cancel_everything: Callable[[], None]) -> Iterator[Interrup
     finally:
         for signum in installed:
             loop.remove_signal_handler(signum)
-        current.reset(token)

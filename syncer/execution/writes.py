@@ -36,10 +36,10 @@ from ..store.journal import Entry, Journal, default_journal_path
 from ..store.locks import writing
 from ..store.state import State, crash_point
 from ..store.state_format import Record, StateKey
-from . import interrupt
 from .connect import Run
 from .discover import for_each
 from .engine import RunAborted
+from .interrupt import Interrupt
 
 log = structlog.get_logger("syncer.resume")
 
@@ -179,9 +179,8 @@ async def write_resumably(run: Run, resume: Resume,
                         retries=run.client.stats)
 
     def count_as_done(done: Sequence[Action], sign: int = 1) -> None:
-        if (running := interrupt.current.get()) is not None:
-            running.done += sign * len(done)
-            running.total += sign * len(done)
+        run.stop.done += sign * len(done)
+        run.stop.total += sign * len(done)
 
     async def still_to_do(stream: AsyncIterable[Action]) -> AsyncIterator[Action]:
         async for action in stream:
@@ -211,7 +210,8 @@ async def write_resumably(run: Run, resume: Resume,
         outcomes = await engine.run(todo, value_for)
         if on_github is not None and resume.earlier and not (engine.stopped
                                                               or engine.stream_cut_short):
-            again, unchecked = await _changed_since(resume, on_github, run.settings.concurrency)
+            again, unchecked = await _changed_since(resume, on_github, run.settings.concurrency,
+                                                    run.stop)
             count_as_done(again, -1)
             progress.more(len(again))
             engine = run.engine(on_outcome)
@@ -227,7 +227,7 @@ async def write_resumably(run: Run, resume: Resume,
 
 
 async def _changed_since(resume: Resume, on_github: Callable[[Action], Awaitable[SecretInfo | None]],
-                         concurrency: int) -> tuple[list[Action], bool]:
+                         concurrency: int, stop: Interrupt) -> tuple[list[Action], bool]:
     """The interrupted run's writes that GitHub no longer shows as it left them (changed since,
     or gone), taken out of `resume.earlier` and out of what the journal counts as done; and
     whether a stop (a signal, a spent budget) left some unchecked (the next run checks them)."""
@@ -236,7 +236,7 @@ async def _changed_since(resume: Resume, on_github: Callable[[Action], Awaitable
 
     async def check(action: Action) -> None:
         nonlocal unchecked
-        if unchecked or interrupt.stop_requested():
+        if unchecked or stop.signalled:
             unchecked = True
             return
         try:

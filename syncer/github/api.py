@@ -114,8 +114,8 @@ class SecretsAPI:
             async for item in self.client.paginate(routes.org_repos(org) + "?type=all"):
                 yield parse_repo(item)
         except errors.NotFound as exc:
-            raise errors.NotFound(404, f"organization {org} not found or token lacks access",
-                                  method=exc.method, path=exc.path) from exc
+            raise errors.OrgNotFound(404, f"organization {org} not found or token lacks access",
+                                     method=exc.method, path=exc.path) from exc
 
     async def user_orgs(self) -> list[str]:
         """The organisations the token's user belongs to (GET /user/orgs)."""

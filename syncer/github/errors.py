@@ -14,6 +14,7 @@ GitHubError
     │   └── PermissionDenied       403 "Resource not accessible by ...": the token lacks a
     │                              permission; never retried
     ├── NotFound                   404: fail that target
+    │   ├── OrgNotFound            an organisation's repositories: no such org, or no access
     │   └── RateLimitingOff        GET /rate_limit on an Enterprise Server with limits off
     ├── Conflict                   409: fail that target
     └── Invalid                    422: fail that target
@@ -101,6 +102,11 @@ class PermissionDenied(Forbidden):
 
 class NotFound(HTTPError):
     pass
+
+
+class OrgNotFound(NotFound):
+    """The organisation's repositories could not be listed: it does not exist, or the token
+    may not see it (the message says both)."""
 
 
 class RateLimitingOff(NotFound):

@@ -56,6 +56,7 @@ from ..core.model import (
 )
 from ..core.names import secret_name_problem
 from ..core.plan import Change, PlanItem
+from ..observe.summary import stop_text
 from .values_file import Entry, ValuesFile
 
 MIGRATED_APPS: tuple[App, ...] = ("actions", "dependabot", "codespaces", "agents")
@@ -473,6 +474,8 @@ class ReportItem:
     name: str
     key: str  # the values-file key of its source secret
     why: str = ""
+    #: a sealed import failed on a key id DST no longer accepts: its export must be run again
+    stale_key: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {"status": self.status, "target": self.scope.target, "name": self.name,
@@ -554,7 +557,7 @@ def report_exit_code(items: Iterable[ReportItem], outcomes: Iterable[Outcome] = 
 
 def stopped_why(outcome: Outcome) -> str:
     """Why a stop kept a write back ("interrupted", "rate limit budget spent until ...")."""
-    return (outcome.error or "").removeprefix(f"{NOT_WRITTEN}: ") or "stopped"
+    return (stop_text(outcome.stopped_by) if outcome.stopped_by else "") or "stopped"
 
 
 @dataclass(frozen=True, slots=True)

@@ -205,7 +205,9 @@ async def run_migrate_command(request: MigrateRequest, *,
 async def _connect_both(src_settings: Settings, src_token: str | TokenSource,
                         dst_settings: Settings, dst_token: str | TokenSource,
                         stop: Interrupt | None) -> AsyncIterator[tuple[Run, Run]]:
-    """One connection when both sides are the same host and token (one budget to pace), else two."""
+    """One connection when both sides are the same host and token (one budget to pace), else
+    two; both stop on the command's `stop`."""
+    stop = stop or Interrupt()
     if src_settings == dst_settings and src_token == dst_token:
         async with connect(dst_settings, dst_token, stop=stop) as run:
             yield run, run
@@ -223,7 +225,7 @@ def _reading(side: str) -> Iterator[None]:
     except errors.AuthFailed as exc:
         raise AuthError(f"{side}: the token was rejected ({exc.message})") from None
     except errors.NotFound as exc:
-        why = exc.message if "lacks access" in exc.message else \
+        why = exc.message if isinstance(exc, errors.OrgNotFound) else \
             f"{exc.message}: organization not found or token lacks access"
         raise UsageError(f"{side}: {why}") from None
     except errors.RateLimited:
@@ -782,7 +784,7 @@ async def _import_sealed(request: MigrateRequest, settings_for: Callable[[str], 
                         break
                     engine = Engine(dst.api, _PreSealed(),
                                     _exported_keys(chosen, stale, dst.api.public_key),
-                                    settings.concurrency)
+                                    settings.concurrency, stop=dst.stop)
                     actions = [Action(Op.PUT, e.scope, e.name, e.selection, "import")
                                for e in chosen]
                     outcomes += await _write_sealed(
@@ -793,10 +795,10 @@ async def _import_sealed(request: MigrateRequest, settings_for: Callable[[str], 
             cost = _cost(src, dst)
             items = _import_report(entries, outcomes, stale, dry_run=request.dry_run)
             event = _summary_event(dst, outcomes, items, cost)
-    log.info("summary", dest=request.dest, stale=sum(i.why.startswith("stale") for i in items),
+    log.info("summary", dest=request.dest, stale=sum(i.stale_key for i in items),
              **event)
     notes = []
-    if any(i.status == FAILED and i.why.startswith("stale") for i in items):
+    if any(i.status == FAILED and i.stale_key for i in items):
         notes.append("stale key_id: DST's key changed since the export; run the export "
                      "workflow again and import its new output")
     _print_report(request, items, None, settings, cost, notes, title="import")
@@ -853,7 +855,7 @@ def _import_report(entries: Sequence[SealedEntry], outcomes: Sequence[Outcome],
                                     stopped_why(outcome)))
         elif (entry.scope, entry.key_id) in stale and outcome.status == 422:
             items.append(ReportItem(FAILED, entry.scope, entry.name, key,
-                                    f"stale key_id {entry.key_id}: export again"))
+                                    f"stale key_id {entry.key_id}: export again", stale_key=True))
         else:
             items.append(ReportItem(FAILED, entry.scope, entry.name, key,
                                     outcome.error or outcome.result.value))

@@ -21,7 +21,7 @@ from typing import Any
 from .. import __version__
 from ..core.model import Action, Outcome, Result, Scope
 from ..core.plan import WRITES, Change, PlanItem, Reason
-from .summary import Summary
+from .summary import Summary, error_text
 
 FORMAT_VERSION = 1
 _IMPORTED_AT = time.time()
@@ -92,7 +92,7 @@ def failure_of(outcome: Outcome) -> dict[str, Any] | None:
     kind = (Failure.STOPPED if outcome.result is Result.SKIPPED else
             Failure.PERMISSION_DENIED if outcome.denied else
             Failure.GITHUB_ERROR if outcome.status is not None else Failure.NO_ANSWER)
-    return {"code": kind.value, "http_status": outcome.status, "message": outcome.error or ""}
+    return {"code": kind.value, "http_status": outcome.status, "message": error_text(outcome) or ""}
 
 
 def _target(scope: Scope, name: str, change: Change | None, reason: str | None,

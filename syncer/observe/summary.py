@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from ..core.model import Outcome, Result
+from ..core.model import Outcome, Result, Stop, StopReason
 from ..github.pacing import local_time
 from .terminal import can_encode, colours_wanted, paint
 
@@ -69,7 +69,7 @@ def summarize(outcomes: Iterable[Outcome], *, requests: int, retries: int, waits
     failed = sorted((str(o.action.scope), o.action.name, o.error or "") for o in outcomes
                     if o.result is Result.FAILED)
     not_written = sorted((str(o.action.scope), o.action.name,
-                          (o.error or "").removeprefix("not written: ")) for o in outcomes
+                          stop_text(o.stopped_by) if o.stopped_by else "") for o in outcomes
                          if o.result is Result.SKIPPED)
     by_secret: dict[tuple[str, str], Counter[str]] = {}
     for o in outcomes:
@@ -77,6 +77,28 @@ def summarize(outcomes: Iterable[Outcome], *, requests: int, retries: int, waits
     return Summary(dict(counts), requests, retries, waits, wait_seconds, seconds, paced_seconds,
                    failed, not_written, by_secret, list(pace_changes), outcomes, pace,
                    current_pace)
+
+
+def stop_text(reason: StopReason) -> str:
+    """Why a run stopped writing, for people: "interrupted", "rate limit budget spent until
+    2026-12-06 00:36:04 UTC", "GitHub out of reach (...)"."""
+    if reason.stop is Stop.INTERRUPTED:
+        return "interrupted"
+    if reason.stop is Stop.BUDGET_SPENT:
+        return f"rate limit budget spent until {local_time(reason.reset_at or 0.0)}"
+    if reason.stop is Stop.UNREACHABLE:
+        return f"GitHub out of reach ({reason.detail})"
+    if reason.stop is Stop.LISTING_FAILED:
+        return f"the listing of targets failed: {reason.detail}"
+    return reason.detail  # UNRECORDED: the journal's error says it
+
+
+def error_text(outcome: Outcome) -> str | None:
+    """What went wrong with a target, as the log and the JSON report say it: its error, or for
+    one a stop kept back "not written: " and why."""
+    if outcome.stopped_by is not None:
+        return f"not written: {stop_text(outcome.stopped_by)}"
+    return outcome.error
 
 
 def render(summary: Summary, *, limit: int = 20) -> str:
