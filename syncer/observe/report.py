@@ -21,6 +21,7 @@ from typing import Any
 from .. import __version__
 from ..core.model import Action, Outcome, Result, Scope
 from ..core.plan import WRITES, Change, PlanItem, Reason
+from ..store.atomic import write_atomically
 from .summary import Summary, error_text
 
 FORMAT_VERSION = 1
@@ -244,10 +245,8 @@ def dumps(report: dict[str, Any]) -> str:
 
 def write(path: str, report: dict[str, Any]) -> None:
     """Write the report whole or not at all (a temporary file renamed into place)."""
-    target = Path(path)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    temporary.write_text(dumps(report) + "\n")
-    os.replace(temporary, target)
+    write_atomically(Path(path), lambda out: out.write((dumps(report) + "\n").encode()),
+                     private=False, durable=False)
 
 
 def schema() -> dict[str, Any]:
