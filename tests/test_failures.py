@@ -16,8 +16,9 @@ from syncer.github import errors
 from syncer.github.pacing import BudgetSpent
 from syncer.sources import Stopped
 from syncer.store.journal import JournalError
+from syncer.store.locks import LockHeld
 from syncer.store.saved_plan import PlanChanged
-from syncer.store.state import LockHeld, StateError
+from syncer.store.state_format import StateError
 
 ACCOUNT = "3 of 10 targets written, resume with the same command"
 RESET = 2_000_000_000.0  # epoch seconds of a budget's reset
@@ -121,7 +122,6 @@ NOT_EXIT_CODES = {
 #: migrate package is being split on its own branch) or top-level file, and function; a
 #: fixed one may simply be deleted from here.
 KNOWN_BARE_EXIT_CODES = {
-    ("__main__.py", "run"),  # sys.exit(130): a Ctrl-C while syncer is still loading
     ("migrate", "report_exit_code"),
     ("migrate", "_write_plan"),
     ("migrate", "_export"),

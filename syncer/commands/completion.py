@@ -59,7 +59,7 @@ def request_from(namespace: argparse.Namespace) -> ScriptRequest:
 
 
 async def run(request: ScriptRequest, session: Session) -> str:
-    from ..cli import build_parser
+    from .parser import build_parser
 
     return script(request.shell, build_parser())
 

@@ -71,7 +71,6 @@ from typing import Literal, TypeVar
 
 import structlog
 
-from ..commands.migrate import add_arguments  # noqa: F401 - migrate's options, re-exported
 from ..core.model import VARIABLE_APPS, Action, App, Op, Outcome, PublicKey, Repo, Result, Scope, SecretValue
 from ..core.plan import WRITES, Change, Desired, PlanItem, make_plan, variables_over_limit
 from ..core.selection import matches, no_match, unmatched_patterns

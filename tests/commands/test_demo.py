@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from syncer.commands import demo
+from syncer.commands.one_name import SetResult
 from syncer.core.model import Result, Scope
-from syncer.exits import Exit
 
 from . import Printed, outcome, parse, request, summary_of
 
@@ -33,7 +33,7 @@ def test_every_value_verified_exits_with_the_runs_code() -> None:
     """Each repository's value decrypted to the one sent: the summary and 'verified' on stderr,
     and the exit code of the run (0 when every write was done)."""
     printed = Printed()
-    done = demo.DemoResult(int(Exit.OK), summary_of(*written(3)), [])
+    done = demo.DemoResult(SetResult(summary_of(*written(3)), complete=True), [])
     assert demo.report(demo.DemoRequest(3), done, printed.output) == 0
     assert "created 3, updated 0" in printed.err
     assert (f"verified: fakehub decrypted {demo.NAME} in all 3 repositories to the value sent"
@@ -45,7 +45,7 @@ def test_a_wrong_value_fails_the_demo() -> None:
     """A repository whose value fakehub did not decrypt to the one sent fails the demo (exit 1),
     naming one of them."""
     printed = Printed()
-    done = demo.DemoResult(int(Exit.OK), summary_of(*written(3)), ["acme/repo-0002"])
+    done = demo.DemoResult(SetResult(summary_of(*written(3)), complete=True), ["acme/repo-0002"])
     assert demo.report(demo.DemoRequest(3), done, printed.output) == 1
     assert printed.err.splitlines()[-1] == ("verification FAILED: 1 of 3 repositories hold a "
                                             "wrong value, e.g. acme/repo-0002")
@@ -56,5 +56,5 @@ def test_a_failed_write_fails_the_demo_even_when_the_rest_verify() -> None:
     right."""
     outcomes = [*written(2), outcome(Scope.of_repo("acme", "repo-0003"), demo.NAME,
                                      Result.FAILED, "502")]
-    done = demo.DemoResult(int(Exit.FAILED), summary_of(*outcomes), [])
+    done = demo.DemoResult(SetResult(summary_of(*outcomes), complete=False), [])
     assert demo.report(demo.DemoRequest(3), done, Printed().output) == 1

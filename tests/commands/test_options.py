@@ -10,10 +10,10 @@ import math
 import pytest
 
 from syncer.commands import options
-from syncer.config.load import Config, GitHubConfig, SyncConfig
+from syncer.config.model import Config, GitHubConfig, SyncConfig
+from syncer.core.limits import MAX_CONCURRENCY
 from syncer.execution.connect import Settings
 from syncer.exits import UsageError
-from syncer.github.pacing import MAX_CONCURRENCY
 
 TOKEN_SHAPED = "ghp_" + "a1B2" * 9
 

@@ -10,8 +10,9 @@ import pytest
 
 from syncer.commands import options
 from syncer.commands import set as set_command
+from syncer.commands.one_name import SetResult
 from syncer.core.model import Result, Scope
-from syncer.exits import Exit, UsageError
+from syncer.exits import UsageError
 from syncer.sources import Source
 
 from . import Printed, outcome, request, summary_of
@@ -130,13 +131,13 @@ def test_a_value_source_set_cannot_use_is_refused(value_from: str, said: str) ->
 
 def test_report_shows_the_summary_and_returns_the_runs_code(tmp_path: Path) -> None:
     """After writing, the summary goes to stderr (failures named with why), nothing to stdout,
-    and the exit code is the run's; --report gets the same code and one target per outcome."""
+    and an incomplete run exits 1; --report gets the same code and one target per outcome."""
     made = request("set", "X", "--org", "acme", "--value-from", "env:X",
                    "--report", str(tmp_path / "run.json"))
     summary = summary_of(outcome(Scope.of_repo("acme", "api"), "X"),
                          outcome(Scope.of_repo("acme", "web"), "X", Result.FAILED, "403 denied"))
     printed = Printed()
-    code = set_command.report(made, set_command.Result(Exit.FAILED, summary), printed.output)
+    code = set_command.report(made, SetResult(summary, complete=False), printed.output)
     assert code == 1
     assert printed.out == ""
     assert "created 1, updated 0, deleted 0, failed 1" in printed.err
@@ -147,8 +148,8 @@ def test_report_shows_the_summary_and_returns_the_runs_code(tmp_path: Path) -> N
 
 def test_report_of_a_dry_run_prints_no_summary() -> None:
     """A dry run wrote nothing: no summary of writes (its lines were printed as targets were
-    found), and the run's code stands."""
+    found), and a complete run exits 0."""
     made = request("set", "X", "--org", "acme", "--dry-run")
     printed = Printed()
-    assert set_command.report(made, set_command.Result(Exit.OK, summary_of()), printed.output) == 0
+    assert set_command.report(made, SetResult(summary_of(), complete=True), printed.output) == 0
     assert (printed.out, printed.err) == ("", "")
