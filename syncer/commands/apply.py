@@ -37,13 +37,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def request_from(namespace: argparse.Namespace) -> SyncRequest:
+    problems = []
     if namespace.plan_file is None and namespace.config is None:
-        raise UsageError("apply needs -c CONFIG, or a PLAN saved by plan --out")
+        problems.append("apply needs -c CONFIG, or a PLAN saved by plan --out")
     if namespace.plan_file is not None and namespace.config is not None:
-        raise UsageError("apply takes a saved PLAN or -c CONFIG, not both (the plan names "
-                         "its config)")
+        problems.append("apply takes a saved PLAN or -c CONFIG, not both (the plan names its "
+                        "config)")
     if namespace.plan_file is not None and namespace.prune:
-        raise UsageError("--prune is part of the saved plan: plan --out again with --prune")
+        problems.append("--prune is part of the saved plan: plan --out again with --prune")
+    if problems:
+        raise UsageError("; ".join(problems))
     return sync_request_from(namespace, apply=True)
 
 

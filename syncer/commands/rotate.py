@@ -102,12 +102,6 @@ class RotateResult:
         return not (bad or self.unreadable)
 
 
-def check_name(name: str) -> str:
-    if (problem := secret_name_problem(name)) is not None:
-        raise UsageError(problem)
-    return name.upper()
-
-
 def check_output(path: str) -> None:
     """Refuse, before any request, an --output that exists or whose folder does not."""
     if path == "-":  # a value on standard output would reach a terminal's scrollback or a log
@@ -331,8 +325,7 @@ class Command(Request):
 
 
 def request_from(namespace: argparse.Namespace) -> Command:
-    name = check_name(namespace.name)
-    problems = []
+    problems = [problem] if (problem := secret_name_problem(namespace.name)) else []
     if not namespace.dry_run and namespace.value_from is None and namespace.generate is None:
         problems.append("--value-from SOURCE or --generate N is required (a --dry-run needs "
                         "neither)")
@@ -356,8 +349,8 @@ def request_from(namespace: argparse.Namespace) -> Command:
     if problems:
         raise UsageError("; ".join(problems))
     orgs = options.orgs_named(namespace.org)
-    rotation = RotateRequest(name, orgs[0] if orgs else "", namespace.app, tuple(namespace.repos),
-                             namespace.include_archived, namespace.dry_run,
+    rotation = RotateRequest(namespace.name.upper(), orgs[0] if orgs else "", namespace.app,
+                             tuple(namespace.repos), namespace.include_archived, namespace.dry_run,
                              org_secret=not namespace.repos or namespace.with_org_secret,
                              more_orgs=orgs[1:], all_orgs=namespace.all_orgs)
     return Command(rotation, source, namespace.generate, namespace.output,
