@@ -491,12 +491,12 @@ def test_export_workflow_then_import_sealed_moves_values_untouched(exportable, e
     written_by_the_step = install.rpartition("python -m pip")[0]  # all but the install itself
     subprocess.run(["bash", "-c", written_by_the_step], env={"RUNNER_TEMP": str(tmp_path)},
                    check=True)
-    from syncer.migrate.mapping import EXPORT_REQUIREMENTS
+    from syncer.migrate.export import EXPORT_REQUIREMENTS
     requirements = (tmp_path / "syncer-requirements.txt").read_text().splitlines()
     assert requirements == list(EXPORT_REQUIREMENTS)
     assert all(re.fullmatch(r"[a-z]+==[\d.]+( --hash=sha256:[0-9a-f]{64})+", r)
                for r in requirements)
-    from syncer.migrate.mapping import export_script
+    from syncer.migrate.export import export_script
     assert scripts == {export_script()}
     out = capsys.readouterr().out
     assert "NPM in dst/repo-0001 (dependabot)" in out and "src/old is archived" in out

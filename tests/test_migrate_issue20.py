@@ -23,7 +23,8 @@ from syncer.exits import UsageError
 from syncer.fakehub import FakeHub, Limits
 from syncer.github.api import SecretInfo, SecretsAPI
 from syncer.github.errors import PermissionDenied
-from syncer.migrate.mapping import Destination, Inventory, map_targets, plan_document
+from syncer.migrate.mapping import Destination, Inventory, map_targets
+from syncer.migrate.plan_out import plan_document
 from syncer.migrate.run import MigrateRequest, _read_source
 from syncer.observe import logs
 from syncer.observe.clock import elapsed_from_proc

@@ -16,7 +16,29 @@ from nacl.public import PrivateKey, SealedBox
 
 from syncer.core.model import Action, Op, OrgSelection, Outcome, PublicKey, Repo, Result, Scope, SecretValue
 from syncer.core.plan import Change, PlanItem
+from syncer.migrate.export import (
+    UPLOAD_ARTIFACT_V3,
+    artifact_action,
+    export_script,
+    plan_export,
+    render_workflow,
+    seal_for_export,
+)
 from syncer.migrate.mapping import (
+    Destination,
+    Inventory,
+    SourceSecret,
+    Target,
+    ValueKey,
+    index_repos,
+    key_of,
+    map_targets,
+    parse_value_key,
+    repos_needing_environments,
+    value_key,
+)
+from syncer.migrate.plan_out import plan_document
+from syncer.migrate.report import (
     FAILED,
     MIGRATED,
     MISSING_SELECTED,
@@ -24,34 +46,13 @@ from syncer.migrate.mapping import (
     MISSING_VALUE,
     NOT_WRITTEN,
     UNCHANGED,
-    UPLOAD_ARTIFACT_V3,
-    Destination,
-    Inventory,
-    SourceSecret,
-    Target,
-    ValueKey,
-    artifact_action,
     build_report,
-    export_script,
-    import_rounds,
-    index_repos,
-    key_of,
-    map_targets,
-    match_values,
-    parse_sealed,
-    parse_value_key,
-    plan_document,
-    plan_export,
     render_report_json,
     render_report_text,
-    render_workflow,
     report_exit_code,
-    repos_needing_environments,
-    seal_for_export,
-    template_path,
-    value_key,
-    values_template,
 )
+from syncer.migrate.sealed import import_rounds, parse_sealed
+from syncer.migrate.values import match_values, template_path, values_template
 from syncer.migrate.values_file import parse_values
 
 SECRET = "v4lue-canary-3c8e"

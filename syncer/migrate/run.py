@@ -91,41 +91,36 @@ from ..observe import redact
 from ..observe.clock import seconds_since_start
 from ..observe.progress import Progress
 from ..store.state import State, default_state_path
+from .export import artifact_action, plan_export, render_workflow
 from .mapping import (
-    FAILED,
-    MIGRATED,
     MIGRATED_APPS,
-    NOT_WRITTEN,
     Destination,
     Inventory,
-    ReportItem,
-    RunCost,
-    SealedEntry,
     SourceSecret,
     Target,
-    artifact_action,
-    build_report,
-    counts_event,
-    import_rounds,
     index_repos,
     key_of,
     map_targets,
-    match_values,
-    parse_sealed,
-    plan_document,
-    plan_export,
+    repos_needing_environments,
+    secrets_only,
+)
+from .plan_out import plan_document
+from .report import (
+    FAILED,
+    MIGRATED,
+    NOT_WRITTEN,
+    ReportItem,
+    RunCost,
+    build_report,
+    counts_event,
     render_report_json,
     render_report_text,
-    render_workflow,
     report_counts,
     report_exit_code,
-    repos_needing_environments,
-    sealed_against_source,
-    secrets_only,
     stopped_why,
-    template_path,
-    values_template,
 )
+from .sealed import SealedEntry, import_rounds, parse_sealed, sealed_against_source
+from .values import match_values, template_path, values_template
 from .values_file import ValuesFile, ValuesFileError, read_values_file
 
 log = structlog.get_logger("syncer.migrate")
