@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from nacl.public import PrivateKey, SealedBox
 
+from syncer.commands.migrate import report_exit_code
 from syncer.core.model import Action, Op, OrgSelection, Outcome, PublicKey, Repo, Result, Scope, SecretValue
 from syncer.core.plan import Change, PlanItem
 from syncer.migrate.export import (
@@ -49,7 +50,6 @@ from syncer.migrate.report import (
     build_report,
     render_report_json,
     render_report_text,
-    report_exit_code,
 )
 from syncer.migrate.sealed import import_rounds, parse_sealed
 from syncer.migrate.values import match_values, template_path, values_template

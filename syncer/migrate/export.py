@@ -1,5 +1,6 @@
 """--export-workflow: a GitHub Actions workflow for SRC that reads each secret by name and
-seals it with DST's public key. Which jobs can read which secret, and the workflow's text."""
+seals it with DST's public key. Which jobs can read which secret (pure), the workflow's text
+(pure), and the run that fetches DST's keys and writes the file."""
 
 from __future__ import annotations
 
@@ -8,16 +9,22 @@ import json
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from ..core.model import (
-    PublicKey,
-    Repo,
-    Scope,
-)
+import structlog
+
+from ..core.model import PublicKey, Repo, Scope
+from ..execution.connect import Run
+from ..execution.discover import for_each
 from ..execution.writes import host_of
+from .files import write_file
 from .mapping import Inventory, Target, index_repos, scope_json, secrets_only
 from .report import MISSING_TARGET
+from .sides import reading
+
+log = structlog.get_logger("syncer.migrate")
+
 
 # -- export: a workflow in SRC that seals values for DST ---------------------------------------
 
@@ -337,3 +344,51 @@ def _sq(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+
+
+# -- the export run ----------------------------------------------------------------------------
+
+#: Beyond this many jobs one workflow file may hit GitHub's limits (256 jobs per run is the
+#: documented matrix limit; a cap for plain jobs is not documented): warn, suggest --repos.
+LARGE_WORKFLOW_JOBS = 250
+
+
+@dataclass(frozen=True)
+class Exported:
+    """What --export-workflow wrote, and what it could not export."""
+
+    workflow: str  # its path
+    jobs: tuple[ExportJob, ...]
+    skipped: tuple[NotExported, ...]
+    left_behind: tuple[str, ...]  # Inventory.unread
+
+    @property
+    def exported(self) -> int:
+        return sum(len(j.targets) for j in self.jobs)
+
+
+async def export_workflow(path: str, dst: Run, inventory: Inventory, targets: Sequence[Target], *,
+                          source_org: str, dest_org: str, source_api_url: str) -> Exported:
+    """Write the workflow to `path`, with DST's public keys of every scope it seals for."""
+    jobs, skipped = plan_export(inventory, targets)
+    needed = set().union(*(j.scopes for j in jobs))
+    keys: dict[Scope, PublicKey] = {}
+
+    async def fetch(scope: Scope) -> None:
+        # Straight from DST, never a cached key: the import cannot re-seal, so a stale key
+        # here would only come back as a failed import.
+        keys[scope] = await dst.api.public_key(scope)
+
+    with reading(f"reading {dest_org}'s public keys"):
+        await for_each(sorted(needed, key=str), fetch, dst.settings.concurrency)
+    text = render_workflow(jobs, keys, source_org=source_org, dest_org=dest_org,
+                           upload_action=artifact_action(source_api_url),
+                           file_name=Path(path).name)
+    write_file(path, text)
+    done = Exported(path, tuple(jobs), tuple(skipped), inventory.unread)
+    if len(jobs) > LARGE_WORKFLOW_JOBS:
+        log.warning("migrate.large_workflow", jobs=len(jobs), message="a workflow this large may "
+                    "exceed GitHub's limits; export with --repos in parts if GitHub refuses it")
+    log.info("migrate.export", workflow=path, jobs=len(jobs), exported=done.exported,
+             not_exported=len(skipped))
+    return done

@@ -33,13 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..core.model import (
-    App,
-    OrgSelection,
-    Repo,
-    Scope,
-    Visibility,
-)
+from ..core.model import App, OrgSelection, Repo, Scope, Visibility
 from ..core.names import secret_name_problem
 
 MIGRATED_APPS: tuple[App, ...] = ("actions", "dependabot", "codespaces", "agents")

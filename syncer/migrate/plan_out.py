@@ -1,12 +1,21 @@
-"""--plan-out: the migration plan as JSON, every target and its status, no value."""
+"""--plan-out: the migration plan as JSON (every target and its status, no value) and, beside
+it, the values template for the operator to fill in."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from .mapping import Target, scope_json
+import structlog
+
+from .files import write_file
+from .mapping import Inventory, Target, scope_json
 from .report import MISSING_TARGET
+from .values import template_path, values_template
+
+log = structlog.get_logger("syncer.migrate")
 
 
 def plan_document(targets: Sequence[Target], *, source: str, source_org: str,
@@ -43,3 +52,28 @@ def plan_document(targets: Sequence[Target], *, source: str, source_org: str,
         "targets": rows,
     }
 
+
+
+@dataclass(frozen=True)
+class PlanWritten:
+    """What --plan-out wrote: the plan, the values template beside it, and what they say."""
+
+    plan: str  # its path
+    template: str  # its path
+    counts: dict[str, int]  # the plan document's
+    left_behind: tuple[str, ...]  # Inventory.unread
+    targets: tuple[Target, ...]
+
+
+def write_plan(path: str, inventory: Inventory, targets: Sequence[Target], *, source: str,
+               source_org: str, dest: str, dest_org: str) -> PlanWritten:
+    """Write the plan to `path` and the values template beside it (readable by its owner only:
+    once filled in it holds secrets); `source` and `dest` are the two hosts."""
+    template = template_path(path)
+    document = plan_document(targets, source=source, source_org=source_org, dest=dest,
+                             dest_org=dest_org, unread=inventory.unread)
+    write_file(path, json.dumps(document, indent=2) + "\n")
+    write_file(template, values_template(targets, source_org=source_org, dest_org=dest_org),
+               private=True)
+    log.info("migrate.plan_out", plan=path, template=template, **document["counts"])
+    return PlanWritten(path, template, document["counts"], inventory.unread, tuple(targets))

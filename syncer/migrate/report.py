@@ -8,12 +8,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..core.model import (
-    Outcome,
-    Result,
-    Scope,
-)
+from ..core.model import Outcome, Result, Scope
 from ..core.plan import Change, PlanItem
+from ..observe.summary import Summary
 from .mapping import Target, scope_json
 
 # Report statuses, in the order reports show them.
@@ -27,6 +24,7 @@ MIGRATED = "migrated"
 UNCHANGED = "unchanged"
 STATUSES = (MISSING_VALUE, MISSING_TARGET, MISSING_SELECTED, FAILED, NOT_WRITTEN, MIGRATED,
             UNCHANGED)
+#: statuses that make a run end with exit code 1 (syncer/commands/migrate.py decides it)
 PROBLEMS = (MISSING_VALUE, MISSING_TARGET, MISSING_SELECTED, FAILED)
 
 
@@ -110,12 +108,6 @@ def variable_counts_line(items: Sequence[ReportItem]) -> list[str]:
         if counts else []
 
 
-def report_exit_code(items: Iterable[ReportItem], outcomes: Iterable[Outcome] = ()) -> int:
-    """1 when anything is missing or failed, or a stop (a spent budget) kept writes back."""
-    stopped = any(o.result is Result.SKIPPED for o in outcomes)
-    return 1 if stopped or any(i.status in PROBLEMS for i in items) else 0
-
-
 def stopped_why(outcome: Outcome) -> str:
     """Why a stop kept a write back ("interrupted", "rate limit budget spent until ...")."""
     return (outcome.error or "").removeprefix(f"{NOT_WRITTEN}: ") or "stopped"
@@ -186,3 +178,20 @@ def render_report_json(items: Sequence[ReportItem], head: Mapping[str, Any],
                        **({"run": cost.as_json()} if cost else {}),
                        "items": [i.as_json() for i in items]}, indent=2)
 
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a run that writes secrets to DST (a migration, an import) did, for its report."""
+
+    items: tuple[ReportItem, ...]
+    outcomes: tuple[Outcome, ...]  # what the engine did with each write it attempted
+    cost: RunCost
+    #: the engine's counts, timed from the process start: for --report and the log's summary
+    summary: Summary
+    dest_host: str
+
+    def summary_event(self) -> dict[str, object]:
+        """The log's summary event says what the report says: the engine's own fields (created,
+        updated, pace changes) under the report's counts and the run's cost."""
+        return {**self.summary.as_event(), **counts_event(self.items), **self.cost.as_json()}

@@ -1,5 +1,5 @@
-"""Which value goes where: a values file matched to the targets, and the values template
-that --plan-out writes for the operator to fill in (the key syntax is mapping.py's). Pure."""
+"""Which value goes where: the values file read, matched to the targets, and the values
+template that --plan-out writes for the operator to fill in (the key syntax is mapping.py's)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.model import (
-    SecretValue,
-)
-from .mapping import (
-    MIGRATED_APPS,
-    Target,
-    ValueKey,
-    key_of,
-    parse_value_key,
-    secrets_only,
-)
-from .values_file import Entry, ValuesFile
+from ..core.model import SecretValue
+from ..exits import UsageError
+from ..observe import redact
+from .mapping import MIGRATED_APPS, Target, ValueKey, key_of, parse_value_key, secrets_only
+from .values_file import Entry, ValuesFile, ValuesFileError, read_values_file
 
 
 @dataclass(frozen=True)
@@ -155,3 +148,14 @@ def values_template(targets: Sequence[Target], *, source_org: str, dest_org: str
         lines += [f'# {json.dumps(t.key)} = ""  # {t.missing}' for t in missing]
     return "\n".join(lines) + "\n"
 
+
+def read_values(path: str) -> ValuesFile:
+    """--values FILE, or a UsageError listing its problems; each value is registered for
+    redaction before anything can log it."""
+    try:
+        values = read_values_file(path)
+    except ValuesFileError as exc:
+        raise UsageError("the values file cannot be used:\n" + "\n".join(exc.problems)) from None
+    for entry in values.entries:
+        redact.register(entry.value.reveal())
+    return values
