@@ -201,7 +201,7 @@ def report(request: Command, result: Done, output: Output) -> int:
         if migration.report:
             options.write_report(migration.report, _run_report(code, result))
         return int(code)
-    items = result.items
+    items = result.items  # an import's
     log.info("summary", dest=migration.dest, stale=sum(i.why.startswith("stale") for i in items),
              **result.summary_event())
     notes = []
