@@ -21,7 +21,7 @@ from syncer.github import errors
 from syncer.github.client import GitHubClient
 from syncer.github.pacing import Pacer
 from syncer.github.retry import RetryPolicy
-from syncer.migrate.run import _reading
+from syncer.migrate.sides import reading as _reading
 
 VALUE = b"fault-canary-31337"
 

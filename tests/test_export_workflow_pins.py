@@ -8,12 +8,8 @@ import re
 import pytest
 from test_migrate_unit import DST, fake_keys, inventory, org_secret
 
-from syncer.migrate.mapping import (
-    artifact_action,
-    map_targets,
-    plan_export,
-    render_workflow,
-)
+from syncer.migrate.export import artifact_action, plan_export, render_workflow
+from syncer.migrate.mapping import map_targets
 
 _PINNED = re.compile(r"^\s*-?\s*uses:\s*[\w.-]+/[\w.-]+@[0-9a-f]{40}\s+#\s*v\d+(\.\d+)*\s*$")
 

@@ -118,15 +118,6 @@ NOT_EXIT_CODES = {
     "columns",  # a terminal's width
 }
 
-#: Exit codes still decided with a bare number: to become Exit members. By package (the
-#: migrate package is being split on its own branch) or top-level file, and function; a
-#: fixed one may simply be deleted from here.
-KNOWN_BARE_EXIT_CODES = {
-    ("migrate", "report_exit_code"),
-    ("migrate", "_write_plan"),
-    ("migrate", "_export"),
-}
-
 _EXITS = {"exit", "_exit", "SystemExit"}  # sys.exit, os._exit, raise SystemExit
 
 
@@ -185,7 +176,7 @@ def j(): sys.exit(main())
 def test_no_other_place_decides_an_exit_code_with_a_bare_number() -> None:
     """Exit codes are Exit members, decided in syncer.failures or a command's report(): no
     function in syncer/ (fakehub aside, a program of its own) returns a bare int literal or
-    exits with one, except those known not to be exit codes and those listed to be fixed."""
+    exits with one, except those known not to be exit codes."""
     found = set()
     for path in SYNCER.rglob("*.py"):
         relative = path.relative_to(SYNCER).as_posix()
@@ -194,4 +185,4 @@ def test_no_other_place_decides_an_exit_code_with_a_bare_number() -> None:
         where = relative.split("/")[0]  # a package, or a top-level file
         found |= {(where, function) for function in bare_numbers(ast.parse(path.read_text()))
                   if function not in NOT_EXIT_CODES}
-    assert found - KNOWN_BARE_EXIT_CODES == set()
+    assert found == set()

@@ -1,9 +1,9 @@
-"""`syncer migrate` end to end: run_migrate_command against fakehub over loopback TCP.
+"""`syncer migrate` end to end: the command's run and report against fakehub over loopback TCP.
 
 Two organisations in one FakeHub (and, once, two FakeHub servers for a cross-host migration);
 nothing is mocked: requests, pacing, retries, sealing and fakehub's decryption are all real.
-The tests build the request with the command's own `add_arguments` and `request_from` and call
-`run_migrate_command` with settings_for / token_for of their own.
+The tests build the request with the command's own `add_arguments` and `request_from`, run it
+with `run_with` and settings_for / token_for of their own, and `report` it as the CLI does.
 """
 
 from __future__ import annotations
@@ -27,12 +27,12 @@ import pytest
 from helpers import TOKEN
 from openapi_check import validate_exchanges
 
-from syncer.commands.migrate import add_arguments, request_from
+from syncer.commands import Output
+from syncer.commands.migrate import add_arguments, report, request_from, run_with
 from syncer.execution.connect import Settings
 from syncer.exits import UsageError
 from syncer.fakehub import FakeHub, Limits
 from syncer.fakehub.rules import ApiError
-from syncer.migrate.run import run_migrate_command
 from syncer.observe import logs
 
 CANARY = "canary-migrate-5e0c"
@@ -43,19 +43,21 @@ SELECTED = [f"repo-{i:04d}" for i in range(1, 21)]
 
 def migrate(urls: dict[str, str], tmp_path: Path, *argv: str,
             tokens: dict[str, str] | None = None) -> int:
-    """run_migrate_command with the request migrate's own parser and request_from make."""
+    """The migration the request of migrate's own parser and request_from asks for, run and
+    reported (on the real stdout) as the CLI runs and reports it; its exit code."""
     parser = argparse.ArgumentParser(prog="syncer migrate")
     add_arguments(parser)
     args = parser.parse_args(["--state", str(tmp_path / "state" / "state.json"), *argv])
     args.quiet = True
-    request = request_from(args).migration
+    command = request_from(args)
     tokens = tokens or {"from": TOKEN, "to": TOKEN}
 
     def settings_for(side: str) -> Settings:
         return Settings(api_url=urls[side], concurrency=32, points_per_minute=0)
 
-    return anyio.run(partial(run_migrate_command, request, settings_for=settings_for,
-                             token_for=lambda side: tokens[side]))
+    result = anyio.run(partial(run_with, command.migration, settings_for=settings_for,
+                               token_for=lambda side: tokens[side]))
+    return report(command, result, Output(sys.stdout, sys.stderr))
 
 
 @pytest.fixture(autouse=True)
@@ -502,12 +504,12 @@ def test_export_workflow_then_import_sealed_moves_values_untouched(exportable, e
     written_by_the_step = install.rpartition("python -m pip")[0]  # all but the install itself
     subprocess.run(["bash", "-c", written_by_the_step], env={"RUNNER_TEMP": str(tmp_path)},
                    check=True)
-    from syncer.migrate.mapping import EXPORT_REQUIREMENTS
+    from syncer.migrate.export import EXPORT_REQUIREMENTS
     requirements = (tmp_path / "syncer-requirements.txt").read_text().splitlines()
     assert requirements == list(EXPORT_REQUIREMENTS)
     assert all(re.fullmatch(r"[a-z]+==[\d.]+( --hash=sha256:[0-9a-f]{64})+", r)
                for r in requirements)
-    from syncer.migrate.mapping import export_script
+    from syncer.migrate.export import export_script
     assert scripts == {export_script()}
     out = capsys.readouterr().out
     assert "NPM in dst/repo-0001 (dependabot)" in out and "src/old is archived" in out
@@ -714,8 +716,8 @@ def test_cross_host_migration_with_a_token_per_side(tmp_path, capsys) -> None:
 DRIVER = """\
 import argparse, functools, sys
 import anyio
-from syncer.commands.migrate import add_arguments, request_from
-from syncer.migrate.run import run_migrate_command
+from syncer.commands import Output
+from syncer.commands.migrate import add_arguments, report, request_from, run_with
 from syncer.observe import logs
 from syncer.execution.connect import Settings
 
@@ -726,9 +728,11 @@ add_arguments(parser)
 args = parser.parse_args(argv)
 args.quiet = True
 settings = Settings(api_url=url, concurrency=8, points_per_minute=0)
-sys.exit(anyio.run(functools.partial(run_migrate_command, request_from(args).migration,
+command = request_from(args)
+result = anyio.run(functools.partial(run_with, command.migration,
                                      settings_for=lambda side: settings,
-                                     token_for=lambda side: token)))
+                                     token_for=lambda side: token))
+sys.exit(report(command, result, Output(sys.stdout, sys.stderr)))
 """
 
 

@@ -23,8 +23,9 @@ from syncer.exits import UsageError
 from syncer.fakehub import FakeHub, Limits
 from syncer.github.api import SecretInfo, SecretsAPI
 from syncer.github.errors import PermissionDenied
-from syncer.migrate.mapping import Destination, Inventory, map_targets, plan_document
-from syncer.migrate.run import MigrateRequest, _read_source
+from syncer.migrate.mapping import Destination, Inventory, map_targets
+from syncer.migrate.plan_out import plan_document
+from syncer.migrate.sides import read_source
 from syncer.observe import logs
 from syncer.observe.clock import elapsed_from_proc
 
@@ -296,7 +297,7 @@ def test_codespaces_secrets_the_token_cannot_read_are_said_to_be_left_behind(
         settings = Settings(api_url=url, concurrency=1, points_per_minute=0)
         async with connect(settings, TOKEN) as run:
             run.api = NoCodespacesPermission(run.client)
-            return await _read_source(run, MigrateRequest("src", "dst"))
+            return await read_source(run, "src")
 
     with codespaces.serve_in_thread() as url:
         inventory = anyio.run(read)

@@ -1,4 +1,5 @@
-"""migration.py: the pure decisions of `syncer migrate` over plain data, no I/O."""
+"""syncer.migrate's pure decisions (mapping, values, report, export, sealed) over plain data,
+and the migrate command's request and report, all without a server."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import subprocess
 import sys
 import textwrap
 import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
 from nacl.public import PrivateKey, SealedBox
 
+from syncer.commands.migrate import report_exit_code
 from syncer.core.model import (
     Action,
     Op,
@@ -28,7 +31,29 @@ from syncer.core.model import (
     StopReason,
 )
 from syncer.core.plan import Change, PlanItem
+from syncer.migrate.export import (
+    UPLOAD_ARTIFACT_V3,
+    artifact_action,
+    export_script,
+    plan_export,
+    render_workflow,
+    seal_for_export,
+)
 from syncer.migrate.mapping import (
+    Destination,
+    Inventory,
+    SourceSecret,
+    Target,
+    ValueKey,
+    index_repos,
+    key_of,
+    map_targets,
+    parse_value_key,
+    repos_needing_environments,
+    value_key,
+)
+from syncer.migrate.plan_out import plan_document
+from syncer.migrate.report import (
     FAILED,
     MIGRATED,
     MISSING_SELECTED,
@@ -36,34 +61,12 @@ from syncer.migrate.mapping import (
     MISSING_VALUE,
     NOT_WRITTEN,
     UNCHANGED,
-    UPLOAD_ARTIFACT_V3,
-    Destination,
-    Inventory,
-    SourceSecret,
-    Target,
-    ValueKey,
-    artifact_action,
     build_report,
-    export_script,
-    import_rounds,
-    index_repos,
-    key_of,
-    map_targets,
-    match_values,
-    parse_sealed,
-    parse_value_key,
-    plan_document,
-    plan_export,
     render_report_json,
     render_report_text,
-    render_workflow,
-    report_exit_code,
-    repos_needing_environments,
-    seal_for_export,
-    template_path,
-    value_key,
-    values_template,
 )
+from syncer.migrate.sealed import import_rounds, parse_sealed
+from syncer.migrate.values import match_values, template_path, values_template
 from syncer.migrate.values_file import parse_values
 
 SECRET = "v4lue-canary-3c8e"
@@ -342,6 +345,49 @@ def test_a_write_a_stop_kept_back_is_not_written_not_failed() -> None:
     assert [(i.status, i.why) for i in items] == [(NOT_WRITTEN, "interrupted")]
     assert report_exit_code(items, outcomes) == 1  # not done: the exit code says so
     assert report_exit_code(items) == 0
+
+
+
+def test_the_command_reports_what_the_migration_returned_and_decides_the_exit_code(
+        tmp_path: Path) -> None:
+    """report() alone prints a migration's result (the machinery prints nothing and returns no
+    exit code): the text report on stdout, the --report file, exit 1 for a failed item; a
+    written plan is reported with exit 0."""
+    import io
+
+    from syncer.commands import Output
+    from syncer.commands import migrate as command
+    from syncer.migrate.plan_out import PlanWritten
+    from syncer.migrate.report import RunCost
+    from syncer.migrate.run import Migrated
+    from syncer.observe.summary import summarize
+
+    (web_a,) = map_targets(inventory(repo_secret("web", "A")), DST)
+    plan = [PlanItem(Change.UPDATE, web_a.scope, "A")]
+    outcomes = [Outcome(Action(Op.PUT, web_a.scope, "A"), Result.FAILED, 422, error="422 bad")]
+    items = build_report([web_a], [], plan, outcomes)
+    cost = RunCost(requests=3, retries=0, rate_limit_waits=0, wait_seconds=0.0,
+                   paced_seconds=0.0, seconds=1.0)
+    result = Migrated(tuple(items), tuple(outcomes), cost,
+                      summarize(outcomes, requests=3, retries=0, waits=0, wait_seconds=0.0,
+                                seconds=1.0),
+                      "dst.example", tuple(plan), "src.example", ("left behind: nothing",))
+    argv = ("--from", "src", "--to", "dst", "--values", "v.env", "--report",
+            str(tmp_path / "run.json"))
+    request = command.request_from(parse_migrate(*argv, "--state", "s.json", "-q"))
+    stdout, stderr = io.StringIO(), io.StringIO()
+    assert command.report(request, result, Output(stdout, stderr)) == 1
+    text = stdout.getvalue()
+    assert text.startswith("migrate src (src.example) -> dst (dst.example)\n"), text
+    assert "left behind: nothing" in text and "  A in dst/web  [actions:repo:web:A]: 422 bad" in text
+    assert json.loads((tmp_path / "run.json").read_text())["command"] == "migrate"
+    written = PlanWritten("p.json", "p.values.toml", {"ok": 1}, (), (web_a,))
+    request = command.request_from(parse_migrate("--from", "src", "--to", "dst", "--plan-out",
+                                                 "p.json", "--state", "s.json", "-q"))
+    stdout = io.StringIO()
+    assert command.report(request, written, Output(stdout, stderr)) == 0
+    assert stdout.getvalue() == ("plan of src -> dst: ok 1\n"
+                                 "wrote p.json and the values template p.values.toml\n")
 
 
 # -- export ------------------------------------------------------------------------------------

@@ -5,17 +5,30 @@ for the modes); it is imported when the command runs, not when the parser is bui
 from __future__ import annotations
 
 import argparse
+import json
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TextIO
 
-from ..exits import UsageError
+import structlog
+
+from ..core.model import Outcome, Result
+from ..core.plan import Change
+from ..exits import Exit, UsageError
 from . import Output, Request, Session, options
 from .options import env_name_argument, name_argument, positive_int
 
 if TYPE_CHECKING:
     from ..execution.connect import Settings
+    from ..execution.interrupt import Interrupt
     from ..github.client import TokenSource
-    from ..migrate.run import MigrateRequest
+    from ..migrate.export import Exported
+    from ..migrate.plan_out import PlanWritten
+    from ..migrate.report import ReportItem, Written
+    from ..migrate.run import Done, Migrated, MigrateRequest
+
+log = structlog.get_logger("syncer.migrate")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -125,9 +138,8 @@ def request_from(namespace: argparse.Namespace) -> Command:
     return Command(request, options.connection_from(namespace), sides)
 
 
-async def run(request: Command, session: Session) -> int:
+async def run(request: Command, session: Session) -> Done:
     """Each side's settings and token: --from-/--to- flags, else the shared ones."""
-    from ..migrate.run import run_migrate_command
 
     def settings_for(side: str) -> Settings:
         own_url = request.sides[side].api_url
@@ -144,9 +156,133 @@ async def run(request: Command, session: Session) -> int:
             settings_for(side),
             app_hint=f"use a GitHub App with --{side}-app-id and --{side}-app-key")
 
-    return await run_migrate_command(request.migration, settings_for=settings_for,
-                                     token_for=token_for, stop=session.stop)
+    return await run_with(request.migration, settings_for=settings_for, token_for=token_for,
+                          stop=session.stop)
 
 
-def report(request: Command, result: int, output: Output) -> int:
-    return result
+async def run_with(migration: MigrateRequest, *, settings_for: Callable[[str], Settings],
+                   token_for: Callable[[str], str | TokenSource],
+                   stop: Interrupt | None = None) -> Done:
+    """The migration with each side's settings and token as given (tests give their own):
+    its local inputs checked, then the state opened (and locked, when it writes) here."""
+    from ..migrate.run import prepare, run_migrate
+
+    prepared = prepare(migration, settings_for)
+    state = options.open_state(migration.state) if migration.uses_state else None
+    with state.lock() if state is not None and migration.locks_state else nullcontext():
+        return await run_migrate(prepared, state, settings_for=settings_for,
+                                 token_for=token_for, stop=stop)
+
+
+# --- the report ------------------------------------------------------------------------------
+
+def report(request: Command, result: Done, output: Output) -> int:
+    """The report of what was done on stdout (text or JSON), the summary in the log, the
+    --report file of a migration; the exit code from what the report holds."""
+    from ..migrate.export import Exported
+    from ..migrate.plan_out import PlanWritten
+    from ..migrate.report import FAILED
+    from ..migrate.run import Migrated
+
+    migration = request.migration
+    if isinstance(result, PlanWritten):
+        _print_plan_written(migration, result, output.stdout)
+        return int(Exit.OK)
+    if isinstance(result, Exported):
+        _print_exported(migration, result, output.stdout)
+        return int(Exit.OK)
+    if isinstance(result, Migrated):
+        log.info("summary", source=migration.source, dest=migration.dest,
+                 drifted=sum(i.change is Change.DRIFTED for i in result.plan),
+                 **result.summary_event())
+        _print_report(migration, result, result.notes, output.stdout,
+                      source=f"{migration.source} ({result.source_host})")
+        code = report_exit_code(result.items, result.outcomes)
+        if migration.report:
+            options.write_report(migration.report, _run_report(code, result))
+        return int(code)
+    items = result.items  # an import's
+    log.info("summary", dest=migration.dest, stale=sum(i.stale_key for i in items),
+             **result.summary_event())
+    notes = []
+    if any(i.status == FAILED and i.stale_key for i in items):
+        notes.append("stale key_id: DST's key changed since the export; run the export "
+                     "workflow again and import its new output")
+    _print_report(migration, result, notes, output.stdout, title="import")
+    return int(report_exit_code(result.items, result.outcomes))
+
+
+def report_exit_code(items: Iterable[ReportItem], outcomes: Iterable[Outcome] = ()) -> Exit:
+    """1 when anything is missing or failed, or a stop (a spent budget) kept writes back."""
+    from ..migrate.report import PROBLEMS
+
+    stopped = any(o.result is Result.SKIPPED for o in outcomes)
+    return Exit.FAILED if stopped or any(i.status in PROBLEMS for i in items) else Exit.OK
+
+
+def _print_report(migration: MigrateRequest, result: Written, notes: Sequence[str],
+                  stdout: TextIO, *, source: str | None = None, title: str = "migrate") -> None:
+    """The report on stdout; `source` None for an import, whose report names DST only."""
+    from ..migrate.report import render_report_json, render_report_text
+
+    dest = f"{migration.dest} ({result.dest_host})"
+    if migration.format == "json":
+        print(render_report_json(result.items, {"command": title, "from": source, "to": dest,
+                                                "notes": list(notes)}, result.cost), file=stdout)
+    else:
+        header = f"{title} {source} -> {dest}" if source else f"{title} into {dest}"
+        print(render_report_text(result.items, header, notes, cost=result.cost,
+                                 verbose=migration.verbose), file=stdout)
+
+
+def _run_report(code: int, result: Migrated) -> dict[str, Any]:
+    from ..migrate.report import report_counts
+    from ..observe import report as run_report
+
+    plan = list(result.plan)
+    return run_report.build(
+        "migrate", code, result.summary, plan=plan,
+        targets=run_report.plan_targets(plan, list(result.outcomes)),
+        extra_counts={"migration": run_report.snake_keys(report_counts(result.items))})
+
+
+def _print_plan_written(migration: MigrateRequest, done: PlanWritten, stdout: TextIO) -> None:
+    if migration.format == "json":
+        print(json.dumps({"plan": done.plan, "template": done.template, "counts": done.counts,
+                          "left_behind": list(done.left_behind)}, indent=2), file=stdout)
+        return
+    counts = ", ".join(f"{k} {v}" for k, v in done.counts.items())
+    print(f"plan of {migration.source} -> {migration.dest}: {counts}", file=stdout)
+    print(f"wrote {done.plan} and the values template {done.template}", file=stdout)
+    for why in done.left_behind:
+        print(f"  left behind: {why}", file=stdout)
+    for t in done.targets:
+        if not t.writable:
+            print(f"  missing target: {t.name} in {t.scope}: {t.missing}", file=stdout)
+        for repo in t.unmapped:
+            print(f"  missing selected repository: {t.name} in {t.scope}: {repo}", file=stdout)
+
+
+def _print_exported(migration: MigrateRequest, done: Exported, stdout: TextIO) -> None:
+    if migration.format == "json":
+        print(json.dumps({
+            "workflow": done.workflow,
+            "jobs": [{"id": j.id, "repository": j.repository, "environment": j.environment,
+                      "secrets": [t.name for t in j.targets]} for j in done.jobs],
+            "not_exported": [{"name": s.target.name, "scope": str(s.target.scope),
+                              "key": s.target.key, "why": s.why} for s in done.skipped],
+            "left_behind": list(done.left_behind),
+        }, indent=2), file=stdout)
+        return
+    print(f"wrote {done.workflow}: {len(done.jobs)} jobs sealing {done.exported} secrets "
+          f"of {migration.source} for {migration.dest}", file=stdout)
+    for job in done.jobs:
+        where = job.repository + (f" environment {job.environment}" if job.environment else "")
+        print(f"  {job.id} in {where}: {', '.join(t.name for t in job.targets)}", file=stdout)
+    for why in done.left_behind:
+        print(f"left behind: {why}", file=stdout)
+    if done.skipped:
+        print(f"not exported ({len(done.skipped)}):", file=stdout)
+        for s in done.skipped:
+            print(f"  {s.target.name} in {s.target.scope}  [{s.target.key}]: {s.why}",
+                  file=stdout)

@@ -6,7 +6,7 @@ The format follows the extension:
     .toml            top-level `"key" = "value"` pairs, no tables
     .json            one object of string → string
 
-What a key means (scope and name, or a name alone) is migration.py's business; this module only
+What a key means (scope and name, or a name alone) is mapping.py's business; this module only
 reads the file faithfully, remembers the line of every key, and collects *every* problem in one
 pass, each as "FILE:LINE: what is wrong". Neither a value nor a key appears in a message: a
 pasted secret split at an `=` (base64 padding, a URL's query) looks like a key, so problems

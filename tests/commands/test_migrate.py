@@ -10,7 +10,7 @@ import pytest
 from syncer.commands import migrate, options
 from syncer.exits import UsageError
 
-from . import Printed, parse, request
+from . import parse, request
 
 
 def test_flags_make_a_frozen_request() -> None:
@@ -90,12 +90,3 @@ def test_two_modes_are_refused_as_the_arguments_are_parsed(
         parse("migrate", "--from", "a", "--to", "b", "--plan-out", "p", "--export-workflow", "w")
     assert refused.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
-
-
-def test_report_returns_the_code_the_migration_decided() -> None:
-    """migrate's run prints its own report as it goes and returns the code; report passes it
-    through unchanged (see the report in syncer.migrate)."""
-    made = request("migrate", "--from", "a", "--to", "b", "--dry-run")
-    printed = Printed()
-    assert [migrate.report(made, code, printed.output) for code in (0, 1)] == [0, 1]
-    assert printed.out == printed.err == ""
