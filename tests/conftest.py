@@ -1,4 +1,10 @@
+"""Fixtures every test shares; the helpers end-to-end tests call are in helpers.py."""
+
+from collections.abc import Iterator
+
 import pytest
+
+from syncer.fakehub import FakeHub
 
 
 @pytest.fixture
@@ -10,3 +16,10 @@ def anyio_backend() -> str:
 def isolated_state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test gets its own state directory: no test sees another's state or journal."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
+@pytest.fixture
+def url(hub: FakeHub) -> Iterator[str]:
+    """The module's `hub` fixture served on loopback for the test's length."""
+    with hub.serve_in_thread() as url:
+        yield url

@@ -1,4 +1,5 @@
-"""Shared helpers for end-to-end tests: fakehub over loopback, and syncer as a real process."""
+"""Shared helpers for tests: fakehub over loopback (in this process, or its own), syncer in this
+process or as a real one, and the environment and config file every end-to-end run needs."""
 
 from __future__ import annotations
 
@@ -7,14 +8,63 @@ import os
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from syncer import cli
+from syncer.fakehub import FakeHub, Limits
 
 TOKEN = "tok-e2e-5d41402abc4b2a76"
+FAKEHUB_TOKEN = "tok"  # FakeHub()'s own default token, which fakehub's own tests use
+Headers = Mapping[str, str]  # case-insensitive (aiohttp's CIMultiDict)
+
+
+def org_hub(repos: int, org: str = "acme", *, tokens: tuple[str, ...] = (TOKEN,),
+            limits: Limits | None = None, environments: tuple[str, ...] = ("production",),
+            **kwargs: Any) -> FakeHub:
+    """fakehub with one organisation of `repos` repositories (repo-0001 ...) for `TOKEN`.
+    Limits are off unless given: end-to-end runs of hundreds of writes are about what is
+    written, and pacing has its own tests."""
+    hub = FakeHub(tokens=tokens, limits=limits or Limits.off(), **kwargs)
+    hub.add_org(org)
+    if repos:
+        hub.add_repos(org, repos, environments=environments)
+    return hub
+
+
+def github_env(url: str, token: str | None = TOKEN, **values: str) -> dict[str, str]:
+    """The environment of one syncer run against fakehub at `url`: its token and the values
+    the run reads (`env:NAME` sources)."""
+    return {"GITHUB_API_URL": url, **({"GITHUB_TOKEN": token} if token else {}), **values}
+
+
+def write_config(folder: Path, text: str, name: str = "syncer.toml") -> Path:
+    """A config file in `folder` (a test's tmp_path) holding `text`."""
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+@asynccontextmanager
+async def hub_session(hub: FakeHub, token: str | None = FAKEHUB_TOKEN
+                      ) -> AsyncIterator[aiohttp.ClientSession]:
+    """fakehub served on loopback and an HTTP session to it with `token` (None: anonymous)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with hub.serve() as url, aiohttp.ClientSession(url, headers=headers) as session:
+        yield session
+
+
+async def call(s: aiohttp.ClientSession, method: str, path: str, **kw: Any
+               ) -> tuple[int, Any, Headers]:
+    """One request: its status, its JSON body (None when empty) and its headers."""
+    async with s.request(method, path, **kw) as r:
+        raw = await r.read()
+        return r.status, (await r.json() if raw else None), r.headers.copy()
 
 
 def run_cli(args: list[str], env: Mapping[str, str], monkeypatch: Any,

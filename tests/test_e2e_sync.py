@@ -8,14 +8,13 @@ import signal
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from helpers import TOKEN, fakehub_process, run_cli, syncer_process
+from helpers import TOKEN, fakehub_process, github_env, org_hub, run_cli, syncer_process, write_config
 
-from syncer.fakehub import FakeHub, Limits
+from syncer.fakehub import FakeHub
 from syncer.fakehub.rules import ApiError
 from syncer.store.state import State
 
@@ -50,34 +49,26 @@ environments = ["production"]
 match = ["repo-01*"]
 """
 PUTS = ("PUT", None)
+ONE_SECRET_ONE_AT_A_TIME = ('[github]\norg = "acme"\n[sync]\nconcurrency = 1\npoints_per_minute = 0\n'
+                            '[[secret]]\nname = "X"\nvalue = "env:X_VALUE"\n'
+                            '[secret.repos]\nmatch = ["repo-*"]\n')
 
 
 @pytest.fixture
 def hub() -> FakeHub:
-    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())  # limits off: 300+ writes, not pacing
-    hub.add_org("acme")
-    hub.add_repos("acme", 300, environments=("production",))
-    return hub
-
-
-@pytest.fixture
-def url(hub: FakeHub) -> Iterator[str]:
-    with hub.serve_in_thread() as url:
-        yield url
+    return org_hub(300)
 
 
 @pytest.fixture
 def files(tmp_path: Path) -> dict[str, str]:
-    config = tmp_path / "syncer.toml"
-    config.write_text(CONFIG)
-    return {"config": str(config), "state": str(tmp_path / "state" / "state.json")}
+    return {"config": str(write_config(tmp_path, CONFIG)),
+            "state": str(tmp_path / "state" / "state.json")}
 
 
 def sync(command: str, url: str, files: dict[str, str], monkeypatch, *extra: str,
          values: dict[str, str] | None = None) -> int:
-    env = {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "NPM_VALUE": CANARY + "-npm",
-           "SENTRY_VALUE": CANARY + "-sentry", "DEPLOY_VALUE": CANARY + "-deploy",
-           **(values or {})}
+    env = github_env(url, **{"NPM_VALUE": CANARY + "-npm", "SENTRY_VALUE": CANARY + "-sentry",
+                             "DEPLOY_VALUE": CANARY + "-deploy", **(values or {})})
     return run_cli([command, "-c", files["config"], "--state", files["state"], "--quiet", *extra],
                    env, monkeypatch)
 
@@ -230,8 +221,8 @@ def test_second_run_while_locked_exits_4(hub, url, files, monkeypatch, capsys) -
     Path(files["config"]).write_text(config)
     state = State.open(files["state"])
     with state.lock():
-        env = {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "NPM_VALUE": "a",
-               "SENTRY_VALUE": "b", "DEPLOY_VALUE": "c", "PATH": "/usr/bin:/bin"}
+        env = github_env(url, NPM_VALUE="a", SENTRY_VALUE="b", DEPLOY_VALUE="c",
+                         PATH="/usr/bin:/bin")
         done = subprocess.run([sys.executable, "-m", "syncer", "apply", "-c", files["config"],
                                "--state", files["state"]], env=env, capture_output=True)
     assert done.returncode == 4, done.stderr
@@ -349,15 +340,10 @@ def test_a_change_on_github_after_a_killed_run_is_rewritten_by_the_resume(comman
     """The run is killed after some writes (its state never saved); someone then changes those
     secrets on GitHub. Running the command again resumes the killed run, but a write changed
     since it was made is not counted as done: GitHub ends with the new value everywhere."""
-    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())  # limits off: about a kill, not pacing
-    hub.add_org("acme")
-    hub.add_repos("acme", 5, environments=())
+    hub = org_hub(5, environments=())
     for n in range(1, 6):  # rotate writes where the secret lives
         hub.set_secret("X", b"old", repo=f"acme/repo-{n:04d}")
-    config = tmp_path / "syncer.toml"
-    config.write_text('[github]\norg = "acme"\n[sync]\nconcurrency = 1\npoints_per_minute = 0\n'
-                      '[[secret]]\nname = "X"\nvalue = "env:X_VALUE"\n'
-                      '[secret.repos]\nmatch = ["repo-*"]\n')
+    config = write_config(tmp_path, ONE_SECRET_ONE_AT_A_TIME)
     state = ["--state", str(tmp_path / "state.json"), "--log-format", "json"]
     args = {"apply": ["apply", "-c", str(config), *state],
             "set": ["set", "X", "--org", "acme", "--value-from", "env:X_VALUE", "--concurrency",
@@ -374,7 +360,7 @@ def test_a_change_on_github_after_a_killed_run_is_rewritten_by_the_resume(comman
 
     with hub.serve_in_thread() as url:
         env = {**{k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")},
-               "GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "X_VALUE": CANARY}
+               **github_env(url, X_VALUE=CANARY)}
         hub.on_request = kill_at_the_third_put
         killed.append(subprocess.Popen([sys.executable, "-m", "syncer", *args], env=env,
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
@@ -399,13 +385,8 @@ def test_a_change_on_github_after_a_killed_run_is_rewritten_by_the_resume(comman
 def test_writes_before_the_token_is_revoked_are_remembered(tmp_path, monkeypatch, capsys) -> None:
     """The token is revoked mid-apply: the run stops (exit 3), and the writes it made are in
     the state file, so the next plan counts them unchanged instead of rewriting them."""
-    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())  # limits off: 10+ writes, not pacing
-    hub.add_org("acme")
-    hub.add_repos("acme", 5)
-    config = tmp_path / "syncer.toml"
-    config.write_text('[github]\norg = "acme"\n[sync]\nconcurrency = 1\npoints_per_minute = 0\n'
-                      '[[secret]]\nname = "X"\nvalue = "env:X_VALUE"\n'
-                      '[secret.repos]\nmatch = ["repo-*"]\n')
+    hub = org_hub(5)
+    config = write_config(tmp_path, ONE_SECRET_ONE_AT_A_TIME)
     files = {"config": str(config), "state": str(tmp_path / "state.json")}
 
     def revoke_at_the_third_put(method: str, template: str, so_far: int) -> None:
