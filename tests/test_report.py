@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
-from helpers import TOKEN, run_cli
+from helpers import TOKEN, github_env, org_hub, run_cli, write_config
 
 from syncer.core.plan import Change, Reason
-from syncer.fakehub import FakeHub, Limits
+from syncer.fakehub import FakeHub
 from syncer.fakehub.rules import ApiError
 from syncer.observe import report
 from syncer.store import saved_plan
@@ -44,21 +43,12 @@ visibility = "private"
 
 @pytest.fixture
 def hub() -> FakeHub:
-    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())  # as the config says: no limits
-    hub.add_org("acme")
-    hub.add_repos("acme", 12, environments=("production",))
-    return hub
-
-
-@pytest.fixture
-def url(hub: FakeHub) -> Iterator[str]:
-    with hub.serve_in_thread() as url:
-        yield url
+    return org_hub(12)  # limits off, as the config says
 
 
 @pytest.fixture
 def env(url: str) -> dict[str, str]:
-    return {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "API_VALUE": CANARY}
+    return github_env(url, API_VALUE=CANARY)
 
 
 def run(args: list[str], env: dict[str, str], monkeypatch, tmp_path: Path,
@@ -95,8 +85,7 @@ def outcomes_of(found: dict[str, Any]) -> dict[str, int]:
 
 
 def sync_args(command: str, tmp_path: Path) -> list[str]:
-    config = tmp_path / "syncer.toml"
-    config.write_text(CONFIG)
+    config = write_config(tmp_path, CONFIG)
     return [command, "-c", str(config), "--state", str(tmp_path / "state" / "state.json")]
 
 
@@ -247,10 +236,8 @@ def test_migrate_report_validates_and_counts_as_its_text_does(tmp_path, monkeypa
                                                               capsys) -> None:
     """migrate's report counts its targets as its text report's counts line does (snake_case),
     and lists each written target as created."""
-    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())  # about the report, not pacing
-    for org in ("src", "dst"):
-        hub.add_org(org)
-        hub.add_repos(org, 3)
+    hub = org_hub(3, "src")
+    hub.add_repos("dst", 3)
     hub.set_secret("API_KEY", b"old", repo="src/repo-0001")
     hub.set_secret("ORG_TOKEN", b"old", org="src", visibility="private")
     values = tmp_path / "values.toml"
@@ -259,7 +246,7 @@ def test_migrate_report_validates_and_counts_as_its_text_does(tmp_path, monkeypa
     with hub.serve_in_thread() as url:
         code, found = run(["migrate", "--from", "src", "--to", "dst", "--values", str(values),
                            "--state", str(tmp_path / "state.json"), "--points-per-minute", "0"],
-                          {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN}, monkeypatch, tmp_path)
+                          github_env(url), monkeypatch, tmp_path)
     out = capsys.readouterr().out
     assert code == 0 and found["command"] == "migrate"
     counts_line = out.splitlines()[1]

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import jsonschema
 import pytest
-from helpers import TOKEN, run_cli
+from helpers import TOKEN, github_env, org_hub, run_cli, write_config
 
-from syncer.fakehub import FakeHub, Limits
+from syncer.fakehub import FakeHub
 from syncer.observe import report
 from syncer.store import saved_plan
 
@@ -42,28 +41,17 @@ selected_repos = ["repo-000*"]
 
 @pytest.fixture
 def hub() -> FakeHub:
-    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())  # as the config says: no limits
-    hub.add_org("acme")
-    hub.add_repos("acme", 10)
-    return hub
-
-
-@pytest.fixture
-def url(hub: FakeHub) -> Iterator[str]:
-    with hub.serve_in_thread() as url:
-        yield url
+    return org_hub(10)  # limits off, as the config says
 
 
 @pytest.fixture
 def paths(tmp_path: Path) -> dict[str, str]:
-    config = tmp_path / "syncer.toml"
-    config.write_text(CONFIG)
-    return {"config": str(config), "state": str(tmp_path / "state" / "state.json"),
-            "plan": str(tmp_path / "plan.json")}
+    return {"config": str(write_config(tmp_path, CONFIG)),
+            "state": str(tmp_path / "state" / "state.json"), "plan": str(tmp_path / "plan.json")}
 
 
 def env_for(url: str, value: str = CANARY) -> dict[str, str]:
-    return {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "API_VALUE": value}
+    return github_env(url, API_VALUE=value)
 
 
 def plan_out(url: str, paths: dict[str, str], monkeypatch, *extra: str) -> int:
@@ -215,7 +203,7 @@ def test_apply_on_a_terminal_shows_the_plan_before_writing(tmp_path, paths) -> N
     with fakehub_process("--plain-names", "--repos", "3", "--envs", "") as fh:
         drawn = run_on_terminal(
             ["apply", "-c", paths["config"], "--state", paths["state"]],
-            {"GITHUB_API_URL": fh.url, "GITHUB_TOKEN": fh.token, "API_VALUE": CANARY,
+            {**github_env(fh.url, fh.token, API_VALUE=CANARY),
              "XDG_STATE_HOME": str(tmp_path / "xdg"), "COLUMNS": "100"})
     text = drawn.decode()
     assert CANARY not in text
