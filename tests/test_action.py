@@ -25,9 +25,9 @@ import pytest
 import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from helpers import TOKEN
+from helpers import TOKEN, org_hub
 
-from syncer.fakehub import FakeHub
+from syncer.fakehub import FakeHub, Limits
 
 ROOT = Path(__file__).parent.parent
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
@@ -155,18 +155,14 @@ class Runner:
 
 @pytest.fixture
 def hub() -> FakeHub:
-    hub = FakeHub(tokens=(TOKEN,))
-    hub.add_org("acme")
-    hub.add_repos("acme", REPOS)
-    return hub
+    return org_hub(REPOS, limits=Limits())  # GitHub's limits, as the action meets them
 
 
 @pytest.fixture
-def runners(hub: FakeHub, tmp_path: Path) -> Any:
+def runners(url: str, tmp_path: Path) -> Any:
     cache = tmp_path / "cache"
     cache.mkdir()
-    with hub.serve_in_thread() as url:
-        yield lambda run_id, config=CONFIG: Runner(tmp_path, cache, url, run_id, config)
+    return lambda run_id, config=CONFIG: Runner(tmp_path, cache, url, run_id, config)
 
 
 def test_every_uses_is_pinned_to_a_full_commit_sha() -> None:

@@ -13,9 +13,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from helpers import TOKEN, run_cli
+from helpers import github_env, org_hub, run_cli, write_config
 
-from syncer.fakehub import FakeHub, Limits
+from syncer.fakehub import FakeHub
 
 CONFIG = """
 [github]
@@ -55,19 +55,14 @@ WRITES = ("POST", "PATCH", "PUT", "DELETE")
 
 @pytest.fixture
 def hub() -> FakeHub:
-    # limits off: 700 writes and listings here are about what is written, not pacing
-    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off(), record=True)
-    hub.add_org("acme")
-    hub.add_repos("acme", 300, environments=("production",))
-    return hub
+    return org_hub(300, record=True)
 
 
 def sync(command: str, url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *extra: str,
          config: str = CONFIG, env: dict[str, str] | None = None) -> int:
-    path = tmp_path / "syncer.toml"
-    path.write_text(config)
-    values = {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "NPM_VALUE": "npm-secret-4c1",
-              "SENTRY_VALUE": "sentry-secret-9e2", "STAGE_VALUE": "prod", **(env or {})}
+    path = write_config(tmp_path, config)
+    values = github_env(url, **{"NPM_VALUE": "npm-secret-4c1", "SENTRY_VALUE": "sentry-secret-9e2",
+                                "STAGE_VALUE": "prod", **(env or {})})
     return run_cli([command, "-c", str(path), "--state", str(tmp_path / "state.json"),
                     "--quiet", *extra], values, monkeypatch)
 
