@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from syncer import cli
 from syncer.fakehub import FakeHub, Limits
@@ -48,6 +50,27 @@ def write_config(folder: Path, text: str, name: str = "syncer.toml") -> Path:
     path = folder / name
     path.write_text(text)
     return path
+
+
+def rsa_key_pems() -> tuple[rsa.RSAPrivateKey, str, str]:
+    """A fresh GitHub App key: the key, its private PEM (as GitHub hands it out) and its
+    public PEM (what fakehub verifies JWTs with)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(serialization.Encoding.PEM,
+                                serialization.PrivateFormat.TraditionalOpenSSL,
+                                serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return key, private, public
+
+
+def fake_gh_dir(folder: Path, script: str) -> Path:
+    """A folder holding a `gh` that runs the shell `script`, for the front of PATH."""
+    bin_dir = folder / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "gh").write_text(f"#!/bin/sh\n{script}\n")
+    (bin_dir / "gh").chmod(0o755)
+    return bin_dir
 
 
 @asynccontextmanager

@@ -23,9 +23,7 @@ from typing import Any
 
 import pytest
 import yaml
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from helpers import TOKEN, org_hub
+from helpers import TOKEN, org_hub, rsa_key_pems
 
 from syncer.fakehub import FakeHub, Limits
 
@@ -256,12 +254,7 @@ def test_a_github_app_key_reaches_syncer_through_the_environment_only(
     """With app-id and app-private-key, syncer signs in as the App of the config's
     [github.app] (private_key = "env:SYNCER_APP_PRIVATE_KEY") and writes every target; the
     key appears in no file the action writes and not in the job's log."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM,
-                            serialization.PrivateFormat.TraditionalOpenSSL,
-                            serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    _, pem, public = rsa_key_pems()
     hub.register_app(42, public)
     hub.add_installation("acme", 42)
     config = CONFIG.replace("[sync]", '[github.app]\napp_id = 42\n'

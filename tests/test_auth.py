@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import stat
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -23,6 +22,7 @@ import pytest
 import structlog
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from helpers import fake_gh_dir, rsa_key_pems
 from openapi_check import validate_exchanges
 
 from syncer.config.load import AppAuth, GitHubConfig
@@ -54,12 +54,7 @@ class Keys:
 
 
 def _rsa_keys() -> Keys:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM,
-                                serialization.PrivateFormat.TraditionalOpenSSL,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    key, private, public = rsa_key_pems()
     return Keys(private, public, key)
 
 
@@ -138,12 +133,8 @@ async def all_repos(run: Any, org: str) -> list[tuple[str, str, int]]:
 @pytest.fixture
 def fake_gh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A `gh` first on PATH that records its arguments and prints a padded token."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
     log = tmp_path / "gh-args"
-    script = bin_dir / "gh"
-    script.write_text(f'#!/bin/sh\necho "$@" >> {log}\nprintf "  {FAKE_GH_TOKEN}  \\n"\n')
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    bin_dir = fake_gh_dir(tmp_path, f'echo "$@" >> {log}\nprintf "  {FAKE_GH_TOKEN}  \\n"')
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
     yield log
 
@@ -239,10 +230,7 @@ def test_no_token_anywhere_names_every_source(tmp_path: Path, script: str,
                                               problem: str) -> None:
     """When nothing has a token: AuthError (exit 3) naming GITHUB_TOKEN, GH_TOKEN and gh
     (with why gh gave none), in one line; a hanging gh is abandoned after the timeout."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "gh").write_text(f"#!/bin/sh\n{script}\n")
-    (bin_dir / "gh").chmod(0o755)
+    bin_dir = fake_gh_dir(tmp_path, script)
     started = time.monotonic()
     with pytest.raises(AuthError) as caught:
         find_token(None, {"PATH": f"{bin_dir}{os.pathsep}/usr/bin:/bin"},

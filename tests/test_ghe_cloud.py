@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 
 import pytest
-from helpers import syncer_process
+from helpers import fake_gh_dir, syncer_process
 
 from syncer.github import auth
 
@@ -33,12 +32,8 @@ def test_set_with_a_ghe_com_api_url_asks_gh_for_that_host(tmp_path: Path) -> Non
     """`syncer set --api-url https://api.octo.ghe.com` with no token variable asks
     `gh auth token --hostname octo.ghe.com` and, gh having none, stops with exit 3 naming
     `gh auth login --hostname octo.ghe.com`, before any request."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
     asked = tmp_path / "gh-args"
-    gh = bin_dir / "gh"
-    gh.write_text(f'#!/bin/sh\necho "$@" >> {asked}\nexit 1\n')
-    gh.chmod(gh.stat().st_mode | stat.S_IEXEC)
+    bin_dir = fake_gh_dir(tmp_path, f'echo "$@" >> {asked}\nexit 1')
     done = syncer_process(
         ["set", "X", "--org", "acme", "--value-from", "env:X", "--api-url",
          "https://api.octo.ghe.com", "--state", str(tmp_path / "state.json")],

@@ -13,9 +13,7 @@ from pathlib import Path
 
 import pytest
 import trustme
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from helpers import run_cli
+from helpers import rsa_key_pems, run_cli
 
 from syncer.config.load import AppAuth, GitHubConfig
 from syncer.core.model import Action, Op, Result, Scope, SecretValue
@@ -39,12 +37,7 @@ def ca() -> trustme.CA:
 
 @pytest.fixture(scope="module")
 def app_key() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM,
-                                serialization.PrivateFormat.TraditionalOpenSSL,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    _, private, public = rsa_key_pems()
     return private, public
 
 
