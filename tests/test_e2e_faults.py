@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from helpers import TOKEN, run_cli
+from helpers import TOKEN, github_env, org_hub, run_cli
 
 from syncer.core.model import Action, Op, Result, Scope, SecretValue
 from syncer.execution import interrupt
@@ -26,17 +26,8 @@ from syncer.migrate.run import _reading
 VALUE = b"fault-canary-31337"
 
 
-def make_hub(repos: int, **kw) -> FakeHub:
-    # limits off unless a test sets them: runs of up to 1,000 writes about faults, not pacing
-    kw.setdefault("limits", Limits.off())
-    hub = FakeHub(tokens=(TOKEN,), **kw)
-    hub.add_org("acme")
-    hub.add_repos("acme", repos)
-    return hub
-
-
 def cli_env(url: str) -> dict[str, str]:
-    return {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "V": VALUE.decode()}
+    return github_env(url, V=VALUE.decode())
 
 
 def ctrl_c_at(number: int, method: str = "PUT",
@@ -56,7 +47,7 @@ def all_written(hub: FakeHub, n: int, name: str = "S") -> bool:
 def test_5xx_and_dropped_connections_lose_no_write(monkeypatch, capsys) -> None:
     """1,000 repos with 5% random 5xx and 1% dropped connections: all written, exit 0,
     and the summary counts the retries."""
-    hub = make_hub(1000, faults=Faults(error_rate=0.05, drop_rate=0.01, seed=7))
+    hub = org_hub(1000, faults=Faults(error_rate=0.05, drop_rate=0.01, seed=7))
     with hub.serve_in_thread() as url:
         code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V", "--concurrency",
                         "64", "--points-per-minute", "0"], cli_env(url), monkeypatch)
@@ -70,7 +61,7 @@ def test_5xx_and_dropped_connections_lose_no_write(monkeypatch, capsys) -> None:
 
 def test_secondary_limit_is_never_hit_when_pacing(monkeypatch) -> None:
     """fakehub enforcing 900 points/min (time-scale 60) and 100 in flight: zero violations."""
-    hub = make_hub(300, limits=Limits(points_per_minute=900, max_concurrent=100, time_scale=60))
+    hub = org_hub(300, limits=Limits(points_per_minute=900, max_concurrent=100, time_scale=60))
     with hub.serve_in_thread() as url:
         code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V", "--concurrency",
                         "100", "--time-scale", "60"], cli_env(url), monkeypatch)
@@ -81,7 +72,7 @@ def test_secondary_limit_is_never_hit_when_pacing(monkeypatch) -> None:
 def test_secondary_limit_signalled_is_waited_out(monkeypatch, capsys) -> None:
     """Without pacing, fakehub's 403 secondary limits are honoured (retry-after) and every
     write still lands; the waits are logged and counted."""
-    hub = make_hub(100, limits=Limits(points_per_minute=200, time_scale=60))
+    hub = org_hub(100, limits=Limits(points_per_minute=200, time_scale=60))
     with hub.serve_in_thread() as url:
         code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V",
                         "--points-per-minute", "0", "--time-scale", "60"], cli_env(url),
@@ -95,8 +86,8 @@ def test_secondary_limit_signalled_is_waited_out(monkeypatch, capsys) -> None:
 def test_spent_primary_budget_waits_for_reset(monkeypatch, capsys) -> None:
     """A token with 50 requests left: syncer spreads them until the (compressed) reset instead
     of running into the limit, says so, and finishes."""
-    hub = make_hub(40, limits=Limits(primary_limit=5000, primary_remaining=50,
-                                     primary_reset_seconds=2))
+    hub = org_hub(40, limits=Limits(primary_limit=5000, primary_remaining=50,
+                                    primary_reset_seconds=2))
     with hub.serve_in_thread() as url:
         code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V",
                         "--points-per-minute", "0"], cli_env(url), monkeypatch)
@@ -108,8 +99,8 @@ def test_spent_primary_budget_waits_for_reset(monkeypatch, capsys) -> None:
 
 def test_no_wait_stops_cleanly_and_lists_what_was_not_written(monkeypatch, capsys) -> None:
     """With --no-wait a spent budget stops the run: exit 1, unwritten targets listed."""
-    hub = make_hub(40, limits=Limits(primary_limit=5000, primary_remaining=50,
-                                     primary_reset_seconds=3600))
+    hub = org_hub(40, limits=Limits(primary_limit=5000, primary_remaining=50,
+                                    primary_reset_seconds=3600))
     with hub.serve_in_thread() as url:
         code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V", "--no-wait",
                         "--points-per-minute", "0"], cli_env(url), monkeypatch)
@@ -130,8 +121,8 @@ def test_no_wait_with_the_budget_already_spent_says_until_when(command, monkeypa
                                                                capsys) -> None:
     """The budget is spent before the first request (an earlier --no-wait run, say): one line
     saying until when, exit 1, nothing written."""
-    hub = make_hub(5, limits=Limits(primary_limit=5000, primary_remaining=0,
-                                    primary_reset_seconds=3600))
+    hub = org_hub(5, limits=Limits(primary_limit=5000, primary_remaining=0,
+                                   primary_reset_seconds=3600))
     hub.add_org("dst")
     with hub.serve_in_thread() as url:
         code = run_cli([*command, "--no-wait", "--points-per-minute", "0"], cli_env(url),
@@ -146,7 +137,7 @@ def test_no_wait_with_the_budget_already_spent_says_until_when(command, monkeypa
 def test_token_revoked_mid_run_stops_everything(monkeypatch, capsys) -> None:
     """A 401 mid-run stops the whole run at once with 'token rejected' and exit 3: no request
     is sent after the in-flight ones fail."""
-    hub = make_hub(300)
+    hub = org_hub(300)
 
     def revoke_after_50_puts(method: str, template: str, count: int) -> None:
         if method == "PUT" and count == 50:
@@ -165,7 +156,7 @@ def test_token_revoked_mid_run_stops_everything(monkeypatch, capsys) -> None:
 @pytest.mark.anyio
 async def test_404_repo_fails_alone() -> None:
     """A repository that vanished fails alone; the rest succeed."""
-    hub = make_hub(20)
+    hub = org_hub(20)
     async with hub.serve() as url, connect(Settings(api_url=url, points_per_minute=0),
                                            TOKEN) as run:
         scopes = [Scope.of_repo("acme", f"repo-{i:04d}") for i in range(1, 21)]
@@ -182,7 +173,7 @@ async def test_404_repo_fails_alone() -> None:
 async def test_key_rotated_mid_run_refetched_once() -> None:
     """Keys rotated after syncer fetched them: each affected write re-fetches once and lands
     sealed with the new key; no value is stored under a stale key."""
-    hub = make_hub(30)
+    hub = org_hub(30)
     async with hub.serve() as url, connect(Settings(api_url=url, points_per_minute=0),
                                            TOKEN) as run:
         scopes = [Scope.of_repo("acme", f"repo-{i:04d}") for i in range(1, 31)]
@@ -203,8 +194,8 @@ async def test_key_rotated_mid_run_refetched_once() -> None:
 def test_spent_budget_answered_403_is_waited_out(monkeypatch, capsys) -> None:
     """A budget already at zero (403, x-ratelimit-remaining 0): syncer waits until
     x-ratelimit-reset, logs the wait, and then writes everything."""
-    hub = make_hub(10, limits=Limits(primary_limit=5000, primary_remaining=0,
-                                     primary_reset_seconds=1))
+    hub = org_hub(10, limits=Limits(primary_limit=5000, primary_remaining=0,
+                                    primary_reset_seconds=1))
     with hub.serve_in_thread() as url:
         code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V",
                         "--points-per-minute", "0"], cli_env(url), monkeypatch)
@@ -217,7 +208,7 @@ def test_spent_budget_answered_403_is_waited_out(monkeypatch, capsys) -> None:
 async def test_a_delete_whose_answer_was_lost_is_not_reported_failed() -> None:
     """GitHub deletes the secret but its answer is lost (here a 500 after the fact); the retry
     finds it gone (404). The secret is gone as asked: reported deleted, not failed."""
-    hub = make_hub(2)
+    hub = org_hub(2)
     for repo in ("acme/repo-0001", "acme/repo-0002"):
         hub.set_secret("OLD", b"x", repo=repo)
 
@@ -262,7 +253,7 @@ def test_writes_cut_off_after_the_grace_are_reported_as_unknown(monkeypatch, cap
     """Ctrl-C while writes are in flight; GitHub answers after the grace period, so they are
     cut off. The message says how many and that they may have landed (they did)."""
     monkeypatch.setattr(interrupt, "GRACE_S", 0.3)
-    hub = make_hub(6, faults=Faults(latency_ms=1000))
+    hub = org_hub(6, faults=Faults(latency_ms=1000))
     hub.on_request = ctrl_c_at(1)
     with hub.serve_in_thread() as url:
         code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V", "--concurrency",
@@ -290,7 +281,7 @@ def test_when_the_grace_runs_out_a_listing_page_on_its_way_is_cut_off_too(monkey
     page are both cut off, so the run ends then, saying more were not yet listed, rather than
     when the page would have come."""
     monkeypatch.setattr(interrupt, "GRACE_S", 0.3)
-    hub = make_hub(150)
+    hub = org_hub(150)
     seen = {"switched": False}
 
     def hang_from_the_second_page(method: str, template: str, so_far: int) -> None:
@@ -323,7 +314,7 @@ def test_a_rotation_cut_off_in_flight_still_prints_its_proof_and_resumes(monkeyp
     """rotate: the grace runs out on writes GitHub is slow to answer. Every place is still
     printed (those writes as possibly landed), and the same command then finishes the job."""
     monkeypatch.setattr(interrupt, "GRACE_S", 0.3)
-    hub = make_hub(3, faults=Faults(latency_ms=1000))
+    hub = org_hub(3, faults=Faults(latency_ms=1000))
     for i in (1, 2, 3):
         hub.set_secret("S", b"old", repo=f"acme/repo-{i:04d}")
 
@@ -346,7 +337,7 @@ def test_ctrl_c_once_every_write_is_under_way_ends_as_a_finished_run(monkeypatch
     """The signal arrives with the last write in flight; it lands within the grace: nothing is
     left to resume, so the run ends as finished (exit 0, its journal closed as finished), not
     'interrupted: 3 of 3 done'."""
-    hub = make_hub(3)
+    hub = org_hub(3)
 
     hub.on_request = ctrl_c_at(3)
     args = ["set", "S", "--org", "acme", "--value-from", "env:V", "--concurrency", "1",
@@ -364,8 +355,8 @@ def test_ctrl_c_once_every_write_is_under_way_ends_as_a_finished_run(monkeypatch
 def test_ctrl_c_while_a_resumed_set_checks_earlier_writes_stops_it(monkeypatch, capsys) -> None:
     """A resumed set asks GitHub whether the interrupted run's writes are as it left them; a
     Ctrl-C then stops that checking at once (exit 130), and the next run resumes again."""
-    hub = make_hub(20, limits=Limits(primary_limit=5000, primary_remaining=30,
-                                     primary_reset_seconds=3600))
+    hub = org_hub(20, limits=Limits(primary_limit=5000, primary_remaining=30,
+                                    primary_reset_seconds=3600))
     args = ["set", "S", "--org", "acme", "--value-from", "env:V", "--concurrency", "1",
             "--points-per-minute", "0", "--quiet"]
     with hub.serve_in_thread() as url:

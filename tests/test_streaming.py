@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from helpers import TOKEN, run_cli
+from helpers import TOKEN, github_env, org_hub, run_cli
 
 from syncer.core.model import Action, Op, Result, Scope, SecretValue
 from syncer.execution.connect import Settings, connect
@@ -17,25 +17,16 @@ VALUE = b"streaming-canary-4242"
 LISTING = "/orgs/{org}/repos"
 
 
-def make_hub(repos: int, **kw) -> FakeHub:
-    # limits off unless a test sets them: runs of 300-500 writes about streaming, not pacing
-    kw.setdefault("limits", Limits.off())
-    hub = FakeHub(tokens=(TOKEN,), **kw)
-    hub.add_org("acme")
-    hub.add_repos("acme", repos)
-    return hub
-
-
 def test_set_writes_while_the_listing_still_arrives(monkeypatch) -> None:
     """500 repositories are 5 pages: the first PUT reaches GitHub before the last page is asked
     for (30 ms a request: the first PUT goes at ~60 ms, the last page at ~120 ms)."""
-    hub = make_hub(500, faults=Faults(latency_ms=30))
+    hub = org_hub(500, faults=Faults(latency_ms=30))
     arrivals: list[tuple[str, str]] = []
     hub.on_request = lambda method, template, _n: arrivals.append((method, template))
     with hub.serve_in_thread() as url:
         code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V",
                         "--concurrency", "32", "--points-per-minute", "0"],
-                       {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "V": VALUE.decode()},
+                       github_env(url, V=VALUE.decode()),
                        monkeypatch)
     assert code == 0
     pages = [i for i, (method, template) in enumerate(arrivals) if template == LISTING]
@@ -50,7 +41,7 @@ def test_set_writes_while_the_listing_still_arrives(monkeypatch) -> None:
 async def test_a_failing_stream_still_writes_what_arrived_then_raises() -> None:
     """The listing breaks after 10 repositories: those 10 are written, then StreamBroken
     carries its error and the outcomes (the caller summarises them; the journal resumes)."""
-    hub = make_hub(20)
+    hub = org_hub(20)
 
     async def listing_that_breaks() -> AsyncIterator[Action]:
         for i in range(1, 11):
@@ -69,8 +60,7 @@ async def test_a_failing_stream_still_writes_what_arrived_then_raises() -> None:
 
 def _set(url: str, monkeypatch, *extra: str) -> int:
     return run_cli(["set", "S", "--org", "acme", "--value-from", "env:V", "--points-per-minute",
-                    "0", *extra], {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN,
-                                   "V": VALUE.decode()}, monkeypatch)
+                    "0", *extra], github_env(url, V=VALUE.decode()), monkeypatch)
 
 
 def _written(hub: FakeHub, n: int) -> int:
@@ -82,8 +72,8 @@ def test_budget_spent_during_the_listing_stops_cleanly_and_the_rerun_finishes(
     """--no-wait, and the hourly budget runs out while pages are still to come: exit 1 with a
     summary and a warning that the listing was not finished (no traceback); the journal stays
     resumable, so once the budget is back the same command writes only the rest."""
-    hub = make_hub(500, faults=Faults(latency_ms=20),
-                   limits=Limits(primary_limit=5000, primary_remaining=6))
+    hub = org_hub(500, faults=Faults(latency_ms=20),
+                  limits=Limits(primary_limit=5000, primary_remaining=6))
     with hub.serve_in_thread() as url:
         assert _set(url, monkeypatch, "--no-wait", "--concurrency", "2") == 1
         err = capsys.readouterr().err
@@ -102,7 +92,7 @@ def test_budget_spent_during_the_listing_stops_cleanly_and_the_rerun_finishes(
 def test_a_token_rejected_on_a_listing_page_stops_the_run(monkeypatch, capsys) -> None:
     """The token is revoked as page 2 is asked for: exit 3, "token rejected", as on a write,
     and no more than the writes already under way reach GitHub afterwards."""
-    hub = make_hub(300, faults=Faults(latency_ms=10))
+    hub = org_hub(300, faults=Faults(latency_ms=10))
 
     def revoke_at_page_two(method: str, template: str, count: int) -> None:
         if template == LISTING and count == 2:
@@ -118,12 +108,12 @@ def test_a_token_rejected_on_a_listing_page_stops_the_run(monkeypatch, capsys) -
 def test_resuming_never_skips_a_target_another_value_was_written_to_since(monkeypatch) -> None:
     """v1 stops on a spent budget; v2 is then written everywhere; v1 run again resumes its
     stopped run, but rewrites the targets it had done, which hold v2 now: all end with v1."""
-    hub = make_hub(300, limits=Limits(primary_limit=5000, primary_remaining=40))
+    hub = org_hub(300, limits=Limits(primary_limit=5000, primary_remaining=40))
 
     def set_value(url: str, value: str, *extra: str) -> int:
         return run_cli(["set", "S", "--org", "acme", "--value-from", "env:V",
                         "--points-per-minute", "0", *extra],
-                       {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "V": value}, monkeypatch)
+                       github_env(url, V=value), monkeypatch)
 
     with hub.serve_in_thread() as url:
         assert set_value(url, "value-one-1111", "--no-wait") == 1
