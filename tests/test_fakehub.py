@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import shutil
 import ssl
 import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from helpers import hub_session
 from nacl.public import PublicKey, SealedBox
 
 from syncer.fakehub import FakeHub, Faults, Limits
@@ -43,11 +42,7 @@ def make_hub(**kwargs: Any) -> FakeHub:
     return hub
 
 
-@contextlib.asynccontextmanager
-async def running(hub: FakeHub, token: str | None = TOKEN) -> AsyncIterator[aiohttp.ClientSession]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with hub.serve() as url, aiohttp.ClientSession(url, headers=headers) as session:
-        yield session
+running = hub_session
 
 
 async def key_of(s: aiohttp.ClientSession, base: str) -> dict[str, str]:

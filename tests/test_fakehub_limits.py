@@ -4,12 +4,12 @@ GitHub answers a limit (403 or 429, with or without retry-after, content creatio
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import aiohttp
 import pytest
+from helpers import Headers, call
+from helpers import hub_session as session
 from openapi_check import validate_exchanges
 
 from syncer.fakehub import FakeHub, Faults, Limits
@@ -17,7 +17,6 @@ from syncer.fakehub.cli import build_parser, hub_from_args, main
 
 pytestmark = pytest.mark.anyio
 
-Headers = Mapping[str, str]  # case-insensitive (aiohttp's CIMultiDict)
 TOKEN = "tok"
 REPO = "/repos/acme/api"
 GRAPHQL_QUERY = {"query": 'query { repository(owner: "acme", name: "api") { databaseId } }'}
@@ -27,20 +26,6 @@ def make_hub(**kwargs: Any) -> FakeHub:
     hub = FakeHub(tokens=(TOKEN,), record=True, **kwargs)
     hub.add_repo("acme", "api", environments=("production",))
     return hub
-
-
-@contextlib.asynccontextmanager
-async def session(hub: FakeHub, token: str = TOKEN) -> AsyncIterator[aiohttp.ClientSession]:
-    headers = {"Authorization": f"Bearer {token}"}
-    async with hub.serve() as url, aiohttp.ClientSession(url, headers=headers) as s:
-        yield s
-
-
-async def call(s: aiohttp.ClientSession, method: str, path: str, **kw: Any
-               ) -> tuple[int, Any, Headers]:
-    async with s.request(method, path, **kw) as r:
-        raw = await r.read()
-        return r.status, (await r.json() if raw else None), r.headers.copy()
 
 
 async def put_repo_secret(s: aiohttp.ClientSession, name: str) -> tuple[int, Any, Headers]:

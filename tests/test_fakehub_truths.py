@@ -5,13 +5,13 @@ PUTs without a value, removing a repository that is not selected."""
 from __future__ import annotations
 
 import base64
-import contextlib
-from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 import pytest
+from helpers import Headers, call
+from helpers import hub_session as session
 from nacl.public import PublicKey, SealedBox
 from openapi_check import validate_exchanges
 
@@ -24,7 +24,6 @@ TOKEN, READ_ONLY, NON_ADMIN = "tok", "tok-read-only", "tok-no-org-admin"
 NOT_ACCESSIBLE = "Resource not accessible by personal access token"
 REPO = "/repos/acme/api"
 ORG = "/orgs/acme"
-Headers = Mapping[str, str]
 
 
 def make_hub(**kwargs: Any) -> FakeHub:
@@ -33,21 +32,6 @@ def make_hub(**kwargs: Any) -> FakeHub:
     hub.add_repo("acme", "api", environments=("production", "staging"))
     hub.add_repo("acme", "web", environments=())
     return hub
-
-
-@contextlib.asynccontextmanager
-async def session(hub: FakeHub, token: str | None = TOKEN
-                  ) -> AsyncIterator[aiohttp.ClientSession]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with hub.serve() as url, aiohttp.ClientSession(url, headers=headers) as s:
-        yield s
-
-
-async def call(s: aiohttp.ClientSession, method: str, path: str, **kw: Any
-               ) -> tuple[int, Any, Headers]:
-    async with s.request(method, path, **kw) as r:
-        raw = await r.read()
-        return r.status, (await r.json() if raw else None), r.headers.copy()
 
 
 async def put(s: aiohttp.ClientSession, base: str, name: str, value: bytes, **extra: Any

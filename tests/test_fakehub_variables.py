@@ -6,15 +6,15 @@ variables)."""
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from helpers import call as call_with_headers
+from helpers import hub_session
 from nacl.public import PublicKey, SealedBox
 from openapi_check import GHES_VARIABLES_SPEC_PATH, validate_exchanges
 
@@ -42,17 +42,12 @@ def make_hub(**kwargs: Any) -> FakeHub:
     return hub
 
 
-@contextlib.asynccontextmanager
-async def running(hub: FakeHub, token: str = TOKEN) -> AsyncIterator[aiohttp.ClientSession]:
-    headers = {"Authorization": f"Bearer {token}"}
-    async with hub.serve() as url, aiohttp.ClientSession(url, headers=headers) as session:
-        yield session
+running = hub_session
 
 
 async def call(s: aiohttp.ClientSession, method: str, path: str, **kw: Any) -> tuple[int, Any]:
-    async with s.request(method, path, **kw) as r:
-        raw = await r.read()
-        return r.status, (await r.json() if raw else None)
+    status, body, _ = await call_with_headers(s, method, path, **kw)
+    return status, body
 
 
 async def status(s: aiohttp.ClientSession, method: str, path: str, **kw: Any) -> int:
