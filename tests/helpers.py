@@ -45,6 +45,34 @@ def github_env(url: str, token: str | None = TOKEN, **values: str) -> dict[str, 
     return {"GITHUB_API_URL": url, **({"GITHUB_TOKEN": token} if token else {}), **values}
 
 
+def config_toml(*tables: str, sync: str = "points_per_minute = 0", org: str = "acme") -> str:
+    """A config for `org`: its [sync] table holds `sync` (by default no pacing: fakehub runs
+    with its limits off in end-to-end tests, and pacing has its own tests), then `tables`."""
+    return f'[github]\norg = "{org}"\n[sync]\n{sync}\n' + "".join(tables)
+
+
+def managed(kind: str, name: str, value: str, *, environments: list[str] | None = None,
+            app: str | None = None, repos: list[str] | None = None,
+            exclude: list[str] | None = None, visibility: str | None = None,
+            selected: list[str] | None = None) -> str:
+    """One [[secret]] or [[variable]] table (`kind`) of a config, with its [kind.repos] (the
+    `repos` patterns less `exclude`) or its [kind.org] (`visibility`, `selected` repos)."""
+    lines = [f"[[{kind}]]", f"name = {json.dumps(name)}", f"value = {json.dumps(value)}"]
+    if environments is not None:
+        lines.append(f"environments = {json.dumps(environments)}")
+    if app is not None:
+        lines.append(f"app = {json.dumps(app)}")
+    if visibility is not None:
+        lines += [f"[{kind}.org]", f"visibility = {json.dumps(visibility)}"]
+        if selected is not None:
+            lines.append(f"selected_repos = {json.dumps(selected)}")
+    if repos is not None:
+        lines += [f"[{kind}.repos]", f"match = {json.dumps(repos)}"]
+        if exclude is not None:
+            lines.append(f"exclude = {json.dumps(exclude)}")
+    return "\n".join(lines) + "\n"
+
+
 def write_config(folder: Path, text: str, name: str = "syncer.toml") -> Path:
     """A config file in `folder` (a test's tmp_path) holding `text`."""
     path = folder / name

@@ -23,29 +23,15 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import TOKEN, org_hub, rsa_key_pems
+from helpers import TOKEN, config_toml, managed, org_hub, rsa_key_pems
 
 from syncer.fakehub import FakeHub, Limits
 
 ROOT = Path(__file__).parent.parent
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
 PINNED = re.compile(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
-CONFIG = """
-[github]
-org = "acme"
-[sync]
-points_per_minute = 0
-[[secret]]
-name = "NPM_TOKEN"
-value = "env:NPM_VALUE"
-[secret.org]
-visibility = "private"
-[[secret]]
-name = "SENTRY_DSN"
-value = "env:SENTRY_VALUE"
-[secret.repos]
-match = ["*"]
-"""
+CONFIG = config_toml(managed("secret", "NPM_TOKEN", "env:NPM_VALUE", visibility="private"),
+                     managed("secret", "SENTRY_DSN", "env:SENTRY_VALUE", repos=["*"]))
 VALUES = {"NPM_VALUE": "npm-canary-7f3a", "SENTRY_VALUE": "sentry-canary-91c2"}
 REPOS = 4
 WRITES = 1 + REPOS  # the org secret and one repository secret each

@@ -12,46 +12,33 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from helpers import TOKEN, fakehub_process, github_env, org_hub, run_cli, syncer_process, write_config
+from helpers import (
+    TOKEN,
+    config_toml,
+    fakehub_process,
+    github_env,
+    managed,
+    org_hub,
+    run_cli,
+    syncer_process,
+    write_config,
+)
 
 from syncer.fakehub import FakeHub
 from syncer.fakehub.rules import ApiError
 from syncer.store.state import State
 
 CANARY = "canary-sync-value-b7e1"
-CONFIG = """
-[github]
-org = "acme"
-
-[sync]
-concurrency = 32
-points_per_minute = 0  # fakehub enforces no limits here; pacing has its own tests
-
-[[secret]]
-name = "NPM_TOKEN"
-value = "env:NPM_VALUE"
-[secret.org]
-visibility = "selected"
-selected_repos = ["repo-00[0-4]*"]
-
-[[secret]]
-name = "SENTRY_DSN"
-value = "env:SENTRY_VALUE"
-[secret.repos]
-match = ["repo-*"]
-exclude = ["repo-003*"]
-
-[[secret]]
-name = "DEPLOY_TOKEN"
-value = "env:DEPLOY_VALUE"
-environments = ["production"]
-[secret.repos]
-match = ["repo-01*"]
-"""
+CONFIG = config_toml(
+    managed("secret", "NPM_TOKEN", "env:NPM_VALUE", visibility="selected",
+            selected=["repo-00[0-4]*"]),
+    managed("secret", "SENTRY_DSN", "env:SENTRY_VALUE", repos=["repo-*"], exclude=["repo-003*"]),
+    managed("secret", "DEPLOY_TOKEN", "env:DEPLOY_VALUE", environments=["production"],
+            repos=["repo-01*"]),
+    sync="concurrency = 32\npoints_per_minute = 0")
 PUTS = ("PUT", None)
-ONE_SECRET_ONE_AT_A_TIME = ('[github]\norg = "acme"\n[sync]\nconcurrency = 1\npoints_per_minute = 0\n'
-                            '[[secret]]\nname = "X"\nvalue = "env:X_VALUE"\n'
-                            '[secret.repos]\nmatch = ["repo-*"]\n')
+ONE_SECRET_ONE_AT_A_TIME = config_toml(managed("secret", "X", "env:X_VALUE", repos=["repo-*"]),
+                                       sync="concurrency = 1\npoints_per_minute = 0")
 
 
 @pytest.fixture
@@ -314,19 +301,10 @@ def test_overlapping_secrets_are_refused_without_a_false_selects_nothing(
     """Two [[secret]] of one name whose repository patterns overlap: exit 2 naming the
     duplicate, nothing written, and no warning that the second selects nothing (it does)."""
     config = tmp_path / "dup.toml"
-    config.write_text(CONFIG.split("[[secret]]")[0] + """
-[[secret]]
-name = "DUP"
-value = "env:NPM_VALUE"
-[secret.repos]
-match = ["repo-000*"]
-
-[[secret]]
-name = "DUP"
-value = "env:SENTRY_VALUE"
-[secret.repos]
-match = ["repo-0001", "repo-0002"]
-""")
+    config.write_text(CONFIG.split("[[secret]]")[0]
+                      + managed("secret", "DUP", "env:NPM_VALUE", repos=["repo-000*"])
+                      + managed("secret", "DUP", "env:SENTRY_VALUE",
+                                repos=["repo-0001", "repo-0002"]))
     files = {"config": str(config), "state": str(tmp_path / "state.json")}
     assert sync("apply", url, files, monkeypatch) == 2
     err = capsys.readouterr().err

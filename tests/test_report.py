@@ -11,7 +11,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from helpers import TOKEN, github_env, org_hub, run_cli, write_config
+from helpers import TOKEN, config_toml, github_env, managed, org_hub, run_cli, write_config
 
 from syncer.core.plan import Change, Reason
 from syncer.fakehub import FakeHub
@@ -20,25 +20,8 @@ from syncer.observe import report
 from syncer.store import saved_plan
 
 CANARY = "report-canary-5521"
-CONFIG = """
-[github]
-org = "acme"
-
-[sync]
-points_per_minute = 0  # fakehub enforces no limits here (Limits.off()); pacing has its own tests
-
-[[secret]]
-name = "API_KEY"
-value = "env:API_VALUE"
-[secret.repos]
-match = ["repo-*"]
-
-[[secret]]
-name = "ORG_KEY"
-value = "env:API_VALUE"
-[secret.org]
-visibility = "private"
-"""
+CONFIG = config_toml(managed("secret", "API_KEY", "env:API_VALUE", repos=["repo-*"]),
+                     managed("secret", "ORG_KEY", "env:API_VALUE", visibility="private"))
 
 
 @pytest.fixture

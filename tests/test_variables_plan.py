@@ -13,43 +13,17 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from helpers import github_env, org_hub, run_cli, write_config
+from helpers import config_toml, github_env, managed, org_hub, run_cli, write_config
 
 from syncer.fakehub import FakeHub
 
-CONFIG = """
-[github]
-org = "acme"
-
-[sync]
-concurrency = 32
-points_per_minute = 0  # fakehub enforces no limits here; pacing has its own tests
-
-[[secret]]
-name = "NPM_TOKEN"
-value = "env:NPM_VALUE"
-[secret.org]
-visibility = "private"
-
-[[secret]]
-name = "SENTRY_DSN"
-value = "env:SENTRY_VALUE"
-[secret.repos]
-match = ["repo-*"]
-
-[[variable]]
-name = "REGION"
-value = "eu-west-1"
-[variable.repos]
-match = ["repo-*"]
-
-[[variable]]
-name = "DEPLOY_STAGE"
-value = "env:STAGE_VALUE"
-environments = ["production"]
-[variable.repos]
-match = ["repo-01*"]
-"""
+CONFIG = config_toml(
+    managed("secret", "NPM_TOKEN", "env:NPM_VALUE", visibility="private"),
+    managed("secret", "SENTRY_DSN", "env:SENTRY_VALUE", repos=["repo-*"]),
+    managed("variable", "REGION", "eu-west-1", repos=["repo-*"]),
+    managed("variable", "DEPLOY_STAGE", "env:STAGE_VALUE", environments=["production"],
+            repos=["repo-01*"]),
+    sync="concurrency = 32\npoints_per_minute = 0")
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
 
 
@@ -147,26 +121,9 @@ def test_a_new_value_updates_and_prune_deletes_undeclared_variables(hub, tmp_pat
     assert hub.plaintext("STRAY", repo="acme/repo-0100", env="production") == b"kept"
 
 
-ORG_AND_AGENTS = """
-[github]
-org = "acme"
-[sync]
-points_per_minute = 0  # fakehub enforces no limits here; pacing has its own tests
-
-[[variable]]
-name = "SHARED"
-value = "yes"
-[variable.org]
-visibility = "selected"
-selected_repos = ["repo-000*"]
-
-[[variable]]
-name = "MODEL"
-value = "fast"
-app = "agents"
-[variable.repos]
-match = ["repo-01*"]
-"""
+ORG_AND_AGENTS = config_toml(
+    managed("variable", "SHARED", "yes", visibility="selected", selected=["repo-000*"]),
+    managed("variable", "MODEL", "fast", app="agents", repos=["repo-01*"]))
 
 
 def test_org_and_agent_variables(hub, tmp_path, monkeypatch, capsys) -> None:
@@ -203,22 +160,8 @@ def test_a_scope_past_githubs_limit_is_refused_before_any_write(hub, tmp_path,
     so plan and apply say so (exit 2) and write nothing."""
     for n in range(499):
         hub.set_variable(f"OLD_{n}", "x", repo="acme/repo-0007")
-    config = """
-[github]
-org = "acme"
-[sync]
-points_per_minute = 0  # fakehub enforces no limits here; pacing has its own tests
-[[variable]]
-name = "ONE"
-value = "1"
-[variable.repos]
-match = ["repo-0007"]
-[[variable]]
-name = "TWO"
-value = "2"
-[variable.repos]
-match = ["repo-000*"]
-"""
+    config = config_toml(managed("variable", "ONE", "1", repos=["repo-0007"]),
+                         managed("variable", "TWO", "2", repos=["repo-000*"]))
     with hub.serve_in_thread() as url:
         assert sync("apply", url, tmp_path, monkeypatch, config=config) == 2
         assert sync("plan", url, tmp_path, monkeypatch, config=config) == 2
@@ -265,19 +208,9 @@ def test_a_created_environment_gets_its_variable_with_one_post(hub, tmp_path,
                                                               monkeypatch) -> None:
     """With create_environments, an environment the repository lacks is created and its
     variable written with one POST: the plan knows it cannot exist yet, nothing asks."""
-    config = """
-[github]
-org = "acme"
-[sync]
-points_per_minute = 0  # fakehub enforces no limits here; pacing has its own tests
-create_environments = true
-[[variable]]
-name = "STAGE"
-value = "staging"
-environments = ["staging"]
-[variable.repos]
-match = ["repo-000[1-3]"]
-"""
+    config = config_toml(managed("variable", "STAGE", "staging", environments=["staging"],
+                                 repos=["repo-000[1-3]"]),
+                         sync="points_per_minute = 0\ncreate_environments = true")
     with hub.serve_in_thread() as url:
         assert sync("apply", url, tmp_path, monkeypatch, config=config) == 0
     assert hub.count("PUT", "/repos/{owner}/{repo}/environments/{environment_name}") == 3
