@@ -26,17 +26,24 @@ FAKEHUB_TOKEN = "tok"  # FakeHub()'s own default token, which fakehub's own test
 Headers = Mapping[str, str]  # case-insensitive (aiohttp's CIMultiDict)
 
 
-def org_hub(repos: int, org: str = "acme", *, tokens: tuple[str, ...] = (TOKEN,),
+def org_hub(repos: int, *orgs: str, tokens: tuple[str, ...] = (TOKEN,),
             limits: Limits | None = None, environments: tuple[str, ...] = ("production",),
             **kwargs: Any) -> FakeHub:
-    """fakehub with one organisation of `repos` repositories (repo-0001 ...) for `TOKEN`.
-    Limits are off unless given: end-to-end runs of hundreds of writes are about what is
-    written, and pacing has its own tests."""
+    """fakehub for `TOKEN` with the organisations `orgs` (acme when none), each of `repos`
+    repositories (repo-0001 ...). Limits are off unless given: end-to-end runs of hundreds of
+    writes are about what is written, and pacing has its own tests."""
     hub = FakeHub(tokens=tokens, limits=limits or Limits.off(), **kwargs)
-    hub.add_org(org)
-    if repos:
-        hub.add_repos(org, repos, environments=environments)
+    for org in orgs or ("acme",):
+        hub.add_org(org)
+        if repos:
+            hub.add_repos(org, repos, environments=environments)
     return hub
+
+
+def migration_urls(hub: FakeHub) -> Iterator[dict[str, str]]:
+    """`hub` served on loopback as both sides of a migration, for a fixture to yield from."""
+    with hub.serve_in_thread() as url:
+        yield {"from": url, "to": url}
 
 
 def github_env(url: str, token: str | None = TOKEN, **values: str) -> dict[str, str]:

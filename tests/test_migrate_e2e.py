@@ -24,7 +24,7 @@ from typing import Any
 
 import anyio
 import pytest
-from helpers import TOKEN
+from helpers import TOKEN, migration_urls, org_hub
 from openapi_check import validate_exchanges
 
 from syncer.execution.connect import Settings
@@ -75,10 +75,7 @@ def everything_written(tmp_path: Path, captured: Any, *, but: Path | None = None
 def big() -> FakeHub:
     """src: 200 repos, 2 org secrets (one selected, one Dependabot), 3 repo secrets over 150
     repos (one of them Dependabot), 1 environment secret; dst: the same 200 repositories."""
-    hub = FakeHub(tokens=(TOKEN,), record=True, limits=Limits.off())  # limits off: 300+ writes
-    for org in ("src", "dst"):
-        hub.add_org(org)
-        hub.add_repos(org, 200, environments=("production",))
+    hub = org_hub(200, "src", "dst", record=True)  # limits off: 300+ writes
     hub.set_secret("NPM_TOKEN", b"old", org="src", selected=SELECTED)
     hub.set_secret("REGISTRY_PASSWORD", b"old", org="src", app="dependabot", visibility="private")
     for i in range(1, 151):
@@ -94,8 +91,7 @@ def big() -> FakeHub:
 
 @pytest.fixture
 def big_url(big: FakeHub) -> Iterator[dict[str, str]]:
-    with big.serve_in_thread() as url:
-        yield {"from": url, "to": url}
+    yield from migration_urls(big)
 
 
 BIG_VALUES = f"""\
@@ -201,8 +197,7 @@ def small() -> FakeHub:
 
 @pytest.fixture
 def small_url(small: FakeHub) -> Iterator[dict[str, str]]:
-    with small.serve_in_thread() as url:
-        yield {"from": url, "to": url}
+    yield from migration_urls(small)
 
 
 def test_plan_out_writes_plan_and_template_and_nothing_to_dst(small, small_url, tmp_path,
@@ -420,10 +415,7 @@ def run_workflow_locally(workflow: dict[str, Any], hub: FakeHub, out_dir: Path) 
 def exportable() -> FakeHub:
     """src with org secrets of each visibility, repo and environment secrets, one Dependabot
     secret and an archived repository; dst with the same repositories."""
-    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())  # limits off: about sealing, not pacing
-    for org in ("src", "dst"):
-        hub.add_org(org)
-        hub.add_repos(org, 3, environments=("production",))
+    hub = org_hub(3, "src", "dst")  # limits off: about sealing, not pacing
     hub.add_repo("src", "public-site", private=False, environments=())
     hub.add_repo("dst", "public-site", environments=())
     hub.add_repo("src", "old", archived=True)
@@ -446,8 +438,7 @@ def exportable() -> FakeHub:
 
 @pytest.fixture
 def exportable_url(exportable: FakeHub) -> Iterator[dict[str, str]]:
-    with exportable.serve_in_thread() as url:
-        yield {"from": url, "to": url}
+    yield from migration_urls(exportable)
 
 
 def test_export_workflow_then_import_sealed_moves_values_untouched(exportable, exportable_url,

@@ -14,13 +14,13 @@ from collections.abc import Iterator
 
 import anyio
 import pytest
-from helpers import TOKEN
+from helpers import TOKEN, migration_urls, org_hub
 from test_migrate_e2e import CANARY, migrate
 
 from syncer.core.model import Scope
 from syncer.execution.connect import Settings, connect
 from syncer.exits import UsageError
-from syncer.fakehub import FakeHub, Limits
+from syncer.fakehub import FakeHub
 from syncer.github.api import SecretInfo, SecretsAPI
 from syncer.github.errors import PermissionDenied
 from syncer.migrate.mapping import Destination, Inventory, map_targets, plan_document
@@ -39,10 +39,7 @@ def json_logs() -> None:
 def named() -> FakeHub:
     """src: 3 repositories, each with NPM_TOKEN, NPM_AUTH and DB_PASSWORD; an org NPM_PUBLISH
     and an org Dependabot SENTRY_DSN; dst: the same 3 repositories."""
-    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())  # limits off: about filters, not pacing
-    for org in ("src", "dst"):
-        hub.add_org(org)
-        hub.add_repos(org, 3)
+    hub = org_hub(3, "src", "dst")  # limits off: about filters, not pacing
     hub.set_secret("NPM_PUBLISH", b"old", org="src", visibility="private")
     hub.set_secret("SENTRY_DSN", b"old", org="src", app="dependabot", visibility="private")
     for i in range(1, 4):
@@ -53,8 +50,7 @@ def named() -> FakeHub:
 
 @pytest.fixture
 def named_url(named: FakeHub) -> Iterator[dict[str, str]]:
-    with named.serve_in_thread() as url:
-        yield {"from": url, "to": url}
+    yield from migration_urls(named)
 
 
 def test_name_globs_migrate_only_the_secrets_so_called(named, named_url, tmp_path,
@@ -90,10 +86,7 @@ def test_a_name_glob_that_matches_nothing_is_refused(named, named_url, tmp_path)
 @pytest.fixture
 def many() -> FakeHub:
     """src and dst: 150 repositories; src has 5 secrets in each: 750 repository secrets."""
-    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())  # limits off: 750 writes, unpaced
-    for org in ("src", "dst"):
-        hub.add_org(org)
-        hub.add_repos(org, 150)
+    hub = org_hub(150, "src", "dst")  # limits off: 750 writes, unpaced
     for i in range(1, 151):
         for n in range(5):
             hub.set_secret(f"KEY_{n}", b"old", repo=f"src/repo-{i:04d}")
@@ -186,10 +179,7 @@ def test_process_age_is_read_from_proc_whatever_the_command_name() -> None:
 def codespaces() -> FakeHub:
     """src: 4 repositories; Codespaces secrets at org level (selected: repo-0001, repo-0003)
     and in repo-0002, beside an Actions secret of the same name; dst: the same repositories."""
-    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())  # limits off: about shapes, not pacing
-    for org in ("src", "dst"):
-        hub.add_org(org)
-        hub.add_repos(org, 4)
+    hub = org_hub(4, "src", "dst")  # limits off: about shapes, not pacing
     hub.set_secret("CS_REGISTRY", b"old", org="src", app="codespaces",
                    selected=["repo-0001", "repo-0003"])
     hub.set_secret("CS_TOKEN", b"old", repo="src/repo-0002", app="codespaces")

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import TOKEN
+from helpers import TOKEN, migration_urls
 from test_migrate_e2e import CANARY, migrate
 
 from syncer.fakehub import FakeHub, Limits
@@ -53,8 +53,7 @@ def hub() -> FakeHub:
 
 @pytest.fixture
 def urls(hub: FakeHub) -> Iterator[dict[str, str]]:
-    with hub.serve_in_thread() as url:
-        yield {"from": url, "to": url}
+    yield from migration_urls(hub)
 
 
 def test_variables_with_values_and_agents_secrets_then_a_rerun_writes_nothing(

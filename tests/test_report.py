@@ -219,8 +219,7 @@ def test_migrate_report_validates_and_counts_as_its_text_does(tmp_path, monkeypa
                                                               capsys) -> None:
     """migrate's report counts its targets as its text report's counts line does (snake_case),
     and lists each written target as created."""
-    hub = org_hub(3, "src")
-    hub.add_repos("dst", 3)
+    hub = org_hub(3, "src", "dst")
     hub.set_secret("API_KEY", b"old", repo="src/repo-0001")
     hub.set_secret("ORG_TOKEN", b"old", org="src", visibility="private")
     values = tmp_path / "values.toml"
