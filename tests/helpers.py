@@ -7,8 +7,9 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.request
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,14 +136,36 @@ def run_cli(args: list[str], env: Mapping[str, str], monkeypatch: Any,
     return cli.main(args)
 
 
+def process_env(env: Mapping[str, str], *unset: str) -> dict[str, str]:
+    """The environment of a syncer process: this one's, less GitHub settings and `unset`,
+    plus exactly `env`."""
+    dropped = {"GITHUB_TOKEN", "GH_TOKEN", "GITHUB_API_URL", *unset}
+    return {**{k: v for k, v in os.environ.items() if k not in dropped}, **env}
+
+
 def syncer_process(args: list[str], env: Mapping[str, str], *, stdin: bytes | None = None,
                    timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
     """syncer as a real subprocess, as a user's shell or cron would run it."""
-    full_env = {k: v for k, v in os.environ.items()
-                if k not in ("GITHUB_TOKEN", "GH_TOKEN", "GITHUB_API_URL")}
-    full_env.update(env)
     return subprocess.run([sys.executable, "-m", "syncer", *args], input=stdin,
-                          capture_output=True, env=full_env, timeout=timeout, check=False)
+                          capture_output=True, env=process_env(env), timeout=timeout,
+                          check=False)
+
+
+def syncer_popen(args: list[str], env: Mapping[str, str], **popen: Any
+                 ) -> subprocess.Popen[bytes]:
+    """syncer started as a real process and left running, for a test that signals, kills or
+    watches it (`popen`: Popen's own options, such as where its output goes)."""
+    return subprocess.Popen([sys.executable, "-m", "syncer", *args], env=process_env(env),
+                            **popen)
+
+
+def wait_until(proc: subprocess.Popen[bytes], reached: Callable[[], bool]) -> None:
+    """Poll fakehub (through `reached`) until the run got as far as the test's kill point."""
+    deadline = time.monotonic() + 60
+    while not reached():
+        assert proc.poll() is None, "the run ended before the kill point"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import TOKEN, fakehub_process, run_cli, syncer_process
+from helpers import TOKEN, fakehub_process, github_env, run_cli, syncer_process
 from reset_proxy import resetting_after_apply
 from structlog.testing import capture_logs
 
@@ -107,8 +107,7 @@ def test_a_kill_at_any_step_of_the_final_save_repeats_no_write(
     if damaged_journal:
         state.with_name("state.json.journal").write_bytes(b"not a journal record\n")
     args = ["apply", "-c", str(config), "--state", str(state), "--log-format", "json"]
-    env = {**{k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")},
-           "GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "X_VALUE": CANARY}
+    env = github_env(url, X_VALUE=CANARY)
     before = hub.count("PUT")
     killed = syncer_process(args, {**env, CRASH_AT_VARIABLE: point})
     assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()[-2000:]

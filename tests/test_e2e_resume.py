@@ -10,12 +10,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
-from helpers import FakehubProcess, fakehub_process
+from helpers import FakehubProcess, fakehub_process, github_env, process_env, syncer_popen, wait_until
 
 VALUE = "resume-canary-4242"
 REPOS = 1000
@@ -26,15 +25,12 @@ class SetRun:
     """`syncer set` as a real process; its output goes to files (a pipe could fill and stall it)."""
 
     def __init__(self, fh: FakehubProcess, state: Path, *extra: str) -> None:
-        env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")}
-        env.update(GITHUB_API_URL=fh.url, GITHUB_TOKEN=fh.token, V=VALUE)
         self.err_path = state.parent / f"stderr-{time.monotonic_ns()}"
         with open(self.err_path, "wb") as err:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "syncer", "set", "S", "--org", "acme", "--value-from",
-                 "env:V", "--concurrency", str(CONCURRENCY), "--points-per-minute", "0",
-                 "--state", str(state), *extra],
-                env=env, stdout=subprocess.DEVNULL, stderr=err)
+            self.proc = syncer_popen(
+                ["set", "S", "--org", "acme", "--value-from", "env:V", "--concurrency",
+                 str(CONCURRENCY), "--points-per-minute", "0", "--state", str(state), *extra],
+                github_env(fh.url, fh.token, V=VALUE), stdout=subprocess.DEVNULL, stderr=err)
 
     def finish(self, timeout: float = 120) -> tuple[int, bytes]:
         code = self.proc.wait(timeout=timeout)
@@ -55,17 +51,16 @@ def puts(fh: FakehubProcess) -> int:
     return fh.state()["calls"].get("PUT /repos/{owner}/{repo}/actions/secrets/{secret_name}", 0)
 
 
-def wait_until(proc: subprocess.Popen[bytes], reached: Callable[[], bool]) -> None:
-    """Poll fakehub (through `reached`) until the run got as far as the test's kill point."""
-    deadline = time.monotonic() + 60
-    while not reached():
-        assert proc.poll() is None, "the run ended before the kill point"
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-
-
 def wait_for_puts(fh: FakehubProcess, run: SetRun, at_least: int) -> None:
     wait_until(run.proc, lambda: puts(fh) >= at_least)
+
+
+def killed_after_puts(fh: FakehubProcess, state: Path, at_least: int) -> None:
+    """A `set` run SIGKILLed once fakehub has taken `at_least` of its writes."""
+    first = start_set(fh, state)
+    wait_for_puts(fh, first, at_least)
+    first.proc.kill()
+    first.proc.wait()
 
 
 def listing_pages(fh: FakehubProcess) -> int:
@@ -86,10 +81,7 @@ def test_sigkill_then_rerun_repeats_at_most_the_in_flight_writes(tmp_path) -> No
     kill_at = random.randrange(50, 900)
     state = tmp_path / "state.json"
     with unlimited_fakehub("--repos", str(REPOS), "--latency-ms", "5") as fh:
-        first = start_set(fh, state)
-        wait_for_puts(fh, first, kill_at)
-        first.proc.kill()
-        first.proc.wait()
+        killed_after_puts(fh, state, kill_at)
         code, err = start_set(fh, state).finish()
         assert code == 0, err.decode()[-2000:]
         assert b'"event": "resume"' in err, f"kill at {kill_at}: no resume"
@@ -168,10 +160,7 @@ def test_torn_and_corrupted_journal_is_reported_and_run_proceeds(tmp_path) -> No
     run proceeds from GitHub's state to the right end result."""
     state = tmp_path / "state.json"
     with unlimited_fakehub("--repos", "200", "--latency-ms", "5") as fh:
-        first = start_set(fh, state)
-        wait_for_puts(fh, first, 100)
-        first.proc.kill()
-        first.proc.wait()
+        killed_after_puts(fh, state, 100)
         journal = tmp_path / "state.json.journal"
         data = bytearray(journal.read_bytes())
         middle = len(data) // 2
@@ -190,10 +179,7 @@ def test_fresh_ignores_an_interrupted_run(tmp_path) -> None:
     """--fresh starts over instead of resuming: every target is written again."""
     state = tmp_path / "state.json"
     with unlimited_fakehub("--repos", "200", "--latency-ms", "5") as fh:
-        first = start_set(fh, state)
-        wait_for_puts(fh, first, 50)
-        first.proc.kill()
-        first.proc.wait()
+        killed_after_puts(fh, state, 50)
         before = puts(fh)
         code, err = start_set(fh, state, "--fresh").finish()
         assert code == 0
@@ -225,13 +211,11 @@ def test_sigint_during_a_read_only_command_says_nothing_was_written(tmp_path) ->
     """audit reads only: stopped mid-listing, it says nothing was written, not '0 of 0 done,
     resume with the same command'."""
     with unlimited_fakehub("--repos", "300", "--envs", "", "--latency-ms", "400") as fh:
-        env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")}
-        env.update(GITHUB_API_URL=fh.url, GITHUB_TOKEN=fh.token,
-                   XDG_STATE_HOME=str(tmp_path / "state-home"))
+        env = github_env(fh.url, fh.token, XDG_STATE_HOME=str(tmp_path / "state-home"))
         err_path = tmp_path / "stderr"
         with open(err_path, "wb") as err:
-            proc = subprocess.Popen([sys.executable, "-m", "syncer", "audit", "--org", "acme"],
-                                    env=env, stdout=subprocess.DEVNULL, stderr=err)
+            proc = syncer_popen(["audit", "--org", "acme"], env, stdout=subprocess.DEVNULL,
+                                stderr=err)
         wait_until(proc, lambda: listing_pages(fh) >= 1)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 130
@@ -241,8 +225,7 @@ def test_sigint_during_a_read_only_command_says_nothing_was_written(tmp_path) ->
 
 def set_command(fh: FakehubProcess, state: Path) -> tuple[list[str], dict[str, str]]:
     """argv and environment of `syncer set S --org acme` over fakehub, logging JSON."""
-    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")}
-    env.update(GITHUB_API_URL=fh.url, GITHUB_TOKEN=fh.token, V=VALUE)
+    env = process_env(github_env(fh.url, fh.token, V=VALUE))
     return ([sys.executable, "-m", "syncer", "set", "S", "--org", "acme", "--value-from",
              "env:V", "--points-per-minute", "0", "--log-format", "json", "--state", str(state)],
             env)
@@ -292,8 +275,7 @@ def test_an_interrupted_generated_rotation_resumes_from_its_output_file(tmp_path
     with unlimited_fakehub("--repos", "500", "--envs", "", "--latency-ms", "20") as fh:
         code, err = start_set(fh, state).finish()
         assert code == 0, err.decode()[-2000:]
-        env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")}
-        env.update(GITHUB_API_URL=fh.url, GITHUB_TOKEN=fh.token)
+        env = process_env(github_env(fh.url, fh.token))
         rotate = [sys.executable, "-m", "syncer", "rotate", "S", "--org", "acme", "--state",
                   str(state)]
         with open(tmp_path / "stderr", "wb") as err_file:
@@ -333,13 +315,11 @@ def test_a_signal_while_a_value_command_runs_stops_syncer_and_the_command(
     the command is stopped with it."""
     started, pid_file = tmp_path / "started", tmp_path / "pid"
     with fakehub_process("--plain-names", "--repos", "5", "--envs", "") as fh:
-        env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")}
-        env.update(GITHUB_API_URL=fh.url, GITHUB_TOKEN=fh.token,
-                   XDG_STATE_HOME=str(tmp_path / "state-home"))
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "syncer", "set", "S", "--org", "acme", "--value-from",
+        proc = syncer_popen(
+            ["set", "S", "--org", "acme", "--value-from",
              f"cmd:sh -c 'echo $$ > {pid_file}; touch {started}; {script}'"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+            github_env(fh.url, fh.token, XDG_STATE_HOME=str(tmp_path / "state-home")),
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
         wait_until(proc, started.exists)
         if how == "ctrl-c":
             os.killpg(proc.pid, signal.SIGINT)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from helpers import (
     managed,
     org_hub,
     run_cli,
+    syncer_popen,
     syncer_process,
     write_config,
 )
@@ -337,11 +337,10 @@ def test_a_change_on_github_after_a_killed_run_is_rewritten_by_the_resume(comman
             killed[0].wait()
 
     with hub.serve_in_thread() as url:
-        env = {**{k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")},
-               **github_env(url, X_VALUE=CANARY)}
+        env = github_env(url, X_VALUE=CANARY)
         hub.on_request = kill_at_the_third_put
-        killed.append(subprocess.Popen([sys.executable, "-m", "syncer", *args], env=env,
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        killed.append(syncer_popen(args, env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL))
         assert killed[0].wait(timeout=60) == -signal.SIGKILL
         hub.on_request = None
         written = [f"acme/repo-{n:04d}" for n in range(1, 6)

@@ -4,13 +4,11 @@ limits on (time-scaled: a minute lasts one second)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-from helpers import TOKEN
+from helpers import TOKEN, github_env, syncer_popen
 
 from syncer.fakehub import FakeHub, Limits
 
@@ -28,12 +26,10 @@ def github_hub(repos: int, scale: str = SCALE, **limits: object) -> FakeHub:
 
 def start_set(url: str, name: str, state: Path, *extra: str,
               scale: str = SCALE) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")}
-    env.update(GITHUB_TOKEN=TOKEN, GITHUB_API_URL=url, V="value-" + name)
-    return subprocess.Popen(
-        [sys.executable, "-m", "syncer", "set", name, "--org", "acme", "--value-from", "env:V",
-         "--state", str(state), "--time-scale", scale, "--log-level", "warning", *extra],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return syncer_popen(
+        ["set", name, "--org", "acme", "--value-from", "env:V", "--state", str(state),
+         "--time-scale", scale, "--log-level", "warning", *extra],
+        github_env(url, V="value-" + name), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def finish(proc: subprocess.Popen[bytes]) -> tuple[int, str]:

@@ -14,7 +14,7 @@ import sys
 import termios
 from collections import Counter
 
-from helpers import fakehub_process
+from helpers import fakehub_process, process_env
 
 from syncer.observe.progress import Progress
 from syncer.observe.summary import Summary, table_lines
@@ -30,9 +30,7 @@ def run_on_terminal(args: list[str], env: dict[str, str], *, columns: int = 0,
     leader, follower = pty.openpty()
     if columns:
         fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
-    full_env = {k: v for k, v in os.environ.items()
-                if k not in ("GITHUB_TOKEN", "GH_TOKEN", "COLUMNS", "NO_COLOR", "TERM")}
-    full_env.update(env)
+    full_env = process_env(env, "COLUMNS", "NO_COLOR", "TERM")
     command = [sys.executable, "-m", "syncer", *args]
     if stdout == "closed":
         command = ["sh", "-c", 'exec "$@" >&-', "sh", *command]
