@@ -320,32 +320,6 @@ def test_sigkill_at_a_random_moment_loses_no_returned_record(path: Path) -> None
         journal.close()
 
 
-# -- speed ---------------------------------------------------------------------------------------
-
-def test_throughput_is_reported(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Measures (does not assert) records per second with group commit, and with fsync each."""
-    count = 20_000
-    journal = Journal.open(path, "inputs-speed")
-    started = time.perf_counter()
-    for i in range(count):
-        journal.record(entry(i))
-    journal.close()
-    grouped = count / (time.perf_counter() - started)
-
-    fd = os.open(path.with_name("fsync-each"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    line = encode_line({"t": "write", "run": "r", "app": "actions", "scope": "acme/r1",
-                        "name": "TOKEN", "fp": fp(1), "outcome": "created", "status": 201})
-    started = time.perf_counter()
-    for _ in range(300):
-        os.write(fd, line)
-        os.fsync(fd)
-    each = 300 / (time.perf_counter() - started)
-    os.close(fd)
-    with capsys.disabled():
-        print(f"\njournal: {grouped:,.0f} records/s with group commit; "
-              f"{each:,.0f} records/s with an fsync per record")
-
-
 def test_temp_file_of_a_crashed_compaction_is_removed(path: Path) -> None:
     """A compaction killed before os.replace leaves a temp file; the next open deletes it."""
     write_run(path, "inputs-A", 2)
