@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 
 import pytest
+from helpers import Keys, app_keys
 
 from syncer.fakehub import FakeHub
 
@@ -23,3 +24,9 @@ def url(hub: FakeHub) -> Iterator[str]:
     """The module's `hub` fixture served on loopback for the test's length."""
     with hub.serve_in_thread() as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def keys() -> Keys:
+    """A GitHub App's key pair, one per test module."""
+    return app_keys()

@@ -100,6 +100,36 @@ def rsa_key_pems() -> tuple[rsa.RSAPrivateKey, str, str]:
     return key, private, public
 
 
+APP_ID = 424242
+
+
+@dataclass(frozen=True)
+class Keys:
+    """A GitHub App's key pair: its PEMs, and the key to sign with by hand."""
+
+    private_pem: str
+    public_pem: str
+    key: rsa.RSAPrivateKey
+
+
+def app_keys() -> Keys:
+    key, private, public = rsa_key_pems()
+    return Keys(private, public, key)
+
+
+def app_hub(keys: Keys, *orgs: str, repos: int = 3, **kwargs: Any) -> FakeHub:
+    """A fakehub with no fixed token: only the installation tokens of App APP_ID (installed
+    on each of `orgs`, acme when none) get in."""
+    # limits off unless a test sets them: these runs of up to 300 writes are about App tokens
+    kwargs.setdefault("limits", Limits.off())
+    hub = FakeHub(tokens=(), **kwargs)
+    hub.register_app(APP_ID, keys.public_pem)
+    for org in orgs or ("acme",):
+        hub.add_repos(org, repos, environments=())
+        hub.add_installation(org, APP_ID)
+    return hub
+
+
 def fake_gh_dir(folder: Path, script: str) -> Path:
     """A folder holding a `gh` that runs the shell `script`, for the front of PATH."""
     bin_dir = folder / "bin"

@@ -10,7 +10,6 @@ import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,15 +20,15 @@ import jwt
 import pytest
 import structlog
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from helpers import fake_gh_dir, rsa_key_pems
+from cryptography.hazmat.primitives.asymmetric import ec
+from helpers import APP_ID, Keys, app_hub, app_keys, fake_gh_dir
 from openapi_check import validate_exchanges
 
 from syncer.config.load import AppAuth, GitHubConfig
 from syncer.core.model import Action, Op, Outcome, Result, Scope, SecretValue
 from syncer.execution.connect import Settings, connect, find_token, token_source_for
 from syncer.exits import AuthError, UsageError
-from syncer.fakehub import FakeHub, Faults, Limits
+from syncer.fakehub import Faults, Limits
 from syncer.fakehub.api import build_app_routes
 from syncer.fakehub.apps import EXP_NOT_FUTURE, EXP_TOO_FAR, IAT_INVALID, UNDECODABLE
 from syncer.github import auth, errors
@@ -37,7 +36,6 @@ from syncer.github.auth import AppInstallationToken, InstallationTokens, acting_
 from syncer.observe import logs, redact
 from syncer.sources import Source
 
-APP_ID = 424242
 UA = {"User-Agent": "test-auth"}
 FAKE_GH_TOKEN = "gho_fakeGhCliToken0123456789"
 
@@ -46,26 +44,9 @@ FAKE_GH_TOKEN = "gho_fakeGhCliToken0123456789"
 # Keys, clocks, servers
 
 
-@dataclass(frozen=True)
-class Keys:
-    private_pem: str
-    public_pem: str
-    key: rsa.RSAPrivateKey
-
-
-def _rsa_keys() -> Keys:
-    key, private, public = rsa_key_pems()
-    return Keys(private, public, key)
-
-
-@pytest.fixture(scope="module")
-def keys() -> Keys:
-    return _rsa_keys()
-
-
 @pytest.fixture(scope="module")
 def other_keys() -> Keys:
-    return _rsa_keys()
+    return app_keys()
 
 
 class FakeClock:
@@ -79,18 +60,6 @@ class FakeClock:
 
     def epoch(self) -> float:
         return self.t
-
-
-def app_hub(keys: Keys, *orgs: str, repos: int = 3, **kwargs: Any) -> FakeHub:
-    """A fakehub with no fixed token: only the App's installation tokens get in."""
-    # limits off unless a test sets them: these runs of up to 300 writes are about App tokens
-    kwargs.setdefault("limits", Limits.off())
-    hub = FakeHub(tokens=(), **kwargs)
-    hub.register_app(APP_ID, keys.public_pem)
-    for org in orgs or ("acme",):
-        hub.add_repos(org, repos, environments=())
-        hub.add_installation(org, APP_ID)
-    return hub
 
 
 def make_jwt(keys: Keys, now: float | None = None, **claims: Any) -> str:
@@ -271,7 +240,7 @@ async def test_app_endpoints_conform_to_the_openapi_description(keys: Keys) -> N
     the secrets endpoints of its org."""
     hub = app_hub(keys, "acme", "beta", record=True)
     hub.add_org("nobody")
-    hub.register_app(7, _rsa_keys().public_pem)
+    hub.register_app(7, app_keys().public_pem)
     other_installation = hub.add_installation("nobody", 7)
     async with hub.serve() as url, session_at(url) as s:
         token = make_jwt(keys)

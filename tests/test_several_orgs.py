@@ -8,8 +8,7 @@ import io
 from pathlib import Path
 
 import pytest
-from helpers import TOKEN, run_cli
-from test_auth import APP_ID, Keys, app_hub, keys  # noqa: F401 - keys is a fixture
+from helpers import APP_ID, TOKEN, Keys, app_hub, run_cli
 
 from syncer.fakehub import FakeHub, Limits
 
@@ -98,7 +97,7 @@ def test_set_in_two_orgs_writes_every_repository_of_both(hub, monkeypatch) -> No
     assert hub.plaintext("FRESH", repo="gamma/repo-0001") is None
 
 
-def test_a_github_app_reaches_every_org_it_is_installed_on(keys: Keys, tmp_path: Path,  # noqa: F811
+def test_a_github_app_reaches_every_org_it_is_installed_on(keys: Keys, tmp_path: Path,
                                                            monkeypatch) -> None:
     """With a GitHub App, --all-orgs means its installations, each org written with its own
     installation token."""
