@@ -3,10 +3,15 @@ process or as a real one, and the environment and config file every end-to-end r
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
+import re
+import struct
 import subprocess
 import sys
+import termios
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -225,3 +230,44 @@ def fakehub_process(*args: str, admin_token: str = "admin-e2e") -> Iterator[Fake
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def run_on_terminal(args: list[str], env: dict[str, str], *, columns: int = 0,
+                    stdout: str = "terminal") -> bytes:
+    """syncer with stderr on a pseudo-terminal `columns` wide (0: size unset), and stdout on it
+    too, to a pipe, or closed; everything drawn on the terminal."""
+    leader, follower = pty.openpty()
+    if columns:
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    full_env = process_env(env, "COLUMNS", "NO_COLOR", "TERM")
+    command = [sys.executable, "-m", "syncer", *args]
+    if stdout == "closed":
+        command = ["sh", "-c", 'exec "$@" >&-', "sh", *command]
+    proc = subprocess.Popen(command, env=full_env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE if stdout == "pipe" else follower,
+                            stderr=follower)
+    os.close(follower)
+    drawn = bytearray()
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the process closed its end
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(leader)
+    if proc.stdout is not None:
+        proc.stdout.read()
+    assert proc.wait(timeout=60) == 0, drawn.decode(errors="replace")
+    return bytes(drawn)
+
+
+def progress_frames(text: str) -> list[str]:
+    """The progress line's frames drawn in `text`, colours and cursor moves taken out."""
+    plain = ANSI.sub("", text).replace("\r\n", "\n")
+    return [f for line in plain.split("\n") for f in line.split("\r")
+            if re.search(r" \d+/\d+", f) and not f.startswith(("2", "{"))]

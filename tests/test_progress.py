@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from helpers import fakehub_process
-from test_terminal import ANSI, run_on_terminal
+from helpers import ANSI, fakehub_process, run_on_terminal
 
 from syncer.core.model import Action, Op, Outcome, Result, Scope
 from syncer.observe.progress import (

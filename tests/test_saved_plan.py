@@ -10,7 +10,19 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from helpers import TOKEN, config_toml, github_env, managed, org_hub, run_cli, write_config
+from helpers import (
+    ANSI,
+    TOKEN,
+    config_toml,
+    fakehub_process,
+    github_env,
+    managed,
+    org_hub,
+    progress_frames,
+    run_cli,
+    run_on_terminal,
+    write_config,
+)
 
 from syncer.fakehub import FakeHub
 from syncer.observe import report
@@ -180,9 +192,6 @@ def test_plan_out_file_is_replaced_whole(url, paths, monkeypatch) -> None:
 def test_apply_on_a_terminal_shows_the_plan_before_writing(tmp_path, paths) -> None:
     """On a terminal, apply -c prints the plan first, then the progress of its writes, then
     the summary; the plan is shown once."""
-    from helpers import fakehub_process
-    from test_terminal import ANSI, progress_frames, run_on_terminal
-
     with fakehub_process("--plain-names", "--repos", "3", "--envs", "") as fh:
         drawn = run_on_terminal(
             ["apply", "-c", paths["config"], "--state", paths["state"]],

@@ -3,61 +3,17 @@ table. syncer runs as a real process on a pseudo-terminal."""
 
 from __future__ import annotations
 
-import fcntl
 import io
-import os
-import pty
 import re
-import struct
-import subprocess
 import sys
-import termios
 from collections import Counter
 
-from helpers import fakehub_process, process_env
+from helpers import ANSI, fakehub_process, progress_frames, run_on_terminal
 
 from syncer.observe.progress import Progress
 from syncer.observe.summary import Summary, table_lines
 
 VALUE = "terminal-canary-7731"
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
-def run_on_terminal(args: list[str], env: dict[str, str], *, columns: int = 0,
-                    stdout: str = "terminal") -> bytes:
-    """syncer with stderr on a pseudo-terminal `columns` wide (0: size unset), and stdout on it
-    too, to a pipe, or closed; everything drawn on the terminal."""
-    leader, follower = pty.openpty()
-    if columns:
-        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
-    full_env = process_env(env, "COLUMNS", "NO_COLOR", "TERM")
-    command = [sys.executable, "-m", "syncer", *args]
-    if stdout == "closed":
-        command = ["sh", "-c", 'exec "$@" >&-', "sh", *command]
-    proc = subprocess.Popen(command, env=full_env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE if stdout == "pipe" else follower,
-                            stderr=follower)
-    os.close(follower)
-    drawn = bytearray()
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # EIO: the process closed its end
-            break
-        if not chunk:
-            break
-        drawn += chunk
-    os.close(leader)
-    if proc.stdout is not None:
-        proc.stdout.read()
-    assert proc.wait(timeout=60) == 0, drawn.decode(errors="replace")
-    return bytes(drawn)
-
-
-def progress_frames(text: str) -> list[str]:
-    plain = ANSI.sub("", text).replace("\r\n", "\n")
-    return [f for line in plain.split("\n") for f in line.split("\r")
-            if re.search(r" \d+/\d+", f) and not f.startswith(("2", "{"))]
 
 
 def test_progress_line_with_log_lines_above_it_and_a_summary_table() -> None:
