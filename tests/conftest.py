@@ -1,11 +1,22 @@
 """Fixtures every test shares; the helpers end-to-end tests call are in helpers.py."""
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from helpers import Keys, app_keys
 
 from syncer.fakehub import FakeHub
+
+PROCESSES = Path(__file__).parent / "processes"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests under tests/processes/ (real processes, signals, kills) carry the `processes`
+    marker: `-m processes` runs just them, `-m "not processes"` everything else."""
+    for item in items:
+        if item.path.is_relative_to(PROCESSES):
+            item.add_marker(pytest.mark.processes)
 
 
 @pytest.fixture

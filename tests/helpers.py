@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from syncer import cli
 from syncer.fakehub import FakeHub, Limits
 
+REPO_ROOT = Path(__file__).resolve().parent.parent  # the checkout: tests sit in tests/<package>/
 TOKEN = "tok-e2e-5d41402abc4b2a76"
 FAKEHUB_TOKEN = "tok"  # FakeHub()'s own default token, which fakehub's own tests use
 Headers = Mapping[str, str]  # case-insensitive (aiohttp's CIMultiDict)

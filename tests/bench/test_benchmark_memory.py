@@ -6,10 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from helpers import REPO_ROOT as ROOT
+
 from benchmarks.memory import RUNS
 from benchmarks.report import MEMORY_SECTION, kept_section, replace_section
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_smoke_run_measures_every_run_at_every_size(tmp_path: Path) -> None:

@@ -12,12 +12,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import REPO_ROOT
 
 from benchmarks.harness import Counters
 from benchmarks.results import Table
 from benchmarks.scenarios import QUICK, _latency_row
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO_ROOT
 SCENARIOS = ["1. Latency-bound", "2. GitHub's pacing", "3. CPU-bound", "4. Nightly no-op",
              "5. Peers"]
 

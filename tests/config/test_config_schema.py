@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import syncer_process
+from helpers import REPO_ROOT, config_toml, managed, syncer_process
 from jsonschema import Draft202012Validator
 
 from syncer.config.json_schema import config_schema, schema_json
 from syncer.config.load import KEYS, ConfigError, RepoSelector, SyncConfig, key_path, parse_config
 
-ROOT = Path(__file__).parent.parent
+ROOT = REPO_ROOT
 SECTIONS = {"github", "sync", "secret", "variable"}
 
 
@@ -51,13 +51,30 @@ def checker_problems(text: str) -> list[tuple[str, str]]:
     return []
 
 
+def built_config(node: ast.AST) -> str | None:
+    """The text of a config_toml(...) call of the tests (helpers' config builder) whose
+    arguments are plain values; None for any other node."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "config_toml"):
+        return None
+    try:
+        return str(eval(compile(ast.Expression(node), "<config>", "eval"),
+                        {"__builtins__": {}, "config_toml": config_toml, "managed": managed}))
+    except NameError:  # built from the test's own variables
+        return None
+
+
 def configs_in_the_tests() -> list[tuple[str, str]]:
     """(where, text) of every string constant in tests/ and benchmarks/ that is TOML with a
-    [github], [sync], [[secret]] or [[variable]] table: the configs the suite runs syncer
-    with."""
-    found = [("config.example.toml", (ROOT / "config.example.toml").read_text())]
-    for source in sorted([*(ROOT / "tests").glob("*.py"), *(ROOT / "benchmarks").glob("*.py")]):
+    [github], [sync], [[secret]] or [[variable]] table, every config the tests build with
+    config_toml, and the benchmarks' config files: the configs the suite runs syncer with."""
+    found = [(path.name, path.read_text())
+             for path in [ROOT / "config.example.toml", *sorted((ROOT / "benchmarks").glob("*.toml"))]]
+    for source in sorted([*(ROOT / "tests").rglob("*.py"), *(ROOT / "benchmarks").glob("*.py")]):
         for node in ast.walk(ast.parse(source.read_text())):
+            built = built_config(node)
+            if built is not None:
+                found.append((f"{source.name}:{node.lineno}", built))
             if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
                 continue
             try:

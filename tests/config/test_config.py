@@ -9,6 +9,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
+from helpers import REPO_ROOT
 
 from syncer.config.load import (
     AppAuth,
@@ -33,7 +34,7 @@ from syncer.core.names import MAX_VALUE_BYTES
 from syncer.exits import Exit, UsageError
 from syncer.sources import Source
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
+EXAMPLE = REPO_ROOT / "config.example.toml"
 CANARY = "c4n4ry-s3cr3t-VALUE"
 
 HEAD = '[github]\norg = "acme"\n'

@@ -4,15 +4,14 @@ disk decides the fsync one)."""
 import re
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers import REPO_ROOT
 
 
 def test_smoke_run_reports_both_rates() -> None:
     """A tiny run prints one line with a rate for group commit and one for an fsync per record."""
     done = subprocess.run([sys.executable, "-m", "benchmarks.journal", "--records", "200",
-                           "--fsyncs", "5"], check=False, cwd=ROOT, capture_output=True,
+                           "--fsyncs", "5"], check=False, cwd=REPO_ROOT, capture_output=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr.decode()[-3000:]
     assert re.fullmatch(r"journal: [\d,]+ records/s with group commit; [\d,]+ records/s with an "

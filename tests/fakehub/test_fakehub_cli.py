@@ -8,14 +8,14 @@ import signal
 import subprocess
 import sys
 import urllib.request
-from pathlib import Path
 
 import pytest
+from helpers import REPO_ROOT
 
 from syncer.fakehub import Limits
 from syncer.fakehub.cli import build_parser, hub_from_args
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO_ROOT
 
 
 def test_flags_map_onto_limits_faults_and_world() -> None:

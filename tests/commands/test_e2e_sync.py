@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from helpers import (
+    REPO_ROOT,
     TOKEN,
     config_toml,
     fakehub_process,
@@ -223,7 +224,7 @@ def test_example_config_plans_against_syncer_fakehub(tmp_path) -> None:
     name, topic, archived, fork, exclude), and so does every [[variable]]; no pattern matches
     nothing, and the only missing
     targets are the environments acme-ops's deps-npm and libs lack (exit 1)."""
-    example = Path(__file__).parent.parent / "config.example.toml"
+    example = REPO_ROOT / "config.example.toml"
     # limits off: the README's walk-through runs unpaced; this is about the config
     with fakehub_process("--org", "acme", "--org", "acme-ops", "--no-limits") as fh:
         done = syncer_process(
