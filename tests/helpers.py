@@ -136,6 +136,18 @@ def app_hub(keys: Keys, *orgs: str, repos: int = 3, **kwargs: Any) -> FakeHub:
     return hub
 
 
+def self_signed_cert(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 signed by itself, made by openssl: (cert, key) PEM files."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
 def fake_gh_dir(folder: Path, script: str) -> Path:
     """A folder holding a `gh` that runs the shell `script`, for the front of PATH."""
     bin_dir = folder / "bin"

@@ -30,6 +30,12 @@ def cli_env(url: str) -> dict[str, str]:
     return github_env(url, V=VALUE.decode())
 
 
+def set_s(url: str, monkeypatch: pytest.MonkeyPatch, *options: str) -> int:
+    """`syncer set S --org acme --value-from env:V` with `options`, against fakehub at `url`."""
+    return run_cli(["set", "S", "--org", "acme", "--value-from", "env:V", *options],
+                   cli_env(url), monkeypatch)
+
+
 def ctrl_c_at(number: int, method: str = "PUT",
               template_end: str = "") -> Callable[[str, str, int], None]:
     """A fakehub hook sending this process SIGINT as the `number`th such request arrives."""
@@ -49,8 +55,7 @@ def test_5xx_and_dropped_connections_lose_no_write(monkeypatch, capsys) -> None:
     and the summary counts the retries."""
     hub = org_hub(1000, faults=Faults(error_rate=0.05, drop_rate=0.01, seed=7))
     with hub.serve_in_thread() as url:
-        code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V", "--concurrency",
-                        "64", "--points-per-minute", "0"], cli_env(url), monkeypatch)
+        code = set_s(url, monkeypatch, "--concurrency", "64", "--points-per-minute", "0")
     assert code == 0
     assert all_written(hub, 1000)
     err = capsys.readouterr().err
@@ -63,8 +68,7 @@ def test_secondary_limit_is_never_hit_when_pacing(monkeypatch) -> None:
     """fakehub enforcing 900 points/min (time-scale 60) and 100 in flight: zero violations."""
     hub = org_hub(300, limits=Limits(points_per_minute=900, max_concurrent=100, time_scale=60))
     with hub.serve_in_thread() as url:
-        code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V", "--concurrency",
-                        "100", "--time-scale", "60"], cli_env(url), monkeypatch)
+        code = set_s(url, monkeypatch, "--concurrency", "100", "--time-scale", "60")
     assert code == 0 and all_written(hub, 300)
     assert hub.violations == {}
 
@@ -74,9 +78,7 @@ def test_secondary_limit_signalled_is_waited_out(monkeypatch, capsys) -> None:
     write still lands; the waits are logged and counted."""
     hub = org_hub(100, limits=Limits(points_per_minute=200, time_scale=60))
     with hub.serve_in_thread() as url:
-        code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V",
-                        "--points-per-minute", "0", "--time-scale", "60"], cli_env(url),
-                       monkeypatch)
+        code = set_s(url, monkeypatch, "--points-per-minute", "0", "--time-scale", "60")
     assert code == 0 and all_written(hub, 100)
     assert hub.violations["secondary_points"] > 0
     err = capsys.readouterr().err
@@ -89,8 +91,7 @@ def test_spent_primary_budget_waits_for_reset(monkeypatch, capsys) -> None:
     hub = org_hub(40, limits=Limits(primary_limit=5000, primary_remaining=50,
                                     primary_reset_seconds=2))
     with hub.serve_in_thread() as url:
-        code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V",
-                        "--points-per-minute", "0"], cli_env(url), monkeypatch)
+        code = set_s(url, monkeypatch, "--points-per-minute", "0")
     assert code == 0 and all_written(hub, 40)
     err = capsys.readouterr().err
     assert '"event": "rate_limit_wait"' in err and "primary budget low (" in err
@@ -102,8 +103,7 @@ def test_no_wait_stops_cleanly_and_lists_what_was_not_written(monkeypatch, capsy
     hub = org_hub(40, limits=Limits(primary_limit=5000, primary_remaining=50,
                                     primary_reset_seconds=3600))
     with hub.serve_in_thread() as url:
-        code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V", "--no-wait",
-                        "--points-per-minute", "0"], cli_env(url), monkeypatch)
+        code = set_s(url, monkeypatch, "--no-wait", "--points-per-minute", "0")
     assert code == 1
     written = sum(hub.plaintext("S", repo=f"acme/repo-{i:04d}") == VALUE for i in range(1, 41))
     err = capsys.readouterr().err
@@ -145,8 +145,7 @@ def test_token_revoked_mid_run_stops_everything(monkeypatch, capsys) -> None:
 
     hub.on_request = revoke_after_50_puts
     with hub.serve_in_thread() as url:
-        code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V", "--concurrency",
-                        "16", "--points-per-minute", "0"], cli_env(url), monkeypatch)
+        code = set_s(url, monkeypatch, "--concurrency", "16", "--points-per-minute", "0")
     assert code == 3
     assert "token rejected" in capsys.readouterr().err
     # After the revocation only requests already under way (at most the concurrency) arrive.
@@ -197,8 +196,7 @@ def test_spent_budget_answered_403_is_waited_out(monkeypatch, capsys) -> None:
     hub = org_hub(10, limits=Limits(primary_limit=5000, primary_remaining=0,
                                     primary_reset_seconds=1))
     with hub.serve_in_thread() as url:
-        code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V",
-                        "--points-per-minute", "0"], cli_env(url), monkeypatch)
+        code = set_s(url, monkeypatch, "--points-per-minute", "0")
     assert code == 0 and all_written(hub, 10)
     assert hub.violations["primary"] >= 1
     assert '"reason": "primary rate limit"' in capsys.readouterr().err
@@ -256,8 +254,7 @@ def test_writes_cut_off_after_the_grace_are_reported_as_unknown(monkeypatch, cap
     hub = org_hub(6, faults=Faults(latency_ms=1000))
     hub.on_request = ctrl_c_at(1)
     with hub.serve_in_thread() as url:
-        code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V", "--concurrency",
-                        "2", "--points-per-minute", "0", "--quiet"], cli_env(url), monkeypatch)
+        code = set_s(url, monkeypatch, "--concurrency", "2", "--points-per-minute", "0", "--quiet")
     assert code == 130
     err = capsys.readouterr().err
     last = err.strip().splitlines()[-1]
@@ -297,10 +294,9 @@ def test_when_the_grace_runs_out_a_listing_page_on_its_way_is_cut_off_too(monkey
     started = time.monotonic()
     with hub.serve_in_thread() as url:
         # newest first, as GitHub lists: repo-0150 is on the first page, repo-0001 on the next
-        code = run_cli(["set", "S", "--org", "acme", "--value-from", "env:V", "--repos",
-                        "repo-0150", "--repos", "repo-0001", "--concurrency", "2",
-                        "--points-per-minute", "0", "--timeout", "90", "--quiet"],
-                       cli_env(url), monkeypatch)
+        code = set_s(url, monkeypatch, "--repos", "repo-0150", "--repos", "repo-0001",
+                     "--concurrency", "2", "--points-per-minute", "0", "--timeout", "90",
+                     "--quiet")
         elapsed = time.monotonic() - started
         hub.faults = Faults()
     assert code == 130

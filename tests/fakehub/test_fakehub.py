@@ -6,7 +6,6 @@ import asyncio
 import base64
 import shutil
 import ssl
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -16,7 +15,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from helpers import hub_session
+from helpers import hub_session, self_signed_cert
 from nacl.public import PublicKey, SealedBox
 
 from syncer.fakehub import FakeHub, Faults, Limits
@@ -751,13 +750,7 @@ async def test_https_with_a_self_signed_certificate(tmp_path: Path) -> None:
     """With an SSL context the hub serves https:// on the same API."""
     if shutil.which("openssl") is None:
         pytest.skip("openssl not installed")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(  # noqa: ASYNC221 - a one-off before the server starts
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )
+    cert, key = self_signed_cert(tmp_path)  # a one-off before the server starts
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_ctx.load_cert_chain(cert, key)
     client_ctx = ssl.create_default_context(cafile=str(cert))

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import self_signed_cert
 
 from syncer.fakehub import FakeHub
 
@@ -26,13 +27,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def gh_env(tmp_path: Path) -> Iterator[tuple[FakeHub, dict[str, str]]]:
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )
+    cert, key = self_signed_cert(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     hub = FakeHub(tokens=("ghtok",))
