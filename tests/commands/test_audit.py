@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 from typing import cast
 
 import pytest
-from helpers import TOKEN, run_cli
+from helpers import TOKEN, github_env, org_hub, run_cli
 
 from syncer.commands.audit import COLUMNS, Found, audit_rows, inventory, stores_for
 from syncer.core.model import Scope
-from syncer.fakehub import FakeHub, Limits
+from syncer.fakehub import FakeHub
 from syncer.github import errors
 from syncer.github.api import Repo, SecretInfo, SecretsAPI, VariableInfo
 
@@ -23,10 +23,7 @@ NOW = datetime.now(UTC)
 @pytest.fixture
 def hub() -> FakeHub:
     """500 repos: an org secret, repo secrets of known ages, one shadowing, one full repo."""
-    # limits off: 500 repositories read in full; this is about the inventory, not pacing
-    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())
-    hub.add_org("acme")
-    hub.add_repos("acme", 500, environments=("production",))
+    hub = org_hub(500)  # limits off: 500 repositories read in full, about the inventory
     hub.set_secret("NPM", b"v", org="acme", visibility="selected",
                    selected=["repo-0001", "repo-0002"], updated_at=NOW - timedelta(days=400))
     hub.set_secret("DEP", b"v", org="acme", app="dependabot", visibility="all")
@@ -44,7 +41,7 @@ def hub() -> FakeHub:
 
 
 def audit(url: str, monkeypatch, capsys, *args: str) -> str:
-    env = {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN}
+    env = github_env(url)
     code = run_cli(["audit", "--org", "acme", "--points-per-minute", "0", "--concurrency", "32",
                     *args], env, monkeypatch)
     assert code == 0

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import TOKEN, run_cli
+from helpers import TOKEN, github_env, org_hub, run_cli
 
 from syncer.fakehub import FakeHub, Limits
 from syncer.fakehub.rules import ApiError
@@ -20,9 +19,7 @@ OLD, NEW = b"old-credential-1", "new-canary-credential-2"
 @pytest.fixture
 def hub() -> FakeHub:
     """500 repos; LEAKED as a selected org secret (40 repos), in 120 repos, in 30 envs."""
-    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())  # limits off: 150+ writes, not pacing
-    hub.add_org("acme")
-    hub.add_repos("acme", 500, environments=("production", "staging"))
+    hub = org_hub(500, environments=("production", "staging"))
     hub.set_secret("LEAKED", OLD, org="acme", visibility="selected",
                    selected=[f"repo-{i:04d}" for i in range(1, 41)])
     for i in range(1, 121):
@@ -33,14 +30,8 @@ def hub() -> FakeHub:
     return hub
 
 
-@pytest.fixture
-def url(hub: FakeHub) -> Iterator[str]:
-    with hub.serve_in_thread() as url:
-        yield url
-
-
 def rotate(url: str, monkeypatch, *args: str) -> int:
-    env = {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "NEW": NEW}
+    env = github_env(url, NEW=NEW)
     return run_cli(["rotate", "leaked", "--org", "acme", "--points-per-minute", "0",
                     "--concurrency", "32", "--quiet", *args], env, monkeypatch)
 

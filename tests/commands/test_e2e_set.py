@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from helpers import TOKEN, fakehub_process, run_cli, syncer_process
+from helpers import TOKEN, fakehub_process, github_env, org_hub, run_cli, syncer_process
 from openapi_check import validate_exchanges
 
 from syncer.fakehub import FakeHub, Limits
@@ -15,21 +13,13 @@ VALUE = "canary-value-9b1e4c7f"
 
 @pytest.fixture
 def hub() -> FakeHub:
-    hub = FakeHub(tokens=(TOKEN,), record=True, limits=Limits.off())  # limits off: 30+ writes
-    hub.add_org("acme")
-    hub.add_repos("acme", 30, environments=("production",))
+    hub = org_hub(30, record=True)
     hub.add_repo("acme", "old-thing", archived=True)
     return hub
 
 
-@pytest.fixture
-def url(hub: FakeHub) -> Iterator[str]:
-    with hub.serve_in_thread() as url:
-        yield url
-
-
 def env_for(url: str) -> dict[str, str]:
-    return {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "SECRET_SRC": VALUE}
+    return github_env(url, SECRET_SRC=VALUE)
 
 
 def test_set_writes_every_repo_once_with_one_key_get_each(hub, url, monkeypatch, capsys) -> None:

@@ -6,17 +6,16 @@ from __future__ import annotations
 from contextlib import nullcontext
 
 import pytest
-from helpers import TOKEN, run_cli
+from helpers import github_env, org_hub, run_cli
 
-from syncer.fakehub import FakeHub, Limits
+from syncer.fakehub import FakeHub
 
 
 @pytest.fixture
 def hub() -> FakeHub:
     # limits off: these runs are about what is written where, not pacing (an Enterprise
     # Server without limits, so syncer runs unpaced)
-    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off(), record=True)
-    hub.add_repos("acme", 500, environments=())
+    hub = org_hub(500, environments=(), record=True)
     for name in ("web-app", "web-site", "api"):
         hub.add_repo("acme", name, environments=("production",))
     return hub
@@ -24,7 +23,7 @@ def hub() -> FakeHub:
 
 def variable_set(url: str, monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
     return run_cli(["variable", "set", *args, "--org", "acme", "--quiet"],
-                   {"GITHUB_API_URL": url, "GITHUB_TOKEN": TOKEN, "V": "from-env"}, monkeypatch)
+                   github_env(url, V="from-env"), monkeypatch)
 
 
 def writes(hub: FakeHub) -> int:

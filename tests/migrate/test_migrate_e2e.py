@@ -718,9 +718,7 @@ def test_sigkill_mid_migration_then_rerun_resumes_from_the_journal(tmp_path) -> 
     import time
 
     repos = 300
-    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())  # limits off: 300 writes, not pacing
-    for org in ("src", "dst"):
-        hub.add_repos(org, repos, environments=())
+    hub = org_hub(repos, "src", "dst", environments=())  # limits off: 300 writes, not pacing
     for i in range(1, repos + 1):
         hub.set_secret("API_KEY", b"x", repo=f"src/repo-{i:04d}")
     hub.on_request = lambda method, template, n: time.sleep(0.003) if method == "PUT" else None

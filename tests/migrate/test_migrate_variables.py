@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import TOKEN, migration_urls
+from helpers import migration_urls, org_hub
 from test_migrate_e2e import CANARY, migrate
 
-from syncer.fakehub import FakeHub, Limits
+from syncer.fakehub import FakeHub
 from syncer.observe import logs
 
 
@@ -31,10 +31,7 @@ def hub() -> FakeHub:
     agents variables and agents secrets at org and repository level, one Actions secret.
     dst: repo-0001 and repo-0002 (with `production`)."""
     # limits off: these tests are about what is copied, not about pacing or quotas
-    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())
-    hub.add_org("src")
-    hub.add_org("dst")
-    hub.add_repos("src", 3)
+    hub = org_hub(3, "src")
     hub.add_repos("dst", 2)
     for org in ("src", "dst"):
         hub.add_environment(org, "repo-0001", "production")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import TOKEN, fakehub_process, github_env, run_cli, syncer_process
+from helpers import TOKEN, fakehub_process, github_env, org_hub, run_cli, syncer_process
 from reset_proxy import resetting_after_apply
 from structlog.testing import capture_logs
 
@@ -73,9 +73,7 @@ def _apply_config(tmp_path: Path) -> Path:
 @pytest.fixture(scope="module")
 def big_hub() -> Iterator[tuple[FakeHub, str]]:
     # limits off: these runs are about crash points, not pacing (syncer then runs unpaced)
-    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())
-    hub.add_org("acme")
-    hub.add_repos("acme", REPOS, environments=())
+    hub = org_hub(REPOS, environments=())
     with hub.serve_in_thread() as url:
         yield hub, url
 
@@ -128,11 +126,7 @@ ACCOUNT = r"(\d+) of {total} done, resume with the same command"
 
 
 def _small_hub(**kw: Any) -> FakeHub:
-    kw.setdefault("limits", Limits.off())  # unless a test sets them: these are about stops
-    hub = FakeHub(tokens=(TOKEN,), **kw)
-    hub.add_org("acme")
-    hub.add_repos("acme", SMALL, environments=())
-    return hub
+    return org_hub(SMALL, environments=(), **kw)  # limits off unless a test sets them
 
 
 def _args(command: str, tmp_path: Path, *extra: str) -> list[str]:
@@ -216,9 +210,7 @@ def test_github_out_of_reach_past_every_retry_stops_the_run_resumably(
     (they may have landed), the rest is not tried one by one, the listing is not finished, and
     the run ends with the account an interrupt gives; with GitHub back, the same command writes
     only what was left and what was in flight."""
-    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())  # about reach, not pacing
-    hub.add_org("acme")
-    hub.add_repos("acme", 250, environments=())
+    hub = org_hub(250, environments=())  # about reach, not pacing
     args = _args("set", tmp_path)
 
     def drop_everything_from_the_second_page(method: str, template: str, so_far: int) -> None:

@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from helpers import TOKEN, github_env, syncer_popen
+from helpers import TOKEN, github_env, org_hub, syncer_popen
 
 from syncer.fakehub import FakeHub, Limits
 
@@ -171,9 +171,7 @@ def test_an_enterprise_server_without_limits_is_not_paced(monkeypatch, capsys) -
     said once in the log; a pace given explicitly is kept all the same."""
     from helpers import run_cli
 
-    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())  # Enterprise Server's default
-    hub.add_org("acme")
-    hub.add_repos("acme", 20, environments=())
+    hub = org_hub(20, environments=())  # limits off: Enterprise Server's default
     env = {"GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": "", "V": "v"}
     with hub.serve_in_thread() as url:
         env["GITHUB_API_URL"] = url
@@ -193,9 +191,7 @@ def test_every_listing_follows_githubs_id_based_next_links(monkeypatch, capsys) 
     one repository (two and three pages each) through them."""
     from helpers import run_cli
 
-    hub = FakeHub(tokens=(TOKEN,), limits=Limits(time_scale=60), id_links=True, record=True)
-    hub.add_org("acme")
-    hub.add_repos("acme", 230, environments=())
+    hub = org_hub(230, limits=Limits(time_scale=60), environments=(), id_links=True, record=True)
     for i in range(150):
         hub.set_secret(f"ORG_{i:03d}", b"v", org="acme", visibility="all")
     for i in range(120):
