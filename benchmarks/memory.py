@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -29,18 +30,6 @@ from pathlib import Path
 from . import harness
 from .report import MEMORY_SECTION, replace_section
 from .run import syncer_version
-
-CONFIG = """\
-[github]
-org = "acme"
-[sync]
-points_per_minute = 0
-[[secret]]
-name = "MEMORY_BENCH"
-value = "env:MEMORY_BENCH"
-[secret.repos]
-match = ["*"]
-"""
 
 RUNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("plan, first", ("plan", "-c", "{config}")),
@@ -67,7 +56,7 @@ def measure(repos: int) -> list[Measured]:
     with harness.fakehub(repos, *harness.UNLIMITED_PRIMARY) as hub, \
             tempfile.TemporaryDirectory(prefix="syncer-bench-memory-") as folder:
         config = Path(folder) / "syncer.toml"
-        config.write_text(CONFIG)
+        shutil.copyfile(Path(__file__).with_name("memory.toml"), config)
         for label, args in RUNS:
             done = harness.syncer(*(a.format(config=config) for a in args), hub=hub,
                                   env={"MEMORY_BENCH": "v1"}, state_home=folder)

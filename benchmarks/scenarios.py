@@ -446,30 +446,6 @@ def cpu_bound(sizes: Sizes) -> ScenarioResult:
 
 # ---------------------------------------------------------------------------------------- 4
 
-NIGHTLY_CONFIG = """\
-# Written by the benchmark: one repository secret and one repository variable in every
-# repository of acme.
-[github]
-org = "acme"
-
-[sync]
-concurrency = 32
-points_per_minute = 0
-
-[[secret]]
-name = "NIGHTLY_TOKEN"
-value = "env:BENCH_VALUE"
-
-[secret.repos]
-match = ["*"]
-
-[[variable]]
-name = "NIGHTLY_REGION"
-value = "eu-west-1"
-
-[variable.repos]
-match = ["*"]
-"""
 
 
 def nightly_noop(sizes: Sizes) -> ScenarioResult:
@@ -485,7 +461,7 @@ def nightly_noop(sizes: Sizes) -> ScenarioResult:
          "syncer's own s"])
     with tempfile.TemporaryDirectory(prefix="syncer-bench-") as folder:
         config = Path(folder) / "nightly.toml"
-        config.write_text(NIGHTLY_CONFIG)
+        shutil.copyfile(Path(__file__).with_name("nightly.toml"), config)
         args = ["apply", "-c", str(config), "--state", str(Path(folder) / "state.json")]
         with fakehub(n, "--latency-ms", f"{sizes.latency_ms:g}", *UNLIMITED_PRIMARY) as hub:
             runs = [measured(hub, lambda: syncer(*args, hub=hub, env=VALUE_ENV))

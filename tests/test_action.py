@@ -23,31 +23,15 @@ from typing import Any
 
 import pytest
 import yaml
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from helpers import TOKEN
+from helpers import TOKEN, config_toml, managed, org_hub, rsa_key_pems
 
-from syncer.fakehub import FakeHub
+from syncer.fakehub import FakeHub, Limits
 
 ROOT = Path(__file__).parent.parent
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
 PINNED = re.compile(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
-CONFIG = """
-[github]
-org = "acme"
-[sync]
-points_per_minute = 0
-[[secret]]
-name = "NPM_TOKEN"
-value = "env:NPM_VALUE"
-[secret.org]
-visibility = "private"
-[[secret]]
-name = "SENTRY_DSN"
-value = "env:SENTRY_VALUE"
-[secret.repos]
-match = ["*"]
-"""
+CONFIG = config_toml(managed("secret", "NPM_TOKEN", "env:NPM_VALUE", visibility="private"),
+                     managed("secret", "SENTRY_DSN", "env:SENTRY_VALUE", repos=["*"]))
 VALUES = {"NPM_VALUE": "npm-canary-7f3a", "SENTRY_VALUE": "sentry-canary-91c2"}
 REPOS = 4
 WRITES = 1 + REPOS  # the org secret and one repository secret each
@@ -155,18 +139,14 @@ class Runner:
 
 @pytest.fixture
 def hub() -> FakeHub:
-    hub = FakeHub(tokens=(TOKEN,))
-    hub.add_org("acme")
-    hub.add_repos("acme", REPOS)
-    return hub
+    return org_hub(REPOS, limits=Limits())  # GitHub's limits, as the action meets them
 
 
 @pytest.fixture
-def runners(hub: FakeHub, tmp_path: Path) -> Any:
+def runners(url: str, tmp_path: Path) -> Any:
     cache = tmp_path / "cache"
     cache.mkdir()
-    with hub.serve_in_thread() as url:
-        yield lambda run_id, config=CONFIG: Runner(tmp_path, cache, url, run_id, config)
+    return lambda run_id, config=CONFIG: Runner(tmp_path, cache, url, run_id, config)
 
 
 def test_every_uses_is_pinned_to_a_full_commit_sha() -> None:
@@ -260,12 +240,7 @@ def test_a_github_app_key_reaches_syncer_through_the_environment_only(
     """With app-id and app-private-key, syncer signs in as the App of the config's
     [github.app] (private_key = "env:SYNCER_APP_PRIVATE_KEY") and writes every target; the
     key appears in no file the action writes and not in the job's log."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM,
-                            serialization.PrivateFormat.TraditionalOpenSSL,
-                            serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    _, pem, public = rsa_key_pems()
     hub.register_app(42, public)
     hub.add_installation("acme", 42)
     config = CONFIG.replace("[sync]", '[github.app]\napp_id = 42\n'

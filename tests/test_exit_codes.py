@@ -3,41 +3,27 @@ real process and a real signal), so that a script or an alert can rely on each."
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import TOKEN, run_cli
-from test_e2e_resume import wait_until
+from helpers import TOKEN, github_env, org_hub, run_cli, syncer_popen, wait_until, write_config
 
 from syncer.exits import Exit
-from syncer.fakehub import FakeHub, Limits
+from syncer.fakehub import FakeHub
 from syncer.store.state import State
 
 
 @pytest.fixture
 def hub() -> FakeHub:
     # limits off: about exit codes, not pacing (an Enterprise Server without limits)
-    hub = FakeHub(tokens=(TOKEN,), limits=Limits.off())
-    hub.add_repos("acme", 3, environments=())
-    return hub
-
-
-@pytest.fixture
-def url(hub: FakeHub) -> Iterator[str]:
-    with hub.serve_in_thread() as url:
-        yield url
+    return org_hub(3, environments=())
 
 
 def _config(tmp_path: Path) -> str:
-    config = tmp_path / "syncer.toml"
-    config.write_text('[github]\norg = "acme"\n[[secret]]\nname = "C"\nvalue = "env:V"\n'
-                      '[secret.repos]\nmatch = ["*"]\n')
-    return str(config)
+    return str(write_config(tmp_path, '[github]\norg = "acme"\n[[secret]]\nname = "C"\n'
+                                      'value = "env:V"\n[secret.repos]\nmatch = ["*"]\n'))
 
 
 CASES: list[tuple[Exit, list[str], dict[str, str]]] = [
@@ -75,13 +61,11 @@ def test_exit_4_when_another_run_holds_the_lock(url, tmp_path, monkeypatch) -> N
 def test_130_and_143_for_a_stop_by_signal(url, tmp_path, signum, code) -> None:
     """130 for SIGINT, 143 for SIGTERM (here while the value is being read)."""
     started = tmp_path / "started"
-    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "GH_TOKEN")}
-    env.update(GITHUB_API_URL=url, GITHUB_TOKEN=TOKEN,
-               XDG_STATE_HOME=str(tmp_path / "state-home"))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "syncer", "set", "S", "--org", "acme", "--value-from",
+    proc = syncer_popen(
+        ["set", "S", "--org", "acme", "--value-from",
          f"cmd:sh -c 'touch {started}; exec sleep 30'"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        github_env(url, XDG_STATE_HOME=str(tmp_path / "state-home")),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     wait_until(proc, started.exists)
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=10)

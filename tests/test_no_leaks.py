@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from helpers import run_cli, syncer_process
+from helpers import config_toml, managed, run_cli, syncer_process
 
 from syncer.fakehub import FakeHub, Faults, Limits
 from syncer.github import errors
@@ -22,17 +22,7 @@ from syncer.github.pacing import Pacer
 
 CANARY_VALUE = "CANARY-VALUE-7f3a9c1e5b"
 CANARY_TOKEN = "ghp_CANARYTOKEN0123456789abcdef"
-CONFIG = """
-[github]
-org = "acme"
-[sync]
-points_per_minute = 0
-[[secret]]
-name = "CANARY_SECRET"
-value = "env:CANARY_SRC"
-[secret.repos]
-match = ["repo-00*"]
-"""
+CONFIG = config_toml(managed("secret", "CANARY_SECRET", "env:CANARY_SRC", repos=["repo-00*"]))
 
 
 def everything_written(root: Path) -> str:

@@ -13,6 +13,7 @@ import signal
 import ssl
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import TextIO
 
 from .faults import Faults
@@ -147,15 +148,8 @@ def limits_from_args(args: argparse.Namespace, defaults: argparse.Namespace) -> 
 
 def hub_from_args(args: argparse.Namespace) -> FakeHub:
     limits = limits_from_args(args, build_parser().parse_args([]))
-    faults = Faults(
-        latency_ms=args.latency_ms,
-        jitter_ms=args.jitter_ms,
-        error_rate=args.error_rate,
-        drop_rate=args.drop_rate,
-        slow_rate=args.slow_rate,
-        slow_seconds=args.slow_seconds,
-        seed=args.seed,
-    )
+    # each field of Faults has its option of the same name (--latency-ms, ..., --seed)
+    faults = Faults(**{field.name: getattr(args, field.name) for field in fields(Faults)})
     hub = FakeHub(
         tokens=(args.token,),
         limits=limits,
