@@ -174,6 +174,14 @@ def add_writing_in_orgs(parser: argparse.ArgumentParser, name_help: str) -> None
     add_orgs(parser)
 
 
+def add_archived_dry_run_report(parser: argparse.ArgumentParser, *, archived: str,
+                                dry_run: str) -> None:
+    """The last options of set, variable set and rotate, with their own help."""
+    parser.add_argument("--include-archived", action="store_true", help=archived)
+    parser.add_argument("--dry-run", action="store_true", help=dry_run)
+    add_report(parser)
+
+
 def add_report(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", metavar="PATH",
                         help="also write a JSON report of the run here (format_version 1, "

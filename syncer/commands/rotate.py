@@ -297,10 +297,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "is then left as is unless --with-org-secret")
     parser.add_argument("--with-org-secret", action="store_true",
                         help="with --repos: rotate the org secret too")
-    parser.add_argument("--include-archived", action="store_true",
-                        help="also look in archived repositories")
-    parser.add_argument("--dry-run", action="store_true", help="list where it lives, write nothing")
-    options.add_report(parser)
+    options.add_archived_dry_run_report(parser, archived="also look in archived repositories",
+                                        dry_run="list where it lives, write nothing")
 
 
 @dataclass(frozen=True)

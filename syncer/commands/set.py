@@ -41,10 +41,9 @@ def add_one_name_arguments(parser: argparse.ArgumentParser, what: str, apps: Seq
                         "the repositories matched by --repos)")
     parser.add_argument("--app", choices=apps, default="actions",
                         help=f"which {what}s (default actions)")
-    parser.add_argument("--include-archived", action="store_true",
-                        help="also archived repositories (GitHub makes them read-only)")
-    parser.add_argument("--dry-run", action="store_true", help="list the targets, write nothing")
-    o.add_report(parser)
+    o.add_archived_dry_run_report(
+        parser, archived="also archived repositories (GitHub makes them read-only)",
+        dry_run="list the targets, write nothing")
 
 
 @dataclass(frozen=True)

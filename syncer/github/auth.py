@@ -220,12 +220,9 @@ class AppInstallationToken:
             self._found_installation = None  # uninstalled and installed again: look it up anew
             installation_id = await self._installation()
             path = f"/app/installations/{installation_id}/access_tokens"
-            try:
-                response = await self._app_request("POST", path)
-            except errors.NotFound:
-                raise self._failure(404, "POST", path, (
-                    f"GitHub App {self.app_id}'s installation on {self.org} vanished while "
-                    "syncer was getting a token for it")) from None
+            response = await self._app_request_or_missing("POST", path, (
+                f"GitHub App {self.app_id}'s installation on {self.org} vanished while "
+                "syncer was getting a token for it"))
         data = response.data if isinstance(response.data, dict) else {}
         value, expires_text = data.get("token"), data.get("expires_at")
         expires_at = _epoch(expires_text) if isinstance(expires_text, str) else None
@@ -259,12 +256,9 @@ class AppInstallationToken:
             return self._installation_id
         if self._found_installation is None:
             path = f"/orgs/{quote(self.org, safe='')}/installation"
-            try:
-                response = await self._app_request("GET", path)
-            except errors.NotFound:
-                raise self._failure(404, "GET", path, (
-                    f"GitHub App {self.app_id} is not installed on organisation {self.org} "
-                    "(install it, or check the App id: app_id or --app-id)")) from None
+            response = await self._app_request_or_missing("GET", path, (
+                f"GitHub App {self.app_id} is not installed on organisation {self.org} "
+                "(install it, or check the App id: app_id or --app-id)"))
             found = response.data.get("id") if isinstance(response.data, dict) else None
             if not isinstance(found, int):
                 raise errors.ServerError(response.status, "installation answer without id",
@@ -348,6 +342,14 @@ class AppInstallationToken:
                 log.warning("clock_skew", seconds=round(self._skew, 1),
                             message="this machine's clock differs from GitHub's; "
                                     "using GitHub's for the App's JWTs")
+
+    async def _app_request_or_missing(self, method: str, path: str, missing: str
+                                      ) -> sansio.Response:
+        """`_app_request`, with GitHub's 404 told as `missing` says."""
+        try:
+            return await self._app_request(method, path)
+        except errors.NotFound:
+            raise self._failure(404, method, path, missing) from None
 
     def _failure(self, status: int, method: str, path: str, message: str) -> AppAuthFailed:
         return AppAuthFailed(status, message, method=method, path=path)

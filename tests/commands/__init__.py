@@ -13,6 +13,8 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
 from syncer import cli
 from syncer.commands import Output, load
 from syncer.core.model import Action, Op, Outcome, Result, Scope
@@ -22,6 +24,14 @@ from syncer.observe.summary import Summary, summarize
 def parse(*argv: str) -> argparse.Namespace:
     """What `syncer ARGV` parses to, with the parser the dispatcher builds for that command."""
     return cli.build_parser(list(argv)).parse_args(list(argv))
+
+
+def refused_by_parser(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    """What argparse printed refusing `argv` (it exits 2 before any request is made)."""
+    with pytest.raises(SystemExit) as refused:
+        parse(*argv)
+    assert refused.value.code == 2
+    return capsys.readouterr().err
 
 
 def request(*argv: str) -> Any:

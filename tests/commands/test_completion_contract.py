@@ -6,7 +6,7 @@ import pytest
 
 from syncer.commands import completion
 
-from . import Printed, parse, request
+from . import Printed, refused_by_parser, request
 
 
 @pytest.mark.parametrize("shell", completion.SHELLS)
@@ -17,10 +17,7 @@ def test_the_shell_makes_the_request(shell: str) -> None:
 
 def test_an_unknown_shell_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     """A shell without a script is refused as the arguments are parsed (exit 2)."""
-    with pytest.raises(SystemExit) as refused:
-        parse("completion", "tcsh")
-    assert refused.value.code == 2
-    assert "invalid choice: 'tcsh'" in capsys.readouterr().err
+    assert "invalid choice: 'tcsh'" in refused_by_parser(capsys, "completion", "tcsh")
 
 
 def test_report_prints_the_script_as_it_is_and_exits_0() -> None:

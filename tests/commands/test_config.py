@@ -6,7 +6,7 @@ import pytest
 
 from syncer.commands import config
 
-from . import Printed, parse, request
+from . import Printed, refused_by_parser, request
 
 
 def test_the_action_makes_the_request() -> None:
@@ -17,10 +17,7 @@ def test_the_action_makes_the_request() -> None:
 
 def test_check_needs_a_file(capsys: pytest.CaptureFixture[str]) -> None:
     """`config check` without -c is refused as the arguments are parsed (exit 2)."""
-    with pytest.raises(SystemExit) as refused:
-        parse("config", "check")
-    assert refused.value.code == 2
-    assert "-c/--config" in capsys.readouterr().err
+    assert "-c/--config" in refused_by_parser(capsys, "config", "check")
 
 
 def test_report_prints_the_result_as_it_is_and_exits_0() -> None:

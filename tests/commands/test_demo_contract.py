@@ -8,7 +8,7 @@ from syncer.commands import demo
 from syncer.commands.one_name import SetResult
 from syncer.core.model import Result, Scope
 
-from . import Printed, outcome, parse, request, summary_of
+from . import Printed, outcome, refused_by_parser, request, summary_of
 
 
 def test_repos_make_the_request() -> None:
@@ -19,10 +19,7 @@ def test_repos_make_the_request() -> None:
 
 def test_no_repositories_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     """--repos 0 is refused as the arguments are parsed (exit 2)."""
-    with pytest.raises(SystemExit) as refused:
-        parse("demo", "--repos", "0")
-    assert refused.value.code == 2
-    assert "--repos: must be at least 1" in capsys.readouterr().err
+    assert "--repos: must be at least 1" in refused_by_parser(capsys, "demo", "--repos", "0")
 
 
 def written(n: int) -> list:

@@ -16,7 +16,7 @@ from syncer.core.model import Scope
 from syncer.core.plan import Change, PlanItem
 from syncer.exits import UsageError
 
-from . import Printed, parse, request, summary_of
+from . import Printed, refused_by_parser, request, summary_of
 
 CONFIG = '''
 [github]
@@ -60,10 +60,7 @@ def test_flags_make_a_frozen_request() -> None:
 
 def test_plan_needs_a_config(capsys: pytest.CaptureFixture[str]) -> None:
     """plan without -c is refused as the arguments are parsed (exit 2)."""
-    with pytest.raises(SystemExit) as refused:
-        parse("plan")
-    assert refused.value.code == 2
-    assert "the following arguments are required: -c/--config" in capsys.readouterr().err
+    assert "the following arguments are required: -c/--config" in refused_by_parser(capsys, "plan")
 
 
 def test_the_config_decides_what_no_flag_says(config_file: str) -> None:

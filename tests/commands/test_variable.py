@@ -7,7 +7,7 @@ import pytest
 from syncer.exits import UsageError
 from syncer.sources import Source
 
-from . import parse, request
+from . import refused_by_parser, request
 
 
 def problems(*argv: str) -> str:
@@ -54,7 +54,6 @@ def test_no_value_at_all_is_refused_with_both_ways() -> None:
 
 def test_only_apps_with_variables_are_offered(capsys: pytest.CaptureFixture[str]) -> None:
     """Dependabot and Codespaces have no variables: --app refuses them (exit 2) as it parses."""
-    with pytest.raises(SystemExit) as refused:
-        parse("variable", "set", "X", "--org", "acme", "--value", "v", "--app", "dependabot")
-    assert refused.value.code == 2
-    assert "--app: invalid choice: 'dependabot'" in capsys.readouterr().err
+    err = refused_by_parser(capsys, "variable", "set", "X", "--org",
+                            "acme", "--value", "v", "--app", "dependabot")
+    assert "--app: invalid choice: 'dependabot'" in err
