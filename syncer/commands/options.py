@@ -135,14 +135,14 @@ def add_connection(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--time-scale", type=non_negative_number, default=1.0, help=argparse.SUPPRESS)
 
 
-def add_app(parser: argparse.ArgumentParser, prefix: str = "--") -> None:
+def add_app(parser: argparse.ArgumentParser) -> None:
     """A GitHub App instead of a token, for the commands that act in orgs named on the command
     line (a config file's [github.app] does the same for plan and apply)."""
     g = parser.add_argument_group("GitHub App (instead of a token)")
-    g.add_argument(f"{prefix}app-id", type=positive_int, metavar="ID", help="the App's id")
-    g.add_argument(f"{prefix}app-key", metavar="SOURCE",
+    g.add_argument("--app-id", type=positive_int, metavar="ID", help="the App's id")
+    g.add_argument("--app-key", metavar="SOURCE",
                    help="where its private key is: file:PATH, env:VAR or cmd:COMMAND")
-    g.add_argument(f"{prefix}app-installation-id", type=positive_int, metavar="ID",
+    g.add_argument("--app-installation-id", type=positive_int, metavar="ID",
                    help="the installation to use (default: the App's installation on --org)")
 
 
@@ -207,9 +207,8 @@ class Connection:
     time_scale: float = 1.0
 
 
-def connection_from(namespace: argparse.Namespace, **overrides: Any) -> Connection:
-    given = {name: getattr(namespace, name) for name in Connection.__dataclass_fields__}
-    return Connection(**{**given, **overrides})
+def connection_from(namespace: argparse.Namespace) -> Connection:
+    return Connection(**{name: getattr(namespace, name) for name in Connection.__dataclass_fields__})
 
 
 @dataclass(frozen=True)
