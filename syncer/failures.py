@@ -55,6 +55,12 @@ def _owned(exc: BaseException) -> Exit:
     return exc.exit_code
 
 
+def _message(exc: BaseException) -> str:
+    """GitHub's own words of an answer it refused."""
+    assert isinstance(exc, errors.HTTPError)
+    return exc.message
+
+
 def _budget(exc: BaseException, writing_began: bool) -> str:
     assert isinstance(exc, (BudgetSpent, errors.RateLimited))
     spent = exc if isinstance(exc, BudgetSpent) else BudgetSpent(exc.reset_at)
@@ -74,7 +80,7 @@ TABLE: tuple[_Row, ...] = (
     _Row(LockHeld, Exit.LOCKED),
     _Row(JournalError, Exit.FAILED, with_account=True),
     _Row(RunAborted, Exit.AUTH, with_account=True),
-    _Row(errors.AuthFailed, Exit.AUTH, lambda exc, _: f"token rejected ({exc.message})",  # type: ignore[attr-defined]
+    _Row(errors.AuthFailed, Exit.AUTH, lambda exc, _: f"token rejected ({_message(exc)})",
          with_account=True),
     _Row((BudgetSpent, errors.RateLimited), Exit.FAILED, _budget, with_account=True),
     _Row(errors.GitHubError, Exit.FAILED, lambda exc, _: f"GitHub could not be read: {exc}",

@@ -6,7 +6,12 @@ Every command module has the same four parts, which `syncer.cli` calls in order:
     request_from(namespace)         pure: a frozen Request, or a UsageError listing every
                                     problem; the argparse Namespace goes no further
     async run(request, session)     all the I/O; returns the command's result value
-    report(request, result, output) all the printing (and --report); returns the exit code
+    report(request, result, output) the account of the run (and --report); returns the exit
+                                    code
+
+What a run shows while it goes stays in run, where its moment is: the live progress line, a
+plan shown before its first write, a dry run's targets org by org, a generated value's file
+named before the first write.
 
 Commands are imported only when chosen, so `syncer set` does not load migrate.
 """

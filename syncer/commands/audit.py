@@ -381,6 +381,7 @@ class AuditResult:
 
 
 async def run(request: AuditRequest, session: Session) -> AuditResult:
+    options.check_report_path(request.report)
     settings = options.settings_from(request.connection)
     token = options.credentials(request.app, request.connection.token_env, request.orgs,
                                 settings, all_orgs=request.all_orgs)

@@ -1,5 +1,5 @@
 """`syncer completion bash|zsh|fish`: a completion script made from the argument parser itself
-(cli.build_parser()), so a new command, option or choice is completed without a second list."""
+(commands/parser.build_parser()), so a new command, option or choice is completed without a second list."""
 
 from __future__ import annotations
 

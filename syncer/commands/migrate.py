@@ -98,19 +98,19 @@ class Side:
 
 
 @dataclass(frozen=True)
-class Command(Request):
+class MigrateCommandRequest(Request):
     migration: MigrateRequest
     connection: options.Connection  # the shared --api-url, --token-env, pacing, …
     sides: dict[str, Side]  # "from", "to"
 
 
-def request_from(namespace: argparse.Namespace) -> Command:
+def request_from(namespace: argparse.Namespace) -> MigrateCommandRequest:
     """The request the arguments make, or UsageError naming every problem at once."""
     from ..migrate.run import MigrateRequest
 
     imports = namespace.import_sealed or ()
     request = MigrateRequest(
-        source=namespace.source or "", dest=namespace.dest or "", repos=tuple(namespace.repos),
+        source=namespace.source, dest=namespace.dest, repos=tuple(namespace.repos),
         names=tuple(namespace.names), values=namespace.values,
         allow_partial=namespace.allow_partial, dry_run=namespace.dry_run,
         plan_out=namespace.plan_out, export_workflow=namespace.export_workflow,
@@ -135,10 +135,10 @@ def request_from(namespace: argparse.Namespace) -> Command:
                         getattr(namespace, f"{side}_token_env"),
                         options.app_options_from(namespace, f"{side}_"))
              for side in ("from", "to")}
-    return Command(request, options.connection_from(namespace), sides)
+    return MigrateCommandRequest(request, options.connection_from(namespace), sides)
 
 
-async def run(request: Command, session: Session) -> Done:
+async def run(request: MigrateCommandRequest, session: Session) -> Done:
     """Each side's settings and token: --from-/--to- flags, else the shared ones."""
 
     def settings_for(side: str) -> Settings:
@@ -167,6 +167,7 @@ async def run_with(migration: MigrateRequest, *, settings_for: Callable[[str], S
     its local inputs checked, then the state opened (and locked, when it writes) here."""
     from ..migrate.run import prepare, run_migrate
 
+    options.check_report_path(migration.report)
     prepared = prepare(migration, settings_for)
     state = options.open_state(migration.state) if migration.uses_state else None
     with state.lock() if state is not None and migration.locks_state else nullcontext():
@@ -176,7 +177,7 @@ async def run_with(migration: MigrateRequest, *, settings_for: Callable[[str], S
 
 # --- the report ------------------------------------------------------------------------------
 
-def report(request: Command, result: Done, output: Output) -> int:
+def report(request: MigrateCommandRequest, result: Done, output: Output) -> int:
     """The report of what was done on stdout (text or JSON), the summary in the log, the
     --report file of a migration; the exit code from what the report holds."""
     from ..migrate.export import Exported

@@ -202,7 +202,6 @@ class SetResult:
     #: every target written (or, in a dry run, found): no --repos pattern, environment or
     #: listing left out
     complete: bool
-    previews: list[str] = field(default_factory=list)  # a dry run: each target as it is now
     missing: list[Scope] = field(default_factory=list)  # repositories without the --env
 
 async def run_set(request: SetRequest, value: SecretValue | None, settings: Settings,
@@ -216,19 +215,20 @@ async def run_set(request: SetRequest, value: SecretValue | None, settings: Sett
             request = replace(request, org=orgs[0], more_orgs=tuple(orgs[1:]), all_orgs=False)
         if request.dry_run:
             unmatched: list[str] = []
-            previews: list[str] = []
+            previewed = 0
             lacking: list[Scope] = []
             for org in request.orgs:
                 found = await _targets(run, request.acting_in(org))
                 unmatched = _unmatched_everywhere(unmatched, found.unmatched, org == request.org)
                 with acting_for(org):
                     now = await _as_they_are(run, found.actions, settings.concurrency)
-                previews += [preview_line(action, now[action.scope]) for action in found.actions]
+                for action in found.actions:  # shown org by org, as each is read
+                    print(preview_line(action, now[action.scope]))
+                previewed += len(found.actions)
                 lacking += found.missing
-            log.info("dry_run", secret=request.name, targets=len(previews))
+            log.info("dry_run", secret=request.name, targets=previewed)
             _report_unmatched(request, unmatched)
-            return SetResult(run.summary([], started), not (unmatched or lacking), previews,
-                             lacking)
+            return SetResult(run.summary([], started), not (unmatched or lacking), lacking)
 
         assert value is not None, "only a dry run goes without a value"
         fingerprint, whole_value = one_value_fingerprints(state, settings.api_url, value,

@@ -337,7 +337,7 @@ def app_or_token(flags: str, app: AppOptions, token_env: str | None, token_flag:
 def open_state(path: str | Path | None) -> State:
     state = State.open(path or default_state_path())
     for warning in state.warnings:
-        structlog.get_logger("syncer.cli").warning("state", message=warning)
+        structlog.get_logger("syncer.state").warning("state", message=warning)
     return state
 
 
@@ -346,6 +346,21 @@ def locked_unless_dry_run(dry_run: bool, state: State) -> AbstractContextManager
     first request: a second run on the same state is told at once (exit 4), without running
     a value command or reading the whole org."""
     return nullcontext() if dry_run else state.lock()
+
+
+def check_report_path(path: str | None) -> None:
+    """--report PATH where a file can be made: refused before the first request, so a run
+    that writes never ends with its report unwritable."""
+    if not path:
+        return
+    target = Path(path).expanduser()
+    folder = target.parent
+    if target.is_dir():
+        raise UsageError(f"--report {path}: a folder; give a file path")
+    if not folder.is_dir():
+        raise UsageError(f"--report {path}: no such folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"--report {path}: its folder is not writable")
 
 
 def write_report(path: str | None, built: dict[str, Any]) -> None:

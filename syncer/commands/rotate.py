@@ -302,7 +302,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 @dataclass(frozen=True)
-class Command(Request):
+class RotateCommandRequest(Request):
     rotation: RotateRequest
     source: Source | None  # --value-from; None with --generate (or a dry run)
     generate: int | None
@@ -322,7 +322,7 @@ class Command(Request):
         return super().how_to_resume
 
 
-def request_from(namespace: argparse.Namespace) -> Command:
+def request_from(namespace: argparse.Namespace) -> RotateCommandRequest:
     problems = [problem] if (problem := secret_name_problem(namespace.name)) else []
     if not namespace.dry_run and namespace.value_from is None and namespace.generate is None:
         problems.append("--value-from SOURCE or --generate N is required (a --dry-run needs "
@@ -351,13 +351,15 @@ def request_from(namespace: argparse.Namespace) -> Command:
                              tuple(namespace.repos), namespace.include_archived, namespace.dry_run,
                              org_secret=not namespace.repos or namespace.with_org_secret,
                              more_orgs=orgs[1:], all_orgs=namespace.all_orgs)
-    return Command(rotation, source, namespace.generate, namespace.output,
-                   options.connection_from(namespace), options.app_options_from(namespace),
-                   namespace.state, namespace.fresh, namespace.report)
+    return RotateCommandRequest(rotation, source, namespace.generate, namespace.output,
+                                options.connection_from(namespace),
+                                options.app_options_from(namespace), namespace.state,
+                                namespace.fresh, namespace.report)
 
 
-async def run(request: Command, session: Session) -> RotateResult:
+async def run(request: RotateCommandRequest, session: Session) -> RotateResult:
     rotation = request.rotation
+    options.check_report_path(request.report)
     settings = options.settings_from(request.connection)
     orgs = rotation.orgs if rotation.org else ()
     token = options.credentials(request.app, request.connection.token_env, orgs, settings,
@@ -380,7 +382,7 @@ async def run(request: Command, session: Session) -> RotateResult:
                                 stop=session.stop)
 
 
-def report(request: Command, result: RotateResult, output: Output) -> int:
+def report(request: RotateCommandRequest, result: RotateResult, output: Output) -> int:
     rotation, name = request.rotation, request.rotation.name
     for line in report_lines(rotation, result):
         print(line, file=output.stdout)

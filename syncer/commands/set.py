@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from ..core.model import APPS
 from ..exits import Exit
@@ -26,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_one_name_arguments(parser: argparse.ArgumentParser, what: str, apps: Sequence[str]) -> None:
     """`set` and `variable set`: one name, written across orgs, repositories or environments."""
+    parser.set_defaults(target=what, value=None)
     o.add_writing_in_orgs(parser, f"the {what}'s name (stored upper-case)")
     parser.add_argument("--value-from", metavar="SOURCE",
                         help="env:VAR, file:PATH, cmd:COMMAND, or - for standard input")
@@ -47,7 +47,7 @@ def add_one_name_arguments(parser: argparse.ArgumentParser, what: str, apps: Seq
 
 
 @dataclass(frozen=True)
-class Command(Request):
+class SetCommandRequest(Request):
     write: SetRequest  # what to write, where
     connection: o.Connection
     app: o.AppOptions
@@ -56,19 +56,21 @@ class Command(Request):
     report: str | None
 
 
-def request_from(namespace: argparse.Namespace, **variable: Any) -> Command:
+def request_from(namespace: argparse.Namespace) -> SetCommandRequest:
+    """`set`'s request, and `variable set`'s (its parser says `target` and adds --value)."""
     write = parse_request(
         namespace.name, o.orgs_named(namespace.org), namespace.value_from,
         repos=tuple(namespace.repos), env=namespace.env, org_level=namespace.org_level,
         visibility=namespace.visibility, app=namespace.app,
         include_archived=namespace.include_archived, dry_run=namespace.dry_run,
-        all_orgs=namespace.all_orgs, **variable)
-    return Command(write, o.connection_from(namespace), o.app_options_from(namespace),
-                   namespace.state, namespace.fresh, namespace.report)
+        all_orgs=namespace.all_orgs, target=namespace.target, literal=namespace.value)
+    return SetCommandRequest(write, o.connection_from(namespace), o.app_options_from(namespace),
+                             namespace.state, namespace.fresh, namespace.report)
 
 
-async def run(request: Command, session: Session) -> SetResult:
+async def run(request: SetCommandRequest, session: Session) -> SetResult:
     write = request.write
+    o.check_report_path(request.report)
     settings = o.settings_from(request.connection)
     token = o.credentials(request.app, request.connection.token_env, write.orgs if write.org
                           else (), settings, all_orgs=write.all_orgs)
@@ -85,12 +87,10 @@ async def run(request: Command, session: Session) -> SetResult:
                              show_progress=session.show_progress, stop=session.stop)
 
 
-def report(request: Command, result: SetResult, output: Output) -> int:
+def report(request: SetCommandRequest, result: SetResult, output: Output) -> int:
     from ..observe import report as run_report
 
     write = request.write
-    for line in result.previews:
-        print(line, file=output.stdout)
     for scope in result.missing:  # repositories without the --env environment
         print(f"missing  {write.name} in {scope}: environment {write.env!r} not found in "
               f"{scope.full_repo}; nothing written there", file=output.stderr)

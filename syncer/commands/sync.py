@@ -285,6 +285,7 @@ class SyncRun:
 
 
 async def run(request: SyncRequest, session: Session) -> SyncRun:
+    options.check_report_path(request.report)
     saved = _saved_plan(request) if request.apply else None
     config_path = saved.config_path if saved is not None else request.config
     assert config_path is not None

@@ -7,9 +7,9 @@ import argparse
 
 from ..core.model import VARIABLE_APPS
 from . import set as set_command
-from .set import Command, report, run
+from .set import report, request_from, run
 
-__all__ = ["Command", "add_arguments", "report", "request_from", "run"]
+__all__ = ["add_arguments", "report", "request_from", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +25,3 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     variable_set.add_argument("--value", metavar="TEXT",
                               help="the value itself (a variable is not secret); or --value-from")
 
-
-def request_from(namespace: argparse.Namespace) -> Command:
-    return set_command.request_from(namespace, target="variable", literal=namespace.value)

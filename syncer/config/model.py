@@ -34,9 +34,9 @@ class AppAuth:
 
 @dataclass(frozen=True, slots=True)
 class GitHubConfig:
-    api_url: str | None = None  # None: the runtime's default ($GITHUB_API_URL or api.github.com)
+    api_url: str | None = None  # None: $GITHUB_API_URL, else api.github.com (execution/connect.py)
     org: str | None = None
-    token_env: str | None = None  # None: the runtime's default variables
+    token_env: str | None = None  # None: GITHUB_TOKEN, then GH_TOKEN (execution/credentials.py)
     ca_bundle: str | None = None
     allow_insecure_http: bool = False
     app: AppAuth | None = None
@@ -45,7 +45,7 @@ class GitHubConfig:
 @dataclass(frozen=True, slots=True)
 class SyncConfig:
     concurrency: int = DEFAULT_CONCURRENCY
-    # None: GitHub's guidance, or no pacing where the server's limits are off (see runtime)
+    # None: GitHub's guidance, or no pacing where the server's limits are off (see execution/connect.py)
     points_per_minute: float | None = None
     writes_per_minute: float | None = None
     wait_for_reset: bool = True

@@ -33,7 +33,7 @@ from .engine import Engine, OnOutcome
 from .interrupt import Interrupt
 from .keys import KeyCache, load_known, save_known
 
-log = structlog.get_logger("syncer.runtime")
+log = structlog.get_logger("syncer.connect")
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,7 +80,7 @@ async def for_each(items: Iterable[T], work: Callable[[T], Awaitable[None]],
         async with anyio.create_task_group() as tg:
             for _ in range(max(1, concurrency)):
                 tg.start_soon(worker)
-    except BaseExceptionGroup as group:  # one error for the caller (and the CLI) to handle
+    except BaseExceptionGroup as group:  # one error for the caller (and syncer.failures) to handle
         raise _most_telling(group) from group
 
 

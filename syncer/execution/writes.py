@@ -41,7 +41,7 @@ from .discover import for_each
 from .engine import RunAborted
 from .interrupt import Interrupt
 
-log = structlog.get_logger("syncer.resume")
+log = structlog.get_logger("syncer.writes")
 
 
 def host_of(api_url: str) -> str:

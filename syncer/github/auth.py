@@ -9,10 +9,11 @@
   spans orgs; the org of the work at hand is named with `acting_for(org)`.
 
 Nothing here logs or raises with a token, a JWT or the private key in it: every credential
-is handed to `on_secret` (the runtime registers it for redaction) as soon as it exists, and
+is handed to `on_secret` (execution/credentials.py registers it for redaction) as soon as it exists, and
 exceptions carry GitHub's message, the method and the path, never a header.
 
-This module knows nothing about config files: the runtime reads the key and builds these.
+This module knows nothing about config files: execution/credentials.py reads the key and
+builds these.
 """
 
 from __future__ import annotations

@@ -59,10 +59,6 @@ def environments(org: str, name: str) -> str:
     return f"/repos/{_q(org)}/{_q(name)}/environments"
 
 
-def organization_secrets_of_repo(org: str, name: str) -> str:
-    return f"/repos/{_q(org)}/{_q(name)}/actions/organization-secrets"
-
-
 def environment(org: str, name: str, env: str) -> str:
     return f"/repos/{_q(org)}/{_q(name)}/environments/{_q(env)}"
 

@@ -34,7 +34,7 @@ log = structlog.get_logger("syncer.migrate")
 
 @contextlib.contextmanager
 def reading(side: str) -> Iterator[None]:
-    """GitHub's refusals while reading an organisation, as the errors cli.py reports."""
+    """GitHub's refusals while reading an organisation, as errors syncer.failures maps."""
     try:
         yield
     except errors.AuthFailed as exc:
@@ -44,7 +44,7 @@ def reading(side: str) -> Iterator[None]:
             f"{exc.message}: organization not found or token lacks access"
         raise UsageError(f"{side}: {why}") from None
     except errors.RateLimited:
-        raise  # the CLI says until when
+        raise  # syncer.failures says until when
     except errors.GitHubError as exc:  # exit 1, as for every command: not a usage problem
         raise errors.GitHubError(f"{side}: {exc}") from None
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
 import pytest
 
+from syncer import cli
 from syncer.commands import options
 from syncer.config.model import Config, GitHubConfig, SyncConfig
 from syncer.core.limits import MAX_CONCURRENCY
@@ -136,3 +138,22 @@ def test_credentials_refuse_what_does_not_go_together(app: options.AppOptions,
     with pytest.raises(UsageError) as refused:
         options.credentials(app, token_env, ("acme",), Settings(), all_orgs=all_orgs)
     assert str(refused.value) == said
+
+
+@pytest.mark.parametrize("argv", [
+    ["set", "X", "--org", "acme", "--value-from", "env:V"],
+    ["rotate", "X", "--org", "acme", "--value-from", "env:V"],
+    ["audit", "--org", "acme"],
+])
+def test_a_report_path_without_its_folder_is_refused_before_any_request(
+        argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """--report into a folder that does not exist is a usage error (exit 2) before syncer
+    connects (here to an address nothing listens on), not a traceback after the writes."""
+    monkeypatch.setenv("GITHUB_TOKEN", "t")
+    monkeypatch.setenv("V", "v")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    report = tmp_path / "missing" / "run.json"
+    code = cli.main([*argv, "--api-url", "http://127.0.0.1:9", "--report", str(report)])
+    assert code == 2
+    assert capsys.readouterr().err == f"syncer: error: --report {report}: no such folder\n"

@@ -126,7 +126,7 @@ def result(*where: rotate.Found, outcomes: tuple = (), shadowed: tuple[Scope, ..
                                summary_of(*outcomes), list(earlier))
 
 
-def reported(made: rotate.Command, done: rotate.RotateResult) -> tuple[int, Printed]:
+def reported(made: rotate.RotateCommandRequest, done: rotate.RotateResult) -> tuple[int, Printed]:
     printed = Printed()
     return rotate.report(made, done, printed.output), printed
 
